@@ -1,0 +1,44 @@
+"""The Flask application: create_app() builds it; extensions and blueprints are bound here only."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+
+from survey.config import ROOT, Config
+from survey.extensions import babel, csrf, db, migrate
+
+
+def select_locale() -> str:
+    # Vietnamese first; English only when the citizen taps "English" (carried in the URL so that
+    # a shared kiosk never sticks in the last citizen's language).
+    return "en" if request.args.get("lang") == "en" else "vi"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    from survey import models  # noqa: F401  (register tables on the metadata)
+    from survey.errors import register_error_handlers
+    from survey.public import bp as public_bp
+    from survey.cli import register_cli
+
+    app.register_blueprint(public_bp)
+    register_error_handlers(app)
+    register_cli(app)
+    return app

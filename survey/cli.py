@@ -1,0 +1,76 @@
+"""Operator commands: `flask init-db`, `flask seed-demo`, `flask qr-codes`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import qrcode
+import qrcode.image.svg
+from flask import Flask, current_app
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import Counter, Survey, Unit
+from survey.services.instrument import STANDING_CODE
+from survey.services.tokens import survey_url
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(qr_codes)
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the schema with the Alembic migrations."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    click.echo("Cơ sở dữ liệu đã được cập nhật lên phiên bản mới nhất.")
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load the demo province (idempotent)."""
+    from survey.demo import seed_demo
+
+    counts = seed_demo()
+    click.echo(f"Dữ liệu mẫu: {counts['units']} đơn vị, {counts['counters']} quầy.")
+
+
+def write_qr(url: str, stem: Path) -> tuple[Path, Path]:
+    """PNG for printing shops, SVG for posters; medium error correction survives a worn print."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
+    qr.add_data(url)
+    qr.make(fit=True)
+    png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
+    qr.make_image().save(png)
+    qr.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(svg)
+    return png, svg
+
+
+@click.command("qr-codes")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Thư mục ghi mã QR (mặc định: instance/qr).")
+@click.option("--unit", "unit_code", default=None, help="Chỉ ghi mã QR của một đơn vị (mã đơn vị).")
+@click.option("--survey", "survey_code", default=STANDING_CODE, show_default=True)
+def qr_codes(output: Path | None, unit_code: str | None, survey_code: str) -> None:
+    """Write a QR code (PNG and SVG) for each active counter."""
+    output = output or Path(current_app.config["QR_OUTPUT_DIR"])
+    survey = db.session.scalar(select(Survey).where(Survey.code == survey_code))
+    if survey is None:
+        raise click.ClickException(f"Không có khảo sát mã {survey_code}. Chạy `flask seed-demo` trước?")
+    query = select(Counter).where(Counter.active.is_(True)).order_by(Counter.code)
+    if unit_code:
+        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+        if unit is None:
+            raise click.ClickException(f"Không có đơn vị mã {unit_code}.")
+        query = query.where(Counter.unit_id == unit.id)
+    output.mkdir(parents=True, exist_ok=True)
+    counters = db.session.scalars(query).all()
+    with current_app.test_request_context():
+        for counter in counters:
+            url = survey_url(counter.id, survey.id, counter.token_version)
+            write_qr(url, output / counter.code)
+            click.echo(f"{counter.code}\t{url}")
+    click.echo(f"Đã ghi {len(counters)} mã QR (PNG và SVG) vào {output}", err=True)

@@ -1,0 +1,40 @@
+"""Configuration from environment variables, with defaults that run with nothing installed."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Operators paste libpq URLs; SQLAlchemy needs the driver named for psycopg 3.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://") :]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        return url
+    path = Path(os.environ.get("SQLITE_PATH", ROOT / "instance" / "survey.sqlite3"))
+    return f"sqlite:///{path}"
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Public base URL printed into QR codes, e.g. https://khaosat.tinh.gov.vn
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # A citizen may take a while at the counter; a stale CSRF token re-shows the form anyway.
+    WTF_CSRF_TIME_LIMIT = 12 * 3600
+    # The whole citizen form is a few KB; anything far larger is not a citizen.
+    MAX_CONTENT_LENGTH = 64 * 1024
+    COMMENT_MAX_LENGTH = 1000
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    QR_OUTPUT_DIR = os.environ.get("QR_OUTPUT_DIR", str(ROOT / "instance" / "qr"))

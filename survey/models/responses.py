@@ -1,0 +1,84 @@
+"""What citizens submit, and the service volumes that weight it."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.extensions import db
+
+CHANNELS = ("qr", "kiosk", "link")
+
+
+class Response(db.Model):
+    __tablename__ = "response"
+    __table_args__ = (
+        # One response per dossier and survey; NULL dossier hashes never collide.
+        UniqueConstraint("survey_id", "dossier_hash"),
+        Index("ix_response_unit_period", "unit_id", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"))
+    survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"), index=True)
+    counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Reporting period in Vietnam time ("2026-H1"), fixed at submission so GROUP BY needs no
+    # timezone arithmetic that differs between SQLite and PostgreSQL.
+    period: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(8))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Service field (lĩnh vực) the citizen came for: with unit and period, the weighting stratum.
+    service_field: Mapped[str | None] = mapped_column(String(32))
+    # Keyed hash of the dossier code: enforces one response per dossier without storing a code
+    # that links an opinion to a person (Decree 13/2023/NĐ-CP).
+    dossier_hash: Mapped[str | None] = mapped_column(String(64))
+    # Keyed, daily-salted hash of the client address: spots stuffing, identifies nobody.
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+
+
+class Answer(db.Model):
+    __tablename__ = "answer"
+
+    response_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("response.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), primary_key=True, index=True)
+    # 1..5 for likert5, 0/1 for yesno; NULL with na=True for "không áp dụng / không biết".
+    value_int: Mapped[int | None] = mapped_column(SmallInteger)
+    value_text: Mapped[str | None] = mapped_column(Text)
+    na: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class ServiceVolume(db.Model):
+    """Dossiers a unit handled in a field and period: the basis of w = dossiers_h / responses_h."""
+
+    __tablename__ = "service_volume"
+    __table_args__ = (UniqueConstraint("unit_id", "period", "field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    period: Mapped[str] = mapped_column(String(8))
+    field: Mapped[str] = mapped_column(String(32))
+    dossiers: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,6 @@
+"""Citizens: scan a counter's QR code, answer, get thanked."""
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from survey.public import views  # noqa: E402,F401

@@ -1,0 +1,129 @@
+"""Storing a citizen's submission: one transaction, exactly once per idempotency key."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from flask import current_app
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from survey.extensions import db
+from survey.models import Answer, Counter, Response, SurveyVersion
+from survey.services.periods import period_of
+
+
+class DuplicateDossier(Exception):
+    """This dossier already has a response in this survey."""
+
+
+@dataclass(frozen=True)
+class AnswerValue:
+    question_id: int
+    value_int: int | None = None
+    value_text: str | None = None
+    na: bool = False
+
+
+@dataclass(frozen=True)
+class Submission:
+    version: SurveyVersion
+    counter: Counter
+    channel: str
+    idempotency_key: str
+    answers: tuple[AnswerValue, ...]
+    service_field: str | None = None
+    dossier_code: str | None = None
+    client_address: str | None = None
+
+
+@dataclass(frozen=True)
+class Stored:
+    response_id: int
+    created: bool
+
+
+def _keyed_hash(*parts: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
+
+
+def dossier_hash(survey_id: int, dossier_code: str) -> str:
+    # Case and spacing are how people mistype the same dossier code, not different dossiers.
+    return _keyed_hash("dossier", str(survey_id), dossier_code.strip().upper())
+
+
+def _existing(key: str) -> int | None:
+    return db.session.scalar(select(Response.id).where(Response.idempotency_key == key))
+
+
+def store(sub: Submission, now: datetime | None = None) -> Stored:
+    """Store a submission with its answers in one transaction, or find the one already stored.
+
+    Raises DuplicateDossier when the dossier code was used before in this survey. Any database
+    error leaves nothing behind: the caller re-shows the form with the answers kept.
+    """
+    now = now or datetime.now(timezone.utc)
+    found = _existing(sub.idempotency_key)
+    if found is not None:
+        return Stored(found, created=False)
+    survey_id = sub.version.survey_id
+    hashed_dossier = dossier_hash(survey_id, sub.dossier_code) if sub.dossier_code else None
+    client = (
+        _keyed_hash("client", now.date().isoformat(), sub.client_address)
+        if sub.client_address
+        else None
+    )
+    try:
+        response_id = db.session.execute(
+            insert(Response)
+            .values(
+                survey_id=survey_id,
+                survey_version_id=sub.version.id,
+                counter_id=sub.counter.id,
+                unit_id=sub.counter.unit_id,
+                submitted_at=now,
+                period=period_of(now),
+                channel=sub.channel,
+                idempotency_key=sub.idempotency_key,
+                service_field=sub.service_field,
+                dossier_hash=hashed_dossier,
+                client_hash=client,
+            )
+            .returning(Response.id)
+        ).scalar_one()
+        if sub.answers:
+            db.session.execute(
+                insert(Answer),
+                [
+                    {
+                        "response_id": response_id,
+                        "question_id": a.question_id,
+                        "value_int": a.value_int,
+                        "value_text": a.value_text,
+                        "na": a.na,
+                    }
+                    for a in sub.answers
+                ],
+            )
+        # Matches no row once frozen, so the hot path takes no lock on the version row.
+        db.session.execute(
+            update(SurveyVersion)
+            .where(SurveyVersion.id == sub.version.id, SurveyVersion.frozen.is_(False))
+            .values(frozen=True)
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        found = _existing(sub.idempotency_key)
+        if found is not None:  # a concurrent duplicate (double tap) won the race
+            return Stored(found, created=False)
+        if hashed_dossier is not None:
+            raise DuplicateDossier() from None
+        raise
+    except Exception:
+        db.session.rollback()
+        raise
+    return Stored(response_id, created=True)
