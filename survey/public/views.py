@@ -119,9 +119,9 @@ def submit(token: str):
     lang = _lang()
     version = _version_for(survey, request.form.get("version"))
     form = build_citizen_form(_views(version, lang), _fields(lang), meta={"csrf": True})
-    form.version.data = str(version.id)
 
     if not form.validate():
+        form.version.data = str(version.id)
         notice = None
         if "csrf_token" in form.errors:
             notice = _("Phiên làm việc đã hết hạn. Câu trả lời của Ông/Bà vẫn được giữ, vui lòng bấm Gửi lại.")

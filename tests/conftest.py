@@ -1,0 +1,114 @@
+"""Fixtures every test reuses: an app on each database backend, its client and CLI runner."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from survey import create_app
+from survey.demo import seed_demo
+from survey.extensions import db
+from survey.models import Counter, Survey
+from survey.services.instrument import STANDING_CODE
+from survey.services.tokens import make_token
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/survey_test"
+
+
+def _pg_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", PG_DEFAULT)
+
+
+def _reset_pg(url: str) -> None:
+    parsed = make_url(url)
+    conninfo = f"host={parsed.host} port={parsed.port or 5432} user={parsed.username} dbname={parsed.database}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """The same test on the embedded default and on production's database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    url = _pg_url()
+    _reset_pg(url)
+    return url
+
+
+@pytest.fixture
+def app(db_url, tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "PUBLIC_BASE_URL": "http://survey.test",
+            "QR_OUTPUT_DIR": str(tmp_path / "qr"),
+        }
+    )
+    with app.app_context():
+        upgrade()
+        seed_demo()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class CounterRef:
+    id: int
+    unit_id: int
+    token: str
+    url: str
+
+
+@pytest.fixture
+def counter(app) -> CounterRef:
+    """The first demo counter and the path its QR code opens."""
+    with app.app_context():
+        c = db.session.scalar(select(Counter).order_by(Counter.id))
+        survey = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
+        token = make_token(c.id, survey.id, c.token_version)
+        return CounterRef(c.id, c.unit_id, token, f"/s/{token}")
+
+
+HIDDEN = re.compile(r'<input[^>]*name="(csrf_token|idem|version)"[^>]*value="([^"]*)"')
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    return dict(HIDDEN.findall(html))
+
+
+def open_form(client, url: str) -> dict[str, str]:
+    response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return hidden_fields(response.get_data(as_text=True))
+
+
+REQUIRED_CODES = (
+    "A1.1", "A1.2", "A1.3", "A2.1", "A2.2", "A2.3", "A2.4", "A3.1", "A3.2", "A3.3", "A3.4",
+    "A3.5", "A4.1", "A4.2", "A4.3", "OVERALL",
+)
+
+
+def full_answers(value: str = "4") -> dict[str, str]:
+    return {"q_" + code.replace(".", "_"): value for code in REQUIRED_CODES}
