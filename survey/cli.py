@@ -7,6 +7,7 @@ import click
 import qrcode
 import qrcode.image.svg
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ def register_cli(app: Flask) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create or upgrade the schema with the Alembic migrations."""
     upgrade(directory=current_app.extensions["migrate"].directory)
@@ -30,6 +32,7 @@ def init_db() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Load the demo province (idempotent)."""
     from survey.demo import seed_demo
@@ -50,6 +53,7 @@ def write_qr(url: str, stem: Path) -> tuple[Path, Path]:
 
 
 @click.command("qr-codes")
+@with_appcontext
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Thư mục ghi mã QR (mặc định: instance/qr).")
 @click.option("--unit", "unit_code", default=None, help="Chỉ ghi mã QR của một đơn vị (mã đơn vị).")

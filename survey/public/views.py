@@ -20,6 +20,7 @@ from survey.services.instrument import COMPONENTS, SERVICE_FIELDS
 from survey.services.tokens import read_token
 
 CHANNELS = {"qr", "kiosk", "link"}
+SECTION_TITLES = {**COMPONENTS, "OVERALL": ("Đánh giá chung", "Overall")}
 
 
 def _lang() -> str:
@@ -83,8 +84,8 @@ def _render(counter, survey, version, form, lang, status=200, notice=None):
     for q in questions:
         key = q.component or ""
         if not sections or sections[-1][0] != key:
-            title = COMPONENTS.get(key, ("", ""))[1 if lang == "en" else 0] if key in COMPONENTS else ""
-            sections.append((key, title, []))
+            titles = SECTION_TITLES.get(key)
+            sections.append((key if key in COMPONENTS else "", titles[lang == "en"] if titles else "", []))
         sections[-1][2].append(form[q.name])
     return (
         render_template(
