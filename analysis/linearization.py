@@ -1,0 +1,123 @@
+"""Taylor-linearization variance of weighted means, vectorised over many domains.
+
+The weighted mean of domain d is  ybar_d = sum(w*y) / sum(w)  over the rows of d.  Its
+linearised influence value for row i is  z_i = w_i (y_i - ybar_d) / W_d  (zero outside d),
+and with PSU totals Z_hj = sum of z_i over PSU j of stratum h, the with-replacement
+variance is (R ``survey``: ``svyrecvar`` / ``onestrat``)
+
+    V_d = sum_h  n_h/(n_h-1) * ( sum_j Z_hj^2  -  (sum_j Z_hj)^2 / n_h )
+
+where n_h counts *all* PSUs of stratum h in the sample (PSUs without domain rows have
+Z_hj = 0).  So per (domain, stratum) only  T1 = sum_j Z_hj  and  T2 = sum_j Z_hj^2  are
+needed; both the row path and the aggregate path (:mod:`analysis.sums`) reduce to "cells"
+carrying partial T1/T2, and :func:`stratum_variance` does the rest, including R's
+lonely-PSU rules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .design import Design, LonelyPSUError
+
+
+@dataclass(frozen=True, eq=False)
+class Moments:
+    """Per-domain point estimates and the ingredients of their intervals (arrays)."""
+
+    n: np.ndarray          # rows in the domain
+    sum_w: np.ndarray      # sum of weights in the domain
+    estimate: np.ndarray   # weighted mean
+    var: np.ndarray        # linearisation variance of the mean
+    unit_var: np.ndarray   # R svyvar: n/(n-1) * sum w (y-ybar)^2 / sum w  (for deff)
+    df: np.ndarray         # PSUs with domain rows minus strata with domain rows (R degf)
+
+
+def stratum_variance(design: Design, cell_domain: np.ndarray, cell_stratum: np.ndarray,
+                     t1: np.ndarray, t2: np.ndarray, n_domains: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Variance per domain from cells, and the number of strata each domain touches.
+
+    A stratum counts as present in a domain when at least one cell names it, as in R
+    where a domain is a subset of the design: lonely strata outside the domain are
+    ignored, and "average" divides by the strata the domain touches.
+    """
+    n_strata = len(design.strata)
+    key = cell_domain.astype(np.int64) * n_strata + cell_stratum
+    uniq, inv = np.unique(key, return_inverse=True)
+    big_t1 = np.bincount(inv, weights=t1, minlength=len(uniq))
+    big_t2 = np.bincount(inv, weights=t2, minlength=len(uniq))
+    dom, h = uniq // n_strata, uniq % n_strata
+    nh = design.n_psu[h].astype(float)
+    lonely = nh == 1
+    contrib = np.zeros(len(uniq))
+    ok = ~lonely
+    contrib[ok] = nh[ok] / (nh[ok] - 1.0) * (big_t2[ok] - big_t1[ok] ** 2 / nh[ok])
+    rule = design.lonely_psu
+    if lonely.any():
+        if rule == "error":
+            label = design.strata[h[lonely][0]]
+            raise LonelyPSUError(
+                f"stratum '{label}' has only one PSU; choose a lonely-PSU rule "
+                "(certainty, adjust or average)")
+        if rule == "adjust":
+            # R centres a lonely stratum at the population mean of the influence
+            # values, which is 0 for a mean, so its PSU total enters uncentred.
+            contrib[lonely] = big_t2[lonely]
+        # "certainty": contributes nothing; "average": dropped, then rescaled below.
+    var = np.bincount(dom, weights=contrib, minlength=n_domains)
+    present = np.bincount(dom, minlength=n_domains)
+    if rule == "average" and lonely.any():
+        n_ok = np.bincount(dom, weights=ok.astype(float), minlength=n_domains)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = np.where(n_ok > 0, var * present / np.where(n_ok > 0, n_ok, 1), np.nan)
+    return np.maximum(var, 0.0), present
+
+
+def row_moments(design: Design, y: np.ndarray, domain: np.ndarray,
+                n_domains: int) -> Moments:
+    """Moments of ``y`` for domains given per row (codes 0..n_domains-1, -1 = none).
+
+    Rows with missing ``y`` drop out of their domain (R: ``na.rm=TRUE``).
+    """
+    y = np.asarray(y, dtype=float)
+    keep = (domain >= 0) & ~np.isnan(y)
+    w, yk, dk = design.weights[keep], y[keep], domain[keep].astype(np.int64)
+    n = np.bincount(dk, minlength=n_domains)
+    sw = np.bincount(dk, weights=w, minlength=n_domains)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ybar = np.bincount(dk, weights=w * yk, minlength=n_domains) / sw
+        resid = yk - ybar[dk]
+        z = w * resid / sw[dk]
+        unit_var = (np.bincount(dk, weights=w * resid**2, minlength=n_domains) / sw
+                    * n / (n - 1))
+    cell_dom, cell_h, t1, n_psu_dom = psu_cells(design, np.flatnonzero(keep), dk, z,
+                                                n_domains)
+    var, n_str = stratum_variance(design, cell_dom, cell_h, t1, t1**2, n_domains)
+    return Moments(n=n, sum_w=sw, estimate=ybar, var=var, unit_var=unit_var,
+                   df=n_psu_dom - n_str)
+
+
+def psu_cells(design: Design, rows: np.ndarray, dk: np.ndarray, z: np.ndarray,
+              n_domains: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """PSU totals of influence values ``z`` of ``rows`` (domain codes ``dk``).
+
+    Returns cell domain, cell stratum, PSU total, and the PSU count per domain.
+    """
+    stratum = design.row_stratum[rows]
+    if design.elements:
+        return dk, stratum, z, np.bincount(dk, minlength=n_domains)
+    n_psu_total = int(design.row_psu.max()) + 1
+    key = dk * n_psu_total + design.row_psu[rows]
+    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    t1 = np.bincount(inv, weights=z, minlength=len(uniq))
+    cell_dom = uniq // n_psu_total
+    return cell_dom, stratum[first], t1, np.bincount(cell_dom, minlength=n_domains)
+
+
+def all_strata_cells(design: Design, n_domains: int) -> tuple[np.ndarray, np.ndarray]:
+    """Empty cells making every stratum present: R's full-design (svyby covmat) variance."""
+    n_strata = len(design.strata)
+    return (np.repeat(np.arange(n_domains), n_strata),
+            np.tile(np.arange(n_strata), n_domains))
