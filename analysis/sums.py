@@ -31,6 +31,11 @@ design effect needs R's ``svyvar``, n/(n-1) * (sum_wy2 - ybar*sum_wy)/W, hence s
 When w is constant within a stratum (SIPAS service-volume weights) sum_w2y = w*sum_wy etc.
 For a 0/1 variable sum_wy2 = sum_wy.  The sum of w^2 alone is not needed for anything
 R reports.
+
+Precision: the element-design formula subtracts raw moments, so an SE that is truly 0
+(every y in the domain equal) comes out around sqrt(machine eps) times the scale of y
+(~1e-8 for a 1-5 score) rather than exactly 0.  Sums taken in SQL as double precision
+carry the same rounding; use NUMERIC sums if exact zeros matter.
 """
 from __future__ import annotations
 

