@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, request
 
 from survey.config import ROOT, Config
-from survey.extensions import babel, csrf, db, migrate
+from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 def select_locale() -> str:
@@ -32,13 +32,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    limiter.init_app(app)
 
     from survey import models  # noqa: F401  (register tables on the metadata)
     from survey.errors import register_error_handlers
-    from survey.public import bp as public_bp
+    from survey.auth import bp as auth_bp
     from survey.cli import register_cli
+    from survey.officials import bp as officials_bp
+    from survey.public import bp as public_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(officials_bp)
     register_error_handlers(app)
     register_cli(app)
     return app

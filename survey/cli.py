@@ -21,6 +21,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(init_db)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(qr_codes)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(reset_password_command)
 
 
 @click.command("init-db")
@@ -78,3 +80,43 @@ def qr_codes(output: Path | None, unit_code: str | None, survey_code: str) -> No
             write_qr(url, output / counter.code)
             click.echo(f"{counter.code}\t{url}")
     click.echo(f"Đã ghi {len(counters)} mã QR (PNG và SVG) vào {output}", err=True)
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True, help="Họ tên hiển thị.")
+@click.option("--role", type=click.Choice(["admin", "analyst", "official"]), required=True)
+@click.option("--unit", "unit_code", default=None, help="Mã đơn vị (bắt buộc với vai trò official).")
+@click.password_option(help="Ít nhất 10 ký tự.")
+@with_appcontext
+def create_user_command(email: str, name: str, role: str, unit_code: str | None, password: str) -> None:
+    """Create an official's account."""
+    from survey.services import accounts, audit
+
+    try:
+        user = accounts.create_user(email, name, role, password, unit_code)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    audit.record("user_created", target=user.email, role=role, via="cli")
+    db.session.commit()
+    click.echo(f"Đã tạo tài khoản {user.email} ({role}).")
+
+
+@click.command("reset-password")
+@click.argument("email")
+@with_appcontext
+def reset_password_command(email: str) -> None:
+    """Give a user a one-time password that must be changed at next login."""
+    from sqlalchemy import func
+
+    from survey.models import User
+    from survey.services import accounts, audit
+
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"Không có tài khoản {email}.")
+    temporary = accounts.reset_password(user)
+    audit.record("password_reset", target=user.email, via="cli")
+    db.session.commit()
+    click.echo(f"Mật khẩu tạm thời của {user.email}: {temporary}")
+    click.echo("Người dùng phải đổi mật khẩu khi đăng nhập lần tới.", err=True)

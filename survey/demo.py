@@ -30,6 +30,15 @@ UNITS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
 )
 
 
+# Demo accounts: (e-mail, name, role, unit code, password). For the demo database only.
+DEMO_USERS: tuple[tuple[str, str, str, str | None, str], ...] = (
+    ("quantri@demo.gov.vn", "Quản trị hệ thống", "admin", None, "quantri-demo-2026"),
+    ("sonoivu@demo.gov.vn", "Chuyên viên Sở Nội vụ", "analyst", None, "sonoivu-demo-2026"),
+    ("dongtien@demo.gov.vn", "Cán bộ Phường Đồng Tiến", "official", "00157", "dongtien-demo-2026"),
+    ("muongkhen@demo.gov.vn", "Cán bộ Xã Mường Khến", "official", "00178", "muongkhen-demo-2026"),
+)
+
+
 def seed_demo() -> dict[str, int]:
     """Create the demo province once; running it again changes nothing."""
     province = db.session.scalar(select(Unit).where(Unit.code == PROVINCE[0]))
@@ -45,6 +54,8 @@ def seed_demo() -> dict[str, int]:
                 unit.counters.append(Counter(code=f"{code}-Q{number}", name=counter_name, active=True,
                                              token_version=1))
     ensure_standing_survey()
+    db.session.flush()
+    _demo_users()
     db.session.commit()
     return {
         "units": db.session.query(Unit).count(),
@@ -67,3 +78,12 @@ def ensure_standing_survey() -> Survey:
         db.session.flush()
     publish_questions(survey, SIPAS_STANDING)
     return survey
+
+
+def _demo_users() -> None:
+    from survey.models import User
+    from survey.services.accounts import create_user
+
+    for email, name, role, unit_code, password in DEMO_USERS:
+        if db.session.scalar(select(User).where(User.email == email)) is None:
+            create_user(email, name, role, password, unit_code)

@@ -1,5 +1,8 @@
 """Extension singletons, bound to an app in create_app() and nowhere else."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -28,6 +31,11 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 csrf = CSRFProtect()
 babel = Babel()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = None  # the login page explains itself
+# Storage comes from RATELIMIT_STORAGE_URI: Redis when configured, memory otherwise.
+limiter = Limiter(key_func=get_remote_address)
 
 
 @event.listens_for(Engine, "connect")

@@ -112,3 +112,27 @@ REQUIRED_CODES = (
 
 def full_answers(value: str = "4") -> dict[str, str]:
     return {"q_" + code.replace(".", "_"): value for code in REQUIRED_CODES}
+
+
+DEMO_PASSWORDS = {
+    "admin": ("quantri@demo.gov.vn", "quantri-demo-2026"),
+    "analyst": ("sonoivu@demo.gov.vn", "sonoivu-demo-2026"),
+    "official": ("dongtien@demo.gov.vn", "dongtien-demo-2026"),  # Phường Đồng Tiến (00157)
+    "other_official": ("muongkhen@demo.gov.vn", "muongkhen-demo-2026"),  # Xã Mường Khến (00178)
+}
+
+
+def login(client, who: str):
+    """Sign `client` in as one of the demo accounts (admin, analyst, official, other_official)."""
+    email, password = DEMO_PASSWORDS[who]
+    page = client.get("/dang-nhap").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/dang-nhap", data={"email": email, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.status_code
+    return response
+
+
+def csrf_of(client, path: str) -> str:
+    """The CSRF token of the form on `path` (for POSTs to officials' forms)."""
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)

@@ -2,9 +2,16 @@
 from survey.models.units import Counter, Unit
 from survey.models.surveys import Question, Survey, SurveyVersion
 from survey.models.responses import Answer, Response, ServiceVolume
+from survey.models.accounts import ROLES, ApiToken, AuditLog, User
+from survey.models.campaigns import CampaignTarget
 
 __all__ = [
+    "ROLES",
     "Answer",
+    "ApiToken",
+    "AuditLog",
+    "CampaignTarget",
+    "User",
     "Counter",
     "Question",
     "Response",

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
 
-QUESTION_TYPES = ("likert5", "yesno", "choice", "text")
+QUESTION_TYPES = ("likert5", "yesno", "choice", "multi", "text")
 
 
 class Survey(db.Model):
@@ -25,6 +25,9 @@ class Survey(db.Model):
     # Which units the survey covers (null: all); component weights for the overall index.
     scope: Mapped[dict | None] = mapped_column(JSON)
     privacy_vi: Mapped[str | None] = mapped_column(Text)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    # Demographic questions are shown only in surveys that ask, behind a consent question.
+    collects_demographics: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     versions: Mapped[list[SurveyVersion]] = relationship(
         back_populates="survey", order_by="SurveyVersion.number"

@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import selectinload
@@ -183,6 +182,3 @@ def index():
     return render_template("public/index.html")
 
 
-@bp.app_errorhandler(CSRFError)
-def csrf_error(error):  # pragma: no cover - every citizen POST is exempted and checked by hand
-    return render_template("errors.html", code=400, kind="csrf"), 400

@@ -1,0 +1,32 @@
+"""The officials' home: the units a user may see, with this period's response counts."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import render_template
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from survey.extensions import db
+from survey.models import Response, Unit
+from survey.officials import bp
+from survey.services.access import scope
+from survey.services.periods import period_of
+
+
+@bp.get("/")
+def home():
+    period = period_of(datetime.now(timezone.utc))
+    counts = (
+        select(Response.unit_id, func.count().label("n"))
+        .where(Response.period == period)
+        .group_by(Response.unit_id)
+        .subquery()
+    )
+    query = (
+        select(Unit, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.unit_id == Unit.id)
+        .order_by(Unit.kind != "province", Unit.code)
+    )
+    rows = db.session.execute(scope(query, current_user, Unit.id)).all()
+    return render_template("officials/home.html", rows=rows, period=period)
