@@ -1,0 +1,297 @@
+"""Plain, frozen input records for the PDF reports.
+
+Whoever assembles a report (the web app, a CLI, a test) fills these from
+the estimators' results; rendering never queries anything. Estimate fields
+accept any object with the estimator attributes (estimate, ci_low, ci_high,
+n, ...); they are normalised to `EstimateView` on construction, so the
+templates see one shape only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Iterable, Protocol
+
+__all__ = [
+    "MIN_RELIABLE_N", "MAX_RELIABLE_HALF_WIDTH", "SIPAS_COMPONENTS",
+    "EstimateLike", "EstimateView", "as_view",
+    "ComponentRow", "ItemRow", "TrendPoint", "Comment", "MethodsInfo",
+    "UnitReportData", "RankedUnit", "HeatRow", "DeclineRow", "ProvinceReportData",
+    "TargetProgress", "ThematicReportData", "PosterData", "weakest_items",
+]
+
+# DESIGN.md §5: n < 30 or a half-width over 10 points is "không đủ độ tin cậy".
+MIN_RELIABLE_N = 30
+MAX_RELIABLE_HALF_WIDTH = 0.10
+
+# Default component names (DESIGN.md §4); callers may pass their own names.
+SIPAS_COMPONENTS: dict[str, str] = {
+    "A1": "Tiếp cận dịch vụ",
+    "A2": "Thủ tục hành chính",
+    "A3": "Công chức",
+    "A4": "Kết quả",
+    "A5": "Tiếp nhận, xử lý phản ánh, kiến nghị",
+    "A6": "Dịch vụ công trực tuyến",
+}
+
+
+class EstimateLike(Protocol):
+    estimate: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+@dataclass(frozen=True)
+class EstimateView:
+    """What a report shows of an estimate. Rates are proportions in [0, 1]."""
+    estimate: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int = 0
+    unreliable: bool = False
+    n_eff: float | None = None
+    deff: float | None = None
+
+    @property
+    def missing(self) -> bool:
+        return self.estimate is None
+
+    @property
+    def half_width(self) -> float | None:
+        if self.ci_low is None or self.ci_high is None:
+            return None
+        return (self.ci_high - self.ci_low) / 2
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if v == v and v not in (float("inf"), float("-inf")) else None
+
+
+def as_view(obj: Any, *, proportion: bool = True) -> EstimateView | None:
+    """Normalise an estimator result (or None) to an EstimateView.
+
+    The reliability flag is taken from the object when it carries one
+    (`unreliable` or `flag`); otherwise the DESIGN.md rule is applied. The
+    half-width rule is in proportion units, so it is skipped for mean scores.
+    """
+    if obj is None:
+        return None
+    if isinstance(obj, EstimateView):
+        return obj
+    est = _num(getattr(obj, "estimate", None))
+    lo, hi = _num(getattr(obj, "ci_low", None)), _num(getattr(obj, "ci_high", None))
+    n = int(getattr(obj, "n", 0) or 0)
+    flag = getattr(obj, "unreliable", getattr(obj, "flag", None))
+    if not isinstance(flag, bool):
+        flag = est is None or n < MIN_RELIABLE_N
+        if proportion and lo is not None and hi is not None:
+            flag = flag or (hi - lo) / 2 > MAX_RELIABLE_HALF_WIDTH
+    return EstimateView(est, lo, hi, n, flag,
+                        _num(getattr(obj, "n_eff", None)), _num(getattr(obj, "deff", None)))
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)  # frozen dataclasses normalise in __post_init__
+
+
+def _views(obj: Any, *names: str, proportion: bool = True) -> None:
+    for name in names:
+        _set(obj, name, as_view(getattr(obj, name), proportion=proportion))
+
+
+@dataclass(frozen=True)
+class ComponentRow:
+    code: str                      # "A1"
+    name: str                      # "Tiếp cận dịch vụ"
+    estimate: EstimateView | None
+
+    def __post_init__(self) -> None:
+        _views(self, "estimate")
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    code: str                      # "A3.2"
+    text: str                      # question wording as the citizen read it
+    rate: EstimateView | None      # share answering 4-5
+    mean: EstimateView | None = None   # mean score on 1-5
+    component: str = ""            # "A3"; derived from the code when empty
+
+    def __post_init__(self) -> None:
+        _views(self, "rate")
+        _views(self, "mean", proportion=False)
+        if not self.component:
+            _set(self, "component", self.code.split(".")[0])
+
+    @property
+    def n(self) -> int:
+        return self.rate.n if self.rate else 0
+
+    @property
+    def unreliable(self) -> bool:
+        return self.rate is None or self.rate.unreliable
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: str                    # "2025-H2"
+    estimate: EstimateView | None
+
+    def __post_init__(self) -> None:
+        _views(self, "estimate")
+
+
+@dataclass(frozen=True)
+class Comment:
+    date: date
+    text: str                      # already anonymised by the caller
+
+
+@dataclass(frozen=True)
+class MethodsInfo:
+    weights_description: str       # one plain sentence on how weights were made
+    responses: int
+    dossiers: int                  # service volume the weights reproduce
+    strata: int | None = None
+    ci_method: str = ""            # e.g. "Korn–Graubard", shown only if given
+
+
+def _tuple(obj: Any, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        _set(obj, name, tuple(value) if value is not None else ())
+
+
+@dataclass(frozen=True)
+class UnitReportData:
+    unit_name: str
+    unit_kind: str                 # "Ủy ban nhân dân xã", "Sở", ...
+    province_name: str
+    period: str                    # "2026-H1"
+    survey_title: str
+    response_count: int
+    overall: EstimateView | None
+    overall_previous: EstimateView | None = None
+    previous_period: str | None = None
+    # Difference current - previous with its interval, from the estimators;
+    # without it the report states the change but makes no claim of significance.
+    overall_change: EstimateView | None = None
+    components: tuple[ComponentRow, ...] = ()
+    items: tuple[ItemRow, ...] = ()
+    trend: tuple[TrendPoint, ...] = ()      # oldest first
+    comments: tuple[Comment, ...] = ()
+    methods: MethodsInfo | None = None
+    unit_code: str = ""
+    generated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _views(self, "overall", "overall_previous", "overall_change")
+        _tuple(self, "components", "items", "trend", "comments")
+
+
+@dataclass(frozen=True)
+class RankedUnit:
+    unit_name: str
+    estimate: EstimateView | None
+    responses: int = 0
+    rank: int | None = None        # None: not ranked (unreliable or no data)
+    tie_group: int | None = None   # units sharing a group have overlapping intervals
+    unit_kind: str = ""
+
+    def __post_init__(self) -> None:
+        _views(self, "estimate")
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    unit_name: str
+    values: tuple[EstimateView | None, ...]   # aligned with ProvinceReportData.components
+
+    def __post_init__(self) -> None:
+        _set(self, "values", tuple(as_view(v) for v in self.values))
+
+
+@dataclass(frozen=True)
+class DeclineRow:
+    unit_name: str
+    current: EstimateView | None
+    previous: EstimateView | None
+    change: EstimateView | None    # difference with interval; significant when ci_high < 0
+
+    def __post_init__(self) -> None:
+        _views(self, "current", "previous", "change")
+
+
+@dataclass(frozen=True)
+class ProvinceReportData:
+    province_name: str
+    period: str
+    survey_title: str
+    units: tuple[RankedUnit, ...]              # any order; see ranking.rank_units
+    components: tuple[tuple[str, str], ...] = tuple(SIPAS_COMPONENTS.items())
+    heat: tuple[HeatRow, ...] = ()
+    declines: tuple[DeclineRow, ...] = ()
+    appendix: tuple[UnitReportData, ...] = ()
+    overall: EstimateView | None = None        # whole province
+    response_count: int = 0
+    previous_period: str | None = None
+    methods: MethodsInfo | None = None
+    generated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _views(self, "overall")
+        _tuple(self, "units", "components", "heat", "declines", "appendix")
+
+
+@dataclass(frozen=True)
+class TargetProgress:
+    unit_name: str
+    responses: int
+    quota: int
+
+    @property
+    def share(self) -> float:
+        return self.responses / self.quota if self.quota > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class ThematicReportData:
+    campaign_title: str
+    purpose: str
+    opens_on: date
+    closes_on: date
+    organizer: str                 # "Sở Nội vụ tỉnh ..."
+    response_count: int
+    overall: EstimateView | None = None
+    components: tuple[ComponentRow, ...] = ()
+    items: tuple[ItemRow, ...] = ()
+    targets: tuple[TargetProgress, ...] = ()
+    comments: tuple[Comment, ...] = ()
+    methods: MethodsInfo | None = None
+    generated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _views(self, "overall")
+        _tuple(self, "components", "items", "targets", "comments")
+
+
+@dataclass(frozen=True)
+class PosterData:
+    unit_name: str
+    counter_name: str
+    url: str                       # full signed URL encoded in the QR code
+    short_url: str                 # what a person can type
+    privacy_line: str | None = None  # None: the template's standard wording
+
+
+def weakest_items(items: Iterable[ItemRow], k: int = 3) -> list[ItemRow]:
+    """The k reliable items with the lowest satisfaction rate (ties by code)."""
+    usable = [i for i in items if i.rate and not i.rate.missing and not i.rate.unreliable]
+    return sorted(usable, key=lambda i: (i.rate.estimate, i.code))[:k]

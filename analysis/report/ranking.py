@@ -1,0 +1,48 @@
+"""Ranking units for the province report: reliable units only, ties by overlap.
+
+Ranks follow the point estimates, but a rank alone overstates precision.
+Consecutive units (in rank order) whose 95% intervals overlap are chained
+into one tie group; the report marks the group so that nobody reads rank 3
+as better than rank 4 when the data cannot tell them apart.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from .model import RankedUnit, as_view
+
+__all__ = ["rank_units"]
+
+
+def _overlap(a, b) -> bool:
+    return a.ci_low <= b.ci_high and b.ci_low <= a.ci_high
+
+
+def rank_units(entries: Iterable[tuple[str, Any, int]]) -> list[RankedUnit]:
+    """(unit name, estimate-like, responses) -> ranked units, best first.
+
+    Unreliable or missing estimates come last, unranked (rank None), by name.
+    Tie groups number from 1 and are only set for groups of two or more.
+    """
+    rows = [(name, as_view(est), n) for name, est, n in entries]
+    good = [r for r in rows if r[1] is not None and not r[1].missing and not r[1].unreliable
+            and r[1].ci_low is not None and r[1].ci_high is not None]
+    rest = [r for r in rows if r not in good]
+    good.sort(key=lambda r: (-r[1].estimate, r[0]))
+    groups: list[list[int]] = []
+    for i, r in enumerate(good):
+        if i and _overlap(good[i - 1][1], r[1]):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    group_of: dict[int, int] = {}
+    label = 0
+    for g in groups:
+        if len(g) > 1:
+            label += 1
+            for i in g:
+                group_of[i] = label
+    ranked = [RankedUnit(name, v, n, rank=i + 1, tie_group=group_of.get(i))
+              for i, (name, v, n) in enumerate(good)]
+    ranked += [RankedUnit(name, v, n) for name, v, n in sorted(rest, key=lambda r: r[0])]
+    return ranked

@@ -1,0 +1,195 @@
+"""Report data -> HTML (Jinja) -> PDF bytes (WeasyPrint).
+
+The Jinja environment and WeasyPrint's font configuration are built once
+per process: loading the bundled fonts is the slowest part of a small
+report, and a province batch renders hundreds of them.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from itertools import groupby
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from . import charts
+from .format_vi import (format_date, format_datetime, format_int, format_interval,
+                        format_number, format_percent, format_points, period_label)
+from .model import (SIPAS_COMPONENTS, ComponentRow, EstimateView, ItemRow, PosterData, ProvinceReportData,
+                    ThematicReportData, UnitReportData, weakest_items)
+
+__all__ = ["render_unit_report", "render_province_report", "render_thematic_report",
+           "render_posters", "render_html", "TEMPLATES_DIR"]
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+FONT_DIR = charts.FONT_DIR
+# Vietnam has no daylight saving time, so a fixed offset is exact.
+VN_TZ = timezone(timedelta(hours=7), "ICT")
+MAX_COMMENTS = 10
+
+_FONT_FACES = (
+    ("NotoSans-Regular.ttf", "normal", "normal"),
+    ("NotoSans-Bold.ttf", "bold", "normal"),
+    ("NotoSans-Italic.ttf", "normal", "italic"),
+)
+
+
+def _css_string(value: Any) -> Markup:
+    """Escape for a double-quoted CSS string (used in @page margin boxes)."""
+    text = re.sub(r'[\\"\n\r]', lambda m: "\\" + {"\n": "A ", "\r": ""}.get(m.group(0), m.group(0)),
+                  str(value))
+    return Markup(text)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text else text
+
+
+def _ci(v: EstimateView | None, percent: bool = True) -> str:
+    if v is None:
+        return format_interval(None, None)
+    return format_interval(v.ci_low, v.ci_high, percent=percent)
+
+
+def _groupby_component(items: Iterable[ItemRow], names: Mapping[str, str]) -> list:
+    """Items grouped by component, components in the survey's order."""
+    order = {code: i for i, code in enumerate(names)}
+    ranked = sorted(enumerate(items), key=lambda p: (order.get(p[1].component, len(order)), p[0]))
+    return [(code, [it for _, it in grp])
+            for code, grp in groupby(ranked, key=lambda p: p[1].component)]
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(
+        pct=format_percent, num=format_number, int_vi=format_int, points=format_points,
+        date_vi=format_date, datetime_vi=format_datetime, period=period_label,
+        ci=_ci, css_string=_css_string, lower_first=_lower_first,
+        groupby_component=_groupby_component, svg_uri=charts.svg_data_uri,
+    )
+    return env
+
+
+_local = threading.local()
+
+
+def _font_config():
+    # FontConfiguration wraps fontconfig/pango objects: one per thread, reused.
+    fc = getattr(_local, "font_config", None)
+    if fc is None:
+        from weasyprint.text.fonts import FontConfiguration
+        fc = _local.font_config = FontConfiguration()
+    return fc
+
+
+def _now(generated_at: datetime | None) -> datetime:
+    if generated_at is None:
+        return datetime.now(VN_TZ)
+    if generated_at.tzinfo is not None:
+        return generated_at.astimezone(VN_TZ)
+    return generated_at
+
+
+def render_html(template: str, generated_at: datetime | None = None, **context: Any) -> str:
+    """Render a report template to an HTML string (also handy for debugging layouts)."""
+    when = _now(generated_at)
+    faces = [{"url": (FONT_DIR / f).as_uri(), "weight": w, "style": s} for f, w, s in _FONT_FACES]
+    return environment().get_template(template).render(
+        font_faces=faces, generated_date=format_date(when),
+        footer_note=f"Hệ thống khảo sát SIPAS · Tạo lúc {format_datetime(when)}",
+        **context)
+
+
+def _pdf(html: str) -> bytes:
+    from weasyprint import HTML  # heavy import; only when a PDF is really drawn
+    return HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(font_config=_font_config())
+
+
+def _change(d: UnitReportData) -> dict | None:
+    cur, prev = d.overall, d.overall_previous
+    if not d.previous_period or cur is None or prev is None or cur.missing or prev.missing:
+        return None
+    delta = cur.estimate - prev.estimate
+    ch = d.overall_change
+    significant = None
+    if ch is not None and ch.ci_low is not None and ch.ci_high is not None:
+        significant = ch.ci_low > 0 or ch.ci_high < 0
+    return {
+        "delta": delta, "points": format_points(delta),
+        "direction": "up" if delta > 0 else "down" if delta < 0 else "flat",
+        "css": ("up" if delta > 0 else "down") if significant else "",
+        "significant": significant,
+        "low": format_points(ch.ci_low) if significant is not None else None,
+        "high": format_points(ch.ci_high) if significant is not None else None,
+    }
+
+
+def _component_names(components: Sequence) -> dict[str, str]:
+    names = dict(SIPAS_COMPONENTS)
+    names.update({c.code: c.name for c in components})
+    return names
+
+
+def _unit_charts(d: UnitReportData | ThematicReportData, trend: Sequence = ()) -> dict:
+    out: dict[str, Any] = {"components": None, "trend": None, "per_component": []}
+    if d.components:
+        out["components"] = charts.bar_chart(
+            [charts.Bar(f"{c.code}. {c.name}", c.estimate) for c in d.components])
+    if sum(1 for t in trend if t.estimate is not None and not t.estimate.missing) >= 2:
+        out["trend"] = charts.trend_chart([(t.period, t.estimate) for t in trend])
+    names = _component_names(d.components)
+    comp_by_code = {c.code: c for c in d.components}
+    for code, items in _groupby_component(d.items, names):
+        comp = comp_by_code.get(code)
+        if comp is None:
+            comp = ComponentRow(code, names.get(code, code), None)
+        bars = [charts.Bar(f"{it.code} {it.text}", it.rate) for it in items]
+        out["per_component"].append(
+            (comp, charts.bar_chart(bars, max_label_share=0.55, show_axis=False, align_labels=True)))
+    return out
+
+
+def _newest(comments: Sequence, limit: int = MAX_COMMENTS) -> list:
+    return sorted(comments, key=lambda c: c.date, reverse=True)[:limit]
+
+
+def unit_context(d: UnitReportData) -> dict:
+    return {
+        "d": d, "change": _change(d), "charts": _unit_charts(d, d.trend),
+        "weakest": weakest_items(d.items), "comments": _newest(d.comments),
+        "component_names": _component_names(d.components),
+    }
+
+
+def render_unit_report(data: UnitReportData) -> bytes:
+    """A4 portrait period report for one unit (4–6 pages with full data)."""
+    return _pdf(render_html("reports/unit.html", data.generated_at, **unit_context(data)))
+
+
+def render_province_report(data: ProvinceReportData) -> bytes:
+    """Report for Sở Nội vụ: ranking with intervals, heat table, declines, appendix."""
+    from .province import province_context
+    return _pdf(render_html("reports/province.html", data.generated_at, **province_context(data)))
+
+
+def render_thematic_report(data: ThematicReportData) -> bytes:
+    """Report on a thematic survey campaign: progress against quotas and results."""
+    ctx = {"d": data, "charts": _unit_charts(data), "weakest": weakest_items(data.items),
+           "comments": _newest(data.comments), "component_names": _component_names(data.components)}
+    return _pdf(render_html("reports/thematic.html", data.generated_at, **ctx))
+
+
+def render_posters(posters: Sequence[PosterData], *, unit_name: str | None = None,
+                   generated_at: datetime | None = None) -> bytes:
+    """One A4 QR poster per counter; with no counters, one page that says so."""
+    from .qr import qr_svg
+    pages = [{"p": p, "qr": Markup(qr_svg(p.url))} for p in posters]
+    return _pdf(render_html("reports/posters.html", generated_at, pages=pages,
+                            unit_name=unit_name or (posters[0].unit_name if posters else None)))
