@@ -17,7 +17,8 @@ def load_csv(name: str) -> dict[str, np.ndarray]:
     for key in rows[0]:
         values = [r[key] for r in rows]
         try:
-            cols[key] = np.array([float(v) for v in values])
+            cols[key] = np.array([float(v) if v not in ("", "NA") else np.nan
+                                  for v in values])
         except ValueError:
             cols[key] = np.array(values)
     return cols

@@ -11,8 +11,9 @@ cases <- list()
 add <- function(case) cases[[length(cases) + 1]] <<- case
 
 write_data <- function(df, name) {
-  write.csv(df, file.path(out_dir, "data", paste0(name, ".csv")), row.names = FALSE)
-  df
+  write.csv(df, file.path(out_dir, "data", paste0(name, ".csv")), row.names = FALSE,
+            na = "")
+  invisible(df)
 }
 
 # ---- data sets ------------------------------------------------------------------
@@ -204,6 +205,55 @@ for (type in c("JK1", "JKn")) {
              ci = "mean", domain = if (is.null(v)) NULL else list(col = "g", value = v),
              level = 0.95, expected = list(estimate = coef(m)[[1]], se = SE(m)[[1]],
                                            ci_low = ciq[1], ci_high = ciq[2], df = degf(r))))
+  }
+}
+
+# SIPAS-style data: strata unit x field x period, w = dossiers / responses, items with
+# N/A (0) and skipped (empty), scores computed here independently of the Python code.
+set.seed(20240507)
+items <- c("A1.1", "A1.2", "A2.1", "A2.2", "A2.3", "A3.1")
+comp <- c("A1", "A1", "A2", "A2", "A2", "A3")
+rows <- list()
+for (u in c("U1", "U2", "U3")) for (per in c("2025H1", "2025H2")) for (f in c("F1", "F2")) {
+  m <- if (u == "U3" && f == "F2" && per == "2025H1") 1 else sample(8:40, 1)
+  ans <- matrix(sample(c(0:5, NA), m * length(items), replace = TRUE,
+                       prob = c(.05, .04, .06, .15, .35, .3, .05)), nrow = m)
+  colnames(ans) <- items
+  rows[[length(rows) + 1]] <- data.frame(unit = u, period = per, field = f,
+                                         stratum = paste(u, f, per, sep = "|"),
+                                         dossiers = sample(50:2000, 1), ans,
+                                         check.names = FALSE)
+}
+sipas <- do.call(rbind, rows)
+sipas$w <- sipas$dossiers / ave(sipas$dossiers, sipas$stratum, FUN = length)
+valid <- function(v) !is.na(v) & v >= 1 & v <= 5
+for (c in unique(comp)) {
+  a <- as.matrix(sipas[, items[comp == c], drop = FALSE])
+  nv <- rowSums(valid(a)); ns <- rowSums(valid(a) & a >= 4)
+  sipas[[paste0("score_", c)]] <- ifelse(nv > 0, ns / nv, NA)
+}
+sc <- as.matrix(sipas[, paste0("score_", unique(comp))])
+sipas$overall <- ifelse(rowSums(!is.na(sc)) > 0, rowMeans(sc, na.rm = TRUE), NA)
+sipas$rate_A2.1 <- ifelse(valid(sipas[["A2.1"]]), as.integer(sipas[["A2.1"]] >= 4), NA)
+sipas$score_A2.1 <- ifelse(valid(sipas[["A2.1"]]), sipas[["A2.1"]], NA)
+write_data(sipas, "sipas")
+options(survey.lonely.psu = "adjust")
+sd <- svydesign(ids = ~1, strata = ~stratum, weights = ~w, data = sipas)
+for (u in c("U1", "U3")) for (per in c("2025H1", "2025H2")) {
+  for (v in c("rate_A2.1", "score_A2.1", "score_A2", "overall")) {
+    f <- as.formula(paste0("~`", v, "`"))
+    d <- sd[sipas$unit == u & sipas$period == per & !is.na(sipas[[v]]), ]
+    if (v == "rate_A2.1") {
+      p <- svyciprop(f, d, method = "logit"); m <- svymean(f, d, deff = TRUE)
+      ciq <- attr(p, "ci"); est <- unname(coef(p)[[1]])
+    } else {
+      m <- svymean(f, d, deff = TRUE); ciq <- confint(m, df = degf(d)); est <- coef(m)[[1]]
+    }
+    add(list(id = paste("sipas", u, per, v, sep = "_"), file = "sipas", stat = "sipas",
+             unit = u, period = per, measure = v,
+             expected = list(estimate = est, se = SE(m)[[1]], ci_low = unname(ciq[1]),
+                             ci_high = unname(ciq[2]), deff = num(deff(m)[[1]]),
+                             df = degf(d), n = nrow(d))))
   }
 }
 

@@ -1,0 +1,95 @@
+"""SIPAS indices against R (scores computed independently in make_reference.R)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from analysis import DesignError
+from analysis.indices import (_ranks, index_cells_from_rows, index_table, respondent_scores,
+                              service_weights)
+from analysis_fixtures import load_csv, reference_cases
+
+ITEMS = ["A1.1", "A1.2", "A2.1", "A2.2", "A2.3", "A3.1"]
+COMP = ["A1", "A1", "A2", "A2", "A2", "A3"]
+MEASURES = {"rate_A2.1": ("rate", "A2.1"), "score_A2.1": ("score", "A2.1"),
+            "score_A2": ("component", "A2"), "overall": ("overall", "overall")}
+
+
+@pytest.fixture(scope="module")
+def sipas():
+    d = load_csv("sipas")
+    answers = np.column_stack([d[i] for i in ITEMS])
+    strata, counts = np.unique(d["stratum"], return_counts=True)
+    frame = {"stratum": strata, "n_psu": counts}
+    w = service_weights(counts, [d["dossiers"][d["stratum"] == s][0] for s in strata])
+    weights = w[np.searchsorted(strata, d["stratum"])]
+    cells = index_cells_from_rows(d["unit"], d["period"], d["stratum"], weights, answers,
+                                  ITEMS, COMP)
+    return d, answers, weights, index_table(frame, cells)
+
+
+def test_weights_are_dossiers_per_response(sipas):
+    d, _, weights, _ = sipas
+    assert np.allclose(weights, d["w"], rtol=1e-12)
+
+
+def test_respondent_scores_match_r(sipas):
+    d, answers, _, _ = sipas
+    comps, scores, overall = respondent_scores(answers, COMP)
+    assert comps == ["A1", "A2", "A3"]
+    for j, c in enumerate(comps):
+        np.testing.assert_allclose(scores[:, j], d[f"score_{c}"], rtol=1e-12)
+    np.testing.assert_allclose(overall, d["overall"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", [c for c in reference_cases() if c["stat"] == "sipas"],
+                         ids=lambda c: c["id"])
+def test_index_table_matches_r(sipas, case):
+    table = sipas[3]
+    stat, measure = MEASURES[case["measure"]]
+    row = np.flatnonzero((table["unit"] == case["unit"]) & (table["period"] == case["period"])
+                         & (table["stat"] == stat) & (table["measure"] == measure))
+    assert len(row) == 1
+    i = row[0]
+    want = case["expected"]
+    for key in ("estimate", "se", "ci_low", "ci_high", "deff"):
+        assert math.isclose(table[key][i], want[key], rel_tol=1e-6), key
+    assert table["n"][i] == want["n"] and table["df"][i] == want["df"]
+    assert table["reliable"][i] == (want["n"] >= 30 and
+                                    (want["ci_high"] - want["ci_low"]) / 2 <= (
+                                        0.4 if stat == "score" else 0.1))
+
+
+def test_unreliable_rows_are_never_ranked(sipas):
+    t = sipas[3]
+    assert np.all(t["rank"][~t["reliable"]] == -1)
+    assert np.all(t["rank"][t["reliable"]] >= 1)
+    assert not t["reliable"][t["n"] < 30].any()
+
+
+def test_component_weights_and_na():
+    # Two components; response 0 skips all of B, response 1 marks A "không áp dụng" (0).
+    answers = [[5, 2, np.nan], [0, 0, 4], [4, 4, 1]]
+    comps, scores, overall = respondent_scores(answers, ["A", "A", "B"], {"A": 3, "B": 1})
+    np.testing.assert_allclose(scores, [[0.5, np.nan], [np.nan, 1.0], [1.0, 0.0]])
+    np.testing.assert_allclose(overall, [0.5, 1.0, 0.75])
+
+
+def test_rank_intervals_mark_overlaps():
+    t = {"period": np.array(["p"] * 4), "stat": np.array(["overall"] * 4),
+         "measure": np.array(["overall"] * 4),
+         "estimate": np.array([0.90, 0.85, 0.60, 0.70]),
+         "ci_low": np.array([0.86, 0.80, 0.55, 0.66]),
+         "ci_high": np.array([0.94, 0.88, 0.65, 0.74]),
+         "reliable": np.array([True, True, True, False])}
+    r = _ranks(t)
+    assert r["rank"].tolist() == [1, 2, 3, -1]
+    assert r["rank_best"].tolist() == [1, 1, 3, -1]   # units 0 and 1 overlap: tied
+    assert r["rank_worst"].tolist() == [2, 2, 3, -1]
+
+
+def test_service_weights_refuse_missing_volume():
+    with pytest.raises(DesignError):
+        service_weights([3, 4], [10, 0])
