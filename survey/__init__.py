@@ -37,14 +37,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from survey import models  # noqa: F401  (register tables on the metadata)
     from survey.errors import register_error_handlers
+    from survey.admin import bp as admin_bp
+    from survey.api import bp as api_bp
     from survey.auth import bp as auth_bp
+    from survey.campaigns import bp as campaigns_bp
     from survey.cli import register_cli
+    from survey.dashboards import bp as dashboards_bp
     from survey.officials import bp as officials_bp
+    from survey.officials.nav import nav_links
     from survey.public import bp as public_bp
 
-    app.register_blueprint(public_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(officials_bp)
+    for blueprint in (public_bp, auth_bp, officials_bp, dashboards_bp, campaigns_bp, admin_bp, api_bp):
+        app.register_blueprint(blueprint)
+    app.context_processor(lambda: {"nav_links": nav_links})
     register_error_handlers(app)
     register_cli(app)
     return app

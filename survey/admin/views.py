@@ -1,0 +1,1 @@
+"""Admin views (to be written)."""

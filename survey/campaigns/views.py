@@ -1,0 +1,1 @@
+"""Campaign views (to be written)."""

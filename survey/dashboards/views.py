@@ -1,0 +1,1 @@
+"""Dashboard views (to be written)."""
