@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from .model import (SIPAS_COMPONENTS, Comment, ComponentRow, DeclineRow, HeatRow, ItemRow,
+from .model import (SIPAS_COMPONENTS, Comment, ComponentRow, ChangeRow, HeatRow, ItemRow,
                     MethodsInfo, PosterData, ProvinceReportData, TargetProgress,
                     ThematicReportData, TrendPoint, UnitReportData)
 from .ranking import rank_units
@@ -135,27 +135,26 @@ _PLACES = ("Hải Châu", "Thanh Khê", "Sơn Trà", "Ngũ Hành Sơn", "Liên C
 
 def demo_province(n_units: int = 14, seed: int = 7) -> ProvinceReportData:
     rng = random.Random(seed)
-    entries, heat, declines, appendix = [], [], [], []
+    entries, heat, changes, appendix = [], [], [], []
     codes = tuple(SIPAS_COMPONENTS.items())
     for i in range(n_units):
         name = f"Ủy ban nhân dân {'phường' if i % 3 else 'xã'} {_PLACES[i % len(_PLACES)]}" + (
             f" {i // len(_PLACES) + 1}" if i >= len(_PLACES) else "")
-        n = rng.choice((12, 45, 90, 160, 240, 400)) if i % 6 else 18
+        n = rng.choice((12, 150, 240, 320, 400, 600)) if i % 6 else 18
         p = rng.uniform(0.72, 0.93)
         est = fake_rate(rng, p, n)
         entries.append((name, est, n))
         heat.append(HeatRow(name, tuple(fake_rate(rng, p + rng.uniform(-0.1, 0.06), n) for _ in codes)))
-        if i % 5 == 2:
-            prev = fake_rate(rng, p + 0.09, n)
-            se = (est.se ** 2 + prev.se ** 2) ** 0.5
-            d = p - prev.estimate
-            declines.append(DeclineRow(name, est, prev, FakeEstimate(d, se, d - 1.97 * se, d + 1.97 * se, n, n, 1, n)))
+        prev = fake_rate(rng, p + (0.09 if i % 5 == 2 else rng.uniform(-0.04, 0.03)), n)
+        se = (est.se ** 2 + prev.se ** 2) ** 0.5
+        d = est.estimate - prev.estimate
+        changes.append(ChangeRow(name, est, prev, FakeEstimate(d, se, d - 1.97 * se, d + 1.97 * se, n, n, 1, n)))
         if i < 4:
             appendix.append(demo_unit(name, n=n, seed=seed + i, level=p, comments=0, periods=2))
     return ProvinceReportData(
         province_name="Thành phố Đà Nẵng", period="2026-H1",
         survey_title="Khảo sát thường xuyên sự hài lòng (SIPAS)",
-        units=rank_units(entries), components=codes, heat=heat, declines=declines,
+        units=rank_units(entries), components=codes, heat=heat, changes=changes,
         appendix=appendix, overall=fake_rate(rng, 0.84, sum(e[2] for e in entries)),
         response_count=sum(e[2] for e in entries), previous_period="2025-H2",
         methods=MethodsInfo("Trọng số theo số hồ sơ đã giải quyết của từng đơn vị và lĩnh vực.",

@@ -16,7 +16,7 @@ __all__ = [
     "MIN_RELIABLE_N", "MAX_RELIABLE_HALF_WIDTH", "SIPAS_COMPONENTS",
     "EstimateLike", "EstimateView", "as_view",
     "ComponentRow", "ItemRow", "TrendPoint", "Comment", "MethodsInfo",
-    "UnitReportData", "RankedUnit", "HeatRow", "DeclineRow", "ProvinceReportData",
+    "UnitReportData", "RankedUnit", "HeatRow", "ChangeRow", "ProvinceReportData",
     "TargetProgress", "ThematicReportData", "PosterData", "weakest_items",
 ]
 
@@ -219,11 +219,13 @@ class HeatRow:
 
 
 @dataclass(frozen=True)
-class DeclineRow:
+class ChangeRow:
+    """A unit's change since the previous period; pass every unit, the report
+    lists those whose decline is significant (interval of the change below 0)."""
     unit_name: str
     current: EstimateView | None
     previous: EstimateView | None
-    change: EstimateView | None    # difference with interval; significant when ci_high < 0
+    change: EstimateView | None    # difference current - previous with its interval
 
     def __post_init__(self) -> None:
         _views(self, "current", "previous", "change")
@@ -234,10 +236,10 @@ class ProvinceReportData:
     province_name: str
     period: str
     survey_title: str
-    units: tuple[RankedUnit, ...]              # any order; see ranking.rank_units
+    units: tuple[RankedUnit, ...]              # ranked by ranking.rank_units if no rank is set
     components: tuple[tuple[str, str], ...] = tuple(SIPAS_COMPONENTS.items())
     heat: tuple[HeatRow, ...] = ()
-    declines: tuple[DeclineRow, ...] = ()
+    changes: tuple[ChangeRow, ...] = ()
     appendix: tuple[UnitReportData, ...] = ()
     overall: EstimateView | None = None        # whole province
     response_count: int = 0
@@ -247,7 +249,7 @@ class ProvinceReportData:
 
     def __post_init__(self) -> None:
         _views(self, "overall")
-        _tuple(self, "units", "components", "heat", "declines", "appendix")
+        _tuple(self, "units", "components", "heat", "changes", "appendix")
 
 
 @dataclass(frozen=True)

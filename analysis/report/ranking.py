@@ -1,17 +1,19 @@
 """Ranking units for the province report: reliable units only, ties by overlap.
 
 Ranks follow the point estimates, but a rank alone overstates precision.
-Consecutive units (in rank order) whose 95% intervals overlap are chained
-into one tie group; the report marks the group so that nobody reads rank 3
-as better than rank 4 when the data cannot tell them apart.
+A tie group starts at a unit (its leader) and takes in the following units
+whose 95% intervals overlap the leader's. Chaining on neighbours instead
+would put the first and the last unit of a province in one group through a
+string of small overlaps. Per unit, `rank_span` gives the ranks of all units
+whose intervals overlap its own, which is what the report prints.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from .model import RankedUnit, as_view
 
-__all__ = ["rank_units"]
+__all__ = ["rank_units", "rank_span"]
 
 
 def _overlap(a, b) -> bool:
@@ -31,7 +33,7 @@ def rank_units(entries: Iterable[tuple[str, Any, int]]) -> list[RankedUnit]:
     good.sort(key=lambda r: (-r[1].estimate, r[0]))
     groups: list[list[int]] = []
     for i, r in enumerate(good):
-        if i and _overlap(good[i - 1][1], r[1]):
+        if groups and _overlap(good[groups[-1][0]][1], r[1]):
             groups[-1].append(i)
         else:
             groups.append([i])
@@ -46,3 +48,13 @@ def rank_units(entries: Iterable[tuple[str, Any, int]]) -> list[RankedUnit]:
               for i, (name, v, n) in enumerate(good)]
     ranked += [RankedUnit(name, v, n) for name, v, n in sorted(rest, key=lambda r: r[0])]
     return ranked
+
+
+def rank_span(unit: RankedUnit, ranked: Sequence[RankedUnit]) -> tuple[int, int] | None:
+    """Lowest and highest rank among ranked units whose interval overlaps `unit`'s."""
+    v = unit.estimate
+    if unit.rank is None or v is None or v.ci_low is None or v.ci_high is None:
+        return None
+    ranks = [u.rank for u in ranked if u.rank is not None and u.estimate is not None
+             and u.estimate.ci_low is not None and _overlap(v, u.estimate)]
+    return (min(ranks), max(ranks)) if ranks else (unit.rank, unit.rank)

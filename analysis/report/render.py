@@ -50,6 +50,11 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text else text
 
 
+def _pp(delta: float | None) -> str:
+    """Signed percentage points without the unit, for "-11,8 đến -3,4 điểm %"."""
+    return format_points(delta).replace(" điểm %", "")
+
+
 def _ci(v: EstimateView | None, percent: bool = True) -> str:
     if v is None:
         return format_interval(None, None)
@@ -70,7 +75,7 @@ def environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(
         pct=format_percent, num=format_number, int_vi=format_int, points=format_points,
-        date_vi=format_date, datetime_vi=format_datetime, period=period_label,
+        pp=_pp, date_vi=format_date, datetime_vi=format_datetime, period=period_label,
         ci=_ci, css_string=_css_string, lower_first=_lower_first,
         groupby_component=_groupby_component, svg_uri=charts.svg_data_uri,
     )
