@@ -160,14 +160,15 @@ def index_table(frame: Any, cells: Any, lonely_psu: str = "adjust",
         out[name] = lab[rest % size]
         rest //= size
     out = {k: out[k] for k in KEY_COLUMNS}
-    is_rate = out["stat"] == "rate"
-    cols = columns_from_moments(moments, "mean", level)
-    if is_rate.any():
-        rate_cols = columns_from_moments(moments, rate_ci, level)
-        for k in ("ci_low", "ci_high"):
-            cols[k] = np.where(is_rate, rate_cols[k], cols[k])
+    rate = np.flatnonzero(out["stat"] == "rate")
+    other = np.flatnonzero(out["stat"] != "rate")
+    cols = {k: np.empty(len(domains), dtype=v.dtype) for k, v in
+            columns_from_moments(moments.take(other[:1]), "mean", level).items()}
+    for idx, ci in ((rate, rate_ci), (other, "mean")):
+        for k, v in columns_from_moments(moments.take(idx), ci, level).items():
+            cols[k][idx] = v
     out.update(cols)
-    limit = np.array([MAX_HALF_WIDTH.get(s, 0.10) for s in out["stat"]])
+    limit = np.where(out["stat"] == "score", MAX_HALF_WIDTH["score"], 0.10)
     half = (cols["ci_high"] - cols["ci_low"]) / 2
     out["reliable"] = (cols["n"] >= MIN_N) & np.isfinite(half) & (half <= limit)
     out.update(_ranks(out))
@@ -181,9 +182,10 @@ def _ranks(t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     rank = np.full(n, -1, dtype=np.int64)
     best = np.full(n, -1, dtype=np.int64)
     worst = np.full(n, -1, dtype=np.int64)
-    _, group = np.unique(np.stack([_codes(t[k])[1] for k in ("period", "stat", "measure")]),
-                         axis=1, return_inverse=True)
-    group = group.ravel()
+    group = np.zeros(n, dtype=np.int64)
+    for k in ("period", "stat", "measure"):
+        labels, codes = _codes(t[k])
+        group = group * len(labels) + codes
     ok = np.flatnonzero(t["reliable"])
     order = ok[np.lexsort((-t["estimate"][ok], group[ok]))]
     bounds = np.flatnonzero(np.diff(group[order])) + 1

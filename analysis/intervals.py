@@ -20,9 +20,12 @@ from scipy import stats
 
 def _tq(level: float, df: np.ndarray) -> np.ndarray:
     df = np.asarray(df, dtype=float)
+    # Many domains share a df: evaluate the quantile once per distinct value.
+    uniq, inv = np.unique(df.ravel(), return_inverse=True)
     with np.errstate(invalid="ignore"):
-        return np.where(df > 0, stats.t.ppf(0.5 + level / 2, np.where(df > 0, df, 1)),
-                        np.nan)
+        q = np.where(uniq > 0, stats.t.ppf(0.5 + level / 2, np.where(uniq > 0, uniq, 1)),
+                     np.nan)
+    return q[inv].reshape(df.shape)
 
 
 def t_interval(est: np.ndarray, se: np.ndarray, df: np.ndarray, level: float
@@ -56,8 +59,11 @@ def logit_interval(p: np.ndarray, var: np.ndarray, n: np.ndarray, df: np.ndarray
         half = _tq(level, df) * np.sqrt(var) / (p * (1 - p))
         lo, hi = (1 / (1 + np.exp(-(centre - half))), 1 / (1 + np.exp(-(centre + half))))
     if np.any(degenerate):
-        blo, bhi = beta_interval(p, var, n, df, level)
-        lo, hi = np.where(degenerate, blo, lo), np.where(degenerate, bhi, hi)
+        idx = np.flatnonzero(degenerate)
+        blo, bhi = beta_interval(p[idx], var[idx], np.asarray(n, dtype=float)[idx],
+                                 np.asarray(df)[idx], level)
+        lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+        lo[idx], hi[idx] = blo, bhi
     return lo, hi
 
 

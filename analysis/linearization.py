@@ -33,6 +33,11 @@ class Moments:
     unit_var: np.ndarray   # R svyvar: n/(n-1) * sum w (y-ybar)^2 / sum w  (for deff)
     df: np.ndarray         # PSUs with domain rows minus strata with domain rows (R degf)
 
+    def take(self, idx: np.ndarray) -> "Moments":
+        """The moments of a subset of the domains."""
+        return Moments(*(getattr(self, f)[idx] for f in
+                         ("n", "sum_w", "estimate", "var", "unit_var", "df")))
+
 
 def stratum_variance(design: Design, cell_domain: np.ndarray, cell_stratum: np.ndarray,
                      t1: np.ndarray, t2: np.ndarray, n_domains: int
