@@ -1,0 +1,72 @@
+"""Benchmark of PDF report rendering (not a test): prints figures.
+
+    cd /work/main && .venv/bin/python bench/reports.py [--runs 10] [--batch 100] [--profile]
+
+Target: one unit report in under 1 s (median, warm process).
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analysis.report import (render_posters, render_province_report,  # noqa: E402
+                             render_thematic_report, render_unit_report)
+from analysis.report.demo import demo_posters, demo_province, demo_thematic, demo_unit  # noqa: E402
+
+
+def timed(fn, *args) -> tuple[float, bytes]:
+    t = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t, out
+
+
+def median_of(runs: int, fn, *args) -> float:
+    return statistics.median(timed(fn, *args)[0] for _ in range(runs))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--profile", action="store_true", help="cProfile one unit report")
+    args = ap.parse_args()
+
+    unit = demo_unit()
+    first, pdf = timed(render_unit_report, unit)
+    print(f"unit report, first in process (fonts, imports): {first:6.3f} s  ({len(pdf) / 1024:.0f} KiB)")
+    print(f"unit report, median of {args.runs}:                 {median_of(args.runs, render_unit_report, unit):6.3f} s")
+
+    posters = demo_posters(50)
+    t, pdf = timed(render_posters, posters)
+    print(f"QR posters, 50 counters, first:              {t:6.3f} s  ({len(pdf) / 1024:.0f} KiB)")
+    print(f"QR posters, 50 counters, median of 3:        {median_of(3, render_posters, posters):6.3f} s")
+
+    print(f"province report (14 units), median of 3:     {median_of(3, render_province_report, demo_province()):6.3f} s")
+    print(f"thematic report, median of 3:                {median_of(3, render_thematic_report, demo_thematic()):6.3f} s")
+
+    units = [demo_unit(f"Ủy ban nhân dân xã Số {i}", seed=i, n=50 + 7 * i) for i in range(args.batch)]
+    t = time.perf_counter()
+    for u in units:
+        render_unit_report(u)
+    total = time.perf_counter() - t
+    print(f"batch of {args.batch} unit reports:                  {total:6.2f} s  ({total / args.batch:.3f} s each)")
+
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(f"peak memory (max RSS):                       {peak_kib / 1024:6.0f} MiB")
+
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.runcall(render_unit_report, unit)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+
+
+if __name__ == "__main__":
+    main()
