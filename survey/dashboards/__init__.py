@@ -12,3 +12,4 @@ def require_login():
 
 
 from survey.dashboards import views  # noqa: E402,F401
+from survey.dashboards import cli  # noqa: E402,F401

@@ -1,0 +1,81 @@
+"""`flask indices`: the SIPAS index table of a period, from the app database."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Sequence
+
+import click
+from sqlalchemy import select
+
+from survey.dashboards import bp
+from survey.dashboards.formatting import (format_int, interval_text, measure_label, notes_text,
+                                          rank_text, value_text)
+from survey.extensions import db
+from survey.models import Unit
+from survey.services.access import descendants
+from survey.services.aggregates import index_rows
+
+HEADINGS = ("Mã", "Đơn vị", "Chỉ số", "Giá trị", "KTC 95%", "Số phiếu", "Hạng", "Ghi chú")
+RAW_COLUMNS = ("unit_code", "unit_name", "unit_kind", "period", "stat", "measure", "estimate",
+               "ci_low", "ci_high", "se", "n", "n_eff", "deff", "df", "reliable", "rank",
+               "rank_best", "rank_worst", "weighted", "responses", "fallback_responses")
+
+
+def table_cells(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """Rows as Vietnamese text cells: ranked rows first, unreliable ones after them."""
+    ordered = sorted(rows, key=lambda r: (r["stat"], r["measure"], not r["reliable"],
+                                          r["rank"], r["unit_code"]))
+    return [[r["unit_code"], r["unit_name"], measure_label(r["stat"], r["measure"]),
+             value_text(r["stat"], r["estimate"]),
+             interval_text(r["stat"], r["ci_low"], r["ci_high"]), format_int(r["n"]),
+             rank_text(r), notes_text(r)] for r in ordered]
+
+
+def render_table(headings: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h)
+              for i, h in enumerate(headings)]
+    numeric = {3, 4, 5}
+    def line(values):
+        return "  ".join(v.rjust(w) if i in numeric else v.ljust(w)
+                         for i, (v, w) in enumerate(zip(values, widths))).rstrip()
+    return "\n".join([line(headings), line(["-" * w for w in widths])] + [line(c) for c in cells])
+
+
+def render_csv(rows: Sequence[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=RAW_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+@bp.cli.command("indices")
+@click.option("--period", required=True, help='Kỳ báo cáo, ví dụ "2026-H2".')
+@click.option("--unit", "unit_code", default=None, help="Chỉ đơn vị này và các đơn vị trực thuộc.")
+@click.option("--stat", type=click.Choice(["overall", "component", "rate", "score"]),
+              default="overall", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--survey", "survey_code", default="SIPAS", show_default=True)
+def indices_command(period: str, unit_code: str | None, stat: str, fmt: str,
+                    survey_code: str) -> None:
+    """Print the SIPAS index table of a period (ranks are among all units of the province)."""
+    keep = None
+    if unit_code:
+        unit_id = db.session.scalar(select(Unit.id).where(Unit.code == unit_code))
+        if unit_id is None:
+            raise click.ClickException(f"Không có đơn vị mã {unit_code}.")
+        keep = descendants({unit_id})
+    rows = [r for r in index_rows(period, None, survey_code, stats=(stat,))
+            if keep is None or r["unit_id"] in keep]
+    if fmt == "json":
+        click.echo(json.dumps([{k: r[k] for k in RAW_COLUMNS} for r in rows], ensure_ascii=False,
+                              indent=1))
+    elif fmt == "csv":
+        click.echo(render_csv(rows), nl=False)
+    elif not rows:
+        click.echo(f"Chưa có phiếu nào trong kỳ {period}.")
+    else:
+        click.echo(render_table(HEADINGS, table_cells(rows)))
