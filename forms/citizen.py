@@ -11,8 +11,8 @@ from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import Length, Optional, Regexp, ValidationError
+from wtforms import Field, HiddenField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 NA = "na"
 IDEMPOTENCY_PATTERN = r"^[0-9a-f]{32}$"
@@ -24,11 +24,15 @@ def field_name(code: str) -> str:
 
 
 class ChoiceRadio(RadioField):
-    """A radio group whose errors are in the citizen's language, never WTForms' English."""
+    """A radio group whose errors are in the citizen's language, never WTForms' English.
 
-    def __init__(self, *args, required: bool = False, **kwargs):
+    `qtype` (likert5, yesno, choice) tells the template which layout to draw.
+    """
+
+    def __init__(self, *args, required: bool = False, qtype: str = "likert5", **kwargs):
         super().__init__(*args, validate_choice=False, **kwargs)
         self.is_required = required
+        self.qtype = qtype
 
     def process_formdata(self, valuelist):
         # Keep the raw value (even "abc") so a re-shown form can mark it; validation decides.
@@ -38,10 +42,38 @@ class ChoiceRadio(RadioField):
         if self.data in (None, ""):
             self.data = None
             if self.is_required:
-                raise ValidationError(_l("Vui lòng chọn một mức đánh giá."))
+                raise ValidationError(_l("Vui lòng chọn một mức đánh giá.") if self.qtype == "likert5"
+                                      else _l("Vui lòng chọn một phương án."))
             return
         if self.data not in {value for value, _label in self.choices}:
             raise ValidationError(_l("Lựa chọn không hợp lệ, vui lòng chọn lại."))
+
+
+class MultiCheck(SelectMultipleField):
+    """Checkboxes for a multiple-choice question; stored as the choice codes joined by ";"."""
+
+    def __init__(self, *args, required: bool = False, **kwargs):
+        super().__init__(*args, validate_choice=False, **kwargs)
+        self.is_required = required
+        self.qtype = "multi"
+
+    def process_formdata(self, valuelist):
+        self.data = list(valuelist)
+
+    def pre_validate(self, form):
+        if not self.data:
+            self.data = []
+            if self.is_required:
+                raise ValidationError(_l("Vui lòng chọn ít nhất một phương án."))
+            return
+        allowed = {value for value, _label in self.choices}
+        if len(set(self.data)) != len(self.data) or not set(self.data) <= allowed:
+            raise ValidationError(_l("Lựa chọn không hợp lệ, vui lòng chọn lại."))
+
+    def codes(self) -> list[str]:
+        """The ticked codes in the order the options are shown, whatever order the browser sent."""
+        ticked = set(self.data or ())
+        return [value for value, _label in self.choices if value in ticked]
 
 
 LIKERT_LABELS = (
@@ -97,15 +129,17 @@ def _question_field(q: QuestionView) -> Field:
     if q.type == "yesno":
         choices = [("1", _l("Có")), ("0", _l("Không"))]
         choices += [(NA, _l("Không áp dụng / không biết"))] if q.allows_na else []
-        return ChoiceRadio(q.text, choices=choices, required=q.required)
+        return ChoiceRadio(q.text, choices=choices, required=q.required, qtype="yesno")
     if q.type == "choice":
-        return ChoiceRadio(q.text, choices=list(q.choices), required=q.required)
+        return ChoiceRadio(q.text, choices=list(q.choices), required=q.required, qtype="choice")
+    if q.type == "multi":
+        return MultiCheck(q.text, choices=list(q.choices), required=q.required)
     limit = q.max_length or 1000
     return TextAreaField(
         q.text,
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
         validators=[
-            Optional(),
+            DataRequired(_l("Vui lòng trả lời câu hỏi này.")) if q.required else Optional(),
             Length(max=limit, message=_l("Ý kiến dài quá %(n)s ký tự, vui lòng rút gọn.", n=limit)),
         ],
     )

@@ -1,1 +1,153 @@
-"""Campaign views (to be written)."""
+"""Campaign pages: list, create, edit, progress, publish, close, QR downloads.
+
+Roles are checked for the whole blueprint in survey/campaigns/__init__.py; the logic lives in
+services.campaigns, the form in forms/campaigns.py.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from forms.campaigns import ActionForm, campaign_form, format_day
+from survey.campaigns import bp
+from survey.models import Survey
+from survey.services import campaigns as service
+from survey.services.instrument import COMPONENTS
+from survey.services.question_bank import AREA_NAMES, B_COMPONENTS, GROUP_A, b_preview
+from survey.services.tokens import unit_survey_url
+
+
+def _reason(error: service.CampaignError) -> str:
+    messages = {
+        "closed": _("Đợt khảo sát đã kết thúc, không sửa được nữa."),
+        "not-draft": _("Chỉ phát hành được đợt khảo sát đang soạn thảo."),
+        "not-open": _("Chỉ kết thúc được đợt khảo sát đang mở."),
+        "no-targets": _("Chưa chọn đơn vị được khảo sát."),
+        "past": _("Ngày kết thúc đã qua: hãy sửa ngày trước khi phát hành."),
+        "dates": _("Ngày kết thúc phải từ ngày bắt đầu trở đi."),
+        "area": _("Chọn lĩnh vực chính sách để hỏi các câu nhóm B."),
+    }
+    return messages.get(error.reason, _("Không thực hiện được thao tác này."))
+
+
+def _campaign_or_404(survey_id: int) -> Survey:
+    survey = service.get_campaign(survey_id)
+    if survey is None:
+        abort(404)
+    return survey
+
+
+@bp.context_processor
+def helpers() -> dict:
+    return {"day": format_day, "local_day": service.local_day, "area_names": AREA_NAMES}
+
+
+@bp.get("/")
+def index():
+    now = datetime.now(timezone.utc)
+    rows = [
+        (s, service.lifecycle(s, now), sum(p.responses for p in service.progress(s)))
+        for s in service.list_campaigns()
+    ]
+    return render_template("campaigns/index.html", rows=rows)
+
+
+def _render_form(form, survey: Survey | None, status: int = 200):
+    a_groups = [(comp, name, [(s.code, s.text_vi) for s in GROUP_A if s.component == comp])
+                for comp, (name, _en) in COMPONENTS.items()]
+    return render_template("campaigns/form.html", form=form, survey=survey, units=service.unit_tree(),
+                           a_groups=a_groups, b_items=b_preview(), b_components=B_COMPONENTS), status
+
+
+@bp.route("/moi", methods=["GET", "POST"])
+def new():
+    form = campaign_form(service.unit_tree())
+    if not form.validate_on_submit():
+        return _render_form(form, None, 422 if form.is_submitted() else 200)
+    try:
+        survey = service.create(form.to_input(), current_user.id)
+    except service.CampaignError as error:
+        flash(_reason(error), "error")
+        return _render_form(form, None, 422)
+    flash(_("Đã tạo đợt khảo sát (bản nháp). Kiểm tra lại rồi bấm Phát hành."), "ok")
+    return redirect(url_for("campaigns.show", survey_id=survey.id), code=303)
+
+
+@bp.route("/<int:survey_id>/sua", methods=["GET", "POST"])
+def edit(survey_id: int):
+    survey = _campaign_or_404(survey_id)
+    if service.lifecycle(survey, datetime.now(timezone.utc)) == "closed":
+        flash(_("Đợt khảo sát đã kết thúc, không sửa được nữa."), "error")
+        return redirect(url_for("campaigns.show", survey_id=survey.id), code=303)
+    units = service.unit_tree()
+    # Editing starts from the campaign as it stands; a POST is read from what was sent.
+    form = campaign_form(units) if request.method == "POST" else campaign_form(units, initial=service.input_of(survey))
+    if not form.validate_on_submit():
+        return _render_form(form, survey, 422 if form.is_submitted() else 200)
+    before = survey.current_version.number
+    try:
+        version = service.update(survey, form.to_input(), current_user.id)
+    except service.CampaignError as error:
+        flash(_reason(error), "error")
+        return _render_form(form, survey, 422)
+    if version.number != before:
+        flash(_("Đã lưu. Bộ câu hỏi cũ đã có người trả lời nên được giữ nguyên; "
+                "các câu trả lời mới dùng phiên bản %(n)s.", n=version.number), "ok")
+    else:
+        flash(_("Đã lưu thay đổi."), "ok")
+    return redirect(url_for("campaigns.show", survey_id=survey.id), code=303)
+
+
+@bp.get("/<int:survey_id>")
+def show(survey_id: int):
+    survey = _campaign_or_404(survey_id)
+    state = service.lifecycle(survey, datetime.now(timezone.utc))
+    rows = service.progress(survey)
+    links = {} if survey.status == "draft" else {p.unit.id: unit_survey_url(p.unit.id, survey.id) for p in rows}
+    return render_template(
+        "campaigns/progress.html", survey=survey, state=state, rows=rows, links=links,
+        total=sum(p.responses for p in rows), total_quota=sum(p.quota or 0 for p in rows),
+        action=ActionForm(), inp=service.input_of(survey),
+    )
+
+
+def _action(survey_id: int, run, done: str):
+    survey = _campaign_or_404(survey_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        run(survey)
+    except service.CampaignError as error:
+        flash(_reason(error), "error")
+    else:
+        flash(done, "ok")
+    return redirect(url_for("campaigns.show", survey_id=survey_id), code=303)
+
+
+@bp.post("/<int:survey_id>/phat-hanh")
+def publish(survey_id: int):
+    return _action(survey_id, lambda s: service.publish(s, current_user.id),
+                   _("Đã phát hành. Liên kết và mã QR của từng đơn vị có ở bảng dưới đây."))
+
+
+@bp.post("/<int:survey_id>/ket-thuc")
+def close(survey_id: int):
+    return _action(survey_id, lambda s: service.close(s, current_user.id),
+                   _("Đã kết thúc đợt khảo sát. Các liên kết không nhận thêm ý kiến."))
+
+
+@bp.get("/<int:survey_id>/qr/<int:unit_id>.<fmt>")
+def qr(survey_id: int, unit_id: int, fmt: str):
+    survey = _campaign_or_404(survey_id)
+    if fmt not in ("png", "svg") or survey.status == "draft" or service.target_of(survey.id, unit_id) is None:
+        abort(404)
+    url = unit_survey_url(unit_id, survey.id)
+    body = service.qr_png(url) if fmt == "png" else service.qr_svg(url)
+    service.record_download(survey, unit_id, fmt, current_user.id)
+    target = service.target_of(survey.id, unit_id)
+    filename = f"{survey.code}-{target.unit.code}.{fmt}"
+    return Response(body, mimetype="image/png" if fmt == "png" else "image/svg+xml",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

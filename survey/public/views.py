@@ -1,36 +1,95 @@
-"""GET the form for a counter's token; POST the answers. Everything else is an error page."""
+"""GET the form for a counter's or a campaign unit's token; POST the answers.
+
+Everything else is an error page. A counter token opens the survey at that counter (channel qr or
+kiosk); a unit token opens a thematic campaign for one of its target units (channel link, no
+counter).
+"""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import selectinload
 
-from forms.citizen import NA, QuestionView, build_citizen_form, field_name
+from forms.citizen import QuestionView, build_citizen_form
 from survey.extensions import csrf, db
-from survey.models import Counter, Survey, SurveyVersion
+from survey.models import CampaignTarget, Counter, Survey, SurveyVersion, Unit
 from survey.public import bp
+from survey.public.answers import collect, drop_demographics_without_consent
 from survey.services import responses
 from survey.services.instrument import COMPONENTS, SERVICE_FIELDS
-from survey.services.tokens import read_token
+from survey.services.periods import VIETNAM
+from survey.services.question_bank import B_COMPONENTS, section_titles
+from survey.services.tokens import CounterToken, read_any_token
 
 CHANNELS = {"qr", "kiosk", "link"}
-SECTION_TITLES = {**COMPONENTS, "OVERALL": ("Đánh giá chung", "Overall")}
+SECTION_TITLES = section_titles()
+NUMBERED = {**COMPONENTS, **B_COMPONENTS}  # sections headed "A1. …", "B2. …"
+
+
+@dataclass(frozen=True)
+class LinkPlace:
+    """What responses.store() reads of a counter, for a unit link that has none."""
+
+    unit_id: int
+    id: None = None
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the citizen answers: a counter (and its unit), or a campaign's target unit."""
+
+    unit: Unit
+    counter: Counter | None
+    survey: Survey
+
+    @property
+    def is_link(self) -> bool:
+        return self.counter is None
 
 
 def _lang() -> str:
     return "en" if request.args.get("lang") == "en" else "vi"
 
 
-def _resolve(token: str) -> tuple[Counter, Survey]:
-    """The counter and survey a token opens, or the error page that explains why not."""
-    parsed = read_token(token)
+def _unavailable(kind: str, status: int, opens_at: datetime | None = None):
+    """Stop with a page saying why a campaign link opens no form (never a form)."""
+    opens_on = opens_at.astimezone(VIETNAM).strftime("%d/%m/%Y") if opens_at else None
+    page = render_template("public/unavailable.html", kind=kind, code=status, opens_on=opens_on)
+    abort(make_response(page, status))
+
+
+def _resolve(token: str) -> Place:
+    """The place and survey a token opens, or the error page that explains why not."""
+    parsed = read_any_token(token)
     if parsed is None:
         abort(404, description="token")
+    if isinstance(parsed, CounterToken):
+        return _resolve_counter(parsed)
+    survey = db.session.get(Survey, parsed.survey_id)
+    unit = db.session.get(Unit, parsed.unit_id)
+    if survey is None or unit is None or survey.kind != "thematic":
+        abort(404, description="token")
+    if db.session.get(CampaignTarget, (survey.id, unit.id)) is None:
+        _unavailable("not-target", 404)
+    if survey.status == "draft":
+        _unavailable("draft", 404)
+    now = datetime.now(timezone.utc)
+    if survey.status == "open" and survey.opens_at is not None and now < _aware(survey.opens_at):
+        _unavailable("not-yet", 410, _aware(survey.opens_at))
+    if not survey.is_open(now) or survey.current_version is None:
+        abort(410, description="survey")
+    return Place(unit, None, survey)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _resolve_counter(parsed: CounterToken) -> Place:
     counter = db.session.get(Counter, parsed.counter_id)
     survey = db.session.get(Survey, parsed.survey_id)
     if counter is None or survey is None or counter.token_version != parsed.token_version:
@@ -39,7 +98,7 @@ def _resolve(token: str) -> tuple[Counter, Survey]:
         abort(410, description="counter")
     if not survey.is_open(datetime.now(timezone.utc)) or survey.current_version is None:
         abort(410, description="survey")
-    return counter, survey
+    return Place(counter.unit, counter, survey)
 
 
 def _views(version: SurveyVersion, lang: str) -> tuple[QuestionView, ...]:
@@ -77,19 +136,21 @@ def _version_for(survey: Survey, posted: str | None) -> SurveyVersion:
     return survey.current_version
 
 
-def _render(counter, survey, version, form, lang, status=200, notice=None):
+def _render(place: Place, version, form, lang, status=200, notice=None):
     questions = _views(version, lang)
-    sections: list[tuple[str, str, list]] = []
+    sections: list[tuple[str, str, str, list]] = []  # (component, number, heading, fields)
     for q in questions:
         key = q.component or ""
         if not sections or sections[-1][0] != key:
             titles = SECTION_TITLES.get(key)
-            sections.append((key if key in COMPONENTS else "", titles[lang == "en"] if titles else "", []))
-        sections[-1][2].append(form[q.name])
+            sections.append((key, key if key in NUMBERED else "", titles[lang == "en"] if titles else "", []))
+        sections[-1][3].append(form[q.name])
+    survey = place.survey
     return (
         render_template(
             "public/form.html",
-            counter=counter,
+            counter=place.counter,
+            unit=place.unit,
             survey=survey,
             form=form,
             sections=sections,
@@ -103,22 +164,23 @@ def _render(counter, survey, version, form, lang, status=200, notice=None):
 
 @bp.get("/s/<token>")
 def survey_form(token: str):
-    counter, survey = _resolve(token)
+    place = _resolve(token)
     lang = _lang()
-    version = survey.current_version
+    version = place.survey.current_version
     form = build_citizen_form(_views(version, lang), _fields(lang), formdata=None)
     form.idem.data = uuid.uuid4().hex
     form.version.data = str(version.id)
-    return _render(counter, survey, version, form, lang)
+    return _render(place, version, form, lang)
 
 
 @bp.post("/s/<token>")
 @csrf.exempt  # checked below, so a stale token re-shows the form with answers instead of a 400
 def submit(token: str):
-    counter, survey = _resolve(token)
+    place = _resolve(token)
     lang = _lang()
-    version = _version_for(survey, request.form.get("version"))
+    version = _version_for(place.survey, request.form.get("version"))
     form = build_citizen_form(_views(version, lang), _fields(lang), meta={"csrf": True})
+    drop_demographics_without_consent(form, version)
 
     if not form.validate():
         form.version.data = str(version.id)
@@ -129,27 +191,20 @@ def submit(token: str):
             # Tampered or lost hidden fields: a fresh key, the citizen's answers kept.
             form.idem.data = uuid.uuid4().hex
             notice = notice or _("Biểu mẫu không hợp lệ, vui lòng kiểm tra và bấm Gửi lại.")
-        return _render(counter, survey, version, form, lang, status=422, notice=notice)
+        return _render(place, version, form, lang, status=422, notice=notice)
 
-    answers = []
-    questions = {q.code: q for q in version.questions}
-    for code, q in questions.items():
-        raw = form[field_name(code)].data
-        if raw in (None, ""):
-            continue
-        if raw == NA:
-            answers.append(responses.AnswerValue(q.id, na=True))
-        elif q.type in ("likert5", "yesno"):
-            answers.append(responses.AnswerValue(q.id, value_int=int(raw)))
-        else:
-            answers.append(responses.AnswerValue(q.id, value_text=raw))
-    channel = request.args.get("c", "qr")
+    if place.is_link:
+        channel = "link"  # a campaign link is a link wherever it was opened
+    else:
+        channel = request.args.get("c", "qr")
+        channel = channel if channel in CHANNELS else "qr"
     submission = responses.Submission(
         version=version,
-        counter=counter,
-        channel=channel if channel in CHANNELS else "qr",
+        # store() reads only .id and .unit_id of the counter; a unit link has no counter.
+        counter=place.counter or LinkPlace(place.unit.id),
+        channel=channel,
         idempotency_key=form.idem.data,
-        answers=tuple(answers),
+        answers=collect(form, version),
         service_field=form.service_field.data or None,
         dossier_code=form.dossier_code.data or None,
         client_address=request.remote_addr,
@@ -159,22 +214,22 @@ def submit(token: str):
     except responses.DuplicateDossier:
         form.dossier_code.errors = [_("Hồ sơ này đã được đánh giá trong đợt khảo sát. Mỗi hồ sơ chỉ đánh giá một lần.")]
         form.idem.data = uuid.uuid4().hex
-        return _render(counter, survey, version, form, lang, status=409)
+        return _render(place, version, form, lang, status=409)
     except (OperationalError, SQLAlchemyError):
         current_app.logger.exception("storing a response failed")
         notice = _("Hệ thống đang bận, câu trả lời chưa được lưu. Vui lòng bấm Gửi lại sau ít phút.")
-        return _render(counter, survey, version, form, lang, status=503, notice=notice)
+        return _render(place, version, form, lang, status=503, notice=notice)
     return redirect(url_for("public.thanks", token=token, lang=lang if lang == "en" else None,
                             c=request.args.get("c")), code=303)
 
 
 @bp.get("/s/<token>/cam-on")
 def thanks(token: str):
-    counter, survey = _resolve(token)
+    place = _resolve(token)
     lang = _lang()
-    kiosk = request.args.get("c") == "kiosk"
-    return render_template("public/thanks.html", counter=counter, survey=survey, lang=lang,
-                           kiosk=kiosk, token=token)
+    kiosk = request.args.get("c") == "kiosk" and not place.is_link
+    return render_template("public/thanks.html", counter=place.counter, unit=place.unit,
+                           survey=place.survey, lang=lang, kiosk=kiosk, token=token)
 
 
 @bp.get("/")
