@@ -25,7 +25,7 @@ import matplotlib
 
 matplotlib.use("svg")  # never touch a GUI or Agg backend in a server process
 
-from matplotlib import font_manager, rcParams  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
 from matplotlib.backends.backend_svg import FigureCanvasSVG  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter  # noqa: E402

@@ -8,7 +8,7 @@ templates see one shape only.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Protocol
 

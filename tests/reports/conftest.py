@@ -120,7 +120,6 @@ def overflowing_text(html: str, tolerance_px: float = 1.0) -> list[str]:
     """
     from weasyprint import HTML
     from weasyprint.formatting_structure import boxes
-    from weasyprint.layout.page import make_margin_boxes  # noqa: F401  (import check only)
 
     from analysis.report.render import TEMPLATES_DIR, _font_config
 

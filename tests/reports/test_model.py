@@ -61,3 +61,13 @@ def test_rank_units_groups_by_leader_not_by_chain():
     ranked = [u for u in units if u.rank]
     assert rank_span(by["B"], ranked) == (1, 3)
     assert rank_span(by["A"], ranked) == (1, 2)
+
+
+def test_chart_labels_wrap_to_two_measured_lines():
+    from analysis.report.charts import _text_width, _wrap
+    text = "Công chức tuân thủ đúng quy định, không yêu cầu thêm giấy tờ, không gây phiền hà " * 3
+    wrapped = _wrap(text, 200.0, 8.0)
+    lines = wrapped.split("\n")
+    assert len(lines) == 2 and lines[-1].endswith("…")
+    assert all(_text_width(line, 8.0) <= 200.0 for line in lines)
+    assert _wrap("Nhận kết quả đúng hẹn", 200.0, 8.0) == "Nhận kết quả đúng hẹn"

@@ -8,7 +8,7 @@ from analysis.report import (ChangeRow, HeatRow, ProvinceReportData, RankedUnit,
 from analysis.report.model import ComponentRow, ItemRow, MethodsInfo
 from analysis.report.province import province_context
 
-from conftest import ITEM_TEXT, est, make_unit, pdf_fonts, pdf_text
+from conftest import est, make_unit, pdf_fonts, pdf_text
 
 COMPONENTS = (("A1", "Tiếp cận dịch vụ"), ("A3", "Công chức"))
 
