@@ -3,7 +3,8 @@ from flask import Blueprint
 
 from survey.extensions import csrf
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# cli_group=None: `flask create-api-token` is top-level like the other operator commands.
+bp = Blueprint("api", __name__, url_prefix="/api/v1", cli_group=None)
 csrf.exempt(bp)  # token-authenticated, no cookies: CSRF does not apply
 
-from survey.api import views  # noqa: E402,F401
+from survey.api import cli, errors, views  # noqa: E402,F401

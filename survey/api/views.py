@@ -1,1 +1,156 @@
-"""API views (to be written)."""
+"""API endpoints. Every read goes through access.scope with the token's user, like the pages."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import g, jsonify, request, send_file
+from sqlalchemy import select
+
+from survey.api import bp
+from survey.api.errors import error_response
+from survey.extensions import db
+from survey.models import Survey, Unit, User
+from survey.services import api_tokens, exports, imports
+from survey.services.access import scope, unit_or_404
+
+SPEC = Path(__file__).with_name("openapi.yaml")
+PUBLIC_ENDPOINTS = {"api.openapi"}
+VOLUME_ROLES = ("admin", "analyst")
+DEFAULT_LIMIT, MAX_LIMIT = 500, 5000
+
+
+class BadParameter(ValueError):
+    """A query parameter the client got wrong; its message is shown as the 400 error."""
+
+
+@bp.errorhandler(BadParameter)
+def bad_parameter(error: BadParameter):
+    return error_response(400, str(error))
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    # Only the bearer token counts: a browser's session cookie is ignored, so the CSRF-exempt API
+    # cannot be driven by another site through a signed-in official's browser.
+    user = api_tokens.user_for(request.headers.get("Authorization"))
+    if user is None:
+        return error_response(401)
+    g.api_user = user
+    return None
+
+
+def _user() -> User:
+    return g.api_user
+
+
+def _period() -> str | None:
+    period = (request.args.get("period") or "").strip().upper() or None
+    if period is not None and not imports.valid_period(period):
+        raise BadParameter(f"Kỳ \"{period}\" không hợp lệ; viết dạng 2026-H1 hoặc 2026-H2.")
+    return period
+
+
+def _survey_code() -> str | None:
+    code = (request.args.get("survey") or "").strip() or None
+    if code is not None and db.session.scalar(select(Survey.id).where(Survey.code == code)) is None:
+        raise BadParameter(f"Không có khảo sát mã \"{code}\".")
+    return code
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadParameter(f"Tham số {name} phải là số nguyên từ {low} đến {high}.")
+    return int(raw)
+
+
+def _iso(moment: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite: naive UTC
+    return aware.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@bp.get("/openapi.yaml")
+def openapi():
+    return send_file(SPEC, mimetype="application/yaml", max_age=300)
+
+
+@bp.get("/units")
+def units():
+    query = scope(select(Unit).order_by(Unit.code), _user(), Unit.id)
+    return jsonify({"units": [
+        {"id": u.id, "code": u.code, "name": u.name, "name_en": u.name_en, "kind": u.kind,
+         "parent_id": u.parent_id}
+        for u in db.session.scalars(query)
+    ]})
+
+
+@bp.get("/units/<int:unit_id>/responses")
+def unit_responses(unit_id: int):
+    unit = unit_or_404(_user(), unit_id)
+    flt = exports.ExportFilter(period=_period(), unit_id=unit.id, survey_code=_survey_code())
+    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    after = _int_arg("after", 0, 0, 2**62)
+    # One more than asked tells whether another page exists without a COUNT over the table.
+    records = list(exports.iter_responses(_user(), flt, after_id=after, limit=limit + 1))
+    page, more = records[:limit], len(records) > limit
+    return jsonify({
+        "unit": {"id": unit.id, "code": unit.code, "name": unit.name},
+        "period": flt.period,
+        "responses": [
+            {"id": r.id, "survey": r.survey_code, "version": r.version, "period": r.period,
+             "submitted_at": _iso(r.submitted_at), "unit_code": r.unit_code, "counter_code": r.counter_code,
+             "channel": r.channel, "service_field": r.service_field, "answers": r.answers}
+            for r in page
+        ],
+        "next_after": page[-1].id if more else None,
+    })
+
+
+@bp.get("/responses/counts")
+def response_counts():
+    unit_id = None
+    if request.args.get("unit"):
+        raw = request.args["unit"]
+        unit_id = unit_or_404(_user(), int(raw)).id if raw.isdigit() else None
+        if unit_id is None:
+            raise BadParameter("Tham số unit phải là mã số (id) của đơn vị.")
+    flt = exports.ExportFilter(period=_period(), unit_id=unit_id, survey_code=_survey_code())
+    return jsonify({"period": flt.period, "counts": [
+        {"unit_id": c.unit_id, "unit_code": c.unit_code, "unit_name": c.unit_name, "period": c.period,
+         "responses": c.responses}
+        for c in exports.response_counts(_user(), flt)
+    ]})
+
+
+@bp.post("/volumes")
+def volumes():
+    user = _user()
+    if user.role not in VOLUME_ROLES:
+        return error_response(403, "Chỉ quản trị hệ thống và chuyên viên Sở Nội vụ được nhập khối lượng hồ sơ.")
+    request.max_content_length = imports.UPLOAD_MAX_BYTES
+    mimetype = request.mimetype
+    try:
+        if mimetype == "application/json":
+            payload = request.get_json(silent=True)
+            if payload is None:
+                return error_response(400, "Nội dung JSON không đọc được.")
+            rows = imports.parse_volumes_json(payload)
+        elif mimetype in ("text/csv", "text/plain"):
+            rows = imports.parse_volumes_csv(request.get_data())
+        else:
+            return error_response(415)
+        result = imports.apply_volumes(rows)
+    except imports.ImportRejected as rejected:
+        db.session.rollback()
+        return error_response(
+            422, f"Dữ liệu có {len(rejected.errors)} lỗi; không có dòng nào được ghi.",
+            errors=[e.as_dict() for e in rejected.errors])
+    imports.record_volume_change(result, via="api", user_id=user.id)
+    db.session.commit()
+    return jsonify({"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
+                    "periods": result.periods})

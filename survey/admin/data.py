@@ -1,0 +1,123 @@
+"""Data: downloads for every role (scoped to the user's units), service-volume upload for analysts."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Response, abort, render_template, request, send_file, stream_with_context
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from forms.admin import UploadForm
+from survey.admin import bp
+from survey.admin.uploads import read_upload
+from survey.extensions import csrf, db
+from survey.models import Response as SurveyResponse
+from survey.models import ServiceVolume, Survey, Unit
+from survey.services import audit, exports, imports
+from survey.services.access import roles_required, scope, unit_or_404
+from survey.services.instrument import STANDING_CODE
+
+ALL_ROLES = ("admin", "analyst", "official")
+VOLUME_ROLES = ("admin", "analyst")
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _page_context() -> dict:
+    units = db.session.execute(scope(select(Unit.id, Unit.code, Unit.name).order_by(Unit.code),
+                                     current_user, Unit.id)).all()
+    periods = db.session.scalars(scope(select(SurveyResponse.period).distinct(), current_user,
+                                       SurveyResponse.unit_id).order_by(SurveyResponse.period.desc())).all()
+    surveys = db.session.execute(select(Survey.code, Survey.title_vi).order_by(Survey.id)).all()
+    volumes = []
+    if current_user.role in VOLUME_ROLES:
+        volumes = db.session.execute(
+            select(ServiceVolume.period, func.count(), func.sum(ServiceVolume.dossiers))
+            .group_by(ServiceVolume.period).order_by(ServiceVolume.period.desc())).all()
+    return {"units": units, "periods": periods, "surveys": surveys, "volumes": volumes,
+            "standing": STANDING_CODE}
+
+
+@bp.get("/du-lieu")
+@roles_required(*ALL_ROLES)
+def data():
+    return render_template("admin/data.html", upload=UploadForm(), errors=[], result=None, **_page_context())
+
+
+def _filter() -> exports.ExportFilter:
+    """The request's filters, checked: a bad period is 400, a unit the user may not read is 404."""
+    period = (request.args.get("period") or "").strip().upper() or None
+    if period is not None and not imports.valid_period(period):
+        abort(400)
+    unit_id = None
+    raw_unit = (request.args.get("unit") or "").strip()
+    if raw_unit:
+        if not raw_unit.isdigit():
+            abort(404)
+        unit_id = unit_or_404(current_user, int(raw_unit)).id
+    survey_code = (request.args.get("survey") or STANDING_CODE).strip()
+    if db.session.scalar(select(Survey.id).where(Survey.code == survey_code)) is None:
+        abort(404)
+    return exports.ExportFilter(period=period, unit_id=unit_id, survey_code=survey_code)
+
+
+def _filename(stem: str, flt: exports.ExportFilter, fmt: str) -> str:
+    parts = [stem, flt.survey_code or "", flt.period or "", f"dv{flt.unit_id}" if flt.unit_id else "",
+             datetime.now(timezone.utc).strftime("%Y%m%d")]
+    return "-".join(p for p in parts if p) + "." + fmt
+
+
+def _send(rows, flt: exports.ExportFilter, fmt: str, stem: str, sheet: str):
+    name = _filename(stem, flt, fmt)
+    if fmt == "csv":
+        # Streamed: rows are fetched chunk by chunk while the client downloads.
+        return Response(stream_with_context(exports.csv_chunks(rows)), mimetype=CSV_TYPE,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    # XLSX is a zip: it cannot be streamed row by row, so it is built in a temporary file first.
+    return send_file(exports.write_xlsx(rows, sheet), mimetype=XLSX_TYPE, as_attachment=True,
+                     download_name=name, max_age=0)
+
+
+@bp.get("/du-lieu/phieu-tra-loi.<any(csv, xlsx):fmt>")
+@roles_required(*ALL_ROLES)
+def export_responses(fmt: str):
+    flt = _filter()
+    audit.record("export", target="responses", format=fmt, period=flt.period, unit_id=flt.unit_id,
+                 survey=flt.survey_code)
+    db.session.commit()
+    user = current_user._get_current_object()
+    codes = exports.question_codes(flt)
+    rows = exports.response_table(exports.iter_responses(user, flt), codes)
+    return _send(rows, flt, fmt, "phieu-tra-loi", "Phiếu trả lời")
+
+
+@bp.get("/du-lieu/so-phieu.<any(csv, xlsx):fmt>")
+@roles_required(*ALL_ROLES)
+def export_counts(fmt: str):
+    flt = _filter()
+    audit.record("export", target="response_counts", format=fmt, period=flt.period, unit_id=flt.unit_id,
+                 survey=flt.survey_code)
+    db.session.commit()
+    rows = exports.count_table(exports.response_counts(current_user._get_current_object(), flt))
+    return _send(rows, flt, fmt, "so-phieu", "Số phiếu")
+
+
+@bp.route("/du-lieu/khoi-luong-ho-so", methods=["POST"])
+@csrf.exempt  # parsed after raising the size limit; UploadForm checks the CSRF token itself
+@roles_required(*VOLUME_ROLES)
+def volumes_import():
+    form, payload = read_upload()
+    errors, result = [], None
+    if payload is not None:
+        try:
+            result = imports.apply_volumes(imports.parse_volumes_csv(payload))
+        except imports.ImportRejected as rejected:
+            db.session.rollback()
+            errors = rejected.errors
+        else:
+            imports.record_volume_change(result, via="web", filename=form.file.data.filename or None)
+            db.session.commit()
+    status = 422 if errors or any(f.errors for f in form) else 200
+    return render_template("admin/data.html", upload=form, errors=errors, result=result,
+                           **_page_context()), status
+

@@ -1,0 +1,203 @@
+"""The unit tree and its counters (administrators only); every change is audited."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from forms.admin import UNIT_KIND_LABELS, ActionForm, CounterForm, UnitForm, UploadForm
+from survey.admin import bp
+from survey.admin.uploads import read_upload
+from survey.extensions import csrf, db
+from survey.models import Counter, Survey, Unit
+from survey.services import audit, imports
+from survey.services.access import descendants, roles_required
+from survey.services.instrument import STANDING_CODE
+from survey.services.tokens import survey_url
+
+KIND_LABELS = dict(UNIT_KIND_LABELS)
+
+
+def unit_tree() -> list[tuple[Unit, int]]:
+    """Every unit with its depth, parents before children, siblings by code."""
+    units = db.session.scalars(select(Unit).options(selectinload(Unit.counters)).order_by(Unit.code)).all()
+    children: dict[int | None, list[Unit]] = defaultdict(list)
+    for unit in units:
+        children[unit.parent_id].append(unit)
+    ordered: list[tuple[Unit, int]] = []
+    stack = [(unit, 0) for unit in reversed(children[None])]
+    while stack:
+        unit, depth = stack.pop()
+        ordered.append((unit, depth))
+        stack.extend((child, depth + 1) for child in reversed(children[unit.id]))
+    return ordered
+
+
+def _unit_or_404(unit_id: int) -> Unit:
+    return db.get_or_404(Unit, unit_id)
+
+
+def _counter_or_404(counter_id: int) -> Counter:
+    return db.get_or_404(Counter, counter_id)
+
+
+@bp.get("/don-vi")
+@roles_required("admin")
+def units():
+    standing = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
+    qr_urls = {}
+    if standing is not None:
+        qr_urls = {c.id: survey_url(c.id, standing.id, c.token_version)
+                   for c in db.session.scalars(select(Counter).where(Counter.active.is_(True)))}
+    return render_template("admin/units.html", tree=unit_tree(), kinds=KIND_LABELS, qr_urls=qr_urls,
+                           action=ActionForm(), upload=UploadForm())
+
+
+def _parent_choices(editing: Unit | None) -> list[tuple[str, str]]:
+    # A unit cannot move below itself: its own subtree is left out of the choices.
+    excluded = descendants({editing.id}) if editing is not None and editing.id else set()
+    return [("", _("(không có — cấp tỉnh)"))] + [
+        (str(unit.id), f"{'— ' * depth}{unit.code} · {unit.name}")
+        for unit, depth in unit_tree() if unit.id not in excluded
+    ]
+
+
+def _save_unit(form: UnitForm, unit: Unit | None) -> Unit | None:
+    """Apply a validated form; None (with form errors set) when a rule across fields fails."""
+    code = form.code.data.strip()
+    clash = db.session.scalar(select(Unit).where(Unit.code == code))
+    if clash is not None and clash is not unit:
+        form.code.errors.append(_("Đã có đơn vị mã %(code)s.", code=code))
+        return None
+    parent_id = int(form.parent_id.data) if form.parent_id.data else None
+    if form.kind.data == "province" and parent_id is not None:
+        form.parent_id.errors.append(_("Đơn vị cấp tỉnh không có đơn vị cấp trên."))
+        return None
+    if form.kind.data != "province" and parent_id is None:
+        form.parent_id.errors.append(_("Vui lòng chọn đơn vị cấp trên."))
+        return None
+    created = unit is None
+    if created:
+        unit = Unit()
+        db.session.add(unit)
+    before = {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent_id": unit.parent_id}
+    unit.code, unit.name, unit.kind, unit.parent_id = code, form.name.data.strip(), form.kind.data, parent_id
+    unit.name_en = (form.name_en.data or "").strip() or None
+    db.session.flush()
+    after = {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent_id": unit.parent_id}
+    audit.record("unit_created" if created else "unit_updated", target=f"unit:{unit.id}",
+                 **({"after": after} if created else {"before": before, "after": after}))
+    db.session.commit()
+    return unit
+
+
+@bp.route("/don-vi/moi", methods=["GET", "POST"])
+@roles_required("admin")
+def unit_new():
+    form = UnitForm()
+    form.parent_id.choices = _parent_choices(None)
+    if request.method == "GET" and request.args.get("parent", "").isdigit():
+        form.parent_id.data = request.args["parent"]
+        form.kind.data = "commune"
+    if form.validate_on_submit() and (unit := _save_unit(form, None)) is not None:
+        flash(_("Đã thêm đơn vị %(name)s.", name=unit.name))
+        return redirect(url_for("admin.units"))
+    status = 422 if form.errors or any(f.errors for f in form) else 200
+    return render_template("admin/unit_form.html", form=form, unit=None), status
+
+
+@bp.route("/don-vi/<int:unit_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def unit_edit(unit_id: int):
+    unit = _unit_or_404(unit_id)
+    form = UnitForm(obj=unit if request.method == "GET" else None)
+    form.parent_id.choices = _parent_choices(unit)
+    if request.method == "GET":
+        form.parent_id.data = str(unit.parent_id) if unit.parent_id else ""
+    if form.validate_on_submit() and _save_unit(form, unit) is not None:
+        flash(_("Đã lưu đơn vị %(name)s.", name=unit.name))
+        return redirect(url_for("admin.units"))
+    status = 422 if any(f.errors for f in form) else 200
+    return render_template("admin/unit_form.html", form=form, unit=unit), status
+
+
+def _next_counter_code(unit: Unit) -> str:
+    taken = set(db.session.scalars(select(Counter.code)))
+    number = len(unit.counters) + 1
+    while f"{unit.code}-Q{number}" in taken:
+        number += 1
+    return f"{unit.code}-Q{number}"
+
+
+@bp.route("/don-vi/<int:unit_id>/quay-moi", methods=["GET", "POST"])
+@roles_required("admin")
+def counter_new(unit_id: int):
+    unit = _unit_or_404(unit_id)
+    form = CounterForm()
+    if form.validate_on_submit():
+        code = (form.code.data or "").strip() or _next_counter_code(unit)
+        if db.session.scalar(select(Counter.id).where(Counter.code == code)) is not None:
+            form.code.errors.append(_("Đã có quầy mã %(code)s.", code=code))
+        else:
+            counter = Counter(unit=unit, code=code, name=form.name.data.strip(), active=True, token_version=1)
+            db.session.add(counter)
+            db.session.flush()
+            audit.record("counter_created", target=f"counter:{counter.id}", code=code, unit_id=unit.id)
+            db.session.commit()
+            flash(_("Đã thêm quầy %(code)s. In mã QR của quầy để dán tại quầy.", code=code))
+            return redirect(url_for("admin.units"))
+    status = 422 if any(f.errors for f in form) else 200
+    return render_template("admin/counter_form.html", form=form, unit=unit), status
+
+
+@bp.post("/quay/<int:counter_id>/ngung")
+@roles_required("admin")
+def counter_retire(counter_id: int):
+    counter = _counter_or_404(counter_id)
+    if ActionForm().validate_on_submit() and counter.active:
+        # Responses stay: they belong to the unit's results; only new scans are refused (410).
+        counter.active = False
+        counter.retired_at = datetime.now(timezone.utc)
+        audit.record("counter_retired", target=f"counter:{counter.id}", code=counter.code)
+        db.session.commit()
+        flash(_("Đã ngừng quầy %(code)s; mã QR của quầy không còn mở được phiếu.", code=counter.code))
+    return redirect(url_for("admin.units"))
+
+
+@bp.post("/quay/<int:counter_id>/doi-ma")
+@roles_required("admin")
+def counter_rotate(counter_id: int):
+    counter = _counter_or_404(counter_id)
+    if ActionForm().validate_on_submit():
+        counter.token_version += 1
+        audit.record("counter_token_rotated", target=f"counter:{counter.id}", code=counter.code,
+                     token_version=counter.token_version)
+        db.session.commit()
+        flash(_("Đã đổi mã QR của quầy %(code)s; các mã QR đã in trước đây không còn dùng được. "
+                "Hãy in mã QR mới.", code=counter.code))
+    return redirect(url_for("admin.units"))
+
+
+@bp.route("/don-vi/nhap", methods=["GET", "POST"])
+@csrf.exempt  # parsed below after raising the size limit; UploadForm checks the CSRF token itself
+@roles_required("admin")
+def units_import():
+    form, data = read_upload()
+    errors, result = [], None
+    if data is not None:
+        try:
+            rows = imports.parse_units_csv(data)
+            result = imports.apply_units(rows)
+        except imports.ImportRejected as rejected:
+            db.session.rollback()
+            errors = rejected.errors
+        else:
+            audit.record("units_imported", target=form.file.data.filename or None, via="web",
+                         created=result.created, updated=result.updated)
+            db.session.commit()
+    status = 422 if errors or any(f.errors for f in form) else 200
+    return render_template("admin/import_units.html", form=form, errors=errors, result=result), status

@@ -1,1 +1,0 @@
-"""Admin views (to be written)."""
