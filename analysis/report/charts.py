@@ -22,16 +22,15 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib
+from matplotlib import font_manager
+# The SVG canvas is used directly, never pyplot: no GUI or Agg backend, and no
+# process-wide matplotlib.use() that would surprise other code in the web app.
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter
 
-matplotlib.use("svg")  # never touch a GUI or Agg backend in a server process
-
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.backends.backend_svg import FigureCanvasSVG  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter  # noqa: E402
-
-from .format_vi import format_percent, period_label_short  # noqa: E402
-from .model import EstimateView  # noqa: E402
+from .format_vi import format_percent, period_label_short
+from .model import EstimateView
 
 __all__ = ["Bar", "bar_chart", "svg_data_uri", "trend_chart", "comparison_chart", "heat_colour", "FONT_DIR"]
 

@@ -127,3 +127,10 @@ def test_overflow_check_can_fail():
     html = render_html("reports/unit.html", None, **unit_context(make_unit()))
     html = html.replace("<body>", '<body><p style="white-space: nowrap">' + "Hòa Khánh Bắc " * 40 + "</p>")
     assert overflowing_text(html)
+
+
+def test_user_text_is_escaped_not_interpreted():
+    data = make_unit(comments=[Comment(make_unit().comments[0].date, "<b>Tốt</b> & nhanh <script>x()</script>")])
+    html = render_html("reports/unit.html", data.generated_at, **unit_context(data))
+    assert "&lt;b&gt;Tốt&lt;/b&gt; &amp; nhanh &lt;script&gt;" in html
+    assert "<script>" not in html
