@@ -48,7 +48,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run(name: str, url: str, runs: int) -> None:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
     with app.app_context():
         upgrade()
         seed_demo()

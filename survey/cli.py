@@ -23,6 +23,10 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(qr_codes)
     app.cli.add_command(create_user_command)
     app.cli.add_command(reset_password_command)
+    from survey.backup import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("init-db")

@@ -40,6 +40,13 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Stored submissions per phone and per counter QR code; a busy provincial counter serves a
+    # few hundred people a day, a kiosk tablet adds its own channel on the same counter.
+    SUBMIT_LIMIT_PER_CLIENT = os.environ.get("SUBMIT_LIMIT_PER_CLIENT", "5 per 10 minutes; 20 per day")
+    SUBMIT_LIMIT_PER_COUNTER = os.environ.get("SUBMIT_LIMIT_PER_COUNTER", "120 per hour; 1000 per day")
+    RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
+    # Behind a TLS-terminating proxy that does not forward the scheme, still send HSTS.
+    FORCE_HSTS = os.environ.get("FORCE_HSTS", "0") == "1"
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute; 50 per hour")
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"

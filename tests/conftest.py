@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from survey import create_app
 from survey.demo import seed_demo
-from survey.extensions import db
+from survey.extensions import db, limiter
 from survey.models import Counter, Survey
 from survey.services.instrument import STANDING_CODE
 from survey.services.tokens import make_token
@@ -21,14 +21,28 @@ from survey.services.tokens import make_token
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/survey_test"
 
 
-def _pg_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL", PG_DEFAULT)
+def _conninfo(url: str, database: str | None = None) -> str:
+    parsed = make_url(url)
+    return (f"host={parsed.host} port={parsed.port or 5432} user={parsed.username} "
+            f"dbname={database or parsed.database}")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """A PostgreSQL database of this pytest process's own, so concurrent runs never collide."""
+    base = make_url(os.environ.get("TEST_DATABASE_URL", PG_DEFAULT))
+    name = f"{base.database}_{os.getpid()}"
+    with psycopg.connect(_conninfo(str(base), "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = base.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with psycopg.connect(_conninfo(str(base), "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _reset_pg(url: str) -> None:
-    parsed = make_url(url)
-    conninfo = f"host={parsed.host} port={parsed.port or 5432} user={parsed.username} dbname={parsed.database}"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
 
@@ -38,7 +52,7 @@ def db_url(request, tmp_path) -> str:
     """The same test on the embedded default and on production's database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.sqlite3'}"
-    url = _pg_url()
+    url = request.getfixturevalue("pg_url")
     _reset_pg(url)
     return url
 
@@ -57,6 +71,7 @@ def app(db_url, tmp_path):
     with app.app_context():
         upgrade()
         seed_demo()
+        limiter.reset()  # in-memory counts outlive an app; each test starts with none
     yield app
     with app.app_context():
         db.session.remove()
