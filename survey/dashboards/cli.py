@@ -79,3 +79,21 @@ def indices_command(period: str, unit_code: str | None, stat: str, fmt: str,
         click.echo(f"Chưa có phiếu nào trong kỳ {period}.")
     else:
         click.echo(render_table(HEADINGS, table_cells(rows)))
+
+
+@bp.cli.command("seed-demo-responses")
+@click.option("--per-unit", "n_per_unit", type=int, default=150, show_default=True,
+              help="Số phiếu mỗi đơn vị mỗi kỳ.")
+@click.option("--period", "periods", multiple=True, default=("2026-H1", "2026-H2"),
+              show_default=True, help="Kỳ báo cáo (lặp lại tùy chọn cho nhiều kỳ).")
+@click.option("--seed", type=int, default=2026, show_default=True)
+def seed_demo_responses_command(n_per_unit: int, periods: tuple[str, ...], seed: int) -> None:
+    """Replace the demo responses and service volumes (for the demo database only)."""
+    from survey.services.demo_responses import seed_demo_responses
+
+    try:
+        counts = seed_demo_responses(n_per_unit=n_per_unit, periods=periods, seed=seed)
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Phiếu mẫu: {format_int(counts['responses'])} phiếu, "
+               f"{format_int(counts['volumes'])} dòng số liệu hồ sơ.")

@@ -1,1 +1,112 @@
-"""Dashboard views (to be written)."""
+"""Dashboard pages: one unit's indices (every role), the province ranking (analysts, admins).
+
+Views only pick parameters, check access and hand plain data to templates; numbers come from
+services/aggregates (SQL aggregates -> analysis.indices) and dashboards/queries.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import abort, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from survey.dashboards import bp, charts, formatting, queries
+from survey.extensions import db
+from survey.models import Unit
+from survey.models.units import UNIT_KINDS
+from survey.services.access import roles_required, unit_or_404, visible_unit_ids
+from survey.services.aggregates import indicator, index_rows, trend, unit_summary
+from survey.services.instrument import COMPONENTS
+from survey.services.periods import period_of
+
+TREND_PERIODS = 4
+
+
+@bp.context_processor
+def _formatting():
+    return {"fmt": formatting}
+
+
+def _period_arg() -> str:
+    period = request.args.get("period") or period_of(datetime.now(timezone.utc))
+    if not queries.PERIOD_RE.match(period):
+        abort(404)
+    return period
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    if not value.isdigit():
+        abort(404)
+    return int(value)
+
+
+def _default_unit(visible: set[int] | None, period: str) -> int | None:
+    if current_user.unit_id is not None:
+        return current_user.unit_id
+    found = queries.first_unit_with_responses(visible, period)
+    if found is not None:
+        return found
+    units = queries.units_for_choice(visible)
+    return units[0].id if units else None
+
+
+@bp.get("/")
+def index():
+    period = _period_arg()
+    visible = visible_unit_ids(current_user)
+    unit_id = _int_arg("unit") or _default_unit(visible, period)
+    if unit_id is None:
+        abort(404)
+    unit = unit_or_404(current_user, unit_id)
+    summary = unit_summary(unit.id, period)
+    components = [(f"{code} {name}", est) for code, name, est in summary.components]
+    comp_scale = charts.scale_for([], 250, 300)
+    trend_pts, trend_line = charts.trend_points(
+        trend(unit.id, queries.previous_periods(period, TREND_PERIODS)))
+    columns, column_width = charts.day_columns(queries.daily_counts(unit.id, period))
+    return render_template(
+        "dashboards/index.html",
+        unit=unit, period=period, summary=summary,
+        units=queries.units_for_choice(visible),
+        periods=sorted(set(queries.periods_with_responses(visible)) | {period}, reverse=True),
+        component_rows=charts.interval_rows(components, comp_scale), component_scale=comp_scale,
+        weakest=summary.weakest(3),
+        trend_points=trend_pts, trend_line=trend_line,
+        counters=queries.counter_counts(unit.id, period),
+        columns=columns, column_width=column_width,
+        comments=queries.latest_comments(unit.id, period),
+    )
+
+
+MEASURES = {"overall": ("overall", "overall"), **{c: ("component", c) for c in COMPONENTS}}
+
+
+@bp.get("/so-sanh")
+@roles_required("admin", "analyst")
+def province():
+    period = _period_arg()
+    kind = request.args.get("kind", "")
+    measure = request.args.get("measure", "overall")
+    if (kind and kind not in UNIT_KINDS) or measure not in MEASURES:
+        abort(404)
+    stat, code = MEASURES[measure]
+    unit_ids = None
+    if kind:  # ranks among units of this kind only, so they compare like with like
+        unit_ids = set(db.session.scalars(select(Unit.id).where(Unit.kind == kind)))
+    rows = [r for r in index_rows(period, unit_ids, stats=(stat,)) if r["measure"] == code]
+    ranked = sorted((r for r in rows if r["reliable"]), key=lambda r: (r["rank"], r["unit_code"]))
+    unreliable = sorted((r for r in rows if not r["reliable"]), key=lambda r: r["unit_code"])
+    scale = charts.scale_for([r["ci_low"] for r in ranked], 0, 260)
+    bars = charts.interval_rows([(r["unit_name"], indicator(r)) for r in ranked], scale)
+    return render_template(
+        "dashboards/province.html",
+        period=period, kind=kind, measure=measure, stat=stat,
+        periods=sorted(set(queries.periods_with_responses(None)) | {period}, reverse=True),
+        kinds=[k for k in UNIT_KINDS if k != "province"], measures=MEASURES,
+        ranked=list(zip(ranked, bars)), unreliable=unreliable, scale=scale,
+        unweighted=any(r["weighted"] is False for r in rows),
+    )

@@ -142,7 +142,7 @@ def seed_demo_responses(n_per_unit: int = 150, periods: Iterable[str] = ("2026-H
         if not counters:
             continue
         # Unit level on the logit scale; the last counter of the last unit is never scanned.
-        level = rng.gauss(1.5, 0.7)
+        level = rng.gauss(1.0, 0.6)
         if u_index == len(units) - 1 and len(counters) > 1:
             counters = counters[:-1]
         field_mix = rng.sample(fields, k=min(4, len(fields)))

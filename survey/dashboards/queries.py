@@ -1,0 +1,129 @@
+"""What the dashboards read besides the indices: counts per counter and day, comments, periods.
+
+Every function takes unit ids the caller has already checked against services/access; none
+formats anything.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from sqlalchemy import Date, cast, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from survey.extensions import db
+from survey.models import Answer, Counter, Question, Response, Survey, Unit
+from survey.services.instrument import STANDING_CODE
+from survey.services.periods import VIETNAM
+
+PERIOD_RE = re.compile(r"^\d{4}-H[12]$")
+
+
+def previous_periods(period: str, count: int) -> list[str]:
+    """`count` half-year periods ending with `period`, oldest first."""
+    year, half = int(period[:4]), int(period[-1])
+    out = []
+    for _ in range(count):
+        out.append(f"{year}-H{half}")
+        year, half = (year, 1) if half == 2 else (year - 1, 2)
+    return out[::-1]
+
+
+def _survey_id(survey_code: str) -> int | None:
+    return db.session.scalar(select(Survey.id).where(Survey.code == survey_code))
+
+
+def periods_with_responses(unit_ids: set[int] | None, survey_code: str = STANDING_CODE) -> list[str]:
+    query = select(Response.period).distinct().where(Response.survey_id == _survey_id(survey_code))
+    if unit_ids is not None:
+        query = query.where(Response.unit_id.in_(sorted(unit_ids)))
+    return sorted(db.session.scalars(query).all(), reverse=True)
+
+
+def first_unit_with_responses(unit_ids: set[int] | None, period: str,
+                              survey_code: str = STANDING_CODE) -> int | None:
+    query = (select(Response.unit_id).join(Unit, Unit.id == Response.unit_id)
+             .where(Response.period == period, Response.survey_id == _survey_id(survey_code))
+             .group_by(Response.unit_id, Unit.code).order_by(Unit.code).limit(1))
+    if unit_ids is not None:
+        query = query.where(Response.unit_id.in_(sorted(unit_ids)))
+    return db.session.scalar(query)
+
+
+@dataclass(frozen=True)
+class CounterCount:
+    code: str
+    name: str
+    active: bool
+    responses: int
+
+
+def counter_counts(unit_id: int, period: str, survey_code: str = STANDING_CODE) -> list[CounterCount]:
+    """Every counter of the unit with its responses in the period, zero included."""
+    counts = (select(Response.counter_id, func.count().label("n"))
+              .where(Response.unit_id == unit_id, Response.period == period,
+                     Response.survey_id == _survey_id(survey_code))
+              .group_by(Response.counter_id).subquery())
+    rows = db.session.execute(
+        select(Counter.code, Counter.name, Counter.active, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.counter_id == Counter.id)
+        .where(Counter.unit_id == unit_id).order_by(Counter.code)).all()
+    return [CounterCount(*row) for row in rows]
+
+
+def _local_day(column) -> ColumnElement:
+    """The calendar day in Vietnam (UTC+7 all year, no daylight saving) of a UTC timestamp."""
+    if db.engine.dialect.name == "sqlite":
+        return func.date(column, "+7 hours")
+    return cast(func.timezone("Asia/Ho_Chi_Minh", column), Date)
+
+
+def daily_counts(unit_id: int, period: str, survey_code: str = STANDING_CODE) -> list[tuple[date, int]]:
+    day = _local_day(Response.submitted_at).label("day")
+    rows = db.session.execute(
+        select(day, func.count()).where(Response.unit_id == unit_id, Response.period == period,
+                                        Response.survey_id == _survey_id(survey_code))
+        .group_by(day).order_by(day)).all()
+    return [(d if isinstance(d, date) else date.fromisoformat(d), n) for d, n in rows]
+
+
+@dataclass(frozen=True)
+class Comment:
+    day: date
+    text: str
+
+
+# Citizens sometimes type a phone number or an e-mail into the comment box: never show them.
+_CONTACT = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+|(\+?\d[\d .-]{7,}\d)")
+
+
+def redact(text: str) -> str:
+    return _CONTACT.sub("[đã ẩn]", text)
+
+
+def latest_comments(unit_id: int, period: str, limit: int = 10,
+                    survey_code: str = STANDING_CODE) -> list[Comment]:
+    """Newest comments first; only the date is shown, not the time or counter (not identifying)."""
+    rows = db.session.execute(
+        select(Response.submitted_at, Answer.value_text)
+        .join(Answer, Answer.response_id == Response.id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(Response.unit_id == unit_id, Response.period == period,
+               Response.survey_id == _survey_id(survey_code), Question.code == "COMMENT",
+               func.length(func.trim(Answer.value_text)) > 0)
+        .order_by(Response.submitted_at.desc(), Response.id.desc()).limit(limit)).all()
+    return [Comment(_vietnam_date(at), redact(text.strip())) for at, text in rows]
+
+
+def _vietnam_date(moment: datetime) -> date:
+    # SQLite hands back naive datetimes; they are stored in UTC.
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return aware.astimezone(VIETNAM).date()
+
+
+def units_for_choice(unit_ids: set[int] | None) -> list[Unit]:
+    query = select(Unit).order_by(Unit.kind != "province", Unit.code)
+    if unit_ids is not None:
+        query = query.where(Unit.id.in_(sorted(unit_ids)))
+    return list(db.session.scalars(query))
