@@ -89,7 +89,11 @@ class ResponseRecord:
 
 def iter_responses(user: User, flt: ExportFilter, after_id: int = 0,
                    limit: int | None = None) -> Iterator[ResponseRecord]:
-    """Responses the user may read, by id, with their answers; no client or dossier hash, ever."""
+    """Responses the user may read, by id, with their answers; no client or dossier hash, ever.
+
+    The scoped statement is built now, not when iteration starts: a streamed download iterates
+    after the view has returned, when the user object may no longer be attached to a session.
+    """
     base = _filtered(
         select(Response.id, Survey.code, SurveyVersion.number, Response.period, Response.submitted_at,
                Unit.code, Unit.name, Counter.code, Response.channel, Response.service_field)
@@ -99,6 +103,10 @@ def iter_responses(user: User, flt: ExportFilter, after_id: int = 0,
         .outerjoin(Counter, Response.counter_id == Counter.id),
         user, flt,
     ).order_by(Response.id)
+    return _chunks(base, after_id, limit)
+
+
+def _chunks(base, after_id: int, limit: int | None) -> Iterator[ResponseRecord]:
     last, produced = after_id, 0
     while limit is None or produced < limit:
         size = CHUNK if limit is None else min(CHUNK, limit - produced)
@@ -110,7 +118,6 @@ def iter_responses(user: User, flt: ExportFilter, after_id: int = 0,
             yield ResponseRecord(*row, answers=answers.get(row[0], {}))
         produced += len(rows)
         last = rows[-1][0]
-        db.session.expire_all()  # keep the identity map from growing over a long export
 
 
 def _answers(response_ids: list[int]) -> dict[int, dict[str, Any]]:
