@@ -144,7 +144,7 @@ def test_campaign_form_shows_the_bank_and_the_unit_tree(client):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Công chức lịch sự khi tiếp nhận, giải quyết hồ sơ" in html  # group A from the instrument
-    assert "B3.2" in html and "nước sạch" in html and "cải cách hành chính" in html
+    assert "B3.2" in html and ">Nước sạch<" in html and ">Cải cách hành chính<" in html
     assert "Xã Mường Khến" in html and 'name="units"' in html and "dd/mm/yyyy" in html
 
 
