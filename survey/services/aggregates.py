@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Float, and_, case, cast, func, literal, select
+from sqlalchemy import Float, and_, case, cast, func, literal, select, text
 
 from analysis.indices import index_table
 from survey.extensions import db
@@ -46,6 +46,7 @@ from survey.models import Answer, Question, Response, ServiceVolume, Survey, Sur
 from survey.services.instrument import COMPONENTS, STANDING_CODE
 
 RESIDUAL = "*"
+PG_WORK_MEM = "64MB"
 UNWEIGHTED_NOTE = "chưa có số liệu hồ sơ: ước lượng chưa gia quyền"
 STATS = ("overall", "component", "rate", "score")
 SUMS = ("n", "sum_w", "sum_wy", "sum_wy2", "sum_w2", "sum_w2y", "sum_w2y2")
@@ -147,45 +148,63 @@ def strata_rows(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | N
 # The cells queries sum y and y^2 per (unit, period, stratum[, measure]); the weight is
 # applied afterwards per cell.  That is exact, not an approximation: w is constant within a
 # stratum (w_h), so sum(w*y) = w_h*sum(y), sum(w^2*y^2) = w_h^2*sum(y^2), and so on.  It keeps
-# the big GROUP BY a plain index walk from responses to answers, with no join back to an
-# aggregate per row (PostgreSQL chose nested loops over re-sorted aggregates for that before
-# ANALYZE had run: seconds for 2,000 responses).
+# the big GROUP BY free of joins back to aggregates (PostgreSQL chose nested loops over
+# re-sorted aggregates for that before ANALYZE had run: seconds for 2,000 responses).
+# The answer-level GROUP BYs use only answer and response columns (integer counts with
+# FILTER, SQLite >= 3.30 and PostgreSQL); strata keys and item codes are joined to the
+# much smaller grouped result.
+
+def _responses(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None):
+    query = select(Response.id).where(Response.survey_id == inst.survey_id,
+                                      Response.period.in_(list(periods)))
+    if unit_ids is not None:
+        query = query.where(Response.unit_id.in_(sorted(unit_ids)))
+    return query
+
 
 def item_cells_query(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None):
     """Per (unit, period, stratum, item code): n, Σrate, Σscore, Σscore² over valid answers."""
-    keyed = _keyed(inst.survey_id, periods, unit_ids)
-    v = _f(Answer.value_int)
-    keys = (keyed.c.unit_id, keyed.c.period, keyed.c.field_key, Question.code)
-    return (
-        select(*keys, func.count().label("n"),
-               func.sum(_f(case((Answer.value_int >= 4, 1), else_=0))).label("sum_rate"),
+    v = Answer.value_int
+    raw = (
+        select(Response.unit_id, Response.period, Response.service_field, Answer.question_id,
+               func.count().label("n"), func.count().filter(v >= 4).label("sum_rate"),
                func.sum(v).label("sum_v"), func.sum(v * v).label("sum_v2"))
-        .select_from(Answer)
-        .join(keyed, keyed.c.rid == Answer.response_id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(Question.type == "likert5", Answer.value_int.between(1, 5))
+        .join(Response, Response.id == Answer.response_id)
+        .where(Answer.response_id.in_(_responses(inst, periods, unit_ids)),
+               Answer.value_int.between(1, 5))
+        .group_by(Response.unit_id, Response.period, Response.service_field, Answer.question_id)
+    ).subquery("raw")
+    vol = ServiceVolume
+    field_key = case((vol.dossiers.isnot(None), raw.c.service_field), else_=literal(RESIDUAL))
+    keys = (raw.c.unit_id, raw.c.period, field_key.label("field_key"), Question.code)
+    return (
+        select(*keys, func.sum(raw.c.n).label("n"), func.sum(raw.c.sum_rate).label("sum_rate"),
+               func.sum(raw.c.sum_v).label("sum_v"), func.sum(raw.c.sum_v2).label("sum_v2"))
+        .join(Question, Question.id == raw.c.question_id)
+        .outerjoin(vol, and_(vol.unit_id == raw.c.unit_id, vol.period == raw.c.period,
+                             vol.field == raw.c.service_field, vol.dossiers > 0))
+        .where(Question.type == "likert5")
         .group_by(*keys)
     )
 
 
 def composite_cells_query(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None):
     """Per (unit, period, stratum): count, Σy, Σy² of each component score and the overall."""
-    keyed = _keyed(inst.survey_id, periods, unit_ids)
     scores = []
     for i, comp in enumerate(inst.components):
         inside = Question.component == comp
-        satisfied = func.sum(_f(case((and_(inside, Answer.value_int >= 4), 1), else_=0)))
-        answered = func.sum(_f(case((inside, 1), else_=0)))
-        scores.append((satisfied / func.nullif(answered, 0.0)).label(f"c{i}"))
+        satisfied = func.count().filter(and_(inside, Answer.value_int >= 4))
+        answered = func.count().filter(inside)
+        scores.append((_f(satisfied) / _f(func.nullif(answered, 0))).label(f"c{i}"))
     per = (
-        select(keyed.c.rid, keyed.c.unit_id, keyed.c.period, keyed.c.field_key, *scores)
-        .select_from(Answer)
-        .join(keyed, keyed.c.rid == Answer.response_id)
+        select(Answer.response_id.label("rid"), *scores)
         .join(Question, Question.id == Answer.question_id)
-        .where(Question.type == "likert5", Answer.value_int.between(1, 5),
+        .where(Answer.response_id.in_(_responses(inst, periods, unit_ids)),
+               Question.type == "likert5", Answer.value_int.between(1, 5),
                Question.component.in_(inst.components))
-        .group_by(keyed.c.rid, keyed.c.unit_id, keyed.c.period, keyed.c.field_key)
+        .group_by(Answer.response_id)
     ).subquery("per_response")
+    keyed = _keyed(inst.survey_id, periods, unit_ids)
     comp_cols = [per.c[f"c{i}"] for i in range(len(inst.components))]
     cw = [inst.component_weights[c] for c in inst.components]
     numerator = sum((func.coalesce(col * k, 0.0) for col, k in zip(comp_cols, cw)),
@@ -197,14 +216,15 @@ def composite_cells_query(inst: Instrument, periods: Sequence[str], unit_ids: se
     for i, y in enumerate(comp_cols + [overall]):
         columns += [func.count(y).label(f"m{i}_n"), func.sum(y).label(f"m{i}_s1"),
                     func.sum(y * y).label(f"m{i}_s2")]
-    keys = (per.c.unit_id, per.c.period, per.c.field_key)
-    return select(*keys, *columns).group_by(*keys)
+    keys = (keyed.c.unit_id, keyed.c.period, keyed.c.field_key)
+    return select(*keys, *columns).join(per, per.c.rid == keyed.c.rid).group_by(*keys)
 
 
 def _weighted_sums(n: int, s1: Any, s2: Any, w: float) -> list[float]:
     """n, Σw, Σwy, Σwy², Σw², Σw²y, Σw²y² of a cell whose rows all have weight w."""
-    s1, s2 = float(s1), float(s2)
-    return [int(n), w * n, w * s1, w * s2, w * w * n, w * w * s1, w * w * s2]
+    # PostgreSQL returns SUM(bigint) as NUMERIC (Decimal): convert before mixing with floats.
+    n, s1, s2 = int(n), float(s1), float(s2)
+    return [n, w * n, w * s1, w * s2, w * w * n, w * w * s1, w * w * s2]
 
 
 def _append(cells: dict[str, list], unit_id: int, period: str, stat: str, measure: str,
@@ -221,6 +241,10 @@ def index_cells(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | N
                 ) -> dict[str, np.ndarray]:
     """The ``cells`` table of analysis.indices.index_table(), from the database."""
     stats = set(stats)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The per-response GROUP BY hashes one row per response; the default 4 MB spills to
+        # disk from ~50,000 responses.  SET LOCAL ends with the transaction.
+        db.session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
     strata = strata if strata is not None else strata_rows(inst, periods, unit_ids)
     weight = {s["stratum"]: s["w"] for s in strata}
     cells: dict[str, list] = {k: [] for k in ("unit", "period", "stat", "measure", "stratum") + SUMS}
