@@ -46,3 +46,19 @@ def test_long_names_and_urls_stay_on_one_page_each():
 def test_qr_svg_is_a_vector_path_sized_by_css():
     svg = qr_svg("https://hailong.example.gov.vn/q/1")
     assert svg.startswith('<svg class="qr"') and "<path" in svg and "width=" not in svg.split(">")[0]
+
+
+def test_run_path_draws_exactly_the_modules_of_svgpathimage():
+    import qrcode
+    from qrcode.image.svg import SvgPathImage
+
+    from analysis.report.qr import module_runs_path
+
+    qr = qrcode.QRCode(border=4, image_factory=SvgPathImage)
+    qr.add_data("https://hailong.example.gov.vn/q/17?t=abc")
+    qr.make(fit=True)
+    original = qr.make_image().to_string(encoding="unicode")
+    squares = {(int(x), int(y)) for x, y in re.findall(r"M(\d+),(\d+)H", original)}
+    runs = {(int(x) + i, int(y)) for x, y, n in re.findall(r"M(\d+),(\d+)h(\d+)", module_runs_path(qr.get_matrix()))
+            for i in range(int(n))}
+    assert squares and runs == squares
