@@ -1,8 +1,9 @@
 """Report data -> HTML (Jinja) -> PDF bytes (WeasyPrint).
 
 The Jinja environment and WeasyPrint's font configuration are built once
-per process: loading the bundled fonts is the slowest part of a small
-report, and a province batch renders hundreds of them.
+per process (per thread for the font configuration): creating the latter
+scans the system's fonts and takes longer than drawing a small report, and
+a province batch renders hundreds of them.
 """
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from markupsafe import Markup
 from . import charts
 from .format_vi import (format_date, format_datetime, format_int, format_interval,
                         format_number, format_percent, format_points, period_label)
-from .model import (SIPAS_COMPONENTS, ComponentRow, EstimateView, ItemRow, PosterData, ProvinceReportData,
-                    ThematicReportData, UnitReportData, weakest_items)
+from .model import (SIPAS_COMPONENTS, ComponentRow, EstimateView, ItemRow, PosterData,
+                    ProvinceReportData, ThematicReportData, UnitReportData, weakest_items)
 
 __all__ = ["render_unit_report", "render_province_report", "render_thematic_report",
            "render_posters", "render_html", "TEMPLATES_DIR"]
@@ -39,11 +40,15 @@ _FONT_FACES = (
 )
 
 
+_CSS_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\A ", "\r": "", "<": "\\3C "}
+
+
 def _css_string(value: Any) -> Markup:
-    """Escape for a double-quoted CSS string (used in @page margin boxes)."""
-    text = re.sub(r'[\\"\n\r]', lambda m: "\\" + {"\n": "A ", "\r": ""}.get(m.group(0), m.group(0)),
-                  str(value))
-    return Markup(text)
+    """Escape for a double-quoted CSS string inside <style> (@page margin boxes).
+
+    "<" is escaped too, so that no value can close the <style> element.
+    """
+    return Markup(re.sub(r'[\\"\n\r<]', lambda m: _CSS_ESCAPES[m.group(0)], str(value)))
 
 
 def _lower_first(text: str) -> str:
@@ -108,8 +113,7 @@ def render_html(template: str, generated_at: datetime | None = None, **context: 
     faces = [{"url": (FONT_DIR / f).as_uri(), "weight": w, "style": s} for f, w, s in _FONT_FACES]
     return environment().get_template(template).render(
         font_faces=faces, generated_date=format_date(when),
-        footer_note=f"Hệ thống khảo sát SIPAS · Tạo lúc {format_datetime(when)}",
-        **context)
+        generated_text=format_datetime(when), **context)
 
 
 def _pdf(html: str) -> bytes:
