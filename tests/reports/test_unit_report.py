@@ -134,3 +134,12 @@ def test_user_text_is_escaped_not_interpreted():
     html = render_html("reports/unit.html", data.generated_at, **unit_context(data))
     assert "&lt;b&gt;Tốt&lt;/b&gt; &amp; nhanh &lt;script&gt;" in html
     assert "<script>" not in html
+
+
+def test_full_sipas_instrument_stays_within_six_pages():
+    from analysis.report.demo import SIPAS_ITEMS, demo_unit
+    data = demo_unit(comments=40)
+    assert len(data.items) == len(SIPAS_ITEMS) == 23
+    pages = pdf_text(render_unit_report(data))
+    assert 4 <= len(pages) <= 6
+    assert f"Trang {len(pages)}/{len(pages)}" in pages[-1]
