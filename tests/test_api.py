@@ -10,7 +10,7 @@ from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
 from survey.extensions import db
-from survey.models import ApiToken, AuditLog, ServiceVolume, Unit, User
+from survey.models import ApiToken, AuditLog, ServiceVolume, User
 from survey.services import api_tokens
 from survey.services.imports import FIELD_CODES
 from tests.conftest import DEMO_PASSWORDS, csrf_of, login

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from survey.extensions import db
-from survey.models import Answer, AuditLog, Counter, Question, Response, Survey, Unit
+from survey.models import Answer, AuditLog, Counter, Response, Survey, Unit
 from survey.services.instrument import STANDING_CODE
 from tests.conftest import login
 

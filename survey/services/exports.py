@@ -11,7 +11,7 @@ import io
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -201,8 +201,11 @@ def csv_chunks(rows: Iterable[list[Any]], batch: int = 500) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def write_xlsx(rows: Iterable[list[Any]], sheet_title: str) -> tempfile.SpooledTemporaryFile:
-    """An XLSX file (write-only mode: rows go to disk as they come), rewound, for send_file."""
+def write_xlsx(rows: Iterable[list[Any]], sheet_title: str) -> IO[bytes]:
+    """An XLSX file (write-only mode: rows go to disk as they come), rewound, for send_file.
+
+    The temporary file disappears when send_file closes it after the download.
+    """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title)
     for row in rows:
