@@ -11,3 +11,23 @@ def period_of(moment: datetime) -> str:
     """'2026-H1' for January–June, '2026-H2' for July–December, by the clock in Vietnam."""
     local = moment.astimezone(VIETNAM)
     return f"{local.year}-H{1 if local.month <= 6 else 2}"
+
+
+def previous(period: str) -> str:
+    """The half-year before: '2026-H1' → '2025-H2'."""
+    year, half = period.split("-H")
+    return f"{int(year) - 1}-H2" if half == "1" else f"{year}-H1"
+
+
+def last_periods(period: str, count: int) -> list[str]:
+    """`count` half-years ending with `period`, oldest first."""
+    periods = [period]
+    while len(periods) < count:
+        periods.append(previous(periods[-1]))
+    return periods[::-1]
+
+
+def is_period(text: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"20\d\d-H[12]", text or ""))

@@ -1,0 +1,122 @@
+"""`flask report unit|province` and `flask qr-posters`."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from analysis.report import render_posters, render_province_report, render_unit_report
+from survey.extensions import db
+from survey.models import Response, Unit
+from survey.reports import bp
+from survey.reports.jobs import QUEUE, render_unit_to_file
+from survey.services import report_data
+from survey.services.periods import is_period
+
+
+def _unit(code: str) -> Unit:
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        raise click.ClickException(f"Không có đơn vị mã {code}.")
+    return unit
+
+
+def _check_period(period: str) -> str:
+    if not is_period(period):
+        raise click.ClickException(f"Kỳ báo cáo không hợp lệ: {period} (ví dụ 2026-H1).")
+    return period
+
+
+@bp.cli.group("report")
+def report() -> None:
+    """PDF reports of a unit or of the whole province."""
+
+
+@report.command("unit")
+@click.option("--unit", "unit_code", required=True, help="Mã đơn vị.")
+@click.option("--period", required=True, help="Kỳ báo cáo, ví dụ 2026-H1.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def report_unit(unit_code: str, period: str, output: Path) -> None:
+    """One unit's period report."""
+    unit = _unit(unit_code)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(render_unit_report(report_data.unit_report_data(unit, _check_period(period))))
+    click.echo(f"Đã ghi {output}")
+
+
+@report.command("province")
+@click.option("--period", required=True, help="Kỳ báo cáo, ví dụ 2026-H1.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--queue/--inline", "use_queue", default=None,
+              help="Dùng hàng đợi RQ (mặc định: khi có REDIS_URL).")
+@click.option("--timeout", default=3600, show_default=True, help="Giây chờ worker RQ.")
+@with_appcontext
+def report_province(period: str, output: Path, use_queue: bool | None, timeout: int) -> None:
+    """The province report plus one PDF per unit with responses, with a progress bar."""
+    _check_period(period)
+    output.mkdir(parents=True, exist_ok=True)
+    codes = db.session.scalars(
+        select(Unit.code).where(Unit.id.in_(select(Response.unit_id).where(Response.period == period)))
+        .order_by(Unit.code)).all()
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    redis_url = current_app.config.get("REDIS_URL")
+    use_queue = bool(redis_url) if use_queue is None else use_queue
+    if use_queue and not redis_url:
+        raise click.ClickException("--queue cần REDIS_URL.")
+    targets = [(code, str(output / f"bao-cao-{code}-{period}.pdf")) for code in codes]
+    if use_queue:
+        _run_queued(redis_url, url, period, targets, timeout)
+    else:
+        with click.progressbar(targets, label="Báo cáo đơn vị", show_pos=True) as bar:
+            for code, path in bar:
+                render_unit_to_file(url, code, period, path)
+    province_file = output / f"bao-cao-tinh-{period}.pdf"
+    province_file.write_bytes(render_province_report(report_data.province_report_data(period, appendix=False)))
+    click.echo(f"Đã ghi {len(targets)} báo cáo đơn vị và {province_file}")
+
+
+def _run_queued(redis_url: str, db_url: str, period: str, targets: list[tuple[str, str]], timeout: int) -> None:
+    from redis import Redis
+    from rq import Queue
+
+    queue = Queue(QUEUE, connection=Redis.from_url(redis_url))
+    jobs = [queue.enqueue(render_unit_to_file, db_url, code, period, path, job_timeout=600)
+            for code, path in targets]
+    click.echo(f"Đã đưa {len(jobs)} báo cáo vào hàng đợi '{QUEUE}' (cần `rq worker {QUEUE}` đang chạy).")
+    deadline = time.monotonic() + timeout
+    with click.progressbar(length=len(jobs), label="Báo cáo đơn vị", show_pos=True) as bar:
+        done: set[str] = set()
+        while len(done) < len(jobs):
+            for job in jobs:
+                if job.id in done:
+                    continue
+                status = job.get_status(refresh=True)
+                if status == "failed":
+                    result = job.latest_result()
+                    reason = result.exc_string.strip().splitlines()[-1] if result and result.exc_string else ""
+                    raise click.ClickException(f"Báo cáo {job.args[1]} lỗi: {reason}")
+                if status == "finished":
+                    done.add(job.id)
+                    bar.update(1)
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"Hết thời gian chờ: {len(jobs) - len(done)} báo cáo chưa xong.")
+            time.sleep(0.2)
+
+
+@bp.cli.command("qr-posters")
+@click.option("--unit", "unit_code", required=True, help="Mã đơn vị.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def qr_posters(unit_code: str, output: Path) -> None:
+    """One A4 QR poster per active counter of a unit."""
+    unit = _unit(unit_code)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with current_app.test_request_context():  # signed URLs are built with url_for
+        posters = report_data.posters_for(unit)
+        output.write_bytes(render_posters(posters, unit_name=unit.name))
+    click.echo(f"Đã ghi {len(posters)} áp phích vào {output}")

@@ -1,0 +1,28 @@
+"""Rendering jobs: run inline, or on RQ workers (`rq worker reports`) when REDIS_URL is set.
+
+A job receives only plain values (database URL, unit code, period, output path) and builds
+its own app, so a worker on another machine renders exactly what the CLI would.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+QUEUE = "reports"
+
+
+def render_unit_to_file(database_url: str, unit_code: str, period: str, output: str) -> str:
+    from analysis.report import render_unit_report
+    from survey import create_app
+    from survey.extensions import db
+    from survey.models import Unit
+    from survey.services.report_data import unit_report_data
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+        Path(output).write_bytes(render_unit_report(unit_report_data(unit, period)))
+        db.session.remove()
+        db.engine.dispose()
+    return output

@@ -1,0 +1,55 @@
+"""Downloads: an official's own units only (services.access), every download audited."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Response, abort, request
+from flask_login import current_user
+
+from analysis.report import render_posters, render_province_report, render_unit_report
+from survey.extensions import db
+from survey.reports import bp
+from survey.services import audit, report_data
+from survey.services.access import roles_required, unit_or_404
+from survey.services.periods import is_period, period_of
+
+
+def _period() -> str:
+    period = request.args.get("period") or period_of(datetime.now(timezone.utc))
+    if not is_period(period):
+        abort(400)
+    return period
+
+
+def _pdf(content: bytes, filename: str) -> Response:
+    return Response(content, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/don-vi/<int:unit_id>.pdf")
+def unit_pdf(unit_id: int):
+    unit = unit_or_404(current_user, unit_id)
+    period = _period()
+    content = render_unit_report(report_data.unit_report_data(unit, period))
+    audit.record("report_download", target=unit.code, kind="unit", period=period)
+    db.session.commit()
+    return _pdf(content, f"bao-cao-{unit.code}-{period}.pdf")
+
+
+@bp.get("/tinh.pdf")
+@roles_required("admin", "analyst")
+def province_pdf():
+    period = _period()
+    content = render_province_report(report_data.province_report_data(period, appendix=False))
+    audit.record("report_download", target="province", kind="province", period=period)
+    db.session.commit()
+    return _pdf(content, f"bao-cao-tinh-{period}.pdf")
+
+
+@bp.get("/ap-phich/<int:unit_id>.pdf")
+def posters_pdf(unit_id: int):
+    unit = unit_or_404(current_user, unit_id)
+    content = render_posters(report_data.posters_for(unit), unit_name=unit.name)
+    audit.record("posters_download", target=unit.code)
+    db.session.commit()
+    return _pdf(content, f"ap-phich-qr-{unit.code}.pdf")

@@ -1,0 +1,176 @@
+"""Report inputs from the database: the plain dataclasses analysis.report renders.
+
+Queries and estimates come from services.aggregates; this module only assembles them, so the
+numbers in a PDF are the same as on the dashboard.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from analysis.report.model import (
+    ChangeRow,
+    Comment,
+    ComponentRow,
+    EstimateView,
+    HeatRow,
+    ItemRow,
+    MethodsInfo,
+    PosterData,
+    ProvinceReportData,
+    TrendPoint,
+    UnitReportData,
+)
+from analysis.report.ranking import rank_units
+from survey.extensions import db
+from survey.models import Answer, Counter, Question, Response, ServiceVolume, Survey, Unit
+from survey.services import aggregates
+from survey.services.instrument import COMPONENTS, PRIVACY_VI, STANDING_CODE
+from survey.services.periods import last_periods, previous, VIETNAM
+from survey.services.tokens import survey_url
+
+UNIT_KINDS_VI = {
+    "province": "Ủy ban nhân dân tỉnh",
+    "agency": "Cơ quan chuyên môn thuộc UBND tỉnh",
+    "commune": "Ủy ban nhân dân xã",
+    "ward": "Ủy ban nhân dân phường",
+    "centre": "Trung tâm Phục vụ hành chính công",
+}
+TREND_PERIODS = 4
+COMMENT_SAMPLE = 30
+
+
+def _view(ind: aggregates.Indicator | None) -> EstimateView | None:
+    if ind is None:
+        return None
+    return EstimateView(estimate=ind.estimate, ci_low=ind.ci_low, ci_high=ind.ci_high, n=ind.n,
+                        unreliable=ind.unreliable, n_eff=ind.n_eff, deff=ind.deff)
+
+
+def change_view(current: aggregates.Indicator | None, before: aggregates.Indicator | None
+                ) -> EstimateView | None:
+    """Change between two periods. Their responses and strata are disjoint, so the estimates
+    are independent and Var(a − b) = Var(a) + Var(b); a normal 95% interval is used."""
+    if current is None or before is None or current.se is None or before.se is None:
+        return None
+    se = math.hypot(current.se, before.se)
+    delta = current.estimate - before.estimate
+    return EstimateView(estimate=delta, ci_low=delta - 1.96 * se, ci_high=delta + 1.96 * se,
+                        n=current.n, unreliable=current.unreliable or before.unreliable)
+
+
+def _province(unit: Unit) -> Unit:
+    while unit.parent is not None:
+        unit = unit.parent
+    return unit
+
+
+def _survey_title(survey_code: str) -> str:
+    return db.session.scalar(select(Survey.title_vi).where(Survey.code == survey_code)) or survey_code
+
+
+def comments(unit_id: int, period: str, limit: int = COMMENT_SAMPLE) -> tuple[Comment, ...]:
+    rows = db.session.execute(
+        select(Response.submitted_at, Answer.value_text)
+        .join(Answer, Answer.response_id == Response.id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(Response.unit_id == unit_id, Response.period == period, Question.code == "COMMENT",
+               Answer.value_text.is_not(None))
+        .order_by(Response.submitted_at.desc()).limit(limit)
+    ).all()
+    return tuple(Comment(date=_local(at).date(), text=text) for at, text in rows)
+
+
+def _local(moment: datetime) -> datetime:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(VIETNAM)
+
+
+def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, responses: int
+             ) -> MethodsInfo:
+    query = select(func.coalesce(func.sum(ServiceVolume.dossiers), 0)).where(ServiceVolume.period == period)
+    if unit_ids is not None:
+        query = query.where(ServiceVolume.unit_id.in_(unit_ids))
+    dossiers = int(db.session.scalar(query) or 0)
+    if summary_weighted:
+        text = ("Mỗi phiếu được gia quyền theo số hồ sơ đơn vị đã giải quyết trong từng lĩnh vực, "
+                "nên kết quả mô tả người trả lời được điều chỉnh theo khối lượng dịch vụ.")
+    else:
+        note = aggregates.UNWEIGHTED_NOTE
+        text = f"{note[0].upper()}{note[1:]}."
+    return MethodsInfo(weights_description=text, responses=responses, dossiers=dossiers,
+                       ci_method="Taylor, logit")
+
+
+def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) -> UnitReportData:
+    summary = aggregates.unit_summary(unit.id, period, survey_code)
+    earlier = previous(period)
+    before = aggregates.unit_summary(unit.id, earlier, survey_code).overall
+    return UnitReportData(
+        unit_name=unit.name,
+        unit_kind=UNIT_KINDS_VI.get(unit.kind, unit.kind),
+        province_name=_province(unit).name,
+        period=period,
+        survey_title=_survey_title(survey_code),
+        response_count=summary.responses,
+        overall=_view(summary.overall),
+        overall_previous=_view(before),
+        previous_period=earlier,
+        overall_change=change_view(summary.overall, before),
+        components=tuple(ComponentRow(code=code, name=name, estimate=_view(ind))
+                         for code, name, ind in summary.components if code in COMPONENTS),
+        items=tuple(ItemRow(code=i.code, text=i.text, rate=_view(i.rate), mean=_view(i.score),
+                            component=i.component or "") for i in summary.items),
+        trend=tuple(TrendPoint(period=p, estimate=_view(ind))
+                    for p, ind in aggregates.trend(unit.id, last_periods(period, TREND_PERIODS), survey_code)),
+        comments=comments(unit.id, period),
+        methods=_methods({unit.id}, period, summary.weighted, summary.responses),
+        unit_code=unit.code,
+        generated_at=datetime.now(VIETNAM),
+    )
+
+
+def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix: bool = True
+                         ) -> ProvinceReportData:
+    rows = aggregates.index_rows(period, None, survey_code, stats=("overall", "component"))
+    before = {r["unit_id"]: aggregates.indicator(r)
+              for r in aggregates.index_rows(previous(period), None, survey_code, stats=("overall",))}
+    overall = {r["unit_id"]: r for r in rows if r["stat"] == "overall"}
+    comp = {(r["unit_id"], r["measure"]): aggregates.indicator(r) for r in rows if r["stat"] == "component"}
+    units = db.session.scalars(select(Unit).where(Unit.id.in_(overall.keys())).order_by(Unit.code)).all()
+    province = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))
+    ranked = rank_units([(u.name, _view(aggregates.indicator(overall[u.id])), overall[u.id]["responses"])
+                         for u in units])
+    return ProvinceReportData(
+        province_name=province.name if province else "",
+        period=period,
+        survey_title=_survey_title(survey_code),
+        units=tuple(ranked),
+        heat=tuple(HeatRow(unit_name=u.name, values=tuple(_view(comp.get((u.id, c))) for c in COMPONENTS))
+                   for u in units),
+        changes=tuple(ChangeRow(unit_name=u.name, current=_view(aggregates.indicator(overall[u.id])),
+                                previous=_view(before.get(u.id)),
+                                change=change_view(aggregates.indicator(overall[u.id]), before.get(u.id)))
+                      for u in units),
+        appendix=tuple(unit_report_data(u, period, survey_code) for u in units) if appendix else (),
+        response_count=sum(r["responses"] for r in overall.values()),
+        previous_period=previous(period),
+        methods=_methods(None, period, all(r["weighted"] for r in overall.values()) if overall else False,
+                         sum(r["responses"] for r in overall.values())),
+        generated_at=datetime.now(VIETNAM),
+    )
+
+
+def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData]:
+    """One poster per active counter of the unit, with its signed URL and a typeable short link."""
+    survey = db.session.scalar(select(Survey).where(Survey.code == survey_code))
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    counters = db.session.scalars(select(Counter).where(Counter.unit_id == unit.id, Counter.active)
+                                  .order_by(Counter.code)).all()
+    return [PosterData(unit_name=unit.name, counter_name=c.name,
+                       url=survey_url(c.id, survey.id, c.token_version),
+                       short_url=f"{base}/q/{c.code}", privacy_line=survey.privacy_vi or PRIVACY_VI)
+            for c in counters]
