@@ -25,7 +25,7 @@ from .model import (SIPAS_COMPONENTS, ComponentRow, EstimateView, ItemRow, Poste
                     ProvinceReportData, ThematicReportData, UnitReportData, weakest_items)
 
 __all__ = ["render_unit_report", "render_province_report", "render_thematic_report",
-           "render_posters", "render_html", "TEMPLATES_DIR"]
+           "render_posters", "render_html", "warm_up", "TEMPLATES_DIR"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 FONT_DIR = charts.FONT_DIR
@@ -97,6 +97,18 @@ def _font_config():
         from weasyprint.text.fonts import FontConfiguration
         fc = _local.font_config = FontConfiguration()
     return fc
+
+
+def warm_up() -> None:
+    """Pay the one-off costs (imports, font scanning, templates) up front.
+
+    A worker that renders reports on demand can call this at start so the
+    first user does not wait ~1 s longer than the next one.
+    """
+    for name in ("unit", "province", "thematic", "posters"):
+        environment().get_template(f"reports/{name}.html")
+    charts.bar_chart([])
+    render_posters([])  # loads WeasyPrint, scans fonts, registers the @font-face files
 
 
 def _now(generated_at: datetime | None) -> datetime:

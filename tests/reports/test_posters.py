@@ -62,3 +62,8 @@ def test_run_path_draws_exactly_the_modules_of_svgpathimage():
     runs = {(int(x) + i, int(y)) for x, y, n in re.findall(r"M(\d+),(\d+)h(\d+)", module_runs_path(qr.get_matrix()))
             for i in range(int(n))}
     assert squares and runs == squares
+
+
+def test_warm_up_runs():
+    from analysis.report.render import warm_up
+    warm_up()
