@@ -17,6 +17,7 @@ MENU: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("admin.units", "Đơn vị và quầy", ("admin",)),
     ("admin.data", "Dữ liệu", ALL),
     ("admin.users", "Tài khoản", ("admin",)),
+    ("admin.tokens", "Khóa API", ALL),
 )
 
 
