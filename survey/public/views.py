@@ -31,14 +31,6 @@ NUMBERED = {**COMPONENTS, **B_COMPONENTS}  # sections headed "A1. …", "B2. …
 
 
 @dataclass(frozen=True)
-class LinkPlace:
-    """What responses.store() reads of a counter, for a unit link that has none."""
-
-    unit_id: int
-    id: None = None
-
-
-@dataclass(frozen=True)
 class Place:
     """Where the citizen answers: a counter (and its unit), or a campaign's target unit."""
 
@@ -200,8 +192,8 @@ def submit(token: str):
         channel = channel if channel in CHANNELS else "qr"
     submission = responses.Submission(
         version=version,
-        # store() reads only .id and .unit_id of the counter; a unit link has no counter.
-        counter=place.counter or LinkPlace(place.unit.id),
+        unit_id=place.unit.id,
+        counter_id=place.counter.id if place.counter else None,
         channel=channel,
         idempotency_key=form.idem.data,
         answers=collect(form, version),

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from survey.extensions import db
-from survey.models import Answer, Counter, Response, SurveyVersion
+from survey.models import Answer, Response, SurveyVersion
 from survey.services.periods import period_of
 
 
@@ -30,7 +30,8 @@ class AnswerValue:
 @dataclass(frozen=True)
 class Submission:
     version: SurveyVersion
-    counter: Counter
+    unit_id: int
+    counter_id: int | None  # None for a campaign's unit link
     channel: str
     idempotency_key: str
     answers: tuple[AnswerValue, ...]
@@ -82,8 +83,8 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
             .values(
                 survey_id=survey_id,
                 survey_version_id=sub.version.id,
-                counter_id=sub.counter.id,
-                unit_id=sub.counter.unit_id,
+                counter_id=sub.counter_id,
+                unit_id=sub.unit_id,
                 submitted_at=now,
                 period=period_of(now),
                 channel=sub.channel,
