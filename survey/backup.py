@@ -29,15 +29,20 @@ def _sqlite_path(url: str) -> Path:
     return Path(make_url(url).database)
 
 
+def _sqlite_copy(source: Path, target: Path) -> None:
+    src, dest = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        with dest:
+            src.backup(dest)
+    finally:
+        dest.close()
+        src.close()
+
+
 def backup_database(url: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("sqlite"):
-        source = sqlite3.connect(_sqlite_path(url))
-        dest = sqlite3.connect(target)
-        with dest:
-            source.backup(dest)
-        dest.close()
-        source.close()
+        _sqlite_copy(_sqlite_path(url), target)
         return
     if shutil.which("pg_dump") is None:
         raise click.ClickException("Không tìm thấy pg_dump: cài gói postgresql-client.")
@@ -52,12 +57,7 @@ def restore_database(url: str, source: Path) -> None:
         path = _sqlite_path(url)
         if path.exists() and path.stat().st_size > 0 and _has_tables(url):
             raise click.ClickException(f"Cơ sở dữ liệu {path} đã có dữ liệu; chỉ khôi phục vào CSDL trống.")
-        src = sqlite3.connect(source)
-        dest = sqlite3.connect(path)
-        with dest:
-            src.backup(dest)
-        dest.close()
-        src.close()
+        _sqlite_copy(source, path)
         return
     if _has_tables(url):
         raise click.ClickException("Cơ sở dữ liệu đích đã có bảng; chỉ khôi phục vào CSDL trống.")

@@ -6,15 +6,15 @@ question wording follows the SIPAS instrument in DESIGN.md §4.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from .model import (SIPAS_COMPONENTS, Comment, ComponentRow, ChangeRow, HeatRow, ItemRow,
                     MethodsInfo, PosterData, ProvinceReportData, TargetProgress,
                     ThematicReportData, TrendPoint, UnitReportData)
 from .ranking import rank_units
+from ..estimators import Estimate
 
-__all__ = ["FakeEstimate", "SIPAS_ITEMS", "demo_unit", "demo_province", "demo_thematic",
+__all__ = ["SIPAS_ITEMS", "demo_unit", "demo_province", "demo_thematic",
            "demo_posters"]
 
 SIPAS_ITEMS: tuple[tuple[str, str], ...] = (
@@ -55,34 +55,21 @@ _COMMENTS = (
 )
 
 
-@dataclass(frozen=True)
-class FakeEstimate:
-    """Same attributes as the estimator package's Estimate (duck-typed)."""
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    n: int
-    n_eff: float
-    deff: float
-    df: int
-
-
-def fake_rate(rng: random.Random, p: float, n: int, deff: float = 1.4) -> FakeEstimate | None:
+def fake_rate(rng: random.Random, p: float, n: int, deff: float = 1.4) -> Estimate | None:
     if n == 0:
         return None
     p = min(0.995, max(0.2, p))
     se = (p * (1 - p) * deff / max(n, 1)) ** 0.5
-    return FakeEstimate(p, se, max(0.0, p - 1.97 * se), min(1.0, p + 1.97 * se), n, n / deff,
+    return Estimate(p, se, max(0.0, p - 1.97 * se), min(1.0, p + 1.97 * se), n, n / deff,
                         deff, max(1, n // 8))
 
 
-def fake_mean(rng: random.Random, p: float, n: int) -> FakeEstimate | None:
+def fake_mean(rng: random.Random, p: float, n: int) -> Estimate | None:
     if n == 0:
         return None
     m = 1 + 4 * (0.25 + 0.7 * p)
     se = 0.9 / max(n, 1) ** 0.5
-    return FakeEstimate(m, se, m - 1.97 * se, m + 1.97 * se, n, n / 1.4, 1.4, max(1, n // 8))
+    return Estimate(m, se, m - 1.97 * se, m + 1.97 * se, n, n / 1.4, 1.4, max(1, n // 8))
 
 
 def demo_unit(name: str = "Ủy ban nhân dân phường Hòa Khánh Bắc", *, n: int = 412, seed: int = 1,
@@ -114,7 +101,7 @@ def demo_unit(name: str = "Ủy ban nhân dân phường Hòa Khánh Bắc", *, 
     if overall and prev and not prev.missing:
         d = overall.estimate - prev.estimate
         se = (overall.se ** 2 + ((prev.ci_high - prev.ci_low) / 3.94) ** 2) ** 0.5
-        change = FakeEstimate(d, se, d - 1.97 * se, d + 1.97 * se, n, n, 1, n)
+        change = Estimate(d, se, d - 1.97 * se, d + 1.97 * se, n, n, 1, n)
     start = date(2026, 6, 28)
     cmts = [Comment(start - timedelta(days=3 * i), _COMMENTS[(i + seed) % len(_COMMENTS)])
             for i in range(min(comments, n))]
@@ -148,7 +135,7 @@ def demo_province(n_units: int = 14, seed: int = 7) -> ProvinceReportData:
         prev = fake_rate(rng, p + (0.09 if i % 5 == 2 else rng.uniform(-0.04, 0.03)), n)
         se = (est.se ** 2 + prev.se ** 2) ** 0.5
         d = est.estimate - prev.estimate
-        changes.append(ChangeRow(name, est, prev, FakeEstimate(d, se, d - 1.97 * se, d + 1.97 * se, n, n, 1, n)))
+        changes.append(ChangeRow(name, est, prev, Estimate(d, se, d - 1.97 * se, d + 1.97 * se, n, n, 1, n)))
         if i < 4:
             appendix.append(demo_unit(name, n=n, seed=seed + i, level=p, comments=0, periods=2))
     return ProvinceReportData(
