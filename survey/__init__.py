@@ -4,16 +4,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, request, session
+from flask_babel import get_locale
 
 from survey.config import ROOT, Config
 from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 def select_locale() -> str:
-    # Vietnamese first; English only when the citizen taps "English" (carried in the URL so that
-    # a shared kiosk never sticks in the last citizen's language).
-    return "en" if request.args.get("lang") == "en" else "vi"
+    # Vietnamese first. Citizens switch per URL (?lang=en) so a shared kiosk never sticks in the
+    # last citizen's language; officials' choice is kept in their session.
+    if "lang" in request.args or request.blueprint in ("public", "short"):
+        return "en" if request.args.get("lang") == "en" else "vi"
+    return "en" if session.get("lang") == "en" else "vi"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -32,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
     login_manager.init_app(app)
     limiter.init_app(app)
 

@@ -121,3 +121,18 @@ def test_scope_limits_a_query_to_the_official_units(app):
         assert descendants({province.id}) == set(db.session.scalars(select(Unit.id)))
         seen = db.session.scalars(scope(select(Unit.code), official, Unit.id)).all()
         assert seen == ["00157"]
+
+
+def test_official_language_choice_sticks_but_citizen_pages_stay_per_url(client, counter):
+    login(client, "official")
+    page = client.get("/quan-ly/").get_data(as_text=True)
+    assert '<html lang="vi">' in page and ">English</a>" in page
+    back = client.get("/ngon-ngu/en", headers={"Referer": "http://localhost/quan-ly/"})
+    assert back.status_code == 302 and back.headers["Location"] == "/quan-ly/"
+    assert '<html lang="en">' in client.get("/quan-ly/").get_data(as_text=True)
+    # The same browser opening a counter's QR code still gets Vietnamese unless it asks.
+    assert '<html lang="vi">' in client.get(counter.url).get_data(as_text=True)
+    client.get("/ngon-ngu/vi")
+    assert '<html lang="vi">' in client.get("/quan-ly/").get_data(as_text=True)
+    # An off-site referrer is not followed.
+    assert client.get("/ngon-ngu/en", headers={"Referer": "https://evil.example/x"}).headers["Location"] == "/quan-ly/"

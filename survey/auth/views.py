@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -72,3 +72,12 @@ def change_password():
             db.session.commit()
             return redirect(url_for("officials.home"))
     return render_template("auth/change_password.html", form=form, error=error), (422 if error or form.errors else 200)
+
+
+@bp.get("/ngon-ngu/<lang>")
+def set_language(lang: str):
+    """Officials' language, kept in the session; back to the page they came from."""
+    session["lang"] = "en" if lang == "en" else "vi"
+    back = request.referrer or ""
+    path = urlsplit(back).path if urlsplit(back).netloc in ("", request.host) else ""
+    return redirect(_safe_next(path or None))
