@@ -55,6 +55,7 @@ POLICY: dict[str, frozenset[str]] = {
     "reports.unit_pdf": ALL,
     "reports.province_pdf": STAFF,
     "reports.posters_pdf": ALL,
+    "reports.thematic_pdf": STAFF,
 }
 # Not official routes: citizens, sign-in, static files, the token-authenticated API (own test).
 OUTSIDE = {"public.", "short.", "auth.", "static", "api."}

@@ -128,3 +128,46 @@ def test_qr_posters_one_page_per_active_counter(app, runner, client, tmp_path):
         db.session.commit()
     assert client.get("/q/00217-Q3").status_code == 410
     assert client.get("/q/KHONG-CO").status_code == 404
+
+
+def test_thematic_report_pools_target_units(app, client, runner, tmp_path):
+    """Five answers to B1.1 over two target units, unweighted (no volumes): 3 of 5 rate it 4–5."""
+    from survey.models import Survey
+    from tests.test_campaign_public import send
+    from tests.test_campaigns import HEALTH_WARD, KHEN, create_campaign, post_action, unit_link
+
+    login(client, "analyst")
+    survey_id = create_campaign(client, app)
+    assert post_action(client, survey_id, "phat-hanh").status_code == 303
+    for i, (unit, b11) in enumerate([(HEALTH_WARD, "5"), (HEALTH_WARD, "4"), (HEALTH_WARD, "2"),
+                                     (KHEN, "1"), (KHEN, "5")]):
+        assert send(client, unit_link(app, survey_id, unit), {"q_B1_1": b11}, addr=f"10.9.1.{i}").status_code == 303
+    response = client.get(f"/quan-ly/bao-cao/chuyen-de/{survey_id}.pdf")
+    assert response.status_code == 200
+    text, pages = pdf_text(response.data)
+    flat = " ".join(text.split())
+    import re
+
+    # B1.1: rate (1 + 1 + 0 + 0 + 1) / 5 and mean (5 + 4 + 2 + 1 + 5) / 5, computed by hand.
+    assert re.search(r"B1\.1 Thông tin về chính sách y tế[^%]*? 60,0% [0-9,–%]+ 3,40 5 ", flat), flat[-2000:]
+    assert "Phường Đồng Tiến" in flat and "Xã Mường Khến" in flat
+    with app.app_context():
+        code = db.session.get(Survey, survey_id).code
+    out = tmp_path / "thematic.pdf"
+    result = runner.invoke(args=["report", "thematic", "--survey", code, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "60,0%" in " ".join(pdf_text(out)[0].split())
+    login(client, "official")
+    assert client.get(f"/quan-ly/bao-cao/chuyen-de/{survey_id}.pdf").status_code == 403
+
+
+def test_dashboards_offer_the_downloads(app, client, responses):
+    login(client, "official")
+    page = client.get(f"/quan-ly/bang-dieu-khien/?unit={responses['ward_id']}&period={PERIOD}").get_data(as_text=True)
+    pdf = f"/quan-ly/bao-cao/don-vi/{responses['ward_id']}.pdf?period={PERIOD}"
+    assert f'href="{pdf}"' in page and "Tải báo cáo PDF" in page
+    assert client.get(pdf).mimetype == "application/pdf"
+    assert f"/quan-ly/bao-cao/ap-phich/{responses['ward_id']}.pdf" in page
+    login(client, "analyst")
+    page = client.get(f"/quan-ly/bang-dieu-khien/so-sanh?period={PERIOD}").get_data(as_text=True)
+    assert f"/quan-ly/bao-cao/tinh.pdf?period={PERIOD}" in page

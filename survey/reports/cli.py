@@ -9,7 +9,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from analysis.report import render_posters, render_province_report, render_unit_report
+from analysis.report import (render_posters, render_province_report, render_thematic_report,
+                             render_unit_report)
 from survey.extensions import db
 from survey.models import Response, Unit
 from survey.reports import bp
@@ -106,6 +107,22 @@ def _run_queued(redis_url: str, db_url: str, period: str, targets: list[tuple[st
             if time.monotonic() > deadline:
                 raise click.ClickException(f"Hết thời gian chờ: {len(jobs) - len(done)} báo cáo chưa xong.")
             time.sleep(0.2)
+
+
+@report.command("thematic")
+@click.option("--survey", "survey_code", required=True, help="Mã đợt khảo sát chuyên đề.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@with_appcontext
+def report_thematic(survey_code: str, output: Path) -> None:
+    """A thematic campaign's report, pooled over its target units."""
+    from survey.services.pooled import survey_by_code
+
+    survey = survey_by_code(survey_code)
+    if survey is None or survey.kind != "thematic":
+        raise click.ClickException(f"Không có đợt khảo sát chuyên đề mã {survey_code}.")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(render_thematic_report(report_data.thematic_report_data(survey)))
+    click.echo(f"Đã ghi {output}")
 
 
 @bp.cli.command("qr-posters")

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from flask import Response, abort, request
 from flask_login import current_user
 
-from analysis.report import render_posters, render_province_report, render_unit_report
+from analysis.report import (render_posters, render_province_report, render_thematic_report,
+                             render_unit_report)
 from survey.extensions import db
 from survey.reports import bp
 from survey.services import audit, report_data
@@ -53,3 +54,17 @@ def posters_pdf(unit_id: int):
     audit.record("posters_download", target=unit.code)
     db.session.commit()
     return _pdf(content, f"ap-phich-qr-{unit.code}.pdf")
+
+
+@bp.get("/chuyen-de/<int:survey_id>.pdf")
+@roles_required("admin", "analyst")
+def thematic_pdf(survey_id: int):
+    from survey.services import campaigns
+
+    survey = campaigns.get_campaign(survey_id)
+    if survey is None:
+        abort(404)
+    content = render_thematic_report(report_data.thematic_report_data(survey))
+    audit.record("report_download", target=survey.code, kind="thematic")
+    db.session.commit()
+    return _pdf(content, f"bao-cao-chuyen-de-{survey.code}.pdf")

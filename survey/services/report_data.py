@@ -21,6 +21,8 @@ from analysis.report.model import (
     MethodsInfo,
     PosterData,
     ProvinceReportData,
+    TargetProgress,
+    ThematicReportData,
     TrendPoint,
     UnitReportData,
 )
@@ -174,3 +176,59 @@ def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData
                        url=survey_url(c.id, survey.id, c.token_version),
                        short_url=f"{base}/q/{c.code}", privacy_line=survey.privacy_vi or PRIVACY_VI)
             for c in counters]
+
+
+def _campaign_comments(survey_id: int, limit: int = COMMENT_SAMPLE) -> tuple[Comment, ...]:
+    rows = db.session.execute(
+        select(Response.submitted_at, Answer.value_text)
+        .join(Answer, Answer.response_id == Response.id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(Response.survey_id == survey_id, Question.type == "text", Answer.value_text.is_not(None))
+        .order_by(Response.submitted_at.desc()).limit(limit)
+    ).all()
+    return tuple(Comment(date=_local(at).date(), text=text) for at, text in rows)
+
+
+def thematic_report_data(survey: Survey) -> ThematicReportData:
+    """A thematic campaign pooled over its target units and the periods it ran in."""
+    from survey.services import campaigns, pooled
+
+    targets = campaigns.progress(survey)
+    unit_ids = {t.unit.id for t in targets}
+    rows = pooled.pooled_rows(survey.code, pooled.campaign_periods(survey.id), unit_ids or None)
+    texts = aggregates.question_texts(survey.code)
+    items = []
+    for (stat, code), ind in sorted(rows.items()):
+        text, component = texts.get(code, (code, None))
+        if stat == "rate" and component not in ("OVERALL", None, "DEMO"):
+            items.append(ItemRow(code=code, text=text, rate=_view(ind),
+                                 mean=_view(rows.get(("score", code))), component=component))
+    components = tuple(ComponentRow(code=code, name=_component_name(code), estimate=_view(ind))
+                       for (stat, code), ind in sorted(rows.items()) if stat == "component")
+    responses = sum(t.responses for t in targets)
+    province = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))
+    return ThematicReportData(
+        campaign_title=survey.title_vi,
+        purpose=survey.purpose or "",
+        opens_on=campaigns.local_day(survey.opens_at),
+        closes_on=campaigns.local_day(survey.closes_at, exclusive_end=True),
+        organizer=f"Sở Nội vụ {province.name}" if province else "Sở Nội vụ",
+        response_count=responses,
+        overall=_view(rows.get(("overall", "overall"))),
+        components=components,
+        items=tuple(items),
+        targets=tuple(TargetProgress(unit_name=t.unit.name, responses=t.responses, quota=t.quota or 0)
+                      for t in targets),
+        comments=_campaign_comments(survey.id),
+        methods=MethodsInfo(
+            weights_description=("Kết quả gộp các đơn vị được khảo sát; mỗi phiếu được gia quyền theo số hồ sơ "
+                                 "của đơn vị khi có số liệu, nếu chưa có thì mỗi phiếu có trọng số như nhau."),
+            responses=responses, dossiers=0, ci_method="Taylor, logit"),
+        generated_at=datetime.now(VIETNAM),
+    )
+
+
+def _component_name(code: str) -> str:
+    from survey.services.question_bank import B_COMPONENTS
+
+    return {**COMPONENTS, **B_COMPONENTS}.get(code, (code,))[0]
