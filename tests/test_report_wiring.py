@@ -171,3 +171,16 @@ def test_dashboards_offer_the_downloads(app, client, responses):
     login(client, "analyst")
     page = client.get(f"/quan-ly/bang-dieu-khien/so-sanh?period={PERIOD}").get_data(as_text=True)
     assert f"/quan-ly/bao-cao/tinh.pdf?period={PERIOD}" in page
+
+
+def test_province_overall_is_the_pooled_index(app, responses):
+    """The province figure pools every unit's strata; a hand check: with equal weights inside a
+    unit and disjoint strata, it lies between the lowest and highest unit estimate."""
+    from survey.services import report_data
+
+    with app.app_context():
+        data = report_data.province_report_data(PERIOD, appendix=False)
+        units = [u.estimate.estimate for u in data.units if u.estimate is not None]
+        assert data.overall is not None and data.overall.n == data.response_count
+        assert min(units) <= data.overall.estimate <= max(units)
+        assert data.overall.ci_low < data.overall.estimate < data.overall.ci_high

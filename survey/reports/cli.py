@@ -77,7 +77,7 @@ def report_province(period: str, output: Path, use_queue: bool | None, timeout: 
             for code, path in bar:
                 render_unit_to_file(url, code, period, path)
     province_file = output / f"bao-cao-tinh-{period}.pdf"
-    province_file.write_bytes(render_province_report(report_data.province_report_data(period, appendix=False)))
+    province_file.write_bytes(render_province_report(report_data.province_report_data(period)))
     click.echo(f"Đã ghi {len(targets)} báo cáo đơn vị và {province_file}")
 
 

@@ -41,7 +41,7 @@ def unit_pdf(unit_id: int):
 @roles_required("admin", "analyst")
 def province_pdf():
     period = _period()
-    content = render_province_report(report_data.province_report_data(period, appendix=False))
+    content = render_province_report(report_data.province_report_data(period))
     audit.record("report_download", target="province", kind="province", period=period)
     db.session.commit()
     return _pdf(content, f"bao-cao-tinh-{period}.pdf")

@@ -146,6 +146,9 @@ def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix
     province = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))
     ranked = rank_units([(u.name, _view(aggregates.indicator(overall[u.id])), overall[u.id]["responses"])
                          for u in units])
+    from survey.services.pooled import pooled_rows
+
+    province_wide = pooled_rows(survey_code, [period], None).get(("overall", "overall")) if overall else None
     return ProvinceReportData(
         province_name=province.name if province else "",
         period=period,
@@ -158,6 +161,7 @@ def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix
                                 change=change_view(aggregates.indicator(overall[u.id]), before.get(u.id)))
                       for u in units),
         appendix=tuple(unit_report_data(u, period, survey_code) for u in units) if appendix else (),
+        overall=_view(province_wide),
         response_count=sum(r["responses"] for r in overall.values()),
         previous_period=previous(period),
         methods=_methods(None, period, all(r["weighted"] for r in overall.values()) if overall else False,
