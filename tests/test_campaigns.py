@@ -10,7 +10,7 @@ from sqlalchemy import select
 from survey.extensions import db
 from survey.models import AuditLog, CampaignTarget, Counter, Response, Survey, SurveyVersion, Unit, User
 from survey.services import campaigns as service
-from survey.services.periods import VIETNAM
+from survey.services.periods import VIETNAM, as_utc
 from survey.services.tokens import make_token, make_unit_token
 from tests.conftest import csrf_of, full_answers, hidden_fields, login
 
@@ -109,7 +109,7 @@ def test_analyst_creates_a_campaign_with_a_b_and_custom_questions(app, client):
         # Days are Vietnamese calendar days: open from 00:00 on the first, until the end of the last.
         opens = datetime.combine(today_vn() - timedelta(days=1), datetime.min.time(), tzinfo=VIETNAM)
         closes = datetime.combine(today_vn() + timedelta(days=31), datetime.min.time(), tzinfo=VIETNAM)
-        assert service._aware(survey.opens_at) == opens and service._aware(survey.closes_at) == closes
+        assert as_utc(survey.opens_at) == opens and as_utc(survey.closes_at) == closes
         targets = {t.unit.code: t.quota for t in db.session.scalars(select(CampaignTarget))}
         assert targets == {HEALTH_WARD: 4, KHEN: None}
         version = survey.current_version

@@ -7,7 +7,8 @@ import json
 import re
 from datetime import datetime, timezone
 
-from survey.dashboards.queries import previous_periods, redact
+from survey.dashboards.queries import redact
+from survey.services.periods import last_periods
 from survey.extensions import db
 from survey.services.demo_responses import seed_demo_responses
 from tests.conftest import login
@@ -176,6 +177,6 @@ def test_seed_demo_responses_is_deterministic_and_fills_the_dashboards(app, clie
 
 
 def test_small_helpers():
-    assert previous_periods("2026-H2", 4) == ["2025-H1", "2025-H2", "2026-H1", "2026-H2"]
+    assert last_periods("2026-H2", 4) == ["2025-H1", "2025-H2", "2026-H1", "2026-H2"]
     assert redact("gọi 0912.345.678 hoặc a.b@c.vn") == "gọi [đã ẩn] hoặc [đã ẩn]"
     assert redact("quầy số 3 ngày 12/5") == "quầy số 3 ngày 12/5"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import Date, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -15,19 +15,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from survey.extensions import db
 from survey.models import Answer, Counter, Question, Response, Survey, Unit
 from survey.services.instrument import STANDING_CODE
-from survey.services.periods import VIETNAM
+from survey.services.periods import in_vietnam
 
 PERIOD_RE = re.compile(r"^\d{4}-H[12]$")
-
-
-def previous_periods(period: str, count: int) -> list[str]:
-    """`count` half-year periods ending with `period`, oldest first."""
-    year, half = int(period[:4]), int(period[-1])
-    out = []
-    for _ in range(count):
-        out.append(f"{year}-H{half}")
-        year, half = (year, 1) if half == 2 else (year - 1, 2)
-    return out[::-1]
 
 
 def _survey_id(survey_code: str) -> int | None:
@@ -117,9 +107,7 @@ def latest_comments(unit_id: int, period: str, limit: int = 10,
 
 
 def _vietnam_date(moment: datetime) -> date:
-    # SQLite hands back naive datetimes; they are stored in UTC.
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return aware.astimezone(VIETNAM).date()
+    return in_vietnam(moment).date()
 
 
 def units_for_choice(unit_ids: set[int] | None) -> list[Unit]:

@@ -18,7 +18,7 @@ from survey.models.units import UNIT_KINDS
 from survey.services.access import roles_required, unit_or_404, visible_unit_ids
 from survey.services.aggregates import indicator, index_rows, trend, unit_summary
 from survey.services.instrument import COMPONENTS
-from survey.services.periods import period_of
+from survey.services.periods import last_periods, period_of
 
 TREND_PERIODS = 4
 
@@ -66,7 +66,7 @@ def index():
     components = [(f"{code} {name}", est) for code, name, est in summary.components]
     comp_scale = charts.scale_for([], 250, 300)
     trend_pts, trend_line = charts.trend_points(
-        trend(unit.id, queries.previous_periods(period, TREND_PERIODS)))
+        trend(unit.id, last_periods(period, TREND_PERIODS)))
     columns, column_width = charts.day_columns(queries.daily_counts(unit.id, period))
     return render_template(
         "dashboards/index.html",

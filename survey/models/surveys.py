@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
+from survey.services.periods import as_utc
 
 QUESTION_TYPES = ("likert5", "yesno", "choice", "multi", "text")
 
@@ -40,18 +41,11 @@ class Survey(db.Model):
     def is_open(self, now: datetime) -> bool:
         if self.status != "open":
             return False
-        if self.opens_at is not None and now < _aware(self.opens_at):
+        if self.opens_at is not None and now < as_utc(self.opens_at):
             return False
-        if self.closes_at is not None and now >= _aware(self.closes_at):
+        if self.closes_at is not None and now >= as_utc(self.closes_at):
             return False
         return True
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes even for timezone=True columns; we store UTC.
-    from datetime import timezone
-
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 class SurveyVersion(db.Model):

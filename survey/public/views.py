@@ -21,7 +21,7 @@ from survey.public import bp
 from survey.public.answers import collect, drop_demographics_without_consent
 from survey.services import responses
 from survey.services.instrument import COMPONENTS, SERVICE_FIELDS
-from survey.services.periods import VIETNAM
+from survey.services.periods import VIETNAM, as_utc
 from survey.services.question_bank import B_COMPONENTS, section_titles
 from survey.services.tokens import CounterToken, read_any_token
 
@@ -70,15 +70,11 @@ def _resolve(token: str) -> Place:
     if survey.status == "draft":
         _unavailable("draft", 404)
     now = datetime.now(timezone.utc)
-    if survey.status == "open" and survey.opens_at is not None and now < _aware(survey.opens_at):
-        _unavailable("not-yet", 410, _aware(survey.opens_at))
+    if survey.status == "open" and survey.opens_at is not None and now < as_utc(survey.opens_at):
+        _unavailable("not-yet", 410, as_utc(survey.opens_at))
     if not survey.is_open(now) or survey.current_version is None:
         abort(410, description="survey")
     return Place(unit, None, survey)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _resolve_counter(parsed: CounterToken) -> Place:

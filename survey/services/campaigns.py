@@ -22,7 +22,7 @@ from survey.extensions import db
 from survey.models import CampaignTarget, Response, Survey, SurveyVersion, Unit
 from survey.services import audit
 from survey.services.instrument import PRIVACY_VI, publish_questions
-from survey.services.periods import VIETNAM
+from survey.services.periods import VIETNAM, as_utc
 from survey.services.question_bank import (
     A_CODES,
     B_CODES,
@@ -87,7 +87,7 @@ def day_start(day: date) -> datetime:
 def local_day(moment: datetime | None, *, exclusive_end: bool = False) -> date | None:
     if moment is None:
         return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    aware = as_utc(moment)
     if exclusive_end:  # closes_at is the first instant after the last day
         aware -= timedelta(microseconds=1)
     return aware.astimezone(VIETNAM).date()
@@ -99,15 +99,11 @@ def lifecycle(survey: Survey, now: datetime) -> str:
         return "draft"
     if survey.status == "closed":
         return "closed"
-    if survey.closes_at is not None and now >= _aware(survey.closes_at):
+    if survey.closes_at is not None and now >= as_utc(survey.closes_at):
         return "closed"
-    if survey.opens_at is not None and now < _aware(survey.opens_at):
+    if survey.opens_at is not None and now < as_utc(survey.opens_at):
         return "scheduled"
     return "open"
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 # --- reading ---
@@ -274,7 +270,7 @@ def publish(survey: Survey, user_id: int | None = None, now: datetime | None = N
         raise CampaignError("not-draft")
     if not targets_of(survey):
         raise CampaignError("no-targets")
-    if survey.closes_at is not None and now >= _aware(survey.closes_at):
+    if survey.closes_at is not None and now >= as_utc(survey.closes_at):
         raise CampaignError("past")
     survey.status = "open"
     audit.record("campaign_published", target=f"survey:{survey.id}", user_id=user_id,

@@ -10,7 +10,7 @@ import csv
 import io
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import IO, Any, Iterable, Iterator
 
 from openpyxl import Workbook
@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import Answer, Counter, Question, Response, Survey, SurveyVersion, Unit, User
 from survey.services.access import descendants, scope
-from survey.services.periods import VIETNAM
+from survey.services.periods import in_vietnam
 
 CHUNK = 1000
 NOT_APPLICABLE = "KAD"  # "không áp dụng / không biết"
@@ -156,8 +156,7 @@ def response_counts(user: User, flt: ExportFilter) -> list[CountRecord]:
 
 def local_time(moment: datetime) -> datetime:
     """Vietnam wall-clock time, naive (spreadsheets have no time zones); SQLite returns naive UTC."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return aware.astimezone(VIETNAM).replace(tzinfo=None)
+    return in_vietnam(moment).replace(tzinfo=None)
 
 
 def response_table(records: Iterable[ResponseRecord], codes: list[str]) -> Iterator[list[Any]]:

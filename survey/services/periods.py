@@ -1,15 +1,26 @@
 """Reporting periods: half-years in Vietnam time, as the 6-monthly reports to Sở Nội vụ use."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+def as_utc(moment: datetime) -> datetime:
+    """An aware datetime; SQLite hands back naive ones even for timezone=True columns, and we
+    store UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def in_vietnam(moment: datetime) -> datetime:
+    """The same instant on the clock in Vietnam."""
+    return as_utc(moment).astimezone(VIETNAM)
+
+
 def period_of(moment: datetime) -> str:
     """'2026-H1' for January–June, '2026-H2' for July–December, by the clock in Vietnam."""
-    local = moment.astimezone(VIETNAM)
+    local = in_vietnam(moment)
     return f"{local.year}-H{1 if local.month <= 6 else 2}"
 
 

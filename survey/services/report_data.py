@@ -6,7 +6,7 @@ numbers in a PDF are the same as on the dashboard.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -31,7 +31,7 @@ from survey.extensions import db
 from survey.models import Answer, Counter, Question, Response, ServiceVolume, Survey, Unit
 from survey.services import aggregates
 from survey.services.instrument import COMPONENTS, PRIVACY_VI, STANDING_CODE
-from survey.services.periods import last_periods, previous, VIETNAM
+from survey.services.periods import VIETNAM, in_vietnam, last_periods, previous
 from survey.services.tokens import survey_url
 
 UNIT_KINDS_VI = {
@@ -83,12 +83,7 @@ def comments(unit_id: int, period: str, limit: int = COMMENT_SAMPLE) -> tuple[Co
                Answer.value_text.is_not(None))
         .order_by(Response.submitted_at.desc()).limit(limit)
     ).all()
-    return tuple(Comment(date=_local(at).date(), text=text) for at, text in rows)
-
-
-def _local(moment: datetime) -> datetime:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(VIETNAM)
+    return tuple(Comment(date=in_vietnam(at).date(), text=text) for at, text in rows)
 
 
 def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, responses: int
@@ -190,7 +185,7 @@ def _campaign_comments(survey_id: int, limit: int = COMMENT_SAMPLE) -> tuple[Com
         .where(Response.survey_id == survey_id, Question.type == "text", Answer.value_text.is_not(None))
         .order_by(Response.submitted_at.desc()).limit(limit)
     ).all()
-    return tuple(Comment(date=_local(at).date(), text=text) for at, text in rows)
+    return tuple(Comment(date=in_vietnam(at).date(), text=text) for at, text in rows)
 
 
 def thematic_report_data(survey: Survey) -> ThematicReportData:
