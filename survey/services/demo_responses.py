@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 from sqlalchemy import delete, insert, select, update
 
 from survey.extensions import db
-from survey.models import Answer, Counter, Question, Response, ServiceVolume, Survey, SurveyVersion, Unit
+from survey.models import Answer, Question, Response, ServiceVolume, Survey, SurveyVersion, Unit
 from survey.services.instrument import SERVICE_FIELDS, STANDING_CODE
 from survey.services.periods import VIETNAM
 
