@@ -4,6 +4,7 @@ from survey.models.surveys import Question, Survey, SurveyVersion
 from survey.models.responses import Answer, Response, ServiceVolume
 from survey.models.accounts import ROLES, ApiToken, AuditLog, User
 from survey.models.campaigns import CampaignTarget
+from survey.models.rollups import RollupCell, RollupMeasure, RollupState, RollupStratum
 
 __all__ = [
     "ROLES",
@@ -15,6 +16,10 @@ __all__ = [
     "Counter",
     "Question",
     "Response",
+    "RollupCell",
+    "RollupMeasure",
+    "RollupState",
+    "RollupStratum",
     "ServiceVolume",
     "Survey",
     "SurveyVersion",

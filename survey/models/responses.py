@@ -28,6 +28,8 @@ class Response(db.Model):
         # One response per dossier and survey; NULL dossier hashes never collide.
         UniqueConstraint("survey_id", "dossier_hash"),
         Index("ix_response_unit_period", "unit_id", "period"),
+        # (NULL, id) first: the responses still to fold, in id order, straight from the index.
+        Index("ix_response_rollup_batch_id", "rollup_batch", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -48,6 +50,9 @@ class Response(db.Model):
     dossier_hash: Mapped[str | None] = mapped_column(String(64))
     # Keyed, daily-salted hash of the client address: spots stuffing, identifies nobody.
     client_hash: Mapped[str | None] = mapped_column(String(64))
+    # NULL until the response's sums are in the rollup tables (survey/services/rollups.py);
+    # then the id of the refresh that folded it in.
+    rollup_batch: Mapped[int | None] = mapped_column(BigInteger)
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan"

@@ -1,0 +1,68 @@
+"""Pre-summed answers per weighting stratum, so index tables never rescan every response.
+
+A response is folded in once (``Response.rollup_batch`` set in the same transaction that adds
+its sums); index queries read these rows plus a live GROUP BY over responses not yet folded, so
+results are exact whether or not the rollup is current.  See survey/services/rollups.py.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, DateTime, Float, ForeignKey, Integer, SmallInteger,
+                        String, UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from survey.extensions import db
+
+KIND_ITEM, KIND_COMPONENT, KIND_OVERALL = 1, 2, 3
+
+
+class RollupStratum(db.Model):
+    """Responses folded so far per survey x unit x period x raw service field ('' = none)."""
+
+    __tablename__ = "rollup_stratum"
+    __table_args__ = (UniqueConstraint("survey_id", "unit_id", "period", "field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    period: Mapped[str] = mapped_column(String(8))
+    field: Mapped[str] = mapped_column(String(32))
+    responses: Mapped[int] = mapped_column(BigInteger)
+
+
+class RollupMeasure(db.Model):
+    """What a cell sums: an item (by code), a component score, or the overall score."""
+
+    __tablename__ = "rollup_measure"
+    __table_args__ = (UniqueConstraint("kind", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[int] = mapped_column(SmallInteger)
+    code: Mapped[str] = mapped_column(String(32))
+
+
+class RollupCell(db.Model):
+    """Count, satisfied count (items: answers 4-5), sum and sum of squares of one measure."""
+
+    __tablename__ = "rollup_cell"
+
+    stratum_id: Mapped[int] = mapped_column(ForeignKey("rollup_stratum.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("rollup_measure.id"), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    sat: Mapped[int] = mapped_column(BigInteger)
+    s1: Mapped[float] = mapped_column(Float)
+    s2: Mapped[float] = mapped_column(Float)
+
+
+class RollupState(db.Model):
+    """The component weights a survey's composite cells were summed with: overall scores are
+    not additive in the weights, so a change of weights means a rebuild."""
+
+    __tablename__ = "rollup_state"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), primary_key=True)
+    component_weights: Mapped[dict[str, Any]] = mapped_column(JSON)
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
