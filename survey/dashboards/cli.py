@@ -97,3 +97,31 @@ def seed_demo_responses_command(n_per_unit: int, periods: tuple[str, ...], seed:
         raise click.ClickException(str(error)) from None
     click.echo(f"Phiếu mẫu: {format_int(counts['responses'])} phiếu, "
                f"{format_int(counts['volumes'])} dòng số liệu hồ sơ.")
+
+
+@bp.cli.command("rollup")
+@click.option("--chunk", type=int, default=200_000, show_default=True,
+              help="Số phiếu cộng dồn trong mỗi giao dịch.")
+@click.option("--rebuild", is_flag=True, help="Xóa bảng cộng dồn và cộng lại từ đầu.")
+def rollup_command(chunk: int, rebuild: bool) -> None:
+    """Fold new responses into the per-stratum sums that index tables read (run from cron).
+
+    Results are exact without it; it keeps dashboards and reports fast as responses grow.
+    """
+    from survey.services import rollups
+
+    if rebuild:
+        rollups.reset()
+    todo = rollups.pending()
+    if not todo:
+        click.echo("Không có phiếu mới cần cộng dồn.")
+        return
+    with click.progressbar(length=todo, label="Cộng dồn phiếu", show_pos=True) as bar:
+        seen = [0]
+
+        def advance(done: int) -> None:
+            bar.update(done - seen[0])
+            seen[0] = done
+
+        done = rollups.refresh(chunk=max(chunk, 1), progress=advance)
+    click.echo(f"Đã cộng dồn {format_int(done)} phiếu.")

@@ -1,17 +1,18 @@
-"""SIPAS index tables from the database: SQL GROUP BY in, analysis.indices.index_table() out.
+"""SIPAS index tables from the database: per-stratum sums in, analysis.indices.index_table() out.
 
-Row-level responses never reach Python.  Three aggregate queries (SQLAlchemy Core, the same
-SQL on SQLite and PostgreSQL) produce the two tables whose contract is the docstring of
-:mod:`analysis.indices`:
+Row-level responses never reach Python.  services/rollups.py gives, per stratum (unit x
+service field x period) and measure, n, the satisfied count, Σy and Σy² (pre-summed rollup
+plus a live GROUP BY over responses not yet folded, exact either way).  This module weights
+them and builds the two tables whose contract is the docstring of :mod:`analysis.indices`:
 
-- strata (:func:`strata_rows`): one row per stratum h = unit x service field x period with
-  n_h (responses) and the weight w_h; this is the ``frame`` (stratum, n_psu = n_h);
-- item cells: per (unit, period, stratum, item code) n and the weighted sums of the rate
-  (answer 4-5 -> 1, 1-3 -> 0) and of the score (1..5);
-- composite cells: a per-response subquery computes each component score (share of the
-  response's answered items in the component rated 4-5) and the overall score
-  (component-weighted mean over answered components; equal weights unless the survey's
-  ``scope["component_weights"]`` says otherwise), then GROUP BY stratum sums them.
+- ``frame``: one row per stratum h with n_h (responses) as n_psu; its weight is w_h;
+- ``cells``: per (unit, period, stat, measure, stratum) the weighted sums.  w is constant
+  within a stratum, so Σw·y = w_h·Σy, Σw²y² = w_h²·Σy² and so on: exact, not an approximation.
+
+Measures: ``rate`` and ``score`` per item code (y = 1 if 4-5 else 0, and y = the answer);
+``component`` (a response's share of its valid items in the component rated 4-5) and
+``overall`` (the component-weighted mean over the components the response answered; equal
+weights unless the survey's ``scope["component_weights"]`` says otherwise).
 
 Weights, and what happens when service volumes are missing
 -----------------------------------------------------------
@@ -34,19 +35,22 @@ in the query; ranks do (they are computed among the units asked for).
 from __future__ import annotations
 
 import math
+from collections import Counter as Tally
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Float, and_, case, cast, func, literal, select, text
+from sqlalchemy import select
 
 from analysis.indices import index_table
 from survey.extensions import db
-from survey.models import Answer, Question, Response, ServiceVolume, Survey, SurveyVersion, Unit
+from survey.models import Question, ServiceVolume, Survey, SurveyVersion, Unit
+from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
+from survey.services import rollups
 from survey.services.instrument import COMPONENTS, STANDING_CODE
+from survey.services.rollups import Instrument, instrument_of  # noqa: F401  (re-exported)
 
 RESIDUAL = "*"
-PG_WORK_MEM = "64MB"
 UNWEIGHTED_NOTE = "chưa có số liệu hồ sơ: ước lượng chưa gia quyền"
 STATS = ("overall", "component", "rate", "score")
 SUMS = ("n", "sum_w", "sum_wy", "sum_wy2", "sum_w2", "sum_w2y", "sum_w2y2")
@@ -54,221 +58,121 @@ ESTIMATE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff",
                     "reliable", "rank", "rank_best", "rank_worst")
 
 
-def _f(expr: Any) -> Any:
-    # Double precision everywhere: SQLite divides integers as integers, PostgreSQL would
-    # otherwise return NUMERIC (Decimal) for 1.0 literals.
-    return cast(expr, Float)
+def stratum_label(unit_id: int, period: str, field_key: str) -> str:
+    return f"{unit_id}|{period}|{field_key}"
 
 
 @dataclass(frozen=True)
-class Instrument:
-    survey_id: int
-    components: tuple[str, ...]
-    component_weights: dict[str, float]
+class Weighted:
+    """Strata (list of dicts, the frame's rows in order) and cells whose ``stratum`` column
+    is the index of the stratum in that list."""
+
+    strata: list[dict[str, Any]]
+    cells: dict[str, np.ndarray]
+
+    def frame(self) -> dict[str, np.ndarray]:
+        return {"stratum": np.arange(len(self.strata)),
+                "n_psu": np.array([s["n_h"] for s in self.strata], dtype=np.int64)}
 
 
-def instrument_of(survey_code: str = STANDING_CODE) -> Instrument | None:
-    """The survey's composite components (from its questions) and their weights."""
-    survey = db.session.scalar(select(Survey).where(Survey.code == survey_code))
-    if survey is None:
-        return None
-    comps = db.session.scalars(
-        select(Question.component).distinct()
-        .join(SurveyVersion, SurveyVersion.id == Question.version_id)
-        .where(SurveyVersion.survey_id == survey.id, Question.type == "likert5",
-               Question.component.isnot(None), Question.component != "OVERALL")
-    ).all()
-    configured = (survey.scope or {}).get("component_weights") or {}
-    weights = {c: float(configured.get(c, 1.0)) for c in comps}
-    return Instrument(survey.id, tuple(sorted(comps)), weights)
-
-
-def _keyed(survey_id: int, periods: Sequence[str], unit_ids: set[int] | None):
-    """Responses of the survey with their stratum key (service field, or "*" if unmatched)."""
-    vol = ServiceVolume
-    keyed = (
-        select(Response.id.label("rid"), Response.unit_id, Response.period,
-               case((vol.dossiers.isnot(None), Response.service_field),
-                    else_=literal(RESIDUAL)).label("field_key"),
-               vol.dossiers.label("dossiers"))
-        .outerjoin(vol, and_(vol.unit_id == Response.unit_id, vol.period == Response.period,
-                             vol.field == Response.service_field, vol.dossiers > 0))
-        .where(Response.survey_id == survey_id, Response.period.in_(list(periods)))
-    )
+def _volumes(periods: Sequence[str], unit_ids: set[int] | None) -> dict[tuple[int, str, str], int]:
+    query = select(ServiceVolume.unit_id, ServiceVolume.period, ServiceVolume.field,
+                   ServiceVolume.dossiers).where(ServiceVolume.dossiers > 0,
+                                                 ServiceVolume.period.in_(list(periods)))
     if unit_ids is not None:
-        keyed = keyed.where(Response.unit_id.in_(sorted(unit_ids)))
-    return keyed.subquery("keyed")
+        query = query.where(ServiceVolume.unit_id.in_(sorted(unit_ids)))
+    return {(u, p, f): int(d) for u, p, f, d in db.session.execute(query)}
 
 
-def strata_query(survey_id: int, periods: Sequence[str], unit_ids: set[int] | None):
-    """One row per stratum: n_h, its field volume d_h, the unit's volume d_u, and w_h."""
-    vol = ServiceVolume
-    keyed = _keyed(survey_id, periods, unit_ids)
-    strata = (
-        select(keyed.c.unit_id, keyed.c.period, keyed.c.field_key,
-               func.count().label("n_h"), func.max(keyed.c.dossiers).label("d_h"))
-        .group_by(keyed.c.unit_id, keyed.c.period, keyed.c.field_key)
-    ).subquery("strata")
-    unit_n = (
-        select(strata.c.unit_id, strata.c.period, func.sum(strata.c.n_h).label("n_u"))
-        .group_by(strata.c.unit_id, strata.c.period)
-    ).subquery("unit_n")
-    unit_d = (
-        select(vol.unit_id, vol.period, func.sum(vol.dossiers).label("d_u"))
-        .where(vol.dossiers > 0, vol.period.in_(list(periods)))
-        .group_by(vol.unit_id, vol.period)
-    ).subquery("unit_d")
-    w = case((strata.c.d_h.isnot(None), _f(strata.c.d_h) / _f(strata.c.n_h)),
-             (unit_d.c.d_u.isnot(None), _f(unit_d.c.d_u) / _f(unit_n.c.n_u)),
-             else_=_f(literal(1)))
-    return (
-        select(strata.c.unit_id, strata.c.period, strata.c.field_key, strata.c.n_h,
-               w.label("w"), unit_d.c.d_u, strata.c.d_h)
-        .join(unit_n, and_(unit_n.c.unit_id == strata.c.unit_id,
-                           unit_n.c.period == strata.c.period))
-        .outerjoin(unit_d, and_(unit_d.c.unit_id == strata.c.unit_id,
-                                unit_d.c.period == strata.c.period))
-    )
+def _strata(sums: rollups.StratumSums, periods: Sequence[str], unit_ids: set[int] | None
+            ) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Weighting strata by the rules above, and each raw (service field) stratum's index."""
+    vol = _volumes(periods, unit_ids)
+    unit_d: Tally = Tally()
+    for (u, p, _), d in vol.items():
+        unit_d[(u, p)] += d
+    at: dict[tuple[int, str, str], int] = {}
+    strata: list[dict[str, Any]] = []
+    raw_to = np.empty(len(sums.strata), dtype=np.int64)
+    for i, ((u, p, f), n) in enumerate(zip(sums.strata, sums.responses)):
+        key = (u, p, f if (u, p, f) in vol else RESIDUAL)
+        if key not in at:
+            at[key] = len(strata)
+            strata.append({"unit_id": u, "period": p, "field_key": key[2],
+                           "stratum": stratum_label(*key), "n_h": 0,
+                           "d_h": vol.get((u, p, f)), "d_u": unit_d.get((u, p))})
+        strata[at[key]]["n_h"] += n
+        raw_to[i] = at[key]
+    unit_n: Tally = Tally()
+    for s in strata:
+        unit_n[(s["unit_id"], s["period"])] += s["n_h"]
+    for s in strata:
+        d_h, d_u = s.pop("d_h"), s.pop("d_u")
+        if d_h is not None:
+            s["w"] = d_h / s["n_h"]
+        elif d_u:
+            s["w"] = d_u / unit_n[(s["unit_id"], s["period"])]
+        else:
+            s["w"] = 1.0
+        s["weighted"], s["fallback"] = bool(d_u), d_h is None
+    return strata, raw_to
 
 
-def stratum_label(unit_id: int, period: str, field_key: str) -> str:
-    return f"{unit_id}|{period}|{field_key}"
+def weighted(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
+             stats: Iterable[str] = STATS) -> Weighted:
+    """Strata with n_h and w_h, and the cells table of analysis.indices.index_table()."""
+    stats = set(stats)
+    sums = rollups.read(inst, periods, unit_ids, rollups.kinds_for(stats))
+    strata, raw_to = _strata(sums, periods, unit_ids)
+    n_measures = max(len(sums.measures), 1)
+    key = raw_to[np.asarray(sums.cell_stratum, dtype=np.int64)] * n_measures \
+        + np.asarray(sums.cell_measure, dtype=np.int64)
+    cells, inverse = np.unique(key, return_inverse=True)
+    total = {k: np.bincount(inverse, weights=np.asarray(getattr(sums, k), dtype=float),
+                            minlength=len(cells)) for k in ("n", "sat", "s1", "s2")}
+    stratum, measure = cells // n_measures, cells % n_measures
+    w = np.array([s["w"] for s in strata], dtype=float)[stratum]
+    kind = np.array([k for k, _ in sums.measures] or [0])[measure]
+    code = np.array([c for _, c in sums.measures] or [""], dtype=object)[measure]
+    unit = np.array([s["unit_id"] for s in strata] or [0], dtype=np.int64)[stratum]
+    period = np.array([s["period"] for s in strata] or [""], dtype=object)[stratum]
+    # (stat, mask over cells, Σy, Σy²); a 0/1 rate is its own square.
+    parts = [("rate", kind == KIND_ITEM, total["sat"], total["sat"]),
+             ("score", kind == KIND_ITEM, total["s1"], total["s2"]),
+             ("component", kind == KIND_COMPONENT, total["s1"], total["s2"]),
+             ("overall", kind == KIND_OVERALL, total["s1"], total["s2"])]
+    pieces: dict[str, list[np.ndarray]] = {k: [] for k in
+                                           ("unit", "period", "stat", "measure", "stratum") + SUMS}
+    for stat, mask, s1, s2 in parts:
+        if stat not in stats or not mask.any():
+            continue
+        n, ww = total["n"][mask], w[mask]
+        pieces["unit"].append(unit[mask])
+        pieces["period"].append(period[mask])
+        pieces["stat"].append(np.full(int(mask.sum()), stat, dtype=object))
+        pieces["measure"].append(code[mask])
+        pieces["stratum"].append(stratum[mask])
+        for name, value in zip(SUMS, (n.astype(np.int64), ww * n, ww * s1[mask], ww * s2[mask],
+                                      ww * ww * n, ww * ww * s1[mask], ww * ww * s2[mask])):
+            pieces[name].append(value)
+    out = {k: (np.concatenate(v) if v else np.array([], dtype=object if k in
+                                                      ("period", "stat", "measure") else float))
+           for k, v in pieces.items()}
+    return Weighted(strata, out)
 
 
 def strata_rows(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None
                 ) -> list[dict[str, Any]]:
     """Strata with n_h, w_h, weighted (the unit has volumes) and fallback (rule 2 or 3)."""
-    rows = db.session.execute(strata_query(inst.survey_id, periods, unit_ids)).mappings().all()
-    return [{"unit_id": r["unit_id"], "period": r["period"], "field_key": r["field_key"],
-             "stratum": stratum_label(r["unit_id"], r["period"], r["field_key"]),
-             "n_h": int(r["n_h"]), "w": float(r["w"]), "weighted": r["d_u"] is not None,
-             "fallback": r["d_h"] is None} for r in rows]
-
-
-# The cells queries sum y and y^2 per (unit, period, stratum[, measure]); the weight is
-# applied afterwards per cell.  That is exact, not an approximation: w is constant within a
-# stratum (w_h), so sum(w*y) = w_h*sum(y), sum(w^2*y^2) = w_h^2*sum(y^2), and so on.  It keeps
-# the big GROUP BY free of joins back to aggregates (PostgreSQL chose nested loops over
-# re-sorted aggregates for that before ANALYZE had run: seconds for 2,000 responses).
-# The answer-level GROUP BYs use only answer and response columns (integer counts with
-# FILTER, SQLite >= 3.30 and PostgreSQL); strata keys and item codes are joined to the
-# much smaller grouped result.
-
-def _responses(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None):
-    query = select(Response.id).where(Response.survey_id == inst.survey_id,
-                                      Response.period.in_(list(periods)))
-    if unit_ids is not None:
-        query = query.where(Response.unit_id.in_(sorted(unit_ids)))
-    return query
-
-
-def item_cells_query(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None):
-    """Per (unit, period, stratum, item code): n, Σrate, Σscore, Σscore² over valid answers."""
-    v = Answer.value_int
-    raw = (
-        select(Response.unit_id, Response.period, Response.service_field, Answer.question_id,
-               func.count().label("n"), func.count().filter(v >= 4).label("sum_rate"),
-               func.sum(v).label("sum_v"), func.sum(v * v).label("sum_v2"))
-        .join(Response, Response.id == Answer.response_id)
-        .where(Answer.response_id.in_(_responses(inst, periods, unit_ids)),
-               Answer.value_int.between(1, 5))
-        .group_by(Response.unit_id, Response.period, Response.service_field, Answer.question_id)
-    ).subquery("raw")
-    vol = ServiceVolume
-    field_key = case((vol.dossiers.isnot(None), raw.c.service_field), else_=literal(RESIDUAL))
-    keys = (raw.c.unit_id, raw.c.period, field_key.label("field_key"), Question.code)
-    return (
-        select(*keys, func.sum(raw.c.n).label("n"), func.sum(raw.c.sum_rate).label("sum_rate"),
-               func.sum(raw.c.sum_v).label("sum_v"), func.sum(raw.c.sum_v2).label("sum_v2"))
-        .join(Question, Question.id == raw.c.question_id)
-        .outerjoin(vol, and_(vol.unit_id == raw.c.unit_id, vol.period == raw.c.period,
-                             vol.field == raw.c.service_field, vol.dossiers > 0))
-        .where(Question.type == "likert5")
-        .group_by(*keys)
-    )
-
-
-def composite_cells_query(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None):
-    """Per (unit, period, stratum): count, Σy, Σy² of each component score and the overall."""
-    scores = []
-    for i, comp in enumerate(inst.components):
-        inside = Question.component == comp
-        satisfied = func.count().filter(and_(inside, Answer.value_int >= 4))
-        answered = func.count().filter(inside)
-        scores.append((_f(satisfied) / _f(func.nullif(answered, 0))).label(f"c{i}"))
-    per = (
-        select(Answer.response_id.label("rid"), *scores)
-        .join(Question, Question.id == Answer.question_id)
-        .where(Answer.response_id.in_(_responses(inst, periods, unit_ids)),
-               Question.type == "likert5", Answer.value_int.between(1, 5),
-               Question.component.in_(inst.components))
-        .group_by(Answer.response_id)
-    ).subquery("per_response")
-    keyed = _keyed(inst.survey_id, periods, unit_ids)
-    comp_cols = [per.c[f"c{i}"] for i in range(len(inst.components))]
-    cw = [inst.component_weights[c] for c in inst.components]
-    numerator = sum((func.coalesce(col * k, 0.0) for col, k in zip(comp_cols, cw)),
-                    _f(literal(0)))
-    denominator = sum((case((col.isnot(None), k), else_=0.0) for col, k in zip(comp_cols, cw)),
-                      _f(literal(0)))
-    overall = numerator / func.nullif(denominator, 0.0)
-    columns = []
-    for i, y in enumerate(comp_cols + [overall]):
-        columns += [func.count(y).label(f"m{i}_n"), func.sum(y).label(f"m{i}_s1"),
-                    func.sum(y * y).label(f"m{i}_s2")]
-    keys = (keyed.c.unit_id, keyed.c.period, keyed.c.field_key)
-    return select(*keys, *columns).join(per, per.c.rid == keyed.c.rid).group_by(*keys)
-
-
-def _weighted_sums(n: int, s1: Any, s2: Any, w: float) -> list[float]:
-    """n, Σw, Σwy, Σwy², Σw², Σw²y, Σw²y² of a cell whose rows all have weight w."""
-    # PostgreSQL returns SUM(bigint) as NUMERIC (Decimal): convert before mixing with floats.
-    n, s1, s2 = int(n), float(s1), float(s2)
-    return [n, w * n, w * s1, w * s2, w * w * n, w * w * s1, w * w * s2]
-
-
-def _append(cells: dict[str, list], unit_id: int, period: str, stat: str, measure: str,
-            stratum: str, sums: Sequence[Any]) -> None:
-    for k, v in zip(("unit", "period", "stat", "measure", "stratum"),
-                    (unit_id, period, stat, measure, stratum)):
-        cells[k].append(v)
-    for k, v in zip(SUMS, sums):
-        cells[k].append(v)
+    return weighted(inst, periods, unit_ids, stats=()).strata
 
 
 def index_cells(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
-                stats: Iterable[str] = STATS, strata: list[dict[str, Any]] | None = None
-                ) -> dict[str, np.ndarray]:
-    """The ``cells`` table of analysis.indices.index_table(), from the database."""
-    stats = set(stats)
-    if db.session.get_bind().dialect.name == "postgresql":
-        # The per-response GROUP BY hashes one row per response; the default 4 MB spills to
-        # disk from ~50,000 responses.  SET LOCAL ends with the transaction.
-        db.session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
-    strata = strata if strata is not None else strata_rows(inst, periods, unit_ids)
-    weight = {s["stratum"]: s["w"] for s in strata}
-    cells: dict[str, list] = {k: [] for k in ("unit", "period", "stat", "measure", "stratum") + SUMS}
-    if stats & {"rate", "score"}:
-        for r in db.session.execute(item_cells_query(inst, periods, unit_ids)).mappings():
-            label = stratum_label(r["unit_id"], r["period"], r["field_key"])
-            w = weight[label]
-            # A 0/1 rate is its own square: Σrate² = Σrate.
-            for stat, s1, s2 in (("rate", r["sum_rate"], r["sum_rate"]),
-                                 ("score", r["sum_v"], r["sum_v2"])):
-                if stat in stats:
-                    _append(cells, r["unit_id"], r["period"], stat, r["code"], label,
-                            _weighted_sums(r["n"], s1, s2, w))
-    if stats & {"component", "overall"} and inst.components:
-        measures = [("component", c) for c in inst.components] + [("overall", "overall")]
-        for r in db.session.execute(composite_cells_query(inst, periods, unit_ids)).mappings():
-            label = stratum_label(r["unit_id"], r["period"], r["field_key"])
-            for i, (stat, measure) in enumerate(measures):
-                if stat in stats and r[f"m{i}_n"]:
-                    _append(cells, r["unit_id"], r["period"], stat, measure, label,
-                            _weighted_sums(r[f"m{i}_n"], r[f"m{i}_s1"], r[f"m{i}_s2"],
-                                           weight[label]))
-    return {k: np.array(v, dtype=object if k in ("stat", "measure", "stratum", "period") else None)
-            for k, v in cells.items()}
+                stats: Iterable[str] = STATS) -> dict[str, np.ndarray]:
+    """The ``cells`` table with stratum labels (see :func:`stratum_label`)."""
+    data = weighted(inst, periods, unit_ids, stats)
+    labels = np.array([s["stratum"] for s in data.strata] or [""], dtype=object)
+    return {**data.cells, "stratum": labels[data.cells["stratum"].astype(np.int64)]}
 
 
 def _plain(value: Any) -> Any:
@@ -287,17 +191,14 @@ def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
     inst = instrument_of(survey_code)
     if inst is None or (unit_ids is not None and not unit_ids):
         return []
-    strata = strata_rows(inst, periods, unit_ids)
-    cells = index_cells(inst, periods, unit_ids, stats, strata)
-    if not strata or len(cells["n"]) == 0:
+    data = weighted(inst, periods, unit_ids, stats)
+    if not data.strata or len(data.cells["n"]) == 0:
         return []
-    frame = {"stratum": np.array([s["stratum"] for s in strata]),
-             "n_psu": np.array([s["n_h"] for s in strata])}
-    table = index_table(frame, cells)
+    table = index_table(data.frame(), data.cells)
     units = {u.id: u for u in db.session.scalars(
         select(Unit).where(Unit.id.in_({int(x) for x in table["unit"]})))}
     flags: dict[tuple[int, str], dict[str, Any]] = {}
-    for s in strata:
+    for s in data.strata:
         f = flags.setdefault((s["unit_id"], s["period"]),
                              {"weighted": s["weighted"], "responses": 0, "fallback_responses": 0})
         f["responses"] += s["n_h"]

@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, select, update
 
 from survey.extensions import db
 from survey.models import Answer, Question, Response, ServiceVolume, Survey, SurveyVersion, Unit
+from survey.services import rollups
 from survey.services.instrument import SERVICE_FIELDS, STANDING_CODE
 from survey.services.periods import VIETNAM
 
@@ -182,6 +183,9 @@ def seed_demo_responses(n_per_unit: int = 150, periods: Iterable[str] = ("2026-H
         db.session.execute(insert(ServiceVolume), [
             {"unit_id": u, "period": p, "field": f, "dossiers": d} for (u, p, f), d in volumes.items()])
     db.session.commit()
+    # Deleted responses cannot be subtracted from the rollup: start it again.
+    rollups.reset()
+    rollups.refresh()
     return {"responses": len(rows), "volumes": len(volumes)}
 
 

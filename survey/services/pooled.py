@@ -31,16 +31,13 @@ def pooled_rows(survey_code: str, periods: Sequence[str], unit_ids: set[int] | N
     inst = aggregates.instrument_of(survey_code)
     if inst is None or not periods:
         return {}
-    strata = aggregates.strata_rows(inst, periods, unit_ids)
-    cells = aggregates.index_cells(inst, periods, unit_ids, aggregates.STATS, strata)
-    if not strata or len(cells["n"]) == 0:
+    data = aggregates.weighted(inst, periods, unit_ids)
+    if not data.strata or len(data.cells["n"]) == 0:
         return {}
-    cells = dict(cells)
+    cells = dict(data.cells)
     cells["unit"] = np.full(len(cells["n"]), POOLED_UNIT)
     cells["period"] = np.full(len(cells["n"]), POOLED_PERIOD)
-    frame = {"stratum": np.array([s["stratum"] for s in strata]),
-             "n_psu": np.array([s["n_h"] for s in strata])}
-    table = index_table(frame, cells)
+    table = index_table(data.frame(), cells)
     rows: dict[tuple[str, str], Any] = {}
     for i in range(len(table["estimate"])):
         row = {k: aggregates._plain(table[k][i]) for k in aggregates.ESTIMATE_COLUMNS}

@@ -1,0 +1,418 @@
+"""Per-stratum sums of answers: folded into rollup tables once, read back with the unfolded tail.
+
+An index table needs, per stratum (survey x unit x period x raw service field) and measure,
+only n, the count of satisfied answers, Σy and Σy² (services/aggregates.py turns those into
+the weighted sums of analysis.sums).  Computing them from 10 million responses x ~20 answer
+rows at every request costs minutes, and they are additive, so :func:`refresh` folds each
+response in exactly once: it marks a set of unfolded responses with a fresh batch id
+(``Response.rollup_batch``), adds their sums to ``rollup_stratum`` / ``rollup_cell`` with
+INSERT ... ON CONFLICT DO UPDATE, and commits the marks and the sums together.
+
+:func:`read` returns the rollup rows plus the same GROUP BY over responses whose batch is still
+NULL, in one SQL statement, so a concurrent refresh can never make a response count twice or
+not at all: the result is exact whether the rollup is current, stale or empty.  Run
+``flask rollup`` from cron (every few minutes) to keep the tail short; nothing else depends
+on it.
+
+Overall scores are a component-weighted mean, not additive in the weights, so each survey's
+rollup records the weights it was summed with (``rollup_state``); when the survey's weights
+differ, :func:`read` ignores the rollup (live sums) and the next refresh rebuilds it.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field as dc_field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Sequence
+
+from sqlalchemy import (Float, Integer, String, and_, case, cast, delete, func, literal, null, select,
+                        text, true, union_all, update)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from survey.extensions import db
+from survey.models import (Answer, Question, Response, RollupCell, RollupMeasure, RollupState,
+                           RollupStratum, Survey, SurveyVersion)
+from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
+from survey.services.instrument import STANDING_CODE
+
+KIND_COUNT = 0
+OVERALL = "overall"
+NO_FIELD = ""                 # service_field NULL, stored as '' so it can be part of a key
+LOCK_KEY = 7_240_311          # pg_advisory_xact_lock: one refresh at a time
+PG_WORK_MEM = "64MB"
+
+
+@dataclass(frozen=True)
+class Instrument:
+    survey_id: int
+    components: tuple[str, ...]
+    component_weights: dict[str, float]
+
+    def measures(self) -> list[tuple[int, str]]:
+        """The composite measures, in the order of the score columns."""
+        return ([(KIND_COMPONENT, c) for c in self.components] + [(KIND_OVERALL, OVERALL)])
+
+
+def instrument_for(survey: Survey) -> Instrument:
+    """The survey's composite components (from its questions) and their weights."""
+    comps = db.session.scalars(
+        select(Question.component).distinct()
+        .join(SurveyVersion, SurveyVersion.id == Question.version_id)
+        .where(SurveyVersion.survey_id == survey.id, Question.type == "likert5",
+               Question.component.isnot(None), Question.component != "OVERALL")
+    ).all()
+    configured = (survey.scope or {}).get("component_weights") or {}
+    weights = {c: float(configured.get(c, 1.0)) for c in comps}
+    return Instrument(survey.id, tuple(sorted(comps)), weights)
+
+
+def instrument_of(survey_code: str = STANDING_CODE) -> Instrument | None:
+    survey = db.session.scalar(select(Survey).where(Survey.code == survey_code))
+    return None if survey is None else instrument_for(survey)
+
+
+def _f(expr: Any) -> Any:
+    # Double precision everywhere: SQLite divides integers as integers, PostgreSQL would
+    # otherwise return NUMERIC (Decimal) for sums of integers.
+    return cast(expr, Float)
+
+
+def _field_expr() -> Any:
+    return func.coalesce(Response.service_field, literal(NO_FIELD))
+
+
+def _pg() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+# --- the GROUP BY over responses: one shape for folding and for the live tail ---------------
+# Columns of every select: unit_id, period, field, kind, code, n, sat, s1, s2.
+
+def _count_select(where: Sequence[Any]) -> Any:
+    f = _field_expr()
+    return (select(Response.unit_id.label("unit_id"), Response.period.label("period"),
+                   f.label("field"), literal(KIND_COUNT, Integer).label("kind"),
+                   literal("", String).label("code"), func.count().label("n"),
+                   literal(0, Integer).label("sat"), _f(literal(0)).label("s1"),
+                   _f(literal(0)).label("s2"))
+            .where(*where).group_by(Response.unit_id, Response.period, f))
+
+
+def _item_select(where: Sequence[Any]) -> Any:
+    """Per stratum and item code: valid answers (1..5), satisfied (4-5), Σv, Σv²."""
+    v, f = Answer.value_int, _field_expr()
+    # Group by question id first (answer and response columns only); item codes and the
+    # likert5 filter are joined to the much smaller grouped result.
+    raw = (select(Response.unit_id, Response.period, f.label("field"), Answer.question_id,
+                  func.count().label("n"), func.count().filter(v >= 4).label("sat"),
+                  func.sum(v).label("s1"), func.sum(v * v).label("s2"))
+           .join(Response, Response.id == Answer.response_id)
+           .where(*where, v.between(1, 5))
+           .group_by(Response.unit_id, Response.period, f, Answer.question_id)).subquery("raw")
+    keys = (raw.c.unit_id, raw.c.period, raw.c.field, Question.code)
+    return (select(raw.c.unit_id, raw.c.period, raw.c.field,
+                   literal(KIND_ITEM, Integer).label("kind"), Question.code.label("code"),
+                   func.sum(raw.c.n).label("n"), func.sum(raw.c.sat).label("sat"),
+                   _f(func.sum(raw.c.s1)).label("s1"), _f(func.sum(raw.c.s2)).label("s2"))
+            .join(Question, Question.id == raw.c.question_id)
+            .where(Question.type == "likert5").group_by(*keys))
+
+
+def _composite_selects(inst: Instrument, where: Sequence[Any]) -> list[Any]:
+    """Per stratum: count, Σy, Σy² of each component score and of the overall score.
+
+    A response's component score is the share of its valid items in the component rated 4-5;
+    its overall score the component-weighted mean over the components it answered.
+    """
+    if not inst.components:
+        return []
+    scores = []
+    for i, comp in enumerate(inst.components):
+        inside = Question.component == comp
+        satisfied = func.count().filter(and_(inside, Answer.value_int >= 4))
+        answered = func.count().filter(inside)
+        scores.append((_f(satisfied) / _f(func.nullif(answered, 0))).label(f"c{i}"))
+    per = (select(Answer.response_id.label("rid"), *scores)
+           .join(Question, Question.id == Answer.question_id)
+           .join(Response, Response.id == Answer.response_id)
+           .where(*where, Question.type == "likert5", Answer.value_int.between(1, 5),
+                  Question.component.in_(inst.components))
+           .group_by(Answer.response_id)).subquery("per_response")
+    comp_cols = [per.c[f"c{i}"] for i in range(len(inst.components))]
+    cw = [inst.component_weights[c] for c in inst.components]
+    numerator = sum((func.coalesce(col * k, 0.0) for col, k in zip(comp_cols, cw)),
+                    _f(literal(0)))
+    denominator = sum((case((col.isnot(None), k), else_=0.0) for col, k in zip(comp_cols, cw)),
+                      _f(literal(0)))
+    overall = numerator / func.nullif(denominator, 0.0)
+    f = _field_expr()
+    columns = []
+    for i, y in enumerate(comp_cols + [overall]):
+        columns += [func.count(y).label(f"m{i}_n"), func.sum(y).label(f"m{i}_s1"),
+                    func.sum(y * y).label(f"m{i}_s2")]
+    wide = (select(Response.unit_id, Response.period, f.label("field"), *columns)
+            .join(per, per.c.rid == Response.id)
+            .group_by(Response.unit_id, Response.period, f)).cte("wide")
+    return [select(wide.c.unit_id, wide.c.period, wide.c.field,
+                   literal(kind, Integer).label("kind"), literal(code, String).label("code"),
+                   wide.c[f"m{i}_n"].label("n"), literal(0, Integer).label("sat"),
+                   _f(wide.c[f"m{i}_s1"]).label("s1"), _f(wide.c[f"m{i}_s2"]).label("s2"))
+            .where(wide.c[f"m{i}_n"] > 0)
+            for i, (kind, code) in enumerate(inst.measures())]
+
+
+def _sum_selects(inst: Instrument, where: Sequence[Any], kinds: set[int]) -> list[Any]:
+    parts = [_count_select(where)]
+    if KIND_ITEM in kinds:
+        parts.append(_item_select(where))
+    if kinds & {KIND_COMPONENT, KIND_OVERALL}:
+        parts += [s for s, (kind, _) in zip(_composite_selects(inst, where), inst.measures())
+                  if kind in kinds]
+    return parts
+
+
+# --- reading: rollup + tail in one statement -------------------------------------------------
+
+@dataclass
+class StratumSums:
+    """Plain per-stratum sums: what aggregates.py weights and hands to analysis.indices.
+
+    ``strata``: (unit_id, period, field) keys, ``field`` '' for no service field;
+    ``responses[i]`` responses in stratum i.  ``measures``: (kind, code) pairs.  Cell j:
+    stratum ``cell_stratum[j]``, measure ``cell_measure[j]``, sums ``n, sat, s1, s2``.
+    A (stratum, measure) pair may appear more than once (rollup and tail): add them up.
+    """
+
+    strata: list[tuple[int, str, str]] = dc_field(default_factory=list)
+    responses: list[int] = dc_field(default_factory=list)
+    measures: list[tuple[int, str]] = dc_field(default_factory=list)
+    cell_stratum: list[int] = dc_field(default_factory=list)
+    cell_measure: list[int] = dc_field(default_factory=list)
+    n: list[int] = dc_field(default_factory=list)
+    sat: list[int] = dc_field(default_factory=list)
+    s1: list[float] = dc_field(default_factory=list)
+    s2: list[float] = dc_field(default_factory=list)
+
+
+def _state_matches(inst: Instrument) -> bool:
+    state = db.session.get(RollupState, inst.survey_id)
+    return state is None or state.component_weights == inst.component_weights
+
+
+def kinds_for(stats: Iterable[str]) -> set[int]:
+    stats = set(stats)
+    kinds = {KIND_COUNT}
+    if stats & {"rate", "score"}:
+        kinds.add(KIND_ITEM)
+    if "component" in stats:
+        kinds.add(KIND_COMPONENT)
+    if "overall" in stats:
+        kinds.add(KIND_OVERALL)
+    return kinds
+
+
+def read(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
+         kinds: set[int]) -> StratumSums:
+    """Exact per-stratum sums of the survey's responses in ``periods`` (and ``unit_ids``)."""
+    if _pg():
+        # The per-response GROUP BY of the tail hashes one row per response; the default
+        # 4 MB spills to disk from ~50,000 responses.  SET LOCAL ends with the transaction.
+        db.session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+    use_rollup = _state_matches(inst)
+    where = [Response.survey_id == inst.survey_id, Response.period.in_(list(periods))]
+    st_where = [RollupStratum.survey_id == inst.survey_id, RollupStratum.period.in_(list(periods))]
+    if unit_ids is not None:
+        where.append(Response.unit_id.in_(sorted(unit_ids)))
+        st_where.append(RollupStratum.unit_id.in_(sorted(unit_ids)))
+    if use_rollup:
+        where.append(Response.rollup_batch.is_(None))
+    int_null, str_null = cast(null(), Integer), cast(null(), String)
+    parts = [select(int_null.label("sid"), int_null.label("mid"), *s.subquery().c)
+             for s in _sum_selects(inst, where, kinds)]
+    if use_rollup:
+        parts.append(select(RollupStratum.id, literal(0, Integer), RollupStratum.unit_id,
+                            RollupStratum.period, RollupStratum.field,
+                            literal(KIND_COUNT, Integer), literal("", String),
+                            RollupStratum.responses, literal(0, Integer), _f(literal(0)),
+                            _f(literal(0))).where(*st_where))
+        wanted = select(RollupMeasure.id).where(RollupMeasure.kind.in_(sorted(kinds)))
+        parts.append(select(RollupCell.stratum_id, RollupCell.measure_id, int_null, str_null,
+                            str_null, int_null, str_null, RollupCell.n, RollupCell.sat,
+                            RollupCell.s1, RollupCell.s2)
+                     .join(RollupStratum, RollupStratum.id == RollupCell.stratum_id)
+                     .where(*st_where, RollupCell.measure_id.in_(wanted)))
+    rows = db.session.execute(union_all(*parts)).all()
+    # Measures are only ever added, so reading them after the statement covers every id in it.
+    measure_of = {mid: (kind, code) for mid, kind, code in db.session.execute(
+        select(RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code))}
+    return _assemble(rows, measure_of)
+
+
+def _assemble(rows: Sequence[Any], measure_of: dict[int, tuple[int, str]]) -> StratumSums:
+    out = StratumSums()
+    stratum_at: dict[tuple[int, str, str], int] = {}
+    measure_at: dict[tuple[int, str], int] = {}
+
+    def stratum(key: tuple[int, str, str]) -> int:
+        if key not in stratum_at:
+            stratum_at[key] = len(out.strata)
+            out.strata.append(key)
+            out.responses.append(0)
+        return stratum_at[key]
+
+    def measure(key: tuple[int, str]) -> int:
+        if key not in measure_at:
+            measure_at[key] = len(out.measures)
+            out.measures.append(key)
+        return measure_at[key]
+
+    sid_key: dict[int, tuple[int, str, str]] = {}
+    folded = []
+    for sid, mid, unit_id, period, field, kind, code, n, sat, s1, s2 in rows:
+        if unit_id is None:                       # a rollup cell: keys resolved below
+            folded.append((sid, mid, n, sat, s1, s2))
+            continue
+        key = (unit_id, period, field)
+        if sid is not None:
+            sid_key[sid] = key
+        if kind == KIND_COUNT:
+            out.responses[stratum(key)] += int(n)
+            continue
+        out.cell_stratum.append(stratum(key))
+        out.cell_measure.append(measure((kind, code)))
+        out.n.append(int(n))
+        out.sat.append(int(sat))
+        out.s1.append(float(s1))
+        out.s2.append(float(s2))
+    for sid, mid, n, sat, s1, s2 in folded:
+        out.cell_stratum.append(stratum(sid_key[sid]))
+        out.cell_measure.append(measure(measure_of[mid]))
+        out.n.append(int(n))
+        out.sat.append(int(sat))
+        out.s1.append(float(s1))
+        out.s2.append(float(s2))
+    return out
+
+
+# --- folding -----------------------------------------------------------------------------
+
+def _upsert(model: Any, columns: list[str], source: Any, keys: list[str],
+            added: list[str]) -> None:
+    """INSERT ... SELECT ... ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c."""
+    table = model.__table__
+    dialect_insert = postgresql.insert if _pg() else sqlite.insert
+    sub = source.subquery()
+    # SQLite needs a WHERE in an upsert's SELECT, or it reads ON CONFLICT as a join's ON.
+    stmt = dialect_insert(table).from_select(columns, select(*sub.c).where(true()))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in added})
+    db.session.execute(stmt)
+
+
+def _ensure_measures(inst: Instrument) -> None:
+    items = db.session.scalars(
+        select(Question.code).distinct()
+        .join(SurveyVersion, SurveyVersion.id == Question.version_id)
+        .where(SurveyVersion.survey_id == inst.survey_id, Question.type == "likert5")).all()
+    wanted = {(KIND_ITEM, c) for c in items} | set(inst.measures())
+    have = {(k, c) for k, c in db.session.execute(select(RollupMeasure.kind, RollupMeasure.code))}
+    db.session.add_all(RollupMeasure(kind=k, code=c) for k, c in sorted(wanted - have))
+    db.session.flush()
+
+
+def _fold_survey(inst: Instrument, batch: int) -> None:
+    where = [Response.rollup_batch == batch, Response.survey_id == inst.survey_id]
+    counts = _count_select(where).subquery()
+    _upsert(RollupStratum, ["survey_id", "unit_id", "period", "field", "responses"],
+            select(literal(inst.survey_id, Integer), counts.c.unit_id, counts.c.period,
+                   counts.c.field, counts.c.n),
+            ["survey_id", "unit_id", "period", "field"], ["responses"])
+    _ensure_measures(inst)
+    kinds = {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}
+    raw = union_all(*_sum_selects(inst, where, kinds)[1:]).subquery("raw")
+    st, m = RollupStratum, RollupMeasure
+    cells = (select(st.id, m.id, raw.c.n, raw.c.sat, raw.c.s1, raw.c.s2)
+             .join(st, and_(st.survey_id == inst.survey_id, st.unit_id == raw.c.unit_id,
+                            st.period == raw.c.period, st.field == raw.c.field))
+             .join(m, and_(m.kind == raw.c.kind, m.code == raw.c.code)))
+    _upsert(RollupCell, ["stratum_id", "measure_id", "n", "sat", "s1", "s2"], cells,
+            ["stratum_id", "measure_id"], ["n", "sat", "s1", "s2"])
+    state = db.session.get(RollupState, inst.survey_id)
+    now = datetime.now(timezone.utc)
+    if state is None:
+        db.session.add(RollupState(survey_id=inst.survey_id,
+                                   component_weights=inst.component_weights, refreshed_at=now))
+    else:
+        state.refreshed_at = now
+
+
+def _lock() -> None:
+    if _pg():
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+        db.session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+
+
+def reset(survey_id: int | None = None) -> None:
+    """Forget the rollup (of one survey, or all): every response becomes tail again.
+
+    Needed after responses are deleted (sums cannot be un-added) and when a survey's
+    component weights change; :func:`refresh` does the latter by itself.
+    """
+    _lock()
+    strata = select(RollupStratum.id)
+    responses = update(Response).where(Response.rollup_batch.isnot(None))
+    states = delete(RollupState)
+    if survey_id is not None:
+        strata = strata.where(RollupStratum.survey_id == survey_id)
+        responses = responses.where(Response.survey_id == survey_id)
+        states = states.where(RollupState.survey_id == survey_id)
+    db.session.execute(delete(RollupCell).where(RollupCell.stratum_id.in_(strata)))
+    db.session.execute(delete(RollupStratum).where(RollupStratum.id.in_(strata)))
+    db.session.execute(states)
+    db.session.execute(responses.values(rollup_batch=None))
+    db.session.commit()
+
+
+def pending() -> int:
+    """Responses not folded yet."""
+    return db.session.scalar(select(func.count()).select_from(Response)
+                             .where(Response.rollup_batch.is_(None)))
+
+
+def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """Fold every unfolded response into the rollup, ``chunk`` responses per transaction.
+
+    Returns how many were folded.  Safe to run concurrently with submissions and with
+    itself (PostgreSQL: an advisory lock; SQLite: one writer at a time).
+    """
+    for survey in db.session.scalars(select(Survey).join(RollupState)).all():
+        if not _state_matches(instrument_for(survey)):
+            reset(survey.id)
+    done = 0
+    while True:
+        _lock()
+        batch = secrets.randbits(62) or 1
+        mark = update(Response).where(Response.rollup_batch.is_(None))
+        if chunk:
+            first_ids = (select(Response.id).where(Response.rollup_batch.is_(None))
+                         .order_by(Response.id).limit(chunk).subquery())
+            last = db.session.scalar(select(func.max(first_ids.c.id)))
+            if last is None:
+                db.session.rollback()
+                break
+            mark = mark.where(Response.id <= last)
+        marked = db.session.execute(mark.values(rollup_batch=batch)).rowcount
+        if not marked:
+            db.session.rollback()
+            break
+        surveys = db.session.scalars(select(Survey).where(Survey.id.in_(
+            select(Response.survey_id).where(Response.rollup_batch == batch).distinct())))
+        for survey in surveys.all():
+            _fold_survey(instrument_for(survey), batch)
+        db.session.commit()
+        done += marked
+        if progress:
+            progress(done)
+        if not chunk:
+            break
+    return done
