@@ -7,18 +7,30 @@ counter).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from wtforms import ValidationError
 
 from forms.citizen import QuestionView, build_citizen_form
-from survey.extensions import csrf, db
-from survey.models import CampaignTarget, Counter, Survey, SurveyVersion, Unit
-from survey.public import bp
-from survey.public.answers import collect, drop_demographics_without_consent
+from survey.extensions import csrf
+from survey.public import bp, pages
+from survey.public.answers import Checked, collect, drop_demographics_without_consent, posted_version, quick_check
+from survey.public.place import (
+    CounterInfo,
+    SurveyInfo,
+    UnitInfo,
+    VersionInfo,
+    VersionRef,
+    lookup_counter,
+    lookup_unit,
+    version_info,
+    version_ref,
+)
 from survey.services import responses
 from survey.services.instrument import COMPONENTS, SERVICE_FIELDS
 from survey.services.periods import VIETNAM, as_utc
@@ -34,9 +46,10 @@ NUMBERED = {**COMPONENTS, **B_COMPONENTS}  # sections headed "A1. …", "B2. …
 class Place:
     """Where the citizen answers: a counter (and its unit), or a campaign's target unit."""
 
-    unit: Unit
-    counter: Counter | None
-    survey: Survey
+    unit: UnitInfo
+    counter: CounterInfo | None
+    survey: SurveyInfo
+    version: VersionRef  # the survey's current version
 
     @property
     def is_link(self) -> bool:
@@ -61,35 +74,35 @@ def _resolve(token: str) -> Place:
         abort(404, description="token")
     if isinstance(parsed, CounterToken):
         return _resolve_counter(parsed)
-    survey = db.session.get(Survey, parsed.survey_id)
-    unit = db.session.get(Unit, parsed.unit_id)
+    found = lookup_unit(parsed)
+    survey, unit = found.survey, found.unit
     if survey is None or unit is None or survey.kind != "thematic":
         abort(404, description="token")
-    if db.session.get(CampaignTarget, (survey.id, unit.id)) is None:
+    if not found.targeted:
         _unavailable("not-target", 404)
     if survey.status == "draft":
         _unavailable("draft", 404)
     now = datetime.now(timezone.utc)
     if survey.status == "open" and survey.opens_at is not None and now < as_utc(survey.opens_at):
         _unavailable("not-yet", 410, as_utc(survey.opens_at))
-    if not survey.is_open(now) or survey.current_version is None:
+    if not survey.is_open(now) or found.version is None:
         abort(410, description="survey")
-    return Place(unit, None, survey)
+    return Place(unit, None, survey, found.version)
 
 
 def _resolve_counter(parsed: CounterToken) -> Place:
-    counter = db.session.get(Counter, parsed.counter_id)
-    survey = db.session.get(Survey, parsed.survey_id)
+    found = lookup_counter(parsed)
+    counter, survey = found.counter, found.survey
     if counter is None or survey is None or counter.token_version != parsed.token_version:
         abort(404, description="token")
     if not counter.active:
         abort(410, description="counter")
-    if not survey.is_open(datetime.now(timezone.utc)) or survey.current_version is None:
+    if not survey.is_open(datetime.now(timezone.utc)) or found.version is None:
         abort(410, description="survey")
-    return Place(counter.unit, counter, survey)
+    return Place(found.unit, counter, survey, found.version)
 
 
-def _views(version: SurveyVersion, lang: str) -> tuple[QuestionView, ...]:
+def _views(version: VersionInfo, lang: str) -> tuple[QuestionView, ...]:
     return tuple(
         QuestionView(
             code=q.code,
@@ -99,7 +112,7 @@ def _views(version: SurveyVersion, lang: str) -> tuple[QuestionView, ...]:
             required=q.required,
             allows_na=q.allows_na,
             choices=tuple(
-                (c["value"], c.get(lang) or c["vi"]) for c in (q.choices or ())
+                (c["value"], c.get(lang) or c["vi"]) for c in q.choice_dicts()
             ),
             max_length=q.max_length,
         )
@@ -111,20 +124,22 @@ def _fields(lang: str) -> tuple[tuple[str, str], ...]:
     return tuple((code, en if lang == "en" else vi) for code, vi, en in SERVICE_FIELDS)
 
 
-def _version_for(survey: Survey, posted: str | None) -> SurveyVersion:
+FIELDS = {lang: _fields(lang) for lang in ("vi", "en")}
+
+
+def _version_for(place: Place, posted: int | None) -> VersionInfo:
     """The version the citizen was shown, if it is really one of this survey's; else the current.
 
     A form opened before an administrator published new questions is still stored against the
     questions the citizen actually read.
     """
-    if posted and posted.isdigit():
-        version = db.session.get(SurveyVersion, int(posted))
-        if version is not None and version.survey_id == survey.id:
-            return version
-    return survey.current_version
+    ref = place.version
+    if posted is not None and posted != ref.id:
+        ref = version_ref(posted, place.survey.id) or ref
+    return version_info(ref)
 
 
-def _render(place: Place, version, form, lang, status=200, notice=None):
+def _render(place: Place, version: VersionInfo, form, lang, status=200, notice=None):
     questions = _views(version, lang)
     sections: list[tuple[str, str, str, list]] = []  # (component, number, heading, fields)
     for q in questions:
@@ -150,15 +165,65 @@ def _render(place: Place, version, form, lang, status=200, notice=None):
     )
 
 
+def _csrf_enabled() -> bool:
+    return current_app.config.get("WTF_CSRF_ENABLED", True)
+
+
+def _page_key(place: Place, version: VersionInfo, lang: str) -> tuple:
+    # Everything the form template reads, but the per-request values filled in by pages.Page.
+    s = place.survey
+    return (version.id, version.questions, lang, place.is_link, s.kind, s.title_vi, s.title_en,
+            s.purpose, s.privacy_vi, _csrf_enabled())
+
+
+def _empty_page(place: Place, version: VersionInfo, lang: str) -> pages.Page:
+    key = _page_key(place, version, lang)
+    page = pages.get(key)
+    if page is None:
+        marked = Place(
+            UnitInfo(place.unit.id, pages.MARKERS["unit"]),
+            None if place.is_link else replace(place.counter, name=pages.MARKERS["counter"]),
+            place.survey,
+            place.version,
+        )
+        form = build_citizen_form(_views(version, lang), FIELDS[lang], formdata=None)
+        form.idem.data = pages.MARKERS["idem"]
+        form.version.data = str(version.id)
+        if "csrf_token" in form:
+            form.csrf_token.current_token = pages.MARKERS["csrf"]
+        html, _status = _render(marked, version, form, lang)
+        page = pages.put(key, html)
+    return page
+
+
 @bp.get("/s/<token>")
 def survey_form(token: str):
     place = _resolve(token)
     lang = _lang()
-    version = place.survey.current_version
-    form = build_citizen_form(_views(version, lang), _fields(lang), formdata=None)
-    form.idem.data = uuid.uuid4().hex
-    form.version.data = str(version.id)
-    return _render(place, version, form, lang)
+    version = version_info(place.version)
+    page = _empty_page(place, version, lang)
+    return page.fill(
+        csrf=generate_csrf() if _csrf_enabled() else "",
+        idem=uuid.uuid4().hex,
+        unit=place.unit.name,
+        counter=place.counter.name if place.counter else "",
+    )
+
+
+def _posted_form(version: VersionInfo, lang: str):
+    """The WTForms form of what was posted, validated: it decides what is wrong, and re-shows."""
+    form = build_citizen_form(_views(version, lang), FIELDS[lang], meta={"csrf": True})
+    drop_demographics_without_consent(form, version)
+    valid = form.validate()
+    return form, valid
+
+
+def _csrf_valid() -> bool:
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
 
 
 @bp.post("/s/<token>")
@@ -166,20 +231,25 @@ def survey_form(token: str):
 def submit(token: str):
     place = _resolve(token)
     lang = _lang()
-    version = _version_for(place.survey, request.form.get("version"))
-    form = build_citizen_form(_views(version, lang), _fields(lang), meta={"csrf": True})
-    drop_demographics_without_consent(form, version)
-
-    if not form.validate():
-        form.version.data = str(version.id)
-        notice = None
-        if "csrf_token" in form.errors:
-            notice = _("Phiên làm việc đã hết hạn. Câu trả lời của Ông/Bà vẫn được giữ, vui lòng bấm Gửi lại.")
-        if "idem" in form.errors or "version" in form.errors:
-            # Tampered or lost hidden fields: a fresh key, the citizen's answers kept.
-            form.idem.data = uuid.uuid4().hex
-            notice = notice or _("Biểu mẫu không hợp lệ, vui lòng kiểm tra và bấm Gửi lại.")
-        return _render(place, version, form, lang, status=422, notice=notice)
+    version = _version_for(place, posted_version(request.form))
+    # Nearly every submission is complete and well formed: read it straight from the posted
+    # fields. Anything else goes through the WTForms form, which says what is wrong.
+    checked = quick_check(request.form, version) if _csrf_valid() else None
+    form = None
+    if checked is None:
+        form, valid = _posted_form(version, lang)
+        if not valid:
+            form.version.data = str(version.id)
+            notice = None
+            if "csrf_token" in form.errors:
+                notice = _("Phiên làm việc đã hết hạn. Câu trả lời của Ông/Bà vẫn được giữ, vui lòng bấm Gửi lại.")
+            if "idem" in form.errors or "version" in form.errors:
+                # Tampered or lost hidden fields: a fresh key, the citizen's answers kept.
+                form.idem.data = uuid.uuid4().hex
+                notice = notice or _("Biểu mẫu không hợp lệ, vui lòng kiểm tra và bấm Gửi lại.")
+            return _render(place, version, form, lang, status=422, notice=notice)
+        checked = Checked(form.idem.data, collect(form, version), form.service_field.data or None,
+                          form.dossier_code.data or None)
 
     if place.is_link:
         channel = "link"  # a campaign link is a link wherever it was opened
@@ -187,24 +257,28 @@ def submit(token: str):
         channel = request.args.get("c", "qr")
         channel = channel if channel in CHANNELS else "qr"
     submission = responses.Submission(
-        version=version,
+        version=version.ref,
         unit_id=place.unit.id,
         counter_id=place.counter.id if place.counter else None,
         channel=channel,
-        idempotency_key=form.idem.data,
-        answers=collect(form, version),
-        service_field=form.service_field.data or None,
-        dossier_code=form.dossier_code.data or None,
+        idempotency_key=checked.idempotency_key,
+        answers=checked.answers,
+        service_field=checked.service_field,
+        dossier_code=checked.dossier_code,
         client_address=request.remote_addr,
     )
     try:
         responses.store(submission)
     except responses.DuplicateDossier:
+        form = form or _posted_form(version, lang)[0]
+        form.version.data = str(version.id)
         form.dossier_code.errors = [_("Hồ sơ này đã được đánh giá trong đợt khảo sát. Mỗi hồ sơ chỉ đánh giá một lần.")]
         form.idem.data = uuid.uuid4().hex
         return _render(place, version, form, lang, status=409)
     except (OperationalError, SQLAlchemyError):
         current_app.logger.exception("storing a response failed")
+        form = form or _posted_form(version, lang)[0]
+        form.version.data = str(version.id)
         notice = _("Hệ thống đang bận, câu trả lời chưa được lưu. Vui lòng bấm Gửi lại sau ít phút.")
         return _render(place, version, form, lang, status=503, notice=notice)
     return redirect(url_for("public.thanks", token=token, lang=lang if lang == "en" else None,

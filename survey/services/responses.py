@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import datetime, timezone
 
 from flask import current_app
@@ -13,6 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from survey.extensions import db
 from survey.models import Answer, Response, SurveyVersion
 from survey.services.periods import period_of
+
+RESPONSE = Response.__table__
+ANSWER = Answer.__table__
+VERSION = SurveyVersion.__table__
 
 
 class DuplicateDossier(Exception):
@@ -27,9 +32,15 @@ class AnswerValue:
     na: bool = False
 
 
+class VersionLike(Protocol):
+    id: int
+    survey_id: int
+    frozen: bool  # False when unsure: then the first response freezes it
+
+
 @dataclass(frozen=True)
 class Submission:
-    version: SurveyVersion
+    version: VersionLike
     unit_id: int
     counter_id: int | None  # None for a campaign's unit link
     channel: str
@@ -57,7 +68,7 @@ def dossier_hash(survey_id: int, dossier_code: str) -> str:
 
 
 def _existing(key: str) -> int | None:
-    return db.session.scalar(select(Response.id).where(Response.idempotency_key == key))
+    return db.session.scalar(select(RESPONSE.c.id).where(RESPONSE.c.idempotency_key == key))
 
 
 def store(sub: Submission, now: datetime | None = None) -> Stored:
@@ -65,11 +76,13 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
 
     Raises DuplicateDossier when the dossier code was used before in this survey. Any database
     error leaves nothing behind: the caller re-shows the form with the answers kept.
+
+    Optimistic: the unique idempotency key decides. A new key (nearly every submission) costs two
+    INSERTs and the COMMIT; a repeated one (double tap, back button, retry) fails the INSERT and
+    finds the response already stored. Core statements, not the ORM unit of work: nothing here
+    needs objects back.
     """
     now = now or datetime.now(timezone.utc)
-    found = _existing(sub.idempotency_key)
-    if found is not None:
-        return Stored(found, created=False)
     survey_id = sub.version.survey_id
     hashed_dossier = dossier_hash(survey_id, sub.dossier_code) if sub.dossier_code else None
     client = (
@@ -79,7 +92,7 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
     )
     try:
         response_id = db.session.execute(
-            insert(Response)
+            insert(RESPONSE)
             .values(
                 survey_id=survey_id,
                 survey_version_id=sub.version.id,
@@ -93,11 +106,11 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
                 dossier_hash=hashed_dossier,
                 client_hash=client,
             )
-            .returning(Response.id)
+            .returning(RESPONSE.c.id)
         ).scalar_one()
         if sub.answers:
             db.session.execute(
-                insert(Answer),
+                insert(ANSWER),
                 [
                     {
                         "response_id": response_id,
@@ -109,17 +122,19 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
                     for a in sub.answers
                 ],
             )
-        # Matches no row once frozen, so the hot path takes no lock on the version row.
-        db.session.execute(
-            update(SurveyVersion)
-            .where(SurveyVersion.id == sub.version.id, SurveyVersion.frozen.is_(False))
-            .values(frozen=True)
-        )
+        if not sub.version.frozen:
+            # The version's first response freezes it (DESIGN §3). Matches no row once frozen,
+            # so it takes no lock on the version row; skipped when the caller knows it is.
+            db.session.execute(
+                update(VERSION)
+                .where(VERSION.c.id == sub.version.id, VERSION.c.frozen.is_(False))
+                .values(frozen=True)
+            )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         found = _existing(sub.idempotency_key)
-        if found is not None:  # a concurrent duplicate (double tap) won the race
+        if found is not None:  # stored before, or a concurrent duplicate (double tap) won the race
             return Stored(found, created=False)
         if hashed_dossier is not None:
             raise DuplicateDossier() from None

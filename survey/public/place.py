@@ -1,0 +1,239 @@
+"""Where a token leads, read in one query per request, and the questions of a version.
+
+The citizen pages are the busiest in the application (every scan, every submission), so they do
+not walk ORM relationships: one SELECT answers "which counter, unit, survey and current version,
+and may this token open a form now", and the result is plain data. Nothing about a counter, a unit
+or a survey's status is cached across requests: retiring a counter, rotating its QR code or
+closing a survey takes effect on the very next request, in every worker.
+
+What is cached (per application, so per worker) is what cannot change: the questions of a frozen
+version. A version is frozen by its first response and never edited again (a change makes a new
+version, survey/services/instrument.py), so its questions are read once. An unfrozen version is
+read on every request. The cache key includes the version's creation time, so a database that is
+recreated under a running worker (new rows reusing old ids) does not meet stale entries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
+
+from survey.extensions import db
+from survey.models import CampaignTarget, Counter, Question, Survey, SurveyVersion, Unit
+from survey.services.periods import as_utc
+from survey.services.tokens import CounterToken, UnitToken
+
+VERSION_CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class CounterInfo:
+    id: int
+    name: str
+    active: bool
+    token_version: int
+
+
+@dataclass(frozen=True)
+class SurveyInfo:
+    id: int
+    kind: str
+    status: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    title_vi: str
+    title_en: str | None
+    purpose: str | None
+    privacy_vi: str | None
+
+    def is_open(self, now: datetime) -> bool:
+        # The same rule as Survey.is_open, on plain values.
+        if self.status != "open":
+            return False
+        if self.opens_at is not None and now < as_utc(self.opens_at):
+            return False
+        if self.closes_at is not None and now >= as_utc(self.closes_at):
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """Enough of a SurveyVersion to store against it and to find its questions."""
+
+    id: int
+    survey_id: int
+    frozen: bool
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What one token names, as found in the database (None where the row does not exist)."""
+
+    unit: UnitInfo | None
+    counter: CounterInfo | None
+    survey: SurveyInfo | None
+    version: VersionRef | None  # the survey's current version
+    targeted: bool = False  # for a unit token: the campaign targets this unit
+
+
+_current = aliased(SurveyVersion, name="current_version")
+_later = aliased(SurveyVersion, name="later_version")
+
+_SURVEY_COLUMNS = (Survey.id, Survey.kind, Survey.status, Survey.opens_at, Survey.closes_at,
+                   Survey.title_vi, Survey.title_en, Survey.purpose, Survey.privacy_vi)
+_VERSION_COLUMNS = (_current.id, _current.survey_id, _current.frozen, _current.created_at)
+
+
+def _current_version_join():
+    # The current version is the one with the highest number (Survey.current_version).
+    newer = select(_later.id).where(_later.survey_id == Survey.id, _later.number > _current.number)
+    return and_(_current.survey_id == Survey.id, ~newer.exists())
+
+
+def _survey_and_version(row, offset: int) -> tuple[SurveyInfo | None, VersionRef | None]:
+    survey_values = row[offset:offset + len(_SURVEY_COLUMNS)]
+    version_values = row[offset + len(_SURVEY_COLUMNS):offset + len(_SURVEY_COLUMNS) + len(_VERSION_COLUMNS)]
+    survey = SurveyInfo(*survey_values) if survey_values[0] is not None else None
+    version = VersionRef(*version_values) if version_values[0] is not None else None
+    return survey, version
+
+
+def lookup_counter(token: CounterToken) -> Lookup:
+    """Counter, its unit, the survey and its current version: one query."""
+    stmt = (
+        select(Counter.id, Counter.name, Counter.active, Counter.token_version, Unit.id, Unit.name,
+               *_SURVEY_COLUMNS, *_VERSION_COLUMNS)
+        .select_from(Counter)
+        .join(Unit, Unit.id == Counter.unit_id)
+        .outerjoin(Survey, Survey.id == token.survey_id)
+        .outerjoin(_current, _current_version_join())
+        .where(Counter.id == token.counter_id)
+    )
+    row = db.session.execute(stmt).first()
+    if row is None:
+        return Lookup(None, None, None, None)
+    counter = CounterInfo(*row[0:4])
+    unit = UnitInfo(*row[4:6])
+    survey, version = _survey_and_version(row, 6)
+    return Lookup(unit, counter, survey, version)
+
+
+def lookup_unit(token: UnitToken) -> Lookup:
+    """A campaign's survey, the unit, whether the campaign targets it, the current version."""
+    stmt = (
+        select(Unit.id, Unit.name, CampaignTarget.unit_id, *_SURVEY_COLUMNS, *_VERSION_COLUMNS)
+        .select_from(Survey)
+        .outerjoin(Unit, Unit.id == token.unit_id)
+        .outerjoin(CampaignTarget, and_(CampaignTarget.survey_id == Survey.id,
+                                        CampaignTarget.unit_id == token.unit_id))
+        .outerjoin(_current, _current_version_join())
+        .where(Survey.id == token.survey_id)
+    )
+    row = db.session.execute(stmt).first()
+    if row is None:
+        return Lookup(None, None, None, None)
+    unit = UnitInfo(*row[0:2]) if row[0] is not None else None
+    survey, version = _survey_and_version(row, 3)
+    return Lookup(unit, None, survey, version, targeted=row[2] is not None)
+
+
+def version_ref(version_id: int, survey_id: int) -> VersionRef | None:
+    """Another version of the same survey (a form opened before new questions were published)."""
+    row = db.session.execute(
+        select(SurveyVersion.id, SurveyVersion.survey_id, SurveyVersion.frozen, SurveyVersion.created_at)
+        .where(SurveyVersion.id == version_id, SurveyVersion.survey_id == survey_id)
+    ).first()
+    return VersionRef(*row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """A question as plain data: what the form, validation and storage need of it."""
+
+    id: int
+    code: str
+    component: str | None
+    text_vi: str
+    text_en: str | None
+    type: str
+    required: bool
+    allows_na: bool
+    choices: tuple[tuple[tuple[str, object], ...], ...] | None  # each choice's dict, as items
+    max_length: int | None
+
+    def text(self, lang: str) -> str:
+        return self.text_en if lang == "en" and self.text_en else self.text_vi
+
+    def choice_dicts(self) -> tuple[dict, ...]:
+        return tuple(dict(c) for c in self.choices or ())
+
+    @property
+    def choice_values(self) -> tuple:
+        return tuple(dict(c)["value"] for c in self.choices or ())
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    ref: VersionRef
+    questions: tuple[QuestionInfo, ...]
+
+    @property
+    def id(self) -> int:
+        return self.ref.id
+
+    @property
+    def survey_id(self) -> int:
+        return self.ref.survey_id
+
+    @property
+    def frozen(self) -> bool:
+        return self.ref.frozen
+
+    @property
+    def cache_key(self) -> tuple | None:
+        """Identifies these questions for good, or None when they may still change."""
+        return (self.ref.id, self.ref.created_at) if self.ref.frozen else None
+
+
+def _read_questions(version_id: int) -> tuple[QuestionInfo, ...]:
+    rows = db.session.execute(
+        select(Question.id, Question.code, Question.component, Question.text_vi, Question.text_en,
+               Question.type, Question.required, Question.allows_na, Question.choices,
+               Question.max_length)
+        .where(Question.version_id == version_id)
+        .order_by(Question.position)
+    ).all()
+    return tuple(
+        QuestionInfo(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]),
+                     tuple(tuple(c.items()) for c in r[8]) if r[8] else None, r[9])
+        for r in rows
+    )
+
+
+def _cache() -> dict:
+    return current_app.extensions.setdefault("citizen_versions", {})
+
+
+def version_info(ref: VersionRef) -> VersionInfo:
+    """The version's questions: from the per-worker cache when frozen, else from the database."""
+    if not ref.frozen:
+        return VersionInfo(ref, _read_questions(ref.id))
+    cache = _cache()
+    key = (ref.id, ref.created_at)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= VERSION_CACHE_SIZE:
+            cache.clear()  # versions are few; a full cache means something odd, start afresh
+        found = cache[key] = VersionInfo(ref, _read_questions(ref.id))
+    return found
