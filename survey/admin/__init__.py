@@ -15,7 +15,8 @@ bp = Blueprint("admin", __name__, url_prefix="/quan-tri", cli_group=None)
 @login_required
 def require_login():
     # Same rule as the officials' workspace: a reset password is replaced before anything else.
-    if current_user.must_change_password:
+    # login_required lets OPTIONS through signed out (CORS preflight), so check who is there.
+    if current_user.is_authenticated and current_user.must_change_password:
         return redirect(url_for("auth.change_password"))
     return None
 

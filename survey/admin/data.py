@@ -21,6 +21,7 @@ ALL_ROLES = ("admin", "analyst", "official")
 VOLUME_ROLES = ("admin", "analyst")
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_ID = 2**31 - 1  # ids are INTEGER columns on both backends
 
 
 def _page_context() -> dict:
@@ -52,7 +53,8 @@ def _filter() -> exports.ExportFilter:
     unit_id = None
     raw_unit = (request.args.get("unit") or "").strip()
     if raw_unit:
-        if not raw_unit.isdigit():
+        # isdigit() alone accepts "²" (int() then fails) and ids far past the database's integers.
+        if not (raw_unit.isascii() and raw_unit.isdigit()) or int(raw_unit) > MAX_ID:
             abort(404)
         unit_id = unit_or_404(current_user, int(raw_unit)).id
     survey_code = (request.args.get("survey") or STANDING_CODE).strip()

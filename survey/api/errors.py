@@ -5,6 +5,7 @@ from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from survey.api import bp
+from survey.errors import REFUSED_VALUES, RETRY_AFTER, UNAVAILABLE, discard_session
 
 MESSAGES = {
     400: "Yêu cầu không hợp lệ.",
@@ -16,6 +17,7 @@ MESSAGES = {
     415: "Kiểu nội dung không được hỗ trợ; dùng application/json hoặc text/csv.",
     422: "Dữ liệu không hợp lệ.",
     429: "Gửi quá nhiều yêu cầu; vui lòng thử lại sau.",
+    503: "Cơ sở dữ liệu tạm thời không sẵn sàng; không có gì được ghi. Vui lòng thử lại sau ít phút.",
 }
 
 
@@ -32,6 +34,27 @@ def error_response(code: int, message: str | None = None, **extra):
 def http_error(error: HTTPException):
     # werkzeug's descriptions are English: the Vietnamese message for the code replaces them.
     return error_response(error.code or 500)
+
+
+def database_unavailable(error: Exception):
+    # Blueprint handlers come before the app's, so the API needs its own JSON 503 (see errors.py).
+    current_app.logger.warning("API: database unavailable: %s", error)
+    discard_session()
+    response = error_response(503)
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response
+
+
+def database_refused_value(error: Exception):
+    current_app.logger.warning("API: database refused a value: %r", getattr(error, "orig", error))
+    discard_session()
+    return error_response(400)
+
+
+for _unavailable in UNAVAILABLE:
+    bp.register_error_handler(_unavailable, database_unavailable)
+for _refused in REFUSED_VALUES:
+    bp.register_error_handler(_refused, database_refused_value)
 
 
 @bp.errorhandler(Exception)

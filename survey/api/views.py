@@ -18,6 +18,7 @@ SPEC = Path(__file__).with_name("openapi.yaml")
 PUBLIC_ENDPOINTS = {"api.openapi"}
 VOLUME_ROLES = ("admin", "analyst")
 DEFAULT_LIMIT, MAX_LIMIT = 500, 5000
+MAX_ID = 2**31 - 1  # ids are INTEGER columns on both backends
 
 
 class BadParameter(ValueError):
@@ -115,10 +116,7 @@ def unit_responses(unit_id: int):
 def response_counts():
     unit_id = None
     if request.args.get("unit"):
-        raw = request.args["unit"]
-        unit_id = unit_or_404(_user(), int(raw)).id if raw.isdigit() else None
-        if unit_id is None:
-            raise BadParameter("Tham số unit phải là mã số (id) của đơn vị.")
+        unit_id = unit_or_404(_user(), _int_arg("unit", 0, 1, MAX_ID)).id
     flt = exports.ExportFilter(period=_period(), unit_id=unit_id, survey_code=_survey_code())
     return jsonify({"period": flt.period, "counts": [
         {"unit_id": c.unit_id, "unit_code": c.unit_code, "unit_name": c.unit_name, "period": c.period,
