@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import and_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, bindparam, select
 
 from survey.extensions import db
 from survey.models import CampaignTarget, Counter, Question, Survey, SurveyVersion, Unit
@@ -87,18 +86,24 @@ class Lookup:
     targeted: bool = False  # for a unit token: the campaign targets this unit
 
 
-_current = aliased(SurveyVersion, name="current_version")
-_later = aliased(SurveyVersion, name="later_version")
+# Core tables, not ORM entities: the rows come back as plain tuples without the ORM's work.
+_counter = Counter.__table__
+_unit = Unit.__table__
+_survey = Survey.__table__
+_target = CampaignTarget.__table__
+_question = Question.__table__
+_current = SurveyVersion.__table__.alias("current_version")
+_later = SurveyVersion.__table__.alias("later_version")
 
-_SURVEY_COLUMNS = (Survey.id, Survey.kind, Survey.status, Survey.opens_at, Survey.closes_at,
-                   Survey.title_vi, Survey.title_en, Survey.purpose, Survey.privacy_vi)
-_VERSION_COLUMNS = (_current.id, _current.survey_id, _current.frozen, _current.created_at)
+_SURVEY_COLUMNS = tuple(_survey.c[name] for name in (
+    "id", "kind", "status", "opens_at", "closes_at", "title_vi", "title_en", "purpose", "privacy_vi"))
+_VERSION_COLUMNS = (_current.c.id, _current.c.survey_id, _current.c.frozen, _current.c.created_at)
 
 
 def _current_version_join():
     # The current version is the one with the highest number (Survey.current_version).
-    newer = select(_later.id).where(_later.survey_id == Survey.id, _later.number > _current.number)
-    return and_(_current.survey_id == Survey.id, ~newer.exists())
+    newer = select(_later.c.id).where(_later.c.survey_id == _survey.c.id, _later.c.number > _current.c.number)
+    return and_(_current.c.survey_id == _survey.c.id, ~newer.exists())
 
 
 def _survey_and_version(row, offset: int) -> tuple[SurveyInfo | None, VersionRef | None]:
@@ -109,18 +114,41 @@ def _survey_and_version(row, offset: int) -> tuple[SurveyInfo | None, VersionRef
     return survey, version
 
 
+# Built once: a statement object memoizes its cache key, so each request only binds values.
+_COUNTER_LOOKUP = (
+    select(_counter.c.id, _counter.c.name, _counter.c.active, _counter.c.token_version, _unit.c.id,
+           _unit.c.name, *_SURVEY_COLUMNS, *_VERSION_COLUMNS)
+    .select_from(_counter)
+    .join(_unit, _unit.c.id == _counter.c.unit_id)
+    .outerjoin(_survey, _survey.c.id == bindparam("survey_id"))
+    .outerjoin(_current, _current_version_join())
+    .where(_counter.c.id == bindparam("counter_id"))
+)
+_UNIT_LOOKUP = (
+    select(_unit.c.id, _unit.c.name, _target.c.unit_id, *_SURVEY_COLUMNS, *_VERSION_COLUMNS)
+    .select_from(_survey)
+    .outerjoin(_unit, _unit.c.id == bindparam("unit_id"))
+    .outerjoin(_target, and_(_target.c.survey_id == _survey.c.id, _target.c.unit_id == bindparam("unit_id")))
+    .outerjoin(_current, _current_version_join())
+    .where(_survey.c.id == bindparam("survey_id"))
+)
+_VERSION_LOOKUP = (
+    select(_current.c.id, _current.c.survey_id, _current.c.frozen, _current.c.created_at)
+    .where(_current.c.id == bindparam("version_id"), _current.c.survey_id == bindparam("survey_id"))
+)
+_QUESTIONS = (
+    select(*(_question.c[name] for name in ("id", "code", "component", "text_vi", "text_en", "type",
+                                            "required", "allows_na", "choices", "max_length")))
+    .where(_question.c.version_id == bindparam("version_id"))
+    .order_by(_question.c.position)
+)
+
+
 def lookup_counter(token: CounterToken) -> Lookup:
     """Counter, its unit, the survey and its current version: one query."""
-    stmt = (
-        select(Counter.id, Counter.name, Counter.active, Counter.token_version, Unit.id, Unit.name,
-               *_SURVEY_COLUMNS, *_VERSION_COLUMNS)
-        .select_from(Counter)
-        .join(Unit, Unit.id == Counter.unit_id)
-        .outerjoin(Survey, Survey.id == token.survey_id)
-        .outerjoin(_current, _current_version_join())
-        .where(Counter.id == token.counter_id)
-    )
-    row = db.session.execute(stmt).first()
+    row = db.session.execute(
+        _COUNTER_LOOKUP, {"counter_id": token.counter_id, "survey_id": token.survey_id}
+    ).first()
     if row is None:
         return Lookup(None, None, None, None)
     counter = CounterInfo(*row[0:4])
@@ -131,16 +159,9 @@ def lookup_counter(token: CounterToken) -> Lookup:
 
 def lookup_unit(token: UnitToken) -> Lookup:
     """A campaign's survey, the unit, whether the campaign targets it, the current version."""
-    stmt = (
-        select(Unit.id, Unit.name, CampaignTarget.unit_id, *_SURVEY_COLUMNS, *_VERSION_COLUMNS)
-        .select_from(Survey)
-        .outerjoin(Unit, Unit.id == token.unit_id)
-        .outerjoin(CampaignTarget, and_(CampaignTarget.survey_id == Survey.id,
-                                        CampaignTarget.unit_id == token.unit_id))
-        .outerjoin(_current, _current_version_join())
-        .where(Survey.id == token.survey_id)
-    )
-    row = db.session.execute(stmt).first()
+    row = db.session.execute(
+        _UNIT_LOOKUP, {"unit_id": token.unit_id, "survey_id": token.survey_id}
+    ).first()
     if row is None:
         return Lookup(None, None, None, None)
     unit = UnitInfo(*row[0:2]) if row[0] is not None else None
@@ -150,10 +171,7 @@ def lookup_unit(token: UnitToken) -> Lookup:
 
 def version_ref(version_id: int, survey_id: int) -> VersionRef | None:
     """Another version of the same survey (a form opened before new questions were published)."""
-    row = db.session.execute(
-        select(SurveyVersion.id, SurveyVersion.survey_id, SurveyVersion.frozen, SurveyVersion.created_at)
-        .where(SurveyVersion.id == version_id, SurveyVersion.survey_id == survey_id)
-    ).first()
+    row = db.session.execute(_VERSION_LOOKUP, {"version_id": version_id, "survey_id": survey_id}).first()
     return VersionRef(*row) if row is not None else None
 
 
@@ -207,13 +225,7 @@ class VersionInfo:
 
 
 def _read_questions(version_id: int) -> tuple[QuestionInfo, ...]:
-    rows = db.session.execute(
-        select(Question.id, Question.code, Question.component, Question.text_vi, Question.text_en,
-               Question.type, Question.required, Question.allows_na, Question.choices,
-               Question.max_length)
-        .where(Question.version_id == version_id)
-        .order_by(Question.position)
-    ).all()
+    rows = db.session.execute(_QUESTIONS, {"version_id": version_id}).all()
     return tuple(
         QuestionInfo(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]),
                      tuple(tuple(c.items()) for c in r[8]) if r[8] else None, r[9])

@@ -172,7 +172,8 @@ def _csrf_enabled() -> bool:
 def _page_key(place: Place, version: VersionInfo, lang: str) -> tuple:
     # Everything the form template reads, but the per-request values filled in by pages.Page.
     s = place.survey
-    return (version.id, version.questions, lang, place.is_link, s.kind, s.title_vi, s.title_en,
+    # A frozen version is known by its id and creation time; an unfrozen one by its questions.
+    return (version.cache_key or version.questions, lang, place.is_link, s.kind, s.title_vi, s.title_en,
             s.purpose, s.privacy_vi, _csrf_enabled())
 
 

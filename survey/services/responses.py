@@ -6,9 +6,10 @@ import hmac
 from dataclasses import dataclass
 from typing import Protocol
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from survey.extensions import db
@@ -67,6 +68,42 @@ def dossier_hash(survey_id: int, dossier_code: str) -> str:
     return _keyed_hash("dossier", str(survey_id), dossier_code.strip().upper())
 
 
+_RESPONSE_COLUMNS = ("survey_id", "survey_version_id", "counter_id", "unit_id", "submitted_at", "period",
+                     "channel", "idempotency_key", "service_field", "dossier_hash", "client_hash")
+
+# Statements built once (each memoizes its cache key): a submission only binds values.
+_INSERT_RESPONSE = (
+    insert(RESPONSE).values({name: bindparam(name) for name in _RESPONSE_COLUMNS}).returning(RESPONSE.c.id)
+)
+# PostgreSQL: the response and all its answers in one statement (one round trip, parsed once and
+# then prepared by psycopg): the answers travel as four arrays, unnested into rows.
+_INSERT_BOTH_PG = text(
+    "WITH r AS (INSERT INTO response (" + ", ".join(_RESPONSE_COLUMNS) + ") VALUES ("
+    + ", ".join(":" + c for c in _RESPONSE_COLUMNS) + ") RETURNING id), "
+    "a AS (INSERT INTO answer (response_id, question_id, value_int, value_text, na) "
+    "SELECT r.id, x.q, x.i, x.t, x.n FROM r, unnest(CAST(:question_ids AS INTEGER[]), "
+    "CAST(:value_ints AS SMALLINT[]), CAST(:value_texts AS TEXT[]), CAST(:nas AS BOOLEAN[])) "
+    "AS x(q, i, t, n)) "
+    "SELECT id FROM r"
+)
+_FREEZE = (
+    update(VERSION)
+    .where(VERSION.c.id == bindparam("version_id"), VERSION.c.frozen.is_(False))
+    .values(frozen=True)
+)
+
+
+@lru_cache(maxsize=64)
+def _insert_answers(count: int):
+    """One multi-row INSERT for `count` answers (one statement, not `count` executions).
+
+    Written as text: SQLAlchemy does not cache the compiled form of a multi-VALUES insert(), and
+    every value here is a plain int, str, bool or None on both SQLite and PostgreSQL.
+    """
+    rows = ", ".join(f"(:response_id, :q{i}, :i{i}, :t{i}, :n{i})" for i in range(count))
+    return text(f"INSERT INTO answer (response_id, question_id, value_int, value_text, na) VALUES {rows}")
+
+
 def _existing(key: str) -> int | None:
     return db.session.scalar(select(RESPONSE.c.id).where(RESPONSE.c.idempotency_key == key))
 
@@ -90,46 +127,42 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
         if sub.client_address
         else None
     )
+    row = {
+        "survey_id": survey_id,
+        "survey_version_id": sub.version.id,
+        "counter_id": sub.counter_id,
+        "unit_id": sub.unit_id,
+        "submitted_at": now,
+        "period": period_of(now),
+        "channel": sub.channel,
+        "idempotency_key": sub.idempotency_key,
+        "service_field": sub.service_field,
+        "dossier_hash": hashed_dossier,
+        "client_hash": client,
+    }
     try:
-        response_id = db.session.execute(
-            insert(RESPONSE)
-            .values(
-                survey_id=survey_id,
-                survey_version_id=sub.version.id,
-                counter_id=sub.counter_id,
-                unit_id=sub.unit_id,
-                submitted_at=now,
-                period=period_of(now),
-                channel=sub.channel,
-                idempotency_key=sub.idempotency_key,
-                service_field=sub.service_field,
-                dossier_hash=hashed_dossier,
-                client_hash=client,
-            )
-            .returning(RESPONSE.c.id)
-        ).scalar_one()
-        if sub.answers:
-            db.session.execute(
-                insert(ANSWER),
-                [
-                    {
-                        "response_id": response_id,
-                        "question_id": a.question_id,
-                        "value_int": a.value_int,
-                        "value_text": a.value_text,
-                        "na": a.na,
-                    }
-                    for a in sub.answers
-                ],
-            )
+        if db.session.get_bind().dialect.name == "postgresql":
+            response_id = db.session.execute(_INSERT_BOTH_PG, {
+                **row,
+                "question_ids": [a.question_id for a in sub.answers],
+                "value_ints": [a.value_int for a in sub.answers],
+                "value_texts": [a.value_text for a in sub.answers],
+                "nas": [a.na for a in sub.answers],
+            }).scalar_one()
+        else:
+            response_id = db.session.execute(_INSERT_RESPONSE, row).scalar_one()
+            if sub.answers:
+                params: dict = {"response_id": response_id}
+                for i, a in enumerate(sub.answers):
+                    params[f"q{i}"] = a.question_id
+                    params[f"i{i}"] = a.value_int
+                    params[f"t{i}"] = a.value_text
+                    params[f"n{i}"] = a.na
+                db.session.execute(_insert_answers(len(sub.answers)), params)
         if not sub.version.frozen:
             # The version's first response freezes it (DESIGN §3). Matches no row once frozen,
             # so it takes no lock on the version row; skipped when the caller knows it is.
-            db.session.execute(
-                update(VERSION)
-                .where(VERSION.c.id == sub.version.id, VERSION.c.frozen.is_(False))
-                .values(frozen=True)
-            )
+            db.session.execute(_FREEZE, {"version_id": sub.version.id})
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
