@@ -19,7 +19,7 @@ from schemathesis.generation import GenerationMode
 from survey.services.imports import FIELD_CODES
 from tests.test_api import auth, make_token
 from tests.test_exports import OTHER, OWN, add_response, unit_id
-from tests.test_fuzz_common import FUZZ, TEXT, assert_no_server_error, changed_tables, no_limits, snapshot
+from tests.test_fuzz_common import FUZZ, TEXT, assert_no_server_error, changed_tables, last_state, no_limits, snapshot
 
 __all__ = ["no_limits"]
 
@@ -50,11 +50,12 @@ def test_api_follows_its_openapi_file(app, analyst_token, no_limits, mode):
         @FUZZ
         @given(case=operation.as_strategy(generation_mode=mode))
         def check(case):
-            before = snapshot(app)
+            before = last_state(app)
             response = case.call(headers={**(case.headers or {}), **auth(analyst_token)})
+            after = snapshot(app)
             case.validate_response(response, checks=CHECKS)
             if response.status_code >= 400:
-                assert changed_tables(before, snapshot(app)) == [], (case.path, response.status_code)
+                assert changed_tables(before, after) == [], (case.path, response.status_code)
 
         check()
 
@@ -115,7 +116,7 @@ def test_volume_import_writes_all_or_nothing(app, client, no_limits):
     @given(payload=st.one_of(st.lists(VOLUME, min_size=1, max_size=4), JSONISH),
            how=st.sampled_from(["json", "json", "csv", "bytes"]))
     def check(payload, how):
-        before = snapshot(app)
+        before = last_state(app)
         if how == "json":
             response = client.post("/api/v1/volumes", data=json.dumps(payload, allow_nan=True),
                                    content_type="application/json", headers=auth(token))
@@ -128,10 +129,11 @@ def test_volume_import_writes_all_or_nothing(app, client, no_limits):
         else:
             response = client.post("/api/v1/volumes", data=repr(payload).encode("utf-8", "replace"),
                                    content_type="application/octet-stream", headers=auth(token))
+        after = snapshot(app)
         assert_no_server_error(response, repr(payload)[:300])
         assert response.is_json
         if response.status_code >= 400:
-            assert changed_tables(before, snapshot(app)) == []
+            assert changed_tables(before, after) == []
         else:
             assert response.status_code == 200 and set(response.get_json()) >= {"created", "updated"}
 

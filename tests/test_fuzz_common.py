@@ -85,6 +85,11 @@ def post_form(client, path: str, body: list[tuple[str, str]], **kwargs):
     return client.post(path, data=encode(body), content_type="application/x-www-form-urlencoded", **kwargs)
 
 
+def last_state(app) -> dict:
+    """The tables as the previous example left them (each example reads them once, after)."""
+    return app.extensions.get("fuzz_state") or snapshot(app)
+
+
 def snapshot(app) -> dict:
     """Every table's rows (counts and highest id for responses and answers), audit log aside."""
     with app.app_context():
@@ -99,7 +104,8 @@ def snapshot(app) -> dict:
                 rows = db.session.execute(select(table)).all()
                 state[table.name] = sorted((tuple(map(repr, row)) for row in rows))
         db.session.remove()
-        return state
+    app.extensions["fuzz_state"] = state
+    return state
 
 
 def changed_tables(before: dict, after: dict) -> list[str]:

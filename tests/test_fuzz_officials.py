@@ -20,7 +20,7 @@ from survey.services.imports import FIELD_CODES, UNIT_COLUMNS, VOLUME_COLUMNS
 from tests.conftest import DEMO_PASSWORDS, csrf_of, login
 from tests.test_exports import OTHER, OWN, add_response
 from tests.test_fuzz_common import (
-    FUZZ, TEXT, assert_no_server_error, changed_tables, extra_fields, form_body, no_limits, post_form,
+    FUZZ, TEXT, assert_no_server_error, changed_tables, extra_fields, form_body, last_state, no_limits, post_form,
     snapshot, sometimes,
 )
 
@@ -37,11 +37,12 @@ def csrf_choice(token: str):
 
 
 def check_post(app, client, path: str, body, allowed_ok=(200, 302, 303)):
-    before = snapshot(app)
+    before = last_state(app)
     response = post_form(client, path, body)
+    after = snapshot(app)
     assert_no_server_error(response, f"POST {path} {body!r}"[:600])
     if response.status_code >= 400:
-        assert changed_tables(before, snapshot(app)) == [], (path, body, response.status_code)
+        assert changed_tables(before, after) == [], (path, body, response.status_code)
     else:
         assert response.status_code in allowed_ok, response.status_code
     return response
@@ -203,11 +204,12 @@ def test_fuzzed_csv_imports_write_all_or_nothing(app, client, no_limits, who, pa
         form = {field: (io.BytesIO(data), name)}
         if csrf is not None:
             form["csrf_token"] = csrf
-        before = snapshot(app)
+        before = last_state(app)
         response = client.post(path, data=form, content_type="multipart/form-data")
+        after = snapshot(app)
         assert_no_server_error(response, repr(data)[:300])
         if response.status_code >= 400:
-            assert changed_tables(before, snapshot(app)) == []
+            assert changed_tables(before, after) == []
         else:
             assert response.status_code == 200
 
@@ -273,14 +275,15 @@ def test_fuzzed_download_filters_never_show_another_unit(app, client, no_limits)
         # Known, left to its owner: test_dashboard_unit_filter_with_a_superscript_digit.
         assume(not (path.startswith("/quan-ly/") and any(v and not v.isascii() and v.isdigit() for v in params.values())))
         query = [(k, v) for k, v in params.items() if v is not None]
-        before = snapshot(app)
+        before = last_state(app)
         response = client.get(path, query_string=query)
         assert_no_server_error(response, f"{path} {query!r}")
         body = response.get_data()
+        after = snapshot(app)
         assert "bí mật".encode() not in body and OTHER_NAME.encode() not in body
         if path.endswith(".csv") and response.status_code == 200:
             assert OTHER.encode() not in body
-        assert changed_tables(before, snapshot(app)) == []
+        assert changed_tables(before, after) == []
 
     check()
 
