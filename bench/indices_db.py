@@ -1,12 +1,17 @@
 """Benchmark (not a test): SIPAS index table of a whole province period from PostgreSQL.
 
-Loads N synthetic responses (about 20 answers each) into the real app schema with COPY
-(psycopg 3), runs ANALYZE as autovacuum would, then times index_rows(period, None) — the
-province ranking query — and prints the median of several runs and the peak Python memory
-(tracemalloc: NumPy included) of one run.
+Loads N synthetic responses (about 20 answers each) over --units communes into the real app
+schema with COPY (psycopg 3), runs ANALYZE as autovacuum would, then:
 
-    .venv/bin/python bench/indices_db.py --sizes 1e5,1e6
-    .venv/bin/python bench/indices_db.py --sizes 1e5 --units 200 --runs 5 \
+- ``live``: times index_rows(period, None) (the province ranking query) with nothing folded,
+  every sum computed from the answer rows (only with --live: minutes at 1M);
+- ``fold``: times ``rollups.refresh()`` folding all N responses (µs per response);
+- ``rollup``: times index_rows(period, None) again, now reading the rollup (median of --runs),
+  with the peak Python memory (tracemalloc: NumPy included) of one run;
+- ``+tail``: adds --tail fresh unfolded responses and times it again (rollup + live tail).
+
+    .venv/bin/python bench/indices_db.py --sizes 1e6,1e7 --units 3321
+    .venv/bin/python bench/indices_db.py --sizes 1e5 --units 200 --runs 5 --live \
         --url postgresql+psycopg://postgres@127.0.0.1:5432/bench_indices
 
 The database named in --url is dropped and re-created for every size.
@@ -14,6 +19,7 @@ The database named in --url is dropped and re-created for every size.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -34,12 +40,14 @@ from survey import create_app  # noqa: E402
 from survey.demo import seed_demo  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.models import Counter, Question, ServiceVolume, Survey, Unit  # noqa: E402
+from survey.services import rollups  # noqa: E402
 from survey.services.aggregates import index_rows  # noqa: E402
 from survey.services.instrument import SERVICE_FIELDS, STANDING_CODE  # noqa: E402
 
 PERIOD = "2026-H2"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_indices"
 CHUNK = 50_000
+BULK_FROM = int(float(os.environ.get("BENCH_BULK_FROM", "1e6")))
 
 
 def conninfo(url: str, database: str | None = None) -> str:
@@ -67,11 +75,56 @@ def add_units(n_units: int) -> list[tuple[int, list[int]]]:
     return [(u.id, [c.id for c in u.counters]) for u in units if u.counters]
 
 
-def load(url: str, n: int, n_units: int, seed: int) -> float:
-    """Fill the schema; returns seconds spent."""
+COPY_HEADER = b"PGCOPY\n\xff\r\n\0" + b"\0\0\0\0" + b"\0\0\0\0"
+VALUE_ROW = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("rid", ">i8"), ("l2", ">i4"), ("qid", ">i4"),
+                      ("l3", ">i4"), ("v", ">i2"), ("l4", ">i4"), ("na", "u1")])
+NA_ROW = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("rid", ">i8"), ("l2", ">i4"), ("qid", ">i4"),
+                   ("l3", ">i4"), ("l4", ">i4"), ("na", "u1")])
+
+
+def binary_answers(rid: np.ndarray, qid: int, value: np.ndarray | None) -> bytes:
+    """Rows of COPY answer (response_id, question_id, value_int, na) in binary format;
+    value None: value_int NULL (length -1) and na true."""
+    rows = np.zeros(len(rid), dtype=VALUE_ROW if value is not None else NA_ROW)
+    rows["nf"], rows["l1"], rows["rid"], rows["l2"], rows["qid"] = 4, 8, rid, 4, qid
+    rows["l4"] = 1
+    if value is not None:
+        rows["l3"], rows["v"], rows["na"] = 2, value, 0
+    else:
+        rows["l3"], rows["na"] = -1, 1
+    return rows.tobytes()
+
+
+def drop_constraints(conn: psycopg.Connection, table: str) -> tuple[list, list]:
+    constraints = conn.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass ORDER BY contype DESC", (table,)).fetchall()
+    indexes = conn.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname <> ALL(%s)",
+        (table, [c for c, _ in constraints])).fetchall()
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
+    for name, _ in constraints:
+        conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return constraints, indexes
+
+
+def restore_constraints(conn: psycopg.Connection, table: str, saved: tuple[list, list]) -> None:
+    constraints, indexes = saved
+    conn.execute("SET maintenance_work_mem = '1GB'")
+    for name, definition in constraints:
+        conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+    for _name, definition in indexes:
+        conn.execute(definition)
+
+
+def load(url: str, n: int, n_units: int, seed: int, first: int = 0) -> float:
+    """Fill the schema (ids first+1..first+n); returns seconds spent."""
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
-    units = add_units(n_units)
+    units = add_units(n_units) if not first else [
+        (u.id, [c.id for c in u.counters]) for u in db.session.scalars(
+            select(Unit).where(Unit.kind != "province")) if u.counters]
     survey = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
     version = survey.current_version
     items = db.session.execute(select(Question.id, Question.code, Question.required,
@@ -82,8 +135,9 @@ def load(url: str, n: int, n_units: int, seed: int) -> float:
     fields = np.array([f[0] for f in SERVICE_FIELDS] + [""])          # "" -> NULL
     volumes = [{"unit_id": u, "period": PERIOD, "field": f, "dossiers": int(rng.integers(50, 5000))}
                for u, _ in units for f in fields[:-1] if rng.random() < 0.85]
-    db.session.execute(insert(ServiceVolume), volumes)
-    db.session.commit()
+    if not first:
+        db.session.execute(insert(ServiceVolume), volumes)
+        db.session.commit()
 
     unit_level = rng.normal(1.2, 0.6, size=len(units))
     which = rng.integers(0, len(units), size=n)
@@ -97,26 +151,31 @@ def load(url: str, n: int, n_units: int, seed: int) -> float:
                 "COPY response (id, survey_id, survey_version_id, counter_id, unit_id, "
                 "submitted_at, period, channel, idempotency_key, service_field) FROM STDIN") as cp:
             for i in range(n):
-                cp.write(f"{i + 1}\t{survey.id}\t{version.id}\t{counter[i]}\t{unit_ids[i]}\t"
+                cp.write(f"{first + i + 1}\t{survey.id}\t{version.id}\t{counter[i]}\t{unit_ids[i]}\t"
                          f"{(start + timedelta(seconds=int(seconds[i]))).isoformat()}\t{PERIOD}\t"
-                         f"qr\tb{i}\t{field[i] or chr(92) + 'N'}\n")
+                         f"qr\tb{first + i}\t{field[i] or chr(92) + 'N'}\n")
+        # Bulk load as pg_restore does: answer's keys and indexes are built after the rows.
+        saved = drop_constraints(conn, "answer") if n >= BULK_FROM else None
         with conn.cursor() as cur, cur.copy(
-                "COPY answer (response_id, question_id, value_int, na) FROM STDIN") as cp:
+                "COPY answer (response_id, question_id, value_int, na) FROM STDIN "
+                "(FORMAT BINARY)") as cp:
+            cp.write(COPY_HEADER)
             for lo in range(0, n, CHUNK):
                 hi = min(n, lo + CHUNK)
                 p = 1 / (1 + np.exp(-(unit_level[which[lo:hi]] + rng.normal(0, 0.8, hi - lo))))
-                lines = []
+                rid = np.arange(first + lo + 1, first + hi + 1, dtype=np.int64)
                 for qid, code, required, allows_na in items:
                     u = rng.random(hi - lo)
                     keep = np.ones(hi - lo, bool) if required else u > 0.35
                     na = (rng.random(hi - lo) < 0.1) & allows_na
                     sat = rng.random(hi - lo) < p
                     value = np.where(sat, rng.integers(4, 6, hi - lo), rng.integers(1, 4, hi - lo))
-                    for r in np.flatnonzero(keep):
-                        rid = lo + r + 1
-                        lines.append(f"{rid}\t{qid}\t\\N\tt\n" if na[r] else f"{rid}\t{qid}\t{value[r]}\tf\n")
-                cp.write("".join(lines))
-        conn.execute("SELECT setval(pg_get_serial_sequence('response', 'id'), %s)", (n,))
+                    cp.write(binary_answers(rid[keep & ~na], qid, value[keep & ~na]))
+                    cp.write(binary_answers(rid[keep & na], qid, None))
+            cp.write(b"\xff\xff")
+        if saved:
+            restore_constraints(conn, "answer", saved)
+        conn.execute("SELECT setval(pg_get_serial_sequence('response', 'id'), %s)", (first + n,))
         conn.commit()
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
         conn.execute("ANALYZE")
@@ -130,11 +189,19 @@ def measure(runs: int) -> tuple[list[float], float, int]:
         t0 = time.perf_counter()
         rows = index_rows(PERIOD, None)
         times.append(time.perf_counter() - t0)
+        db.session.rollback()
     tracemalloc.start()
     index_rows(PERIOD, None)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    db.session.rollback()
     return times, peak / 2**20, len(rows)
+
+
+def report(size: int, step: str, seconds: list[float], extra: str = "") -> None:
+    runs = ", ".join(f"{t:.2f}" for t in seconds)
+    print(f"{size:>11,} {step:>8} {statistics.median(seconds):>9.2f} {runs:>24}  {extra}",
+          flush=True)
 
 
 def main() -> None:
@@ -142,12 +209,25 @@ def main() -> None:
     parser.add_argument("--sizes", default="1e5,1e6", help="responses per run, e.g. 1e5,1e6")
     parser.add_argument("--units", type=int, default=120, help="synthetic communes")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tail", type=int, default=10_000,
+                        help="unfolded responses added for the last timing")
+    parser.add_argument("--live", action="store_true", help="also time the unfolded query")
     parser.add_argument("--url", default=DEFAULT_URL)
+    parser.add_argument("--fold-chunk", type=int, default=1_000_000,
+                        help="responses per refresh transaction")
+    parser.add_argument("--measure-only", action="store_true",
+                        help="keep the database of an earlier run and time the rollup read only")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    print(f"{'responses':>10} {'answers':>11} {'load s':>8} {'median s':>9} {'runs s':>22} "
-          f"{'peak MiB':>9} {'rows':>6}")
+    print(f"{'responses':>11} {'step':>8} {'median s':>9} {'runs s':>24}  notes")
     for size in (int(float(s)) for s in args.sizes.split(",")):
+        if args.measure_only:
+            app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench"})
+            with app.app_context():
+                times, peak, rows = measure(args.runs)
+                report(size, "rollup", times, f"{rows:,} rows, peak {peak:.0f} MiB, "
+                       f"{rollups.pending():,} unfolded")
+            continue
         recreate(args.url)
         app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench"})
         with app.app_context():
@@ -155,12 +235,24 @@ def main() -> None:
             seed_demo()
             loaded = load(args.url, size, args.units, args.seed)
             answers = db.session.scalar(text("SELECT count(*) FROM answer"))
+            report(size, "load", [loaded], f"{answers:,} answer rows, {args.units} units")
+            if args.live:
+                times, peak, rows = measure(args.runs)
+                report(size, "live", times, f"{rows:,} rows, peak {peak:.0f} MiB")
+            t0 = time.perf_counter()
+            folded = rollups.refresh(chunk=args.fold_chunk)
+            fold = time.perf_counter() - t0
+            report(size, "fold", [fold], f"{folded:,} responses, {fold / folded * 1e6:.1f} µs each")
+            with psycopg.connect(conninfo(args.url), autocommit=True) as conn:
+                conn.execute("VACUUM ANALYZE")
             times, peak, rows = measure(args.runs)
+            report(size, "rollup", times, f"{rows:,} rows, peak {peak:.0f} MiB")
+            if args.tail:
+                load(args.url, args.tail, args.units, args.seed + 1, first=size)
+                times, peak, rows = measure(args.runs)
+                report(size, "+tail", times, f"{args.tail:,} unfolded, {rows:,} rows")
             db.session.remove()
             db.engine.dispose()
-        runs = ", ".join(f"{t:.2f}" for t in times)
-        print(f"{size:>10,} {answers:>11,} {loaded:>8.1f} {statistics.median(times):>9.2f} "
-              f"{runs:>22} {peak:>9.1f} {rows:>6}", flush=True)
 
 
 if __name__ == "__main__":

@@ -51,8 +51,6 @@ def upgrade():
     sa.Column('sat', sa.BigInteger(), nullable=False),
     sa.Column('s1', sa.Float(), nullable=False),
     sa.Column('s2', sa.Float(), nullable=False),
-    sa.ForeignKeyConstraint(['measure_id'], ['rollup_measure.id'], name=op.f('fk_rollup_cell_measure_id_rollup_measure')),
-    sa.ForeignKeyConstraint(['stratum_id'], ['rollup_stratum.id'], name=op.f('fk_rollup_cell_stratum_id_rollup_stratum'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('stratum_id', 'measure_id', name=op.f('pk_rollup_cell'))
     )
     with op.batch_alter_table('response', schema=None) as batch_op:

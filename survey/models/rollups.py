@@ -48,9 +48,10 @@ class RollupCell(db.Model):
 
     __tablename__ = "rollup_cell"
 
-    stratum_id: Mapped[int] = mapped_column(ForeignKey("rollup_stratum.id", ondelete="CASCADE"),
-                                            primary_key=True)
-    measure_id: Mapped[int] = mapped_column(ForeignKey("rollup_measure.id"), primary_key=True)
+    # No foreign keys: only refresh() and reset() write these rows, and the FK triggers cost
+    # as much as the whole GROUP BY when a refresh adds ~1 million cells.
+    stratum_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    measure_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
     sat: Mapped[int] = mapped_column(BigInteger)
     s1: Mapped[float] = mapped_column(Float)
