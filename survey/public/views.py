@@ -20,6 +20,7 @@ from forms.citizen import QuestionView, build_citizen_form
 from survey.extensions import csrf
 from survey.public import bp, pages
 from survey.public.answers import Checked, collect, drop_demographics_without_consent, posted_version, quick_check
+from survey.security import check_submission_limits, count_submission
 from survey.public.place import (
     CounterInfo,
     SurveyInfo,
@@ -231,6 +232,7 @@ def _csrf_valid() -> bool:
 @csrf.exempt  # checked below, so a stale token re-shows the form with answers instead of a 400
 def submit(token: str):
     place = _resolve(token)
+    check_submission_limits()
     lang = _lang()
     version = _version_for(place, posted_version(request.form))
     # Nearly every submission is complete and well formed: read it straight from the posted
@@ -269,7 +271,7 @@ def submit(token: str):
         client_address=request.remote_addr,
     )
     try:
-        responses.store(submission)
+        stored = responses.store(submission)
     except responses.DuplicateDossier:
         form = form or _posted_form(version, lang)[0]
         form.version.data = str(version.id)
@@ -282,6 +284,8 @@ def submit(token: str):
         form.version.data = str(version.id)
         notice = _("Hệ thống đang bận, câu trả lời chưa được lưu. Vui lòng bấm Gửi lại sau ít phút.")
         return _render(place, version, form, lang, status=503, notice=notice)
+    if stored.created:
+        count_submission()
     return redirect(url_for("public.thanks", token=token, lang=lang if lang == "en" else None,
                             c=request.args.get("c")), code=303)
 
