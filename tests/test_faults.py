@@ -11,6 +11,7 @@ import threading
 
 import psycopg
 import pytest
+import yaml
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
@@ -103,6 +104,9 @@ def test_database_down_gives_retry_pages_in_vietnamese_and_recovers(app, client,
 
     api = client.get("/api/v1/units", headers=auth(api_token))
     assert api.status_code == 503 and api.is_json and "thử lại" in api.get_json()["error"]
+    assert api.headers["Retry-After"].isdigit()
+    with open("survey/api/openapi.yaml", encoding="utf-8") as spec:
+        assert "503" in yaml.safe_load(spec)["paths"]["/units"]["get"]["responses"]  # documented
 
     unreachable.up()  # the server is back: no restart of the app needed
     assert counts(app) == (0, 0)
