@@ -114,10 +114,11 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
     Raises DuplicateDossier when the dossier code was used before in this survey. Any database
     error leaves nothing behind: the caller re-shows the form with the answers kept.
 
-    Optimistic: the unique idempotency key decides. A new key (nearly every submission) costs two
-    INSERTs and the COMMIT; a repeated one (double tap, back button, retry) fails the INSERT and
-    finds the response already stored. Core statements, not the ORM unit of work: nothing here
-    needs objects back.
+    Optimistic: the unique idempotency key decides. A new key (nearly every submission) costs one
+    statement and the COMMIT on PostgreSQL (two statements on SQLite); a repeated key (double tap,
+    back button, retry) fails the INSERT and finds the response already stored. Prebuilt Core
+    statements, not the ORM unit of work: nothing here needs objects back. `sub.version.frozen`
+    False (or unknown) also freezes the version in the same transaction.
     """
     now = now or datetime.now(timezone.utc)
     survey_id = sub.version.survey_id
