@@ -5,8 +5,9 @@ and absorbs slow phones on 3G: the workers then only ever talk to a fast local c
 what synchronous workers need. Measured with bench/load.py (see README, "Production").
 
 - Synchronous workers, 2 per core + 1: a request is CPU work plus a few short database round
-  trips; one spare worker per core covers those waits. Threads (gthread) measured no faster on
-  this workload: the GIL serialises the Python part, and a slow request then delays its siblings.
+  trips; one spare worker per core covers those waits. Threads (gthread, 3 workers x 4 threads)
+  gave more submissions/s on a busy 2-core machine (99/s against 69-83/s) but a worse tail
+  (POST p99 287 ms against 170-206 ms): a slow request holds the GIL from its siblings.
 - preload_app: the app is imported once in the master and forked, so workers boot in
   milliseconds and share memory pages; gc.freeze() then keeps the garbage collector away from
   the tens of thousands of long-lived objects imported at start (Flask, SQLAlchemy, NumPy), which

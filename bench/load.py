@@ -275,8 +275,13 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        time.sleep(0.5)  # let every worker finish booting
-        workers = children_of(server.pid)
+        expected = args.workers or 2 * os.cpu_count() + 1  # gunicorn.conf.py's default
+        for _ in range(100):  # every worker forked and listening before the window opens
+            workers = children_of(server.pid)
+            if len(workers) >= expected:
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
         out: mp.Queue = mp.Queue()
         begin = time.monotonic() + 0.3
         window = (begin + args.warmup, begin + args.warmup + args.seconds)
