@@ -42,6 +42,8 @@ def test_official_sees_own_unit_and_nothing_else(app, client):
     assert "Xã Mường Khến" not in html                      # not even in the unit picker
     assert client.get(f"{DASH}?unit={other}&period={PERIOD}").status_code == 404
     assert client.get(f"{DASH}?unit=999999").status_code == 404
+    for odd in ("²", "٣", "99999999999999999999", "-1", "1.0"):
+        assert client.get(f"{DASH}?unit={odd}").status_code == 404, odd
     assert client.get(f"{PROVINCE}?period={PERIOD}").status_code == 403
     assert 'href="/quan-ly/bang-dieu-khien/so-sanh"' not in text(client.get("/quan-ly/"))
 

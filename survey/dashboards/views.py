@@ -39,7 +39,8 @@ def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     if not value:
         return None
-    if not value.isdigit():
+    # isdigit() alone accepts "²" (int() then fails); ids past 32 bits overflow the query.
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
         abort(404)
     return int(value)
 
