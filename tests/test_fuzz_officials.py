@@ -303,8 +303,6 @@ def test_options_request_on_admin_pages_signed_out_is_not_a_server_error(client)
     assert "don-vi" not in response.get_data(as_text=True)
 
 
-@pytest.mark.xfail(strict=True, reason="survey/officials/__init__.py reads current_user.must_change_password "
-                   "for a signed-out OPTIONS request (login_required exempts OPTIONS): 500; not this change's file")
 def test_options_on_officials_home_is_not_a_server_error(client):
     assert client.open("/quan-ly/", method="OPTIONS").status_code < 500
 
