@@ -12,6 +12,18 @@ from survey.services.periods import as_utc
 QUESTION_TYPES = ("likert5", "yesno", "choice", "multi", "text")
 
 
+def survey_is_open(status: str, opens_at: datetime | None, closes_at: datetime | None,
+                   now: datetime) -> bool:
+    """Open status, and now within [opens_at, closes_at) where those are set."""
+    if status != "open":
+        return False
+    if opens_at is not None and now < as_utc(opens_at):
+        return False
+    if closes_at is not None and now >= as_utc(closes_at):
+        return False
+    return True
+
+
 class Survey(db.Model):
     __tablename__ = "survey"
 
@@ -39,13 +51,7 @@ class Survey(db.Model):
         return self.versions[-1] if self.versions else None
 
     def is_open(self, now: datetime) -> bool:
-        if self.status != "open":
-            return False
-        if self.opens_at is not None and now < as_utc(self.opens_at):
-            return False
-        if self.closes_at is not None and now >= as_utc(self.closes_at):
-            return False
-        return True
+        return survey_is_open(self.status, self.opens_at, self.closes_at, now)
 
 
 class SurveyVersion(db.Model):

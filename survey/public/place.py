@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, select
 
 from survey.extensions import db
 from survey.models import CampaignTarget, Counter, Question, Survey, SurveyVersion, Unit
-from survey.services.periods import as_utc
+from survey.models.surveys import survey_is_open
 from survey.services.tokens import CounterToken, UnitToken
 
 VERSION_CACHE_SIZE = 64
@@ -55,14 +55,7 @@ class SurveyInfo:
     privacy_vi: str | None
 
     def is_open(self, now: datetime) -> bool:
-        # The same rule as Survey.is_open, on plain values.
-        if self.status != "open":
-            return False
-        if self.opens_at is not None and now < as_utc(self.opens_at):
-            return False
-        if self.closes_at is not None and now >= as_utc(self.closes_at):
-            return False
-        return True
+        return survey_is_open(self.status, self.opens_at, self.closes_at, now)
 
 
 @dataclass(frozen=True)
