@@ -56,10 +56,33 @@ def init_security(app: Flask) -> None:
 # Redis in production, memory otherwise; limiter.reset() and limiter.enabled apply). A decorated
 # limit costs one storage round trip per window to test, one per window to count and two more for
 # the X-RateLimit headers: ten Redis round trips per submission with the default limits. Here a
-# submission costs one round trip to test every window (MGET) and one to count them (a pipeline).
-# Same fixed-window rule: a window starts with its first stored submission and lasts its period.
-# Only stored submissions count: a citizen fixing a validation error, or a double tap that
-# stores nothing new, is not stuffing.
+# submission about to be stored takes a place in every window at once, in one round trip (a Lua
+# script, so two phones cannot both take the last place), and gives it back when nothing new was
+# stored: only stored submissions count, so a citizen fixing a validation error, or a double tap,
+# is not stuffing. Fixed windows, as Flask-Limiter's: a window starts with its first stored
+# submission and lasts its period.
+
+# KEYS: the windows; ARGV: their limits, then their lengths in seconds. Returns 0 when a place was
+# taken in every window, else the seconds until the first full window ends.
+_TAKE = """
+local n = #KEYS
+for i = 1, n do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[i]) then
+    return math.max(1, redis.call('TTL', KEYS[i]))
+  end
+end
+for i = 1, n do
+  redis.call('SET', KEYS[i], 0, 'EX', ARGV[n + i], 'NX')
+  redis.call('INCR', KEYS[i])
+end
+return 0
+"""
+_GIVE_BACK = """
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) then redis.call('DECR', KEYS[i]) end
+end
+return 0
+"""
 
 
 @lru_cache(maxsize=32)
@@ -78,54 +101,63 @@ def _windows() -> list[tuple[str, RateLimitItem]]:
     return windows
 
 
-def _redis(storage):
-    return storage.get_connection() if isinstance(storage, RedisStorage) else None
+def _run_script(storage: RedisStorage, script: str, keys: list[str], args: list | None = None):
+    # EVALSHA, and the script itself only when the server does not know it yet.
+    return storage.get_connection().register_script(script)(keys=keys, args=args or [])
 
 
-def check_submission_limits() -> None:
-    """Refuse (429, the Vietnamese page) when this phone or counter has used up a window."""
+class Place:
+    """A place taken in every window for one submission; give it back if nothing was stored."""
+
+    def __init__(self, storage=None, windows=()):
+        self.storage, self.windows = storage, windows
+
+    def give_back(self) -> None:
+        if self.storage is None:
+            return
+        try:
+            if isinstance(self.storage, RedisStorage):
+                _run_script(self.storage, _GIVE_BACK, [self.storage.prefixed_key(k) for k, _ in self.windows])
+            else:
+                for key, _item in self.windows:
+                    if self.storage.get(key):
+                        self.storage.decr(key)
+        except Exception:
+            current_app.logger.exception("giving back a submission place failed")
+
+
+def _too_many(retry: int):
+    page = render_template("errors.html", code=429, kind=None)
+    abort(make_response(page, 429, {"Retry-After": str(retry)}))
+
+
+def take_submission_place() -> Place:
+    """Count this submission in every window of its phone and counter, or refuse (429) when one
+    is full. Call just before storing; give the place back when nothing new was stored."""
     if not limiter.enabled:
-        return
-    windows = _windows()
+        return Place()
     storage = limiter.storage
+    windows = _windows()
     try:
-        client = _redis(storage)
-        if client is not None:
-            counts = [int(v or 0) for v in client.mget([storage.prefixed_key(k) for k, _ in windows])]
-        else:
-            counts = [storage.get(k) for k, _ in windows]
+        if isinstance(storage, RedisStorage):
+            keys = [storage.prefixed_key(k) for k, _ in windows]
+            args = [item.amount for _, item in windows] + [item.get_expiry() for _, item in windows]
+            retry = int(_run_script(storage, _TAKE, keys, args))
+        else:  # memory: one worker's own counts (development, tests)
+            retry = 0
+            for key, item in windows:
+                if storage.get(key) >= item.amount:
+                    retry = max(1, int(storage.get_expiry(key) - time.time()))
+                    break
+            if not retry:
+                for key, item in windows:
+                    storage.incr(key, item.get_expiry())
     except Exception:  # the limit store is down: take the answers rather than lose them
         current_app.logger.exception("submission limits unavailable")
-        return
-    for (key, item), count in zip(windows, counts):
-        if count >= item.amount:
-            try:
-                retry = max(1, int(storage.get_expiry(key) - time.time()))
-            except Exception:
-                retry = item.get_expiry()
-            page = render_template("errors.html", code=429, kind=None)
-            abort(make_response(page, 429, {"Retry-After": str(retry)}))
-
-
-def count_submission() -> None:
-    """Count one stored submission in every window of this phone and counter."""
-    if not limiter.enabled:
-        return
-    storage = limiter.storage
-    try:
-        client = _redis(storage)
-        if client is not None:
-            pipe = client.pipeline(transaction=False)
-            for key, item in _windows():
-                key = storage.prefixed_key(key)
-                pipe.set(key, 0, ex=item.get_expiry(), nx=True)  # a new window starts now
-                pipe.incr(key)
-            pipe.execute()
-        else:
-            for key, item in _windows():
-                storage.incr(key, item.get_expiry())
-    except Exception:
-        current_app.logger.exception("counting a submission failed")
+        return Place()
+    if retry:
+        _too_many(retry)
+    return Place(storage, windows)
 
 
 # Flask-Limiter keeps the sign-in limit; citizen pages skip its per-request work entirely.

@@ -237,26 +237,43 @@ def test_invalid_service_field_is_refused(app, client, counter):
     assert count(app, Response) == 0
 
 
-def test_database_failure_shows_retry_page_with_answers_and_stores_nothing(app, client, counter,
-                                                                          monkeypatch):
-    from sqlalchemy.exc import OperationalError
+FAIL_ANSWERS = {
+    # The database refuses the answers as a full disk would: the response row written just before
+    # them, in the same transaction, must go too.
+    "postgresql": ["CREATE FUNCTION test_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                   "RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$",
+                   "CREATE TRIGGER test_disk_full BEFORE INSERT ON answer FOR EACH STATEMENT "
+                   "EXECUTE FUNCTION test_disk_full()"],
+    "sqlite": ["CREATE TRIGGER test_disk_full BEFORE INSERT ON answer BEGIN "
+               "SELECT RAISE(ABORT, 'database or disk is full'); END"],
+}
+HEAL_ANSWERS = {"postgresql": ["DROP TRIGGER test_disk_full ON answer", "DROP FUNCTION test_disk_full()"],
+                "sqlite": ["DROP TRIGGER test_disk_full"]}
 
+
+def _run_sql(app, statements: list[str]) -> None:
+    with app.app_context():
+        with db.engine.begin() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+
+
+def test_database_failure_shows_retry_page_with_answers_and_stores_nothing(app, client, counter):
     fields = open_form(client, counter.url)
-    real_commit = db.session.commit
-
-    def broken_commit():
-        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
-
-    monkeypatch.setattr(db.session, "commit", broken_commit)
-    response = submit(client, counter.url, {"q_COMMENT": "Đừng mất nhé"}, fields=fields)
+    with app.app_context():
+        backend = db.engine.dialect.name
+    _run_sql(app, FAIL_ANSWERS[backend])
+    try:
+        response = submit(client, counter.url, {"q_COMMENT": "Đừng mất nhé"}, fields=fields)
+    finally:
+        _run_sql(app, HEAL_ANSWERS[backend])
     html = response.get_data(as_text=True)
-    assert response.status_code == 503
+    assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
     assert "câu trả lời chưa được lưu" in html and "Đừng mất nhé</textarea>" in html
-    monkeypatch.setattr(db.session, "commit", real_commit)
     assert count(app, Response) == 0 and count(app, Answer) == 0
     # Retrying with the same form stores it once.
     assert client.post(counter.url, data={**hidden_fields(html), **full_answers()}).status_code == 303
-    assert count(app, Response) == 1
+    assert count(app, Response) == 1 and count(app, Answer) == 16
 
 
 def test_english_is_second_language(client, counter):

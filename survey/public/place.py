@@ -14,15 +14,16 @@ recreated under a running worker (new rows reusing old ids) does not meet stale 
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, select
 
-from survey.extensions import db
 from survey.models import CampaignTarget, Counter, Question, Survey, SurveyVersion, Unit
 from survey.models.surveys import survey_is_open
+from survey.services import citizen_connection
 from survey.services.tokens import CounterToken, UnitToken
 
 VERSION_CACHE_SIZE = 64
@@ -139,9 +140,8 @@ _QUESTIONS = (
 
 def lookup_counter(token: CounterToken) -> Lookup:
     """Counter, its unit, the survey and its current version: one query."""
-    row = db.session.execute(
-        _COUNTER_LOOKUP, {"counter_id": token.counter_id, "survey_id": token.survey_id}
-    ).first()
+    params = {"counter_id": token.counter_id, "survey_id": token.survey_id}
+    row = citizen_connection.first(_COUNTER_LOOKUP, params)
     if row is None:
         return Lookup(None, None, None, None)
     counter = CounterInfo(*row[0:4])
@@ -152,9 +152,8 @@ def lookup_counter(token: CounterToken) -> Lookup:
 
 def lookup_unit(token: UnitToken) -> Lookup:
     """A campaign's survey, the unit, whether the campaign targets it, the current version."""
-    row = db.session.execute(
-        _UNIT_LOOKUP, {"unit_id": token.unit_id, "survey_id": token.survey_id}
-    ).first()
+    params = {"unit_id": token.unit_id, "survey_id": token.survey_id}
+    row = citizen_connection.first(_UNIT_LOOKUP, params)
     if row is None:
         return Lookup(None, None, None, None)
     unit = UnitInfo(*row[0:2]) if row[0] is not None else None
@@ -164,7 +163,8 @@ def lookup_unit(token: UnitToken) -> Lookup:
 
 def version_ref(version_id: int, survey_id: int) -> VersionRef | None:
     """Another version of the same survey (a form opened before new questions were published)."""
-    row = db.session.execute(_VERSION_LOOKUP, {"version_id": version_id, "survey_id": survey_id}).first()
+    params = {"version_id": version_id, "survey_id": survey_id}
+    row = citizen_connection.first(_VERSION_LOOKUP, params)
     return VersionRef(*row) if row is not None else None
 
 
@@ -218,7 +218,7 @@ class VersionInfo:
 
 
 def _read_questions(version_id: int) -> tuple[QuestionInfo, ...]:
-    rows = db.session.execute(_QUESTIONS, {"version_id": version_id}).all()
+    rows = citizen_connection.rows(_QUESTIONS, {"version_id": version_id})
     return tuple(
         QuestionInfo(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), bool(r[7]),
                      tuple(tuple(c.items()) for c in r[8]) if r[8] else None, r[9])
@@ -242,3 +242,28 @@ def version_info(ref: VersionRef) -> VersionInfo:
             cache.clear()  # versions are few; a full cache means something odd, start afresh
         found = cache[key] = VersionInfo(ref, _read_questions(ref.id))
     return found
+
+
+# What this worker last found for each token it served, to re-show a citizen's answers when a
+# submission arrives while the database cannot be reached (nothing is stored then; the page says
+# to send again). Never used to decide whether a form may be opened or stored.
+KNOWN_PLACES_SIZE = 4096
+
+
+def _known() -> OrderedDict:
+    return current_app.extensions.setdefault("citizen_known_places", OrderedDict())
+
+
+def remember(token: str, found: object) -> None:
+    known = _known()
+    known[token] = found
+    try:
+        known.move_to_end(token)
+        while len(known) > KNOWN_PLACES_SIZE:
+            known.popitem(last=False)
+    except KeyError:  # another thread evicted meanwhile: nothing to keep in order
+        pass
+
+
+def remembered(token: str) -> object | None:
+    return _known().get(token)

@@ -20,7 +20,8 @@ from forms.citizen import QuestionView, build_citizen_form
 from survey.extensions import csrf
 from survey.public import bp, pages
 from survey.public.answers import Checked, collect, drop_demographics_without_consent, posted_version, quick_check
-from survey.security import check_submission_limits, count_submission
+from survey.errors import RETRY_AFTER, UNAVAILABLE
+from survey.security import take_submission_place
 from survey.public.place import (
     CounterInfo,
     SurveyInfo,
@@ -29,6 +30,8 @@ from survey.public.place import (
     VersionRef,
     lookup_counter,
     lookup_unit,
+    remember,
+    remembered,
     version_info,
     version_ref,
 )
@@ -203,6 +206,7 @@ def survey_form(token: str):
     place = _resolve(token)
     lang = _lang()
     version = version_info(place.version)
+    remember(token, (place, version))
     page = _empty_page(place, version, lang)
     return page.fill(
         csrf=generate_csrf() if _csrf_enabled() else "",
@@ -228,13 +232,38 @@ def _csrf_valid() -> bool:
     return True
 
 
+def _unavailable_form(token: str, lang: str):
+    """The form with the citizen's answers and a "send again" notice, when the database cannot be
+    reached to resolve the token: from what this worker last knew of it, else None."""
+    known = remembered(token)
+    if known is None:
+        return None
+    place, version = known
+    if posted_version(request.form) not in (None, version.id):
+        return None
+    form = _posted_form(version, lang)[0]
+    form.version.data = str(version.id)
+    return _render(place, version, form, lang, status=503, notice=_busy_notice())
+
+
+def _busy_notice() -> str:
+    return _("Hệ thống đang bận, câu trả lời chưa được lưu. Vui lòng bấm Gửi lại sau ít phút.")
+
+
 @bp.post("/s/<token>")
 @csrf.exempt  # checked below, so a stale token re-shows the form with answers instead of a 400
 def submit(token: str):
-    place = _resolve(token)
-    check_submission_limits()
     lang = _lang()
-    version = _version_for(place, posted_version(request.form))
+    try:
+        place = _resolve(token)
+        version = _version_for(place, posted_version(request.form))
+    except UNAVAILABLE:
+        page = _unavailable_form(token, lang)
+        if page is None:
+            raise  # the plain retry page (survey/errors.py)
+        html, status = page
+        return html, status, {"Retry-After": RETRY_AFTER}
+    remember(token, (place, version))
     # Nearly every submission is complete and well formed: read it straight from the posted
     # fields. Anything else goes through the WTForms form, which says what is wrong.
     checked = quick_check(request.form, version) if _csrf_valid() else None
@@ -270,22 +299,25 @@ def submit(token: str):
         dossier_code=checked.dossier_code,
         client_address=request.remote_addr,
     )
+    limit_place = take_submission_place()
     try:
         stored = responses.store(submission)
     except responses.DuplicateDossier:
+        limit_place.give_back()
         form = form or _posted_form(version, lang)[0]
         form.version.data = str(version.id)
         form.dossier_code.errors = [_("Hồ sơ này đã được đánh giá trong đợt khảo sát. Mỗi hồ sơ chỉ đánh giá một lần.")]
         form.idem.data = uuid.uuid4().hex
         return _render(place, version, form, lang, status=409)
     except (OperationalError, SQLAlchemyError):
+        limit_place.give_back()
         current_app.logger.exception("storing a response failed")
         form = form or _posted_form(version, lang)[0]
         form.version.data = str(version.id)
-        notice = _("Hệ thống đang bận, câu trả lời chưa được lưu. Vui lòng bấm Gửi lại sau ít phút.")
-        return _render(place, version, form, lang, status=503, notice=notice)
-    if stored.created:
-        count_submission()
+        html, status = _render(place, version, form, lang, status=503, notice=_busy_notice())
+        return html, status, {"Retry-After": RETRY_AFTER}
+    if not stored.created:
+        limit_place.give_back()
     return redirect(url_for("public.thanks", token=token, lang=lang if lang == "en" else None,
                             c=request.args.get("c")), code=303)
 

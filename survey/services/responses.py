@@ -10,10 +10,11 @@ from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from survey.extensions import db
 from survey.models import Answer, Response, SurveyVersion
+from survey.services import citizen_connection
 from survey.services.periods import period_of
 
 RESPONSE = Response.__table__
@@ -75,22 +76,29 @@ _RESPONSE_COLUMNS = ("survey_id", "survey_version_id", "counter_id", "unit_id", 
 _INSERT_RESPONSE = (
     insert(RESPONSE).values({name: bindparam(name) for name in _RESPONSE_COLUMNS}).returning(RESPONSE.c.id)
 )
-# PostgreSQL: the response and all its answers in one statement (one round trip, parsed once and
-# then prepared by psycopg): the answers travel as four arrays, unnested into rows.
-_INSERT_BOTH_PG = text(
-    "WITH r AS (INSERT INTO response (" + ", ".join(_RESPONSE_COLUMNS) + ") VALUES ("
+# PostgreSQL: the response and all its answers in one statement, so in autocommit it is one
+# transaction and one round trip (parsed once, then prepared by psycopg): the answers travel as
+# four arrays, unnested into rows. The version's first response also freezes it (DESIGN §3), in
+# the same statement; once frozen (nearly always) the statement without that part is used.
+_PG_RESPONSE = (
+    "r AS (INSERT INTO response (" + ", ".join(_RESPONSE_COLUMNS) + ") VALUES ("
     + ", ".join(":" + c for c in _RESPONSE_COLUMNS) + ") RETURNING id), "
     "a AS (INSERT INTO answer (response_id, question_id, value_int, value_text, na) "
     "SELECT r.id, x.q, x.i, x.t, x.n FROM r, unnest(CAST(:question_ids AS INTEGER[]), "
     "CAST(:value_ints AS SMALLINT[]), CAST(:value_texts AS TEXT[]), CAST(:nas AS BOOLEAN[])) "
     "AS x(q, i, t, n)) "
-    "SELECT id FROM r"
+)
+_INSERT_BOTH_PG = text("WITH " + _PG_RESPONSE + "SELECT id FROM r")
+_INSERT_BOTH_AND_FREEZE_PG = text(
+    "WITH " + _PG_RESPONSE + ", f AS (UPDATE survey_version SET frozen = true "
+    "WHERE id = :survey_version_id AND frozen = false) SELECT id FROM r"
 )
 _FREEZE = (
     update(VERSION)
     .where(VERSION.c.id == bindparam("version_id"), VERSION.c.frozen.is_(False))
     .values(frozen=True)
 )
+_EXISTING = select(RESPONSE.c.id).where(RESPONSE.c.idempotency_key == bindparam("key"))
 
 
 @lru_cache(maxsize=64)
@@ -104,8 +112,32 @@ def _insert_answers(count: int):
     return text(f"INSERT INTO answer (response_id, question_id, value_int, value_text, na) VALUES {rows}")
 
 
-def _existing(key: str) -> int | None:
-    return db.session.scalar(select(RESPONSE.c.id).where(RESPONSE.c.idempotency_key == key))
+def _insert_pg(row: dict, sub: Submission) -> int:
+    statement = _INSERT_BOTH_PG if sub.version.frozen else _INSERT_BOTH_AND_FREEZE_PG
+    return citizen_connection.first(statement, {
+        **row,
+        "question_ids": [a.question_id for a in sub.answers],
+        "value_ints": [a.value_int for a in sub.answers],
+        "value_texts": [a.value_text for a in sub.answers],
+        "nas": [a.na for a in sub.answers],
+    })[0]
+
+
+def _insert_sqlite(conn: Connection, row: dict, sub: Submission) -> int:
+    # Runs inside one transaction (CitizenConnection.transaction).
+    response_id = conn.execute(_INSERT_RESPONSE, row).scalar_one()
+    if sub.answers:
+        params: dict = {"response_id": response_id}
+        for i, a in enumerate(sub.answers):
+            params[f"q{i}"] = a.question_id
+            params[f"i{i}"] = a.value_int
+            params[f"t{i}"] = a.value_text
+            params[f"n{i}"] = a.na
+        conn.execute(_insert_answers(len(sub.answers)), params)
+    if not sub.version.frozen:
+        # Matches no row once frozen, so it takes no lock on the version row.
+        conn.execute(_FREEZE, {"version_id": sub.version.id})
+    return response_id
 
 
 def store(sub: Submission, now: datetime | None = None) -> Stored:
@@ -115,10 +147,11 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
     error leaves nothing behind: the caller re-shows the form with the answers kept.
 
     Optimistic: the unique idempotency key decides. A new key (nearly every submission) costs one
-    statement and the COMMIT on PostgreSQL (two statements on SQLite); a repeated key (double tap,
-    back button, retry) fails the INSERT and finds the response already stored. Prebuilt Core
-    statements, not the ORM unit of work: nothing here needs objects back. `sub.version.frozen`
-    False (or unknown) also freezes the version in the same transaction.
+    autocommit statement on PostgreSQL (two statements in a transaction on SQLite), on the
+    citizen connection; a repeated key (double tap, back button, retry after a lost reply) fails
+    the INSERT and finds the response already stored. Prebuilt Core statements, not the ORM unit
+    of work: nothing here needs objects back. `sub.version.frozen` False (or unknown) also
+    freezes the version in the same transaction.
     """
     now = now or datetime.now(timezone.utc)
     survey_id = sub.version.survey_id
@@ -141,39 +174,17 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
         "dossier_hash": hashed_dossier,
         "client_hash": client,
     }
+    connection = citizen_connection.citizen_connection()
     try:
-        if db.session.get_bind().dialect.name == "postgresql":
-            response_id = db.session.execute(_INSERT_BOTH_PG, {
-                **row,
-                "question_ids": [a.question_id for a in sub.answers],
-                "value_ints": [a.value_int for a in sub.answers],
-                "value_texts": [a.value_text for a in sub.answers],
-                "nas": [a.na for a in sub.answers],
-            }).scalar_one()
+        if connection.driver_level:
+            response_id = _insert_pg(row, sub)
         else:
-            response_id = db.session.execute(_INSERT_RESPONSE, row).scalar_one()
-            if sub.answers:
-                params: dict = {"response_id": response_id}
-                for i, a in enumerate(sub.answers):
-                    params[f"q{i}"] = a.question_id
-                    params[f"i{i}"] = a.value_int
-                    params[f"t{i}"] = a.value_text
-                    params[f"n{i}"] = a.na
-                db.session.execute(_insert_answers(len(sub.answers)), params)
-        if not sub.version.frozen:
-            # The version's first response freezes it (DESIGN §3). Matches no row once frozen,
-            # so it takes no lock on the version row; skipped when the caller knows it is.
-            db.session.execute(_FREEZE, {"version_id": sub.version.id})
-        db.session.commit()
+            response_id = connection.transaction(lambda conn: _insert_sqlite(conn, row, sub))
     except IntegrityError:
-        db.session.rollback()
-        found = _existing(sub.idempotency_key)
+        found = citizen_connection.first(_EXISTING, {"key": sub.idempotency_key})
         if found is not None:  # stored before, or a concurrent duplicate (double tap) won the race
-            return Stored(found, created=False)
+            return Stored(found[0], created=False)
         if hashed_dossier is not None:
             raise DuplicateDossier() from None
-        raise
-    except Exception:
-        db.session.rollback()
         raise
     return Stored(response_id, created=True)
