@@ -4,10 +4,12 @@ Behind a buffering reverse proxy (nginx or the province's load balancer) that te
 and absorbs slow phones on 3G: the workers then only ever talk to a fast local client, which is
 what synchronous workers need. Measured with bench/load.py (see README, "Production").
 
-- Synchronous workers, 2 per core + 1: a request is CPU work plus a few short database round
-  trips; one spare worker per core covers those waits. Threads (gthread, 3 workers x 4 threads)
-  gave more submissions/s on a busy 2-core machine (99/s against 69-83/s) but a worse tail
-  (POST p99 287 ms against 170-206 ms): a slow request holds the GIL from its siblings.
+- Synchronous workers, 2 per core: a citizen's request is CPU work plus a few short database
+  and Redis round trips; one more worker per core covers those waits. More workers than that
+  only fight over the cores (bench/load.py on 2 cores shared with PostgreSQL and the load:
+  2 workers 509 submissions/s, 3: 682, 4: 699, 5: 535, medians of three 10-s runs), fewer leave a
+  core idle while one waits on the database. Threads (gthread) gave no more throughput and a
+  worse tail: a slow request holds the GIL from its siblings.
 - preload_app: the app is imported once in the master and forked, so workers boot in
   milliseconds and share memory pages; gc.freeze() then keeps the garbage collector away from
   the tens of thousands of long-lived objects imported at start (Flask, SQLAlchemy, NumPy), which
@@ -21,7 +23,7 @@ import multiprocessing
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count()))
 worker_class = "sync"
 threads = 1
 preload_app = True

@@ -195,7 +195,7 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.1)
-        expected = args.workers or int(os.environ.get("WEB_CONCURRENCY", 0)) or 2 * os.cpu_count() + 1
+        expected = args.workers or int(os.environ.get("WEB_CONCURRENCY", 0)) or 2 * os.cpu_count()
         for _ in range(100):  # every worker forked before the load starts
             workers = children_of(server.pid)
             if len(workers) >= expected:

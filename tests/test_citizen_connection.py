@@ -1,0 +1,109 @@
+"""The citizen path's kept connection (survey/services/citizen_connection.py).
+
+On PostgreSQL its statements run on the psycopg connection itself, not through SQLAlchemy's
+execution: the values must be the ones SQLAlchemy gives for the same statement, and the
+connection must never leak into the pool in autocommit, nor outlive its engine.
+"""
+from __future__ import annotations
+
+import psycopg
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError, IntegrityError
+
+from survey.extensions import db
+from survey.models import CampaignTarget, Survey, SurveyVersion
+from survey.public import place
+from survey.services import citizen_connection
+from survey.services.instrument import SIPAS_STANDING, publish_questions
+from survey.services.question_bank import DEMOGRAPHICS
+from survey.services.responses import _EXISTING
+from tests.conftest import open_form
+
+
+def _backends(url: str) -> int:
+    parsed = make_url(url)
+    with psycopg.connect(host=parsed.host, port=parsed.port or 5432, user=parsed.username,
+                         dbname=parsed.database, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND pid <> pg_backend_pid()").fetchone()[0]
+
+
+def test_hot_statements_give_what_sqlalchemy_gives(app, counter):
+    with app.test_request_context():
+        survey = db.session.scalar(select(Survey).order_by(Survey.id))
+        # A questionnaire with choice lists (stored as JSON) besides the five-point items.
+        version = publish_questions(survey, (*SIPAS_STANDING, *DEMOGRAPHICS))
+        db.session.commit()
+        target = db.session.scalar(select(CampaignTarget))
+        cases = [
+            (place._COUNTER_LOOKUP, {"counter_id": counter.id, "survey_id": survey.id}),
+            (place._COUNTER_LOOKUP, {"counter_id": 10**6, "survey_id": survey.id}),  # no such counter
+            (place._UNIT_LOOKUP, {"unit_id": counter.unit_id, "survey_id": survey.id}),
+            (place._VERSION_LOOKUP, {"version_id": version.id, "survey_id": survey.id}),
+            (place._QUESTIONS, {"version_id": version.id}),
+            (_EXISTING, {"key": "0" * 32}),
+        ]
+        if target is not None:
+            cases.append((place._UNIT_LOOKUP, {"unit_id": target.unit_id, "survey_id": target.survey_id}))
+        for statement, params in cases:
+            expected = [tuple(row) for row in db.session.execute(statement, params)]
+            found = citizen_connection.rows(statement, params)
+            assert [tuple(row) for row in found] == expected
+            assert [[type(v) for v in row] for row in found] == [[type(v) for v in row] for row in expected]
+        questions = citizen_connection.rows(place._QUESTIONS, {"version_id": version.id})
+        assert len(questions) == len(SIPAS_STANDING) + len(DEMOGRAPHICS)
+        assert any(isinstance(row[8], list) and row[8] for row in questions)  # choices came back as JSON
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_driver_errors_arrive_as_sqlalchemy_errors(app, counter, db_url):
+    with app.test_request_context():
+        version = db.session.scalar(select(SurveyVersion))
+        db.session.remove()
+        statement = place._COUNTER_LOOKUP
+        with pytest.raises(DataError) as refused:  # what survey/errors.py turns into a 400
+            citizen_connection.rows(statement, {"counter_id": "not a number", "survey_id": version.survey_id})
+        assert not refused.value.connection_invalidated
+        # and the kept connection still works afterwards
+        assert citizen_connection.first(statement, {"counter_id": counter.id, "survey_id": version.survey_id})
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_kept_connection_never_reaches_the_session_and_goes_with_its_engine(app, client, counter, db_url):
+    open_form(client, counter.url)
+    with app.app_context():
+        kept = citizen_connection.citizen_connection()
+        assert kept.driver_level and kept._local.conn.driver_connection.autocommit
+        session_connection = db.session.connection().connection.driver_connection
+        assert session_connection.autocommit is False
+        assert session_connection is not kept._local.conn.driver_connection
+        db.session.remove()
+        assert _backends(db_url) >= 2  # the session's pooled connection and the kept one
+        db.engine.dispose()
+    assert _backends(db_url) == 0
+
+
+def test_a_unique_violation_is_an_integrity_error(app, counter, db_url):
+    from tests.test_faults import counts
+
+    with app.test_request_context():
+        version = db.session.scalar(select(SurveyVersion))
+        ref = place.VersionRef(version.id, version.survey_id, True, version.created_at)
+        db.session.remove()
+        from survey.services import responses
+
+        sub = responses.Submission(version=ref, unit_id=counter.unit_id, counter_id=counter.id, channel="qr",
+                                   idempotency_key="b" * 32, answers=(), dossier_code="HS-0001")
+        first = responses.store(sub)
+        again = responses.store(sub)  # same key: found, not stored twice
+        assert first.created and not again.created and again.response_id == first.response_id
+        with pytest.raises(responses.DuplicateDossier):
+            responses.store(responses.Submission(version=ref, unit_id=counter.unit_id, counter_id=counter.id,
+                                                 channel="qr", idempotency_key="c" * 32, answers=(),
+                                                 dossier_code="hs-0001 "))
+        with pytest.raises(IntegrityError):  # another key, a counter that does not exist
+            responses.store(responses.Submission(version=ref, unit_id=counter.unit_id, counter_id=10**6,
+                                                 channel="qr", idempotency_key="d" * 32, answers=()))
+    assert counts(app) == (1, 0)
