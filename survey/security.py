@@ -106,7 +106,7 @@ def _run_script(storage: RedisStorage, script: str, keys: list[str], args: list 
     return storage.get_connection().register_script(script)(keys=keys, args=args or [])
 
 
-class Place:
+class SubmissionSlot:
     """A place taken in every window for one submission; give it back if nothing was stored."""
 
     def __init__(self, storage=None, windows=()):
@@ -131,11 +131,11 @@ def _too_many(retry: int):
     abort(make_response(page, 429, {"Retry-After": str(retry)}))
 
 
-def take_submission_place() -> Place:
+def take_submission_slot() -> SubmissionSlot:
     """Count this submission in every window of its phone and counter, or refuse (429) when one
     is full. Call just before storing; give the place back when nothing new was stored."""
     if not limiter.enabled:
-        return Place()
+        return SubmissionSlot()
     storage = limiter.storage
     windows = _windows()
     try:
@@ -154,10 +154,10 @@ def take_submission_place() -> Place:
                     storage.incr(key, item.get_expiry())
     except Exception:  # the limit store is down: take the answers rather than lose them
         current_app.logger.exception("submission limits unavailable")
-        return Place()
+        return SubmissionSlot()
     if retry:
         _too_many(retry)
-    return Place(storage, windows)
+    return SubmissionSlot(storage, windows)
 
 
 # Flask-Limiter keeps the sign-in limit; citizen pages skip its per-request work entirely.

@@ -21,7 +21,7 @@ from survey.extensions import csrf
 from survey.public import bp, pages
 from survey.public.answers import Checked, collect, drop_demographics_without_consent, posted_version, quick_check
 from survey.errors import RETRY_AFTER, UNAVAILABLE
-from survey.security import take_submission_place
+from survey.security import take_submission_slot
 from survey.public.place import (
     CounterInfo,
     SurveyInfo,
@@ -299,25 +299,25 @@ def submit(token: str):
         dossier_code=checked.dossier_code,
         client_address=request.remote_addr,
     )
-    limit_place = take_submission_place()
+    slot = take_submission_slot()
     try:
         stored = responses.store(submission)
     except responses.DuplicateDossier:
-        limit_place.give_back()
+        slot.give_back()
         form = form or _posted_form(version, lang)[0]
         form.version.data = str(version.id)
         form.dossier_code.errors = [_("Hồ sơ này đã được đánh giá trong đợt khảo sát. Mỗi hồ sơ chỉ đánh giá một lần.")]
         form.idem.data = uuid.uuid4().hex
         return _render(place, version, form, lang, status=409)
     except (OperationalError, SQLAlchemyError):
-        limit_place.give_back()
+        slot.give_back()
         current_app.logger.exception("storing a response failed")
         form = form or _posted_form(version, lang)[0]
         form.version.data = str(version.id)
         html, status = _render(place, version, form, lang, status=503, notice=_busy_notice())
         return html, status, {"Retry-After": RETRY_AFTER}
     if not stored.created:
-        limit_place.give_back()
+        slot.give_back()
     return redirect(url_for("public.thanks", token=token, lang=lang if lang == "en" else None,
                             c=request.args.get("c")), code=303)
 

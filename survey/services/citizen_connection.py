@@ -8,8 +8,9 @@ CPU): session 277 + 300 µs; a kept Core connection in autocommit 85 + 44 µs; t
 kept driver connection 36 + 52 µs. bench/load.py shows the whole effect.
 
 - PostgreSQL: the statements are SQLAlchemy Core constructs, compiled once; they run on the
-  psycopg connection itself (taken from, and given back to, SQLAlchemy's pool) in autocommit,
-  so each statement is its own transaction and needs no round trip to begin or end one. Every
+  psycopg connection itself (taken from SQLAlchemy's pool and kept; when dropped it is
+  invalidated, never handed back in autocommit) so each statement is its own transaction and
+  needs no round trip to begin or end one. Every
   statement that writes (survey/services/responses.py) is a single statement, hence atomic.
   Driver errors are raised as SQLAlchemy's exceptions (IntegrityError, OperationalError...), as
   everywhere else in the application. Values come back as psycopg gives them, which is what
