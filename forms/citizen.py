@@ -23,6 +23,16 @@ def field_name(code: str) -> str:
     return "q_" + re.sub(r"[^A-Za-z0-9]", "_", code)
 
 
+# Invisible control characters are never what a citizen meant to write (a stray paste, a broken
+# keyboard app): NUL cannot be stored by PostgreSQL, and spreadsheets refuse the others. They are
+# dropped from free text, like the surrounding spaces; tab and line breaks stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def clean_text(value):
+    return _CONTROL.sub("", value).strip() if isinstance(value, str) else value
+
+
 class ChoiceRadio(RadioField):
     """A radio group whose errors are in the citizen's language, never WTForms' English.
 
@@ -137,7 +147,7 @@ def _question_field(q: QuestionView) -> Field:
     limit = q.max_length or 1000
     return TextAreaField(
         q.text,
-        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        filters=[clean_text],
         validators=[
             DataRequired(_l("Vui lòng trả lời câu hỏi này.")) if q.required else Optional(),
             Length(max=limit, message=_l("Ý kiến dài quá %(n)s ký tự, vui lòng rút gọn.", n=limit)),

@@ -203,3 +203,17 @@ def test_data_page_lists_only_visible_units(app, client):
 def test_exports_need_a_login(client):
     response = client.get("/quan-tri/du-lieu/phieu-tra-loi.csv")
     assert response.status_code == 302 and "/dang-nhap" in response.headers["Location"]
+
+
+def test_xlsx_export_survives_control_characters_in_stored_text(app, client):
+    # Stored before citizen text was cleaned, or typed by an official: a worksheet cannot hold
+    # them (openpyxl refuses the cell), and the download must not fail because of one comment.
+    stored = add_response(app, f"{OWN}-Q1", values={"A1.1": 5, "COMMENT": "Tốt\x01 lắm\x0b, cảm ơn\tquầy"})
+    login(client, "official")
+    response = client.get("/quan-tri/du-lieu/phieu-tra-loi.xlsx")
+    assert response.status_code == 200
+    row = next(r for r in read_xlsx(response) if r["ma_phieu"] == stored)
+    assert row["COMMENT"] == "Tốt lắm, cảm ơn\tquầy"
+    csv_row = next(r for r in read_csv(client.get("/quan-tri/du-lieu/phieu-tra-loi.csv"))
+                   if int(r["ma_phieu"]) == stored)
+    assert csv_row["COMMENT"] == "Tốt\x01 lắm\x0b, cảm ơn\tquầy"  # CSV holds any text as it was stored

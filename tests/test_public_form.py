@@ -276,6 +276,19 @@ def test_database_failure_shows_retry_page_with_answers_and_stores_nothing(app, 
     assert count(app, Response) == 1 and count(app, Answer) == 16
 
 
+def test_invisible_control_characters_are_dropped_from_text_answers(app, client, counter):
+    # NUL cannot be stored by PostgreSQL (it gave a 503 "try again later" that never got better)
+    # and spreadsheets refuse the others: they go, the comment stays; tabs and line breaks stay.
+    response = submit(client, counter.url, {"q_COMMENT": " Tốt\x00 lắm\x01,\tcảm ơn\r\nquầy \x1f"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(Answer.value_text).where(Answer.value_text.is_not(None))) \
+            == "Tốt lắm,\tcảm ơn\r\nquầy"
+    only_control = submit(client, counter.url, {"q_COMMENT": "\x00\x01 \x02"})
+    assert only_control.status_code == 303  # an empty comment: no answer row for it
+    assert count(app, Response) == 2 and count(app, Answer) == 16 + 17
+
+
 def test_english_is_second_language(client, counter):
     html = client.get(counter.url + "?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in html

@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from forms.citizen import DOSSIER_PATTERN, IDEMPOTENCY_PATTERN, NA, CitizenFormBase, MultiCheck, field_name
+from forms.citizen import (
+    DOSSIER_PATTERN, IDEMPOTENCY_PATTERN, NA, CitizenFormBase, MultiCheck, clean_text, field_name,
+)
 from survey.services.instrument import SERVICE_FIELDS
 from survey.services.question_bank import CONSENT_CODE, DEMOGRAPHIC_CODES
 from survey.services.responses import AnswerValue
@@ -113,7 +115,7 @@ def _multi_answer(q, values: list[str]) -> AnswerValue | None | bool:
 
 
 def _text_answer(q, raw: str | None) -> AnswerValue | None | bool:
-    data = raw.strip() if raw is not None else None
+    data = clean_text(raw)
     if not data:
         return False if q.required else None
     if len(data) > (q.max_length or DEFAULT_TEXT_LIMIT):

@@ -15,6 +15,7 @@ from typing import IO, Any, Iterable, Iterator
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import func, select
 
 from survey.extensions import db
@@ -216,6 +217,10 @@ def write_xlsx(rows: Iterable[list[Any]], sheet_title: str) -> IO[bytes]:
 
 
 def _xlsx_cell(sheet, value: Any) -> Any:
+    if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+        # Control characters stored before citizen text was cleaned (forms/citizen.py clean_text),
+        # or typed by an official: a worksheet cannot hold them, and the download must not fail.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     if isinstance(value, datetime):
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = "dd/mm/yyyy hh:mm"
