@@ -2,7 +2,8 @@
 of a submission, a read-only or full SQLite file, and the ways one form gets sent twice.
 
 The figures under real load (PostgreSQL restarted, a worker killed) come from bench/faults.py.
-tests/test_public_form.py already covers a failing COMMIT (monkeypatched) and a plain double submit.
+tests/test_public_form.py already covers answers the database refuses (a disk-full trigger) and a plain
+double submit.
 """
 from __future__ import annotations
 
