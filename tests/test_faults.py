@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from survey import create_app
 from survey.extensions import db
 from survey.models import Answer, Response
-from tests.conftest import DEMO_PASSWORDS, csrf_of, full_answers, hidden_fields, login, open_form
+from tests.conftest import DEMO_PASSWORDS, csrf_of, full_answers, hidden_fields, open_form
 from tests.test_api import auth, make_token
 from tests.test_fuzz_common import no_limits
 

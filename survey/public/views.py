@@ -241,13 +241,16 @@ def _unavailable_form(token: str, lang: str):
     place, version = known
     if posted_version(request.form) not in (None, version.id):
         return None
-    form = _posted_form(version, lang)[0]
+    return _retry_form(place, version, lang)
+
+
+def _retry_form(place: Place, version: VersionInfo, lang: str, form=None):
+    """503: nothing was stored; the form again with every answer, asking to send it again."""
+    form = form or _posted_form(version, lang)[0]
     form.version.data = str(version.id)
-    return _render(place, version, form, lang, status=503, notice=_busy_notice())
-
-
-def _busy_notice() -> str:
-    return _("Hệ thống đang bận, câu trả lời chưa được lưu. Vui lòng bấm Gửi lại sau ít phút.")
+    notice = _("Hệ thống đang bận, câu trả lời chưa được lưu. Vui lòng bấm Gửi lại sau ít phút.")
+    html, status = _render(place, version, form, lang, status=503, notice=notice)
+    return html, status, {"Retry-After": RETRY_AFTER}
 
 
 @bp.post("/s/<token>")
@@ -261,8 +264,7 @@ def submit(token: str):
         page = _unavailable_form(token, lang)
         if page is None:
             raise  # the plain retry page (survey/errors.py)
-        html, status = page
-        return html, status, {"Retry-After": RETRY_AFTER}
+        return page
     remember(token, (place, version))
     # Nearly every submission is complete and well formed: read it straight from the posted
     # fields. Anything else goes through the WTForms form, which says what is wrong.
@@ -312,10 +314,7 @@ def submit(token: str):
     except (OperationalError, SQLAlchemyError):
         slot.give_back()
         current_app.logger.exception("storing a response failed")
-        form = form or _posted_form(version, lang)[0]
-        form.version.data = str(version.id)
-        html, status = _render(place, version, form, lang, status=503, notice=_busy_notice())
-        return html, status, {"Retry-After": RETRY_AFTER}
+        return _retry_form(place, version, lang, form)
     if not stored.created:
         slot.give_back()
     return redirect(url_for("public.thanks", token=token, lang=lang if lang == "en" else None,
