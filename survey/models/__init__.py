@@ -4,6 +4,7 @@ from survey.models.surveys import Question, Survey, SurveyVersion
 from survey.models.responses import Answer, Response, ServiceVolume
 from survey.models.accounts import ROLES, ApiToken, AuditLog, User
 from survey.models.campaigns import CampaignTarget
+from survey.models.integrity import ClientSalt, DossierLink, UsedDossier
 from survey.models.rollups import RollupCell, RollupMeasure, RollupState, RollupStratum
 
 __all__ = [
@@ -12,6 +13,9 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "CampaignTarget",
+    "ClientSalt",
+    "DossierLink",
+    "UsedDossier",
     "User",
     "Counter",
     "Question",

@@ -27,6 +27,9 @@ class User(UserMixin, db.Model):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Bumped by sign-out, a password change, a reset or deactivation: every session that carries
+    # an older epoch ends (survey/auth).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     unit = relationship("Unit")
 

@@ -15,11 +15,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql.expression import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
 
 CHANNELS = ("qr", "kiosk", "link")
+# counted: in every figure. quarantined: stored with its reasons (Response.flags) but in no figure
+# until an analyst of Sở Nội vụ releases it. rejected: an analyst kept it out (reversible; kept
+# until `flask purge` applies the retention period).
+STATUSES = ("counted", "quarantined", "rejected")
 
 
 class Response(db.Model):
@@ -30,6 +35,7 @@ class Response(db.Model):
         Index("ix_response_unit_period", "unit_id", "period"),
         # (NULL, id) first: the responses still to fold, in id order, straight from the index.
         Index("ix_response_rollup_batch_id", "rollup_batch", "id"),
+        Index("ix_response_status", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -53,6 +59,11 @@ class Response(db.Model):
     # NULL until the response's sums are in the rollup tables (survey/services/rollups.py);
     # then the id of the refresh that folded it in.
     rollup_batch: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12), default="counted", server_default="counted")
+    # Why it was quarantined: reason codes joined by "," (rules in DESIGN.md §7).
+    flags: Mapped[str | None] = mapped_column(String(255))
+    # Came through a one-time per-dossier link (the verified channel, DESIGN.md §7).
+    verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan"
