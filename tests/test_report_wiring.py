@@ -86,8 +86,14 @@ def test_province_batch_on_rq_workers(app, runner, responses, tmp_path, db_url):
         result = runner.invoke(args=["report", "province", "--period", PERIOD, "-o", str(tmp_path),
                                      "--timeout", "240"])
     finally:
+        # A warm shutdown waits for rq's own bookkeeping, which a loaded machine can stretch past
+        # any fixed bound; the reports are already written (asserted below), so stop it hard then.
         worker.terminate()
-        worker.wait(10)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
     assert result.exit_code == 0, result.output
     assert "hàng đợi 'reports'" in result.output
     assert len(list(tmp_path.glob("bao-cao-0*.pdf"))) == 7
