@@ -11,7 +11,7 @@ import csv
 import io
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import IO, Any, Iterable, Iterator
 
 from openpyxl import Workbook
@@ -23,7 +23,7 @@ from survey.extensions import db
 from survey.models import Answer, Counter, Question, Response, Survey, SurveyVersion, Unit, User
 from survey.services.access import descendants, scope
 from survey.services import privacy
-from survey.services.periods import as_utc, in_vietnam
+from survey.services.periods import in_vietnam
 
 CHUNK = 1000
 NOT_APPLICABLE = "KAD"  # "không áp dụng / không biết"
@@ -124,9 +124,10 @@ def iter_responses(user: User, flt: ExportFilter, after: str | None = None,
     keys = _filtered(select(Response.id, Response.submitted_at), user, flt).where(
         Response.submitted_at < privacy.published_before())
     if start is not None:
-        keys = keys.where(Response.submitted_at >= datetime.fromtimestamp(start[0] * 3600, timezone.utc))
+        keys = keys.where(Response.submitted_at >= privacy.hour_start(start[0]))
     details = _filtered(
-        select(Response.id, Survey.code, SurveyVersion.number, Response.period, Response.submitted_at,
+        # No submitted_at: the hour comes from the order pass, the minute never leaves the database.
+        select(Response.id, Survey.code, SurveyVersion.number, Response.period,
                Unit.code, Unit.name, Counter.code, Response.channel, Response.service_field)
         .join(Survey, Response.survey_id == Survey.id)
         .join(SurveyVersion, Response.survey_version_id == SurveyVersion.id)
@@ -146,7 +147,7 @@ def _ordered(keys, start: tuple[int, int] | None) -> list[int]:
         if not rows:
             return sorted(packed)
         for response_id, at in rows:
-            hour = int(as_utc(at).timestamp()) // 3600
+            hour = privacy.hour_number(at)
             key = privacy.order_key(response_id)
             if start is None or (hour, key) > start:
                 packed.append((hour << 2 * _ID_BITS) | (key << _ID_BITS) | response_id)
@@ -168,7 +169,7 @@ def _chunks(keys, details, start: tuple[int, int] | None, limit: int | None) -> 
                 continue
             hour = packed >> 2 * _ID_BITS
             position = f"{hour}.{(packed >> _ID_BITS) & _ID_MASK:016x}"
-            yield ResponseRecord(position, *row[1:4], privacy.hour_of(row[4]), *row[5:],
+            yield ResponseRecord(position, *row[1:4], privacy.hour_start(hour), *row[4:],
                                  answers=answers.get(response_id, {}))
 
 

@@ -23,10 +23,21 @@ HOUR = timedelta(hours=1)
 PUBLISH_GRACE = timedelta(minutes=5)
 
 
+def hour_number(moment: datetime) -> int:
+    """Whole hours since 1970 (UTC) of a stored time: the only time a response is shown with.
+    Vietnam is UTC+7 all year, so UTC hours are the hours on the clock in Vietnam too."""
+    return int(as_utc(moment).timestamp()) // 3600
+
+
+def hour_start(number: int) -> datetime:
+    """The UTC start (aware) of an hour number."""
+    return datetime.fromtimestamp(number * 3600, timezone.utc)
+
+
 def hour_of(moment: datetime) -> datetime:
-    """The UTC hour a stored time falls in (aware). Vietnam is UTC+7 all year, so the same hour
-    on the local clock; stored times are already whole hours once intake coarsens them."""
-    return as_utc(moment).astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    """The start of the hour a stored time falls in; stored times are already whole hours once
+    intake coarsens them, and rows stored before that are floored here."""
+    return hour_start(hour_number(moment))
 
 
 def published_before(now: datetime | None = None) -> datetime:
