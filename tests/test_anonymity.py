@@ -226,17 +226,25 @@ def test_rows_of_an_hour_are_not_in_submission_order(app, client, world):
     assert orders["csv"] == orders["xlsx"] == orders["api"]
 
 
-def test_dashboard_comments_show_no_time_finer_than_the_hour(app, client):
+@pytest.mark.parametrize("view", ["dashboard", "unit report PDF"])
+def test_comments_shown_to_officials_have_no_time_finer_than_the_hour(app, client, view):
     insert_response(app, AT_07, comment="Cán bộ quầy một rất nhiệt tình")
     insert_response(app, AT_52, comment="Chờ lâu quá, cần thêm ghế")
     login(client, "official")
-    html = client.get("/quan-ly/bang-dieu-khien/", query_string={"period": period_of(AT_07)}).get_data(as_text=True)
-    assert "Cán bộ quầy một rất nhiệt tình" in html and "Chờ lâu quá" in html  # the check can see them
-    local = [in_vietnam(AT_07), in_vietnam(AT_52)]
-    for moment in local:
-        for shown in (f"{moment.hour}:{moment.minute:02d}", f"{moment.hour}h{moment.minute:02d}",
+    period = period_of(AT_07)
+    if view == "dashboard":
+        shown = client.get("/quan-ly/bang-dieu-khien/", query_string={"period": period}).get_data(as_text=True)
+    else:
+        from tests.test_report_wiring import pdf_text
+
+        pdf = client.get(f"/quan-ly/bao-cao/don-vi/{unit_id(app)}.pdf", query_string={"period": period})
+        assert pdf.status_code == 200
+        shown = " ".join(pdf_text(pdf.data)[0].split())
+    assert "Cán bộ quầy một rất nhiệt tình" in shown and "Chờ lâu quá" in shown  # the check can see them
+    for moment in (in_vietnam(AT_07), in_vietnam(AT_52)):
+        for finer in (f"{moment.hour}:{moment.minute:02d}", f"{moment.hour}h{moment.minute:02d}",
                       f"{moment.hour} giờ {moment.minute}"):
-            assert shown not in html, shown
+            assert finer not in shown, (view, finer)
 
 
 # ---------------------------------------------------------------- retention (flask purge)
