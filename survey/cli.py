@@ -23,6 +23,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(qr_codes)
     app.cli.add_command(create_user_command)
     app.cli.add_command(reset_password_command)
+    app.cli.add_command(purge_command)
     from survey.backup import backup_command, restore_command
 
     app.cli.add_command(backup_command)
@@ -124,3 +125,32 @@ def reset_password_command(email: str) -> None:
     db.session.commit()
     click.echo(f"Mật khẩu tạm thời của {user.email}: {temporary}")
     click.echo("Người dùng phải đổi mật khẩu khi đăng nhập lần tới.", err=True)
+
+
+PURGE_LABELS = {
+    "client_salt": "muối băm máy khách của các ngày đã qua",
+    "response.client_hash": "mã băm máy khách của phiếu cũ (đặt trống)",
+    "login_failed": "nhật ký đăng nhập thất bại",
+    "dossier_link": "liên kết hồ sơ đã dùng hoặc hết hạn",
+    "rejected_response": "phiếu bị loại (kèm câu trả lời)",
+}
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Chỉ đếm, không xóa gì.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    """Apply the retention periods (run daily from cron); idempotent."""
+    from survey.services import audit, retention
+
+    report = retention.purge(dry_run=dry_run)
+    verb = "Sẽ xóa" if dry_run else "Đã xóa"
+    for rule, count in report.removed.items():
+        click.echo(f"{verb} {count}\t{rule}\t{PURGE_LABELS[rule]}")
+    if not dry_run:
+        audit.record("purge", via="cli", **report.removed)
+        db.session.commit()
+    if report.refused_rejected:
+        raise click.ClickException(
+            f"{report.refused_rejected} phiếu bị loại đã quá hạn lưu nhưng đã được cộng vào số liệu tổng hợp; "
+            "không xóa (phiếu bị loại không bao giờ được cộng: kiểm tra lại số liệu tổng hợp rồi chạy lại).")

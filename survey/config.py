@@ -51,3 +51,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     QR_OUTPUT_DIR = os.environ.get("QR_OUTPUT_DIR", str(ROOT / "instance" / "qr"))
+    # Retention periods in days, applied by `flask purge` (docs/anonymity.md says why each).
+    RETAIN_FAILED_LOGIN_DAYS = int(os.environ.get("RETAIN_FAILED_LOGIN_DAYS", "90"))
+    RETAIN_DOSSIER_LINK_DAYS = int(os.environ.get("RETAIN_DOSSIER_LINK_DAYS", "30"))
+    RETAIN_CLIENT_HASH_DAYS = int(os.environ.get("RETAIN_CLIENT_HASH_DAYS", "90"))
+    RETAIN_REJECTED_DAYS = int(os.environ.get("RETAIN_REJECTED_DAYS", "365"))

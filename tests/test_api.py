@@ -89,10 +89,11 @@ def test_unit_responses_scoped_and_404_for_invisible_units(app, client):
     response = client.get(f"/api/v1/units/{unit_id(app, OWN)}/responses", headers=auth(token))
     body = response.get_json()
     assert response.status_code == 200
-    assert [r["id"] for r in body["responses"]] == [own] and body["next_after"] is None
+    assert [r["unit_code"] for r in body["responses"]] == [OWN] and body["next_after"] is None
     first = body["responses"][0]
+    assert "id" not in first  # no database id (docs/anonymity.md)
     assert first["answers"]["A1.1"] == 5 and first["answers"]["A1.3"] == "KAD"
-    assert first["submitted_at"] == "2026-03-02T01:30:00Z"
+    assert first["submitted_at"] == "2026-03-02T01:00:00Z"  # stored at 01:30: the hour only
     assert not any("hash" in key for key in first)
     for other in (unit_id(app, OTHER), unit_id(app, "01"), 999999):
         refused = client.get(f"/api/v1/units/{other}/responses", headers=auth(token))
@@ -100,17 +101,18 @@ def test_unit_responses_scoped_and_404_for_invisible_units(app, client):
 
 
 def test_unit_responses_paginate_with_a_cursor(app, client):
-    ids = [add_response(app, f"{OWN}-Q1") for _ in range(5)]
+    for value in range(1, 6):
+        add_response(app, f"{OWN}-Q1", values={"A1.1": value})
     token = make_token(app, "analyst")
-    seen, after = [], 0
+    seen, after = [], ""
     for _ in range(4):
         body = client.get(f"/api/v1/units/{unit_id(app, OWN)}/responses",
                           query_string={"limit": 2, "after": after}, headers=auth(token)).get_json()
-        seen += [r["id"] for r in body["responses"]]
+        seen += [r["answers"]["A1.1"] for r in body["responses"]]
         if body["next_after"] is None:
             break
         after = body["next_after"]
-    assert seen == ids
+    assert sorted(seen) == [1, 2, 3, 4, 5]  # each once: none skipped or repeated across pages
 
 
 @pytest.mark.parametrize("query", [{"period": "2026"}, {"limit": "0"}, {"limit": "abc"}, {"after": "-1"},

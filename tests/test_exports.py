@@ -78,11 +78,12 @@ def test_responses_csv_has_one_row_per_response_with_question_columns(app, clien
     assert response.is_streamed
     assert "attachment" in response.headers["Content-Disposition"]
     rows = read_csv(response)
-    assert [int(r["ma_phieu"]) for r in rows] == sorted(responses.values())
-    own = next(r for r in rows if int(r["ma_phieu"]) == responses["own"])
+    assert [r["stt"] for r in rows] == ["1", "2", "3"]  # row numbers, not database ids
+    assert sorted(r["ma_quay"] for r in rows) == sorted([f"{OWN}-Q1", f"{OWN}-Q2", f"{OTHER}-Q1"])
+    own = next(r for r in rows if r["ma_quay"] == f"{OWN}-Q1")
     assert own["A1.1"] == "5" and own["A3.1"] == "4" and own["A1.3"] == "KAD" and own["A2.1"] == ""
     assert own["ten_don_vi"] == "Phường Đồng Tiến" and own["ma_quay"] == f"{OWN}-Q1"
-    assert own["thoi_diem_gui"] == "02/03/2026 08:30"  # Vietnam time, dd/mm/yyyy
+    assert own["gio_gui"] == "02/03/2026 08:00"  # Vietnam time, dd/mm/yyyy, the hour only
     assert own["COMMENT"].startswith("'=")  # a citizen's text never becomes a spreadsheet formula
     header = list(rows[0].keys())
     assert not any("hash" in h or "client" in h or "dossier" in h for h in header)
@@ -94,7 +95,6 @@ def test_official_export_contains_only_own_units(app, client, responses):
     login(client, "official")
     rows = read_csv(client.get("/quan-tri/du-lieu/phieu-tra-loi.csv"))
     assert {r["ma_don_vi"] for r in rows} == {OWN}
-    assert responses["other"] not in {int(r["ma_phieu"]) for r in rows}
     counts = read_csv(client.get("/quan-tri/du-lieu/so-phieu.csv"))
     assert {r["ma_don_vi"] for r in counts} == {OWN}
 
@@ -112,9 +112,9 @@ def test_official_asking_for_another_unit_gets_404(app, client, responses, path)
 def test_filters_by_period_and_unit(app, client, responses):
     login(client, "analyst")
     by_period = read_csv(client.get("/quan-tri/du-lieu/phieu-tra-loi.csv", query_string={"period": "2025-H2"}))
-    assert [int(r["ma_phieu"]) for r in by_period] == [responses["own_h2"]]
+    assert [r["ma_quay"] for r in by_period] == [f"{OWN}-Q2"]
     by_unit = read_csv(client.get("/quan-tri/du-lieu/phieu-tra-loi.csv", query_string={"unit": unit_id(app, OTHER)}))
-    assert [int(r["ma_phieu"]) for r in by_unit] == [responses["other"]]
+    assert [r["ma_quay"] for r in by_unit] == [f"{OTHER}-Q1"]
     # The province means the province and every unit below it.
     everything = read_csv(client.get("/quan-tri/du-lieu/phieu-tra-loi.csv", query_string={"unit": unit_id(app, "01")}))
     assert len(everything) == 3
@@ -136,10 +136,10 @@ def test_xlsx_exports_parse_back(app, client, responses):
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     rows = read_xlsx(response)
-    assert sorted(r["ma_phieu"] for r in rows) == sorted([responses["own"], responses["own_h2"]])
-    own = next(r for r in rows if r["ma_phieu"] == responses["own"])
+    assert sorted(r["ma_quay"] for r in rows) == [f"{OWN}-Q1", f"{OWN}-Q2"]
+    own = next(r for r in rows if r["ma_quay"] == f"{OWN}-Q1")
     assert own["A1.1"] == 5 and own["A1.3"] == "KAD" and own["ten_don_vi"] == "Phường Đồng Tiến"
-    assert own["thoi_diem_gui"] == datetime(2026, 3, 2, 8, 30)
+    assert own["gio_gui"] == datetime(2026, 3, 2, 8, 0)
     # Kept verbatim, but typed as text: opening the file never evaluates a citizen's "formula".
     assert own["COMMENT"] == "=HYPERLINK(\"http://x\")"
     sheet = load_workbook(io.BytesIO(response.get_data())).active
@@ -171,7 +171,7 @@ def test_large_export_streams_every_row(app, client):
     assert len(chunks) > 2
     rows = list(csv.DictReader(io.StringIO(b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
                                            .decode("utf-8-sig"))))
-    assert len(rows) == 2300 and len({r["ma_phieu"] for r in rows}) == 2300
+    assert len(rows) == 2300 and [r["stt"] for r in rows] == [str(n) for n in range(1, 2301)]
     assert sum(int(r["A1.1"]) for r in rows) == sum(1 + n % 5 for n in range(2300))
 
 
@@ -208,12 +208,11 @@ def test_exports_need_a_login(client):
 def test_xlsx_export_survives_control_characters_in_stored_text(app, client):
     # Stored before citizen text was cleaned, or typed by an official: a worksheet cannot hold
     # them (openpyxl refuses the cell), and the download must not fail because of one comment.
-    stored = add_response(app, f"{OWN}-Q1", values={"A1.1": 5, "COMMENT": "Tốt\x01 lắm\x0b, cảm ơn\tquầy"})
+    add_response(app, f"{OWN}-Q1", values={"A1.1": 5, "COMMENT": "Tốt\x01 lắm\x0b, cảm ơn\tquầy"})
     login(client, "official")
     response = client.get("/quan-tri/du-lieu/phieu-tra-loi.xlsx")
     assert response.status_code == 200
-    row = next(r for r in read_xlsx(response) if r["ma_phieu"] == stored)
+    [row] = read_xlsx(response)
     assert row["COMMENT"] == "Tốt lắm, cảm ơn\tquầy"
-    csv_row = next(r for r in read_csv(client.get("/quan-tri/du-lieu/phieu-tra-loi.csv"))
-                   if int(r["ma_phieu"]) == stored)
+    [csv_row] = read_csv(client.get("/quan-tri/du-lieu/phieu-tra-loi.csv"))
     assert csv_row["COMMENT"] == "Tốt\x01 lắm\x0b, cảm ơn\tquầy"  # CSV holds any text as it was stored

@@ -95,20 +95,25 @@ def unit_responses(unit_id: int):
     unit = unit_or_404(_user(), unit_id)
     flt = exports.ExportFilter(period=_period(), unit_id=unit.id, survey_code=_survey_code())
     limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    after = _int_arg("after", 0, 0, 2**62)
-    # One more than asked tells whether another page exists without a COUNT over the table.
-    records = list(exports.iter_responses(_user(), flt, after_id=after, limit=limit + 1))
+    after = request.args.get("after") or None
+    try:
+        # One more than asked tells whether another page exists without a COUNT over the table.
+        found = exports.iter_responses(_user(), flt, after=after, limit=limit + 1)
+    except ValueError:  # the cursor is read before any row, so nothing else lands here
+        raise BadParameter("Tham số after phải là giá trị next_after của trang trước.") from None
+    records = list(found)
     page, more = records[:limit], len(records) > limit
     return jsonify({
         "unit": {"id": unit.id, "code": unit.code, "name": unit.name},
         "period": flt.period,
+        # No response id and no time finer than the hour (docs/anonymity.md).
         "responses": [
-            {"id": r.id, "survey": r.survey_code, "version": r.version, "period": r.period,
-             "submitted_at": _iso(r.submitted_at), "unit_code": r.unit_code, "counter_code": r.counter_code,
+            {"survey": r.survey_code, "version": r.version, "period": r.period,
+             "submitted_at": _iso(r.hour), "unit_code": r.unit_code, "counter_code": r.counter_code,
              "channel": r.channel, "service_field": r.service_field, "answers": r.answers}
             for r in page
         ],
-        "next_after": page[-1].id if more else None,
+        "next_after": page[-1].position if more else None,
     })
 
 

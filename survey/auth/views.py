@@ -11,7 +11,7 @@ from forms.auth import ChangePasswordForm, LoginForm
 from survey.auth import bp
 from survey.extensions import db, limiter, login_manager
 from survey.models import User
-from survey.services import accounts, audit
+from survey.services import accounts, audit, privacy
 
 
 @login_manager.user_loader
@@ -34,7 +34,7 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
-            audit.record("login_failed", target=form.email.data.strip().lower()[:255])
+            privacy.record_failed_login(form.email.data)  # never a stranger's address verbatim
             db.session.commit()
             error = _("Thư điện tử hoặc mật khẩu không đúng.")
         else:

@@ -1,8 +1,9 @@
 """Data downloads: scoped queries (rows in, nothing formatted) and CSV/XLSX writers (no queries).
 
 Every query goes through access.scope, so an export can only ever contain the user's units, whatever
-parameters are passed. Responses are read in keyset-paginated chunks, so a province-wide export
-streams in constant memory and never holds a database cursor open between chunks.
+parameters are passed. Responses are read by id in chunks, in an order that reveals nothing finer
+than the hour (iter_responses), so a province-wide export streams in small memory and never holds
+a database cursor open between chunks.
 """
 from __future__ import annotations
 
@@ -21,11 +22,14 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import Answer, Counter, Question, Response, Survey, SurveyVersion, Unit, User
 from survey.services.access import descendants, scope
+from survey.services import privacy
 from survey.services.periods import in_vietnam
 
 CHUNK = 1000
 NOT_APPLICABLE = "KAD"  # "không áp dụng / không biết"
-RESPONSE_COLUMNS = ("ma_phieu", "khao_sat", "phien_ban", "ky", "thoi_diem_gui", "ma_don_vi", "ten_don_vi",
+# stt: the row's number in this file (hour, then a keyed shuffle), not the database id; gio_gui:
+# the hour, never the minute (docs/anonymity.md).
+RESPONSE_COLUMNS = ("stt", "khao_sat", "phien_ban", "ky", "gio_gui", "ma_don_vi", "ten_don_vi",
                     "ma_quay", "kenh", "linh_vuc")
 COUNT_COLUMNS = ("ma_don_vi", "ten_don_vi", "ky", "so_phieu")
 
@@ -74,11 +78,13 @@ def question_codes(flt: ExportFilter) -> list[str]:
 
 @dataclass(frozen=True)
 class ResponseRecord:
-    id: int
+    # Where the row stands in (hour, keyed order): the API's opaque cursor. Never the database
+    # id, which numbers responses in the order they came (docs/anonymity.md).
+    position: str
     survey_code: str
     version: int
     period: str
-    submitted_at: datetime
+    hour: datetime  # the UTC hour it was submitted in, never a finer time
     unit_code: str
     unit_name: str
     counter_code: str | None
@@ -88,37 +94,83 @@ class ResponseRecord:
     answers: dict[str, Any]
 
 
-def iter_responses(user: User, flt: ExportFilter, after_id: int = 0,
-                   limit: int | None = None) -> Iterator[ResponseRecord]:
-    """Responses the user may read, by id, with their answers; no client or dossier hash, ever.
+_ID_BITS = 64
+_ID_MASK = (1 << _ID_BITS) - 1
 
-    The scoped statement is built now, not when iteration starts: a streamed download iterates
-    after the view has returned, when the user object may no longer be attached to a session.
+
+def parse_position(text: str) -> tuple[int, int]:
+    """(hour number, order key) from a position string; ValueError when it is not one."""
+    hour, _, key = (text or "").partition(".")
+    if not (hour.isascii() and hour.isdigit() and len(hour) <= 9 and len(key) == 16
+            and all(c in "0123456789abcdef" for c in key)):
+        raise ValueError(text)
+    return int(hour), int(key, 16)
+
+
+def iter_responses(user: User, flt: ExportFilter, after: str | None = None,
+                   limit: int | None = None) -> Iterator[ResponseRecord]:
+    """Responses the user may read, with their answers; no id, client or dossier hash, ever.
+
+    Only hours that are over (privacy.published_before), hour by hour, and within an hour in a
+    keyed shuffle of the ids, so neither a field nor the row order tells which response of an
+    hour came first. `after` is a record's `position`: the rows after it. The order is computed
+    from (id, time) pairs of every row asked for, held as one int each (about 50 bytes per
+    response); the rows themselves are then read by id in chunks, so memory stays small and no
+    database cursor is held open between chunks. The scoped statements are built now, not when
+    iteration starts: a streamed download iterates after the view has returned, when the user
+    object may no longer be attached to a session.
     """
-    base = _filtered(
-        select(Response.id, Survey.code, SurveyVersion.number, Response.period, Response.submitted_at,
+    start = parse_position(after) if after else None
+    keys = _filtered(select(Response.id, Response.submitted_at), user, flt).where(
+        Response.submitted_at < privacy.published_before())
+    if start is not None:
+        keys = keys.where(Response.submitted_at >= privacy.hour_start(start[0]))
+    details = _filtered(
+        # No submitted_at: the hour comes from the order pass, the minute never leaves the database.
+        select(Response.id, Survey.code, SurveyVersion.number, Response.period,
                Unit.code, Unit.name, Counter.code, Response.channel, Response.service_field)
         .join(Survey, Response.survey_id == Survey.id)
         .join(SurveyVersion, Response.survey_version_id == SurveyVersion.id)
         .join(Unit, Response.unit_id == Unit.id)
         .outerjoin(Counter, Response.counter_id == Counter.id),
         user, flt,
-    ).order_by(Response.id)
-    return _chunks(base, after_id, limit)
+    )
+    return _chunks(keys, details, start, limit)
 
 
-def _chunks(base, after_id: int, limit: int | None) -> Iterator[ResponseRecord]:
-    last, produced = after_id, 0
-    while limit is None or produced < limit:
-        size = CHUNK if limit is None else min(CHUNK, limit - produced)
-        rows = db.session.execute(base.where(Response.id > last).limit(size)).all()
+def _ordered(keys, start: tuple[int, int] | None) -> list[int]:
+    """(hour, order key, id) packed into one int per row, sorted; read by id in keyset chunks."""
+    packed: list[int] = []
+    last = 0
+    while True:
+        rows = db.session.execute(keys.where(Response.id > last).order_by(Response.id).limit(CHUNK * 10)).all()
         if not rows:
-            return
-        answers = _answers([r[0] for r in rows])
-        for row in rows:
-            yield ResponseRecord(*row, answers=answers.get(row[0], {}))
-        produced += len(rows)
+            return sorted(packed)
+        for response_id, at in rows:
+            hour = privacy.hour_number(at)
+            key = privacy.order_key(response_id)
+            if start is None or (hour, key) > start:
+                packed.append((hour << 2 * _ID_BITS) | (key << _ID_BITS) | response_id)
         last = rows[-1][0]
+
+
+def _chunks(keys, details, start: tuple[int, int] | None, limit: int | None) -> Iterator[ResponseRecord]:
+    order = _ordered(keys, start)
+    if limit is not None:
+        order = order[:limit]
+    for offset in range(0, len(order), CHUNK):
+        batch = order[offset:offset + CHUNK]
+        ids = [p & _ID_MASK for p in batch]
+        rows = {row[0]: row for row in db.session.execute(details.where(Response.id.in_(ids)))}
+        answers = _answers(ids)
+        for packed, response_id in zip(batch, ids):
+            row = rows.get(response_id)
+            if row is None:  # deleted or no longer visible since the order was read
+                continue
+            hour = packed >> 2 * _ID_BITS
+            position = f"{hour}.{(packed >> _ID_BITS) & _ID_MASK:016x}"
+            yield ResponseRecord(position, *row[1:4], privacy.hour_start(hour), *row[4:],
+                                 answers=answers.get(response_id, {}))
 
 
 def _answers(response_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -162,8 +214,8 @@ def local_time(moment: datetime) -> datetime:
 
 def response_table(records: Iterable[ResponseRecord], codes: list[str]) -> Iterator[list[Any]]:
     yield [*RESPONSE_COLUMNS, *codes]
-    for r in records:
-        yield [r.id, r.survey_code, r.version, r.period, local_time(r.submitted_at), r.unit_code,
+    for number, r in enumerate(records, start=1):
+        yield [number, r.survey_code, r.version, r.period, local_time(r.hour), r.unit_code,
                r.unit_name, r.counter_code or "", r.channel, r.service_field or "",
                *(r.answers.get(code, "") for code in codes)]
 
