@@ -25,6 +25,7 @@ CHANNELS = ("qr", "kiosk", "link")
 # until an analyst of Sở Nội vụ releases it. rejected: an analyst kept it out (reversible; kept
 # until `flask purge` applies the retention period).
 STATUSES = ("counted", "quarantined", "rejected")
+COUNTED, QUARANTINED, REJECTED = STATUSES
 
 
 class Response(db.Model):
