@@ -35,7 +35,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from sqlalchemy import (Float, Integer, String, and_, bindparam, case, cast, delete, func,
-                        literal, literal_column, null, select, text, true, union_all, update)
+                        literal, literal_column, null, or_, select, text, true, union_all,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -283,10 +284,19 @@ def _fetch_cells(conn: Connection, query: Any) -> dict[str, np.ndarray]:
 
 
 def read(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
-         kinds: set[int]) -> StratumSums:
-    """Exact per-stratum sums of the survey's responses in ``periods`` (and ``unit_ids``)."""
-    use_rollup = _state_matches(inst)
-    where = [Response.survey_id == inst.survey_id, Response.period.in_(list(periods)), counted()]
+         kinds: set[int], include: Sequence[int] = (), verified: bool | None = None
+         ) -> StratumSums:
+    """Exact per-stratum sums of the survey's counted responses in ``periods`` (and ``unit_ids``).
+
+    ``include``: ids of responses not counted (quarantined, rejected: never folded) to sum as
+    if they were, for the review page's "index with them".  ``verified``: only the verified
+    (True) or open (False) channel; the rollup does not split channels, so that is all live.
+    """
+    use_rollup = _state_matches(inst) and verified is None
+    status = or_(counted(), Response.id.in_(sorted(include))) if include else counted()
+    where = [Response.survey_id == inst.survey_id, Response.period.in_(list(periods)), status]
+    if verified is not None:
+        where.append(Response.verified.is_(verified))
     st_where = [RollupStratum.survey_id == inst.survey_id, RollupStratum.period.in_(list(periods))]
     if unit_ids is not None:
         where.append(Response.unit_id.in_(sorted(unit_ids)))
@@ -408,7 +418,9 @@ def _fold_survey(inst: Instrument, batch: int) -> None:
         state.refreshed_at = now
 
 
-def _lock() -> None:
+def lock() -> None:
+    """The rollup's writer lock for this transaction (PostgreSQL: an advisory lock; SQLite has
+    one writer anyway): refresh, reset, unfold and quarantine decisions take it first."""
     if _pg():
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
         db.session.execute(text(f"SET LOCAL work_mem = '{FOLD_WORK_MEM}'"))
@@ -420,7 +432,7 @@ def reset(survey_id: int | None = None) -> None:
     Needed after responses are deleted (sums cannot be un-added) and when a survey's
     component weights change; :func:`refresh` does the latter by itself.
     """
-    _lock()
+    lock()
     strata = select(RollupStratum.id)
     responses = update(Response).where(Response.rollup_batch.isnot(None))
     states = delete(RollupState)
@@ -452,7 +464,7 @@ def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = N
             reset(survey.id)
     done = 0
     while True:
-        _lock()
+        lock()
         batch = secrets.randbits(62) or 1
         mark = update(Response).where(Response.rollup_batch.is_(None), counted())
         if chunk:
@@ -499,7 +511,7 @@ def unfold(response_ids: Sequence[int]) -> int:
     ids = sorted(set(response_ids))
     if not ids:
         return 0
-    _lock()  # no refresh may fold or re-fold between our read and our subtraction
+    lock()  # no refresh may fold or re-fold between our read and our subtraction
     folded = [Response.id.in_(ids), Response.rollup_batch.isnot(None)]
     surveys = db.session.scalars(select(Response.survey_id).where(*folded).distinct()).all()
     for survey_id in surveys:

@@ -1,0 +1,222 @@
+"""Quarantine: held responses count in no figure, decisions are exact, audited and reversible.
+
+Responses are inserted directly (tests/test_aggregates helpers) and their status and flags set
+with an UPDATE, as the intake path stores them; nothing here posts the citizen form.
+"""
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timezone
+
+import pytest
+from sqlalchemy import func, select, update
+
+from survey.extensions import db
+from survey.models import AuditLog, Response, RollupStratum
+from survey.models.responses import COUNTED, QUARANTINED, REJECTED
+from survey.review.quarantine import NotAllowed, Selection, decide
+from survey.services import rollups
+from survey.services.aggregates import index_rows
+from tests.test_aggregates import PERIOD, _random_data, add_many, unit_id, volumes
+
+PERIODS = ["2026-H1", "2026-H2"]
+
+
+def table() -> dict[tuple, dict]:
+    return {(r["unit_id"], r["period"], r["stat"], r["measure"]): r
+            for p in PERIODS for r in index_rows(p, None)}
+
+
+def assert_same(a: dict[tuple, dict], b: dict[tuple, dict]) -> None:
+    assert set(a) == set(b)
+    for k in a:
+        for col in ("estimate", "se", "ci_low", "ci_high", "deff"):
+            x, y = a[k][col], b[k][col]
+            assert (x is None and y is None) or math.isclose(x, y, rel_tol=1e-10, abs_tol=1e-12), \
+                (k, col, x, y)
+        for col in ("n", "responses", "fallback_responses", "weighted", "rank"):
+            assert a[k][col] == b[k][col], (k, col)
+
+
+def differs(a: dict[tuple, dict], b: dict[tuple, dict]) -> bool:
+    return set(a) != set(b) or any(
+        a[k]["n"] != b[k]["n"] or a[k]["responses"] != b[k]["responses"] for k in a)
+
+
+def flag(ids, flags: str, status: str = COUNTED) -> None:
+    db.session.execute(update(Response).where(Response.id.in_(ids))
+                       .values(flags=flags, status=status))
+    db.session.commit()
+
+
+def more_responses(n: int = 12) -> list[int]:
+    """New, unfolded responses of 00157 and 00193 in 2026-H2 (ids returned)."""
+    before = db.session.scalar(select(func.coalesce(func.max(Response.id), 0)))
+    add_many([("00157", {"A1.1": 5, "A2.1": 5, "A3.1": 5, "OVERALL": 5}, "ho-tich", PERIOD,
+               None, None, 0) for _ in range(n)]
+             + [("00193", {"A1.1": 1, "A4.1": 2, "OVERALL": 1}, None, PERIOD, None, None, 0)])
+    return list(db.session.scalars(select(Response.id).where(Response.id > before)))
+
+
+def victims() -> list[int]:
+    """Folded responses of 00157 in 2026-H2 (every third), and one whole stratum: every
+    2026-H1 response of 00193 in 'chung-thuc' (so a rollup stratum empties)."""
+    third = db.session.scalars(select(Response.id).where(
+        Response.unit_id == unit_id("00157"), Response.period == PERIOD).order_by(Response.id)
+    ).all()[::3]
+    stratum = db.session.scalars(select(Response.id).where(
+        Response.unit_id == unit_id("00193"), Response.period == "2026-H1",
+        Response.service_field == "chung-thuc")).all()
+    assert stratum
+    return list(third) + list(stratum)
+
+
+def folded_total() -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(RollupStratum.responses), 0)))
+
+
+def counted_folded() -> int:
+    return db.session.scalar(select(func.count()).select_from(Response).where(
+        Response.status == COUNTED, Response.rollup_batch.isnot(None)))
+
+
+def quarantine_burst(unit_code: str) -> int:
+    return decide("quarantine", Selection(unit_id=unit_id(unit_code), flags="burst",
+                                          status=COUNTED))
+
+
+def test_quarantining_folded_and_unfolded_responses_is_exact_and_release_restores(app):
+    with app.app_context():
+        _random_data()
+        rollups.refresh(chunk=50)
+        old = victims()
+        fresh = more_responses()
+        assert rollups.pending() == len(fresh)
+        bad = old + fresh[::2]
+        flag(bad, "burst")              # counted (e.g. released earlier), flags kept as history
+        full = table()
+        for code in ("00157", "00193"):
+            quarantine_burst(code)
+        held = table()
+        assert differs(full, held), "the quarantined responses must change the figures"
+        # The rollup holds exactly the counted folded responses: sums were subtracted.
+        assert folded_total() == counted_folded()
+        assert db.session.scalar(select(func.count()).select_from(Response).where(
+            Response.id.in_(bad), Response.rollup_batch.isnot(None))) == 0
+        # The same figures as a table computed live from the counted responses only.
+        rollups.reset()
+        assert_same(table(), held)
+        # Folding again never folds held responses.
+        rollups.refresh()
+        assert folded_total() == counted_folded() == db.session.scalar(
+            select(func.count()).select_from(Response).where(Response.status == COUNTED))
+        assert_same(table(), held)
+
+
+def test_release_restores_the_original_figures(app):
+    with app.app_context():
+        _random_data()
+        rollups.refresh(chunk=70)
+        old = victims()
+        fresh = more_responses()
+        bad = old + fresh[1::2]
+        flag(bad, "burst")
+        full = table()
+        for code in ("00157", "00193"):
+            quarantine_burst(code)
+        assert differs(full, table())
+        for code in ("00157", "00193"):
+            assert decide("release", Selection(unit_id=unit_id(code), flags="burst,manual",
+                                               status=QUARANTINED)) > 0
+        assert_same(table(), full)
+        # Released responses are unfolded: the next refresh folds them, figures unchanged.
+        assert rollups.pending() == len(fresh) + len(old)
+        rollups.refresh()
+        assert_same(table(), full)
+        assert folded_total() == db.session.scalar(select(func.count()).select_from(Response))
+
+
+def test_index_without_quarantined_equals_index_never_given_them(app):
+    """The figures with responses quarantined equal those of a database that never had them."""
+    with app.app_context():
+        _random_data()
+        without = table()
+        extra = more_responses(20)
+        rollups.refresh(chunk=33)           # the extra responses are folded too
+        flag(extra, "identical-run")
+        assert differs(without, table())
+        for code in ("00157", "00193"):
+            decide("quarantine", Selection(unit_id=unit_id(code), flags="identical-run"))
+        assert_same(table(), without)
+
+
+def test_decisions_are_audited_reversible_and_only_from_allowed_statuses(app):
+    with app.app_context():
+        ids = more_responses(5)
+        flag(ids, "burst,same-client", QUARANTINED)
+        unit = unit_id("00157")
+        group = Selection(unit_id=unit, period=PERIOD, flags="burst,same-client")
+        # Nothing to release among counted ones; reject applies to held ones only.
+        assert decide("reject", Selection(unit_id=unit, status=COUNTED)) == 0
+        assert decide("reject", group) == 5
+        statuses = set(db.session.scalars(select(Response.status).where(Response.id.in_(ids[:5]))))
+        assert statuses == {REJECTED}
+        assert decide("quarantine", group) == 5           # again, from rejected
+        assert decide("release", group, note="khách thật") == 5
+        assert set(db.session.scalars(select(Response.status).where(Response.id.in_(ids[:5])))) \
+            == {COUNTED}
+        # Flags stay as history; 'manual' is added only when counted responses are quarantined.
+        assert set(db.session.scalars(select(Response.flags).where(Response.id.in_(ids[:5])))) \
+            == {"burst,same-client"}
+        assert decide("quarantine", group) == 5
+        assert set(db.session.scalars(select(Response.flags).where(Response.id.in_(ids[:5])))) \
+            == {"burst,same-client,manual"}
+        assert db.session.scalar(select(func.count()).select_from(Response)) >= 6  # none deleted
+        rows = db.session.scalars(select(AuditLog).where(AuditLog.action.like("responses_%"))
+                                  .order_by(AuditLog.id)).all()
+        assert [r.action for r in rows] == ["responses_reject", "responses_quarantine",
+                                            "responses_release", "responses_quarantine"]
+        assert rows[2].details["count"] == 5 and rows[2].details["note"] == "khách thật"
+        assert rows[2].details["ids"] == [[ids[0], ids[4]]]
+        assert rows[2].target == f"unit:{unit}"
+        with pytest.raises(NotAllowed):
+            decide("delete", group)
+
+
+def test_selection_upto_id_and_day(app):
+    with app.app_context():
+        when = datetime(2026, 9, 10, 16, 30, tzinfo=timezone.utc)   # 23:30 Vietnam, 10/09
+        after = datetime(2026, 9, 10, 17, 30, tzinfo=timezone.utc)  # 00:30 Vietnam, 11/09
+        add_many([("00157", {"A1.1": 4}, None, PERIOD, None, when, 0)] * 3
+                 + [("00157", {"A1.1": 4}, None, PERIOD, None, after, 0)] * 2)
+        ids = db.session.scalars(select(Response.id).order_by(Response.id)).all()
+        flag(ids, "out-of-hours", QUARANTINED)
+        unit = unit_id("00157")
+        seen = Selection(unit_id=unit, day=date(2026, 9, 10), upto_id=ids[1])
+        assert decide("release", seen) == 2
+        assert decide("release", Selection(unit_id=unit, day=date(2026, 9, 11))) == 2
+        assert db.session.scalar(select(func.count()).select_from(Response).where(
+            Response.status == QUARANTINED)) == 1
+
+
+def test_every_figure_leaves_held_responses_out(app, client):
+    """Dashboard counts, exports, API counts and campaign progress count only counted ones."""
+    from survey.dashboards import queries
+    from survey.services import exports
+    from survey.models import User
+
+    with app.app_context():
+        volumes("00157", PERIOD, {"ho-tich": 100})
+        ids = more_responses(6)
+        flag(ids[:4], "burst", QUARANTINED)
+        flag(ids[4:5], "burst", REJECTED)
+        unit = unit_id("00157")
+        assert sum(c.responses for c in queries.counter_counts(unit, PERIOD)) == 1
+        assert sum(n for _, n in queries.daily_counts(unit, PERIOD)) == 1
+        assert queries.held_in_quarantine(unit, PERIOD) == 4
+        [row] = [r for r in index_rows(PERIOD, {unit}) if r["stat"] == "overall"]
+        assert row["responses"] == 1
+        admin = db.session.scalar(select(User).where(User.role == "admin"))
+        flt = exports.ExportFilter(period=PERIOD, unit_id=unit)
+        assert [r.id for r in exports.iter_responses(admin, flt)] == [ids[5]]
+        assert [c.responses for c in exports.response_counts(admin, flt)] == [1]
