@@ -220,3 +220,89 @@ def test_every_figure_leaves_held_responses_out(app, client):
         flt = exports.ExportFilter(period=PERIOD, unit_id=unit)
         assert [r.id for r in exports.iter_responses(admin, flt)] == [ids[5]]
         assert [c.responses for c in exports.response_counts(admin, flt)] == [1]
+
+
+# --- the review page ------------------------------------------------------------------------
+
+def held_burst(n: int = 4, status: str = QUARANTINED) -> list[int]:
+    when = datetime(2026, 9, 10, 2, 0, tzinfo=timezone.utc)         # 09:00 Vietnam, 10/09
+    before = db.session.scalar(select(func.coalesce(func.max(Response.id), 0)))
+    add_many([("00157", {"A1.1": 1, "A2.1": 1, "A3.1": 1, "OVERALL": 1}, "ho-tich", PERIOD,
+               None, when, 0)] * n
+             + [("00157", {"A1.1": 5, "A2.1": 4, "A3.1": 5, "OVERALL": 5}, "ho-tich", PERIOD,
+                 None, None, 0)] * 40)
+    ids = list(db.session.scalars(select(Response.id).where(Response.id > before)
+                                  .order_by(Response.id)))
+    flag(ids[:n], "burst,identical-run", status)
+    return ids[:n]
+
+
+def test_review_page_lists_groups_with_evidence_and_decides(app, client):
+    from tests.conftest import csrf_of, login
+
+    with app.app_context():
+        ids = held_burst()
+        unit = unit_id("00157")
+    login(client, "analyst")
+    page = client.get(f"/quan-ly/kiem-duyet/?period={PERIOD}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "dồn dập tại một quầy; chuỗi câu trả lời giống hệt nhau" in html
+    assert "10/09/2026" in html and "09h: 4" in html and "4/4" in html
+    # The unit's index now (40 satisfied, counted) and with the burst of 1s counted too.
+    assert "100,0%" in html and "90,9%" in html
+    assert 'href="/quan-ly/kiem-duyet/"' in client.get("/quan-ly/").get_data(as_text=True)
+    # The dashboard tells the analyst, with a link to the review.
+    board = client.get(f"/quan-ly/bang-dieu-khien/?unit={unit}&period={PERIOD}").get_data(
+        as_text=True)
+    assert "4 phiếu của đơn vị trong kỳ đang bị cách ly" in board
+    assert f"/quan-ly/kiem-duyet/?period={PERIOD}&amp;unit={unit}" in board
+    token = csrf_of(client, f"/quan-ly/kiem-duyet/?period={PERIOD}")
+    form = {"csrf_token": token, "action": "release", "unit_id": unit, "period": PERIOD,
+            "counter_id": "", "day": "2026-09-10", "flags": "burst,identical-run",
+            "status": QUARANTINED, "upto_id": ids[-1]}
+    with app.app_context():
+        form["survey_id"] = db.session.scalar(select(Response.survey_id).limit(1))
+        form["counter_id"] = db.session.get(Response, ids[0]).counter_id
+    done = client.post("/quan-ly/kiem-duyet/quyet-dinh", data=form, follow_redirects=True)
+    assert done.status_code == 200 and "Đã trả lại 4 phiếu vào số liệu." in done.get_data(
+        as_text=True)
+    with app.app_context():
+        assert set(db.session.scalars(select(Response.status).where(Response.id.in_(ids)))) \
+            == {COUNTED}
+        log = db.session.scalar(select(AuditLog).where(AuditLog.action == "responses_release"))
+        assert log.user_id is not None and log.details["count"] == 4
+    board = client.get(f"/quan-ly/bang-dieu-khien/?unit={unit}&period={PERIOD}").get_data(
+        as_text=True)
+    assert "đang bị cách ly" not in board
+    released = client.get(f"/quan-ly/kiem-duyet/?status=counted&period={PERIOD}")
+    assert "Cách ly lại" in released.get_data(as_text=True)
+
+
+def test_officials_cannot_review_or_see_held_counts(app, client):
+    from tests.conftest import login
+
+    with app.app_context():
+        held_burst()
+        unit = unit_id("00157")
+    login(client, "official")
+    assert client.get("/quan-ly/kiem-duyet/").status_code == 403
+    assert client.post("/quan-ly/kiem-duyet/quyet-dinh", data={}).status_code in (400, 403)
+    board = client.get(f"/quan-ly/bang-dieu-khien/?unit={unit}&period={PERIOD}").get_data(
+        as_text=True)
+    assert "cách ly" not in board and "kiem-duyet" not in board
+
+
+def test_bad_decision_requests_are_refused(app, client):
+    from tests.conftest import csrf_of, login
+
+    login(client, "analyst")
+    token = csrf_of(client, "/quan-ly/kiem-duyet/")
+    base = {"csrf_token": token, "action": "release", "unit_id": "1", "survey_id": "1",
+            "status": QUARANTINED, "upto_id": "5", "period": PERIOD}
+    for change in ({"action": "delete"}, {"status": "gone"}, {"unit_id": "x"},
+                   {"upto_id": ""}, {"period": "2026-H3"}, {"day": "10/09/2026"}):
+        response = client.post("/quan-ly/kiem-duyet/quyet-dinh", data={**base, **change})
+        assert response.status_code == 400, change
+    assert client.get("/quan-ly/kiem-duyet/?status=other").status_code == 404
+    assert client.get("/quan-ly/kiem-duyet/?period=H1").status_code == 404

@@ -41,6 +41,7 @@ class Selection:
     (responses arriving after the page was drawn are not decided blindly)."""
 
     unit_id: int
+    survey_id: int | None = None
     period: str | None = None
     counter_id: int | None = None
     day: date | None = None          # Vietnam calendar day
@@ -51,6 +52,8 @@ class Selection:
 
     def where(self) -> list[Any]:
         where: list[Any] = [Response.unit_id == self.unit_id]
+        if self.survey_id is not None:
+            where.append(Response.survey_id == self.survey_id)
         if self.period:
             where.append(Response.period == self.period)
         if self.counter_id is not None:
