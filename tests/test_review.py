@@ -306,3 +306,85 @@ def test_bad_decision_requests_are_refused(app, client):
         assert response.status_code == 400, change
     assert client.get("/quan-ly/kiem-duyet/?status=other").status_code == 404
     assert client.get("/quan-ly/kiem-duyet/?period=H1").status_code == 404
+
+
+# --- period-level signals -------------------------------------------------------------------
+
+def test_responses_over_dossiers(app):
+    from survey.review.evidence import volume_excess
+
+    with app.app_context():
+        volumes("00157", PERIOD, {"ho-tich": 6, "dat-dai": 4})
+        volumes("00178", PERIOD, {"ho-tich": 100})
+        specs = [("00157", {"A1.1": 4}, "ho-tich", PERIOD, None, None, 0)] * 12 \
+            + [("00178", {"A1.1": 4}, "ho-tich", PERIOD, None, None, 0)] * 12 \
+            + [("00193", {"A1.1": 4}, "ho-tich", PERIOD, None, None, 0)] * 12   # no volumes
+        add_many(specs)
+        ids = db.session.scalars(select(Response.id).where(
+            Response.unit_id == unit_id("00157"))).all()
+        flag(ids[:4], "burst", QUARANTINED)
+        [found] = volume_excess(PERIOD)
+        assert (found.unit.code, found.responses, found.counted, found.dossiers) == \
+            ("00157", 12, 8, 10)
+        assert volume_excess("2026-H1") == []
+
+
+def _channel(code: str, satisfied: int, total: int, verified: bool) -> None:
+    before = db.session.scalar(select(func.coalesce(func.max(Response.id), 0)))
+    add_many([(code, {"A1.1": 5 if i < satisfied else 2}, "ho-tich", PERIOD, None, None, 0)
+              for i in range(total)])
+    db.session.execute(update(Response).where(Response.id > before).values(verified=verified))
+    db.session.commit()
+
+
+def test_open_channel_departing_from_verified_channel(app):
+    from survey.review.evidence import channel_gap, channel_gaps
+
+    with app.app_context():
+        _channel("00157", 58, 60, verified=False)     # open: 96.7 % satisfied
+        _channel("00157", 21, 35, verified=True)      # verified: 60 %
+        _channel("00178", 40, 50, verified=False)     # the same 80 % on both channels
+        _channel("00178", 32, 40, verified=True)
+        _channel("00193", 10, 10, verified=True)      # too few verified to compare
+        gaps = channel_gaps(PERIOD)
+        assert [g.unit.code for g in gaps] == ["00157", "00178"]
+        stuffed, honest = gaps
+        assert stuffed.departs and not honest.departs
+        p1, n1, p2, n2 = 58 / 60, 60, 21 / 35, 35
+        assert stuffed.open.estimate == pytest.approx(p1, rel=1e-12)
+        assert stuffed.verified.estimate == pytest.approx(p2, rel=1e-12)
+        assert stuffed.difference.estimate == pytest.approx(p1 - p2, rel=1e-12)
+        # Each channel its own stratum, unweighted (no volumes): Var = p(1-p)/(n-1) each.
+        se = math.sqrt(p1 * (1 - p1) / (n1 - 1) + p2 * (1 - p2) / (n2 - 1))
+        assert stuffed.difference.se == pytest.approx(se, rel=1e-9)
+        assert stuffed.difference.df == n1 + n2 - 2
+        assert honest.difference.estimate == pytest.approx(0.0, abs=1e-12)
+        # Quarantined responses are in neither channel's index.
+        ids = db.session.scalars(select(Response.id).where(
+            Response.unit_id == unit_id("00157"), Response.verified.is_(False))).all()
+        flag(ids[:30], "burst", QUARANTINED)
+        assert channel_gap(unit_id("00157"), PERIOD).open.n == 30
+
+
+def test_analyst_quarantines_a_units_open_channel(app, client):
+    from tests.conftest import csrf_of, login
+
+    with app.app_context():
+        _channel("00157", 30, 30, verified=False)
+        _channel("00157", 10, 30, verified=True)
+        unit = unit_id("00157")
+        last = db.session.scalar(select(func.max(Response.id)))
+    login(client, "analyst")
+    page = client.get(f"/quan-ly/kiem-duyet/?period={PERIOD}").get_data(as_text=True)
+    assert "lệch vượt khoảng tin cậy" in page
+    token = csrf_of(client, f"/quan-ly/kiem-duyet/?period={PERIOD}")
+    done = client.post("/quan-ly/kiem-duyet/cach-ly", follow_redirects=True, data={
+        "csrf_token": token, "unit_id": unit, "period": PERIOD, "open_only": "1",
+        "upto_id": last, "note": "kênh mở lệch"})
+    assert "Đã cách ly 30 phiếu." in done.get_data(as_text=True)
+    with app.app_context():
+        rows = db.session.execute(select(Response.verified, Response.status, Response.flags)
+                                  .distinct()).all()
+        assert sorted(rows) == [(False, QUARANTINED, "manual"), (True, COUNTED, None)]
+        log = db.session.scalar(select(AuditLog).where(AuditLog.action == "responses_quarantine"))
+        assert log.details["selection"]["open_only"] is True and log.details["note"] == "kênh mở lệch"
