@@ -388,3 +388,40 @@ def test_analyst_quarantines_a_units_open_channel(app, client):
         assert sorted(rows) == [(False, QUARANTINED, "manual"), (True, COUNTED, None)]
         log = db.session.scalar(select(AuditLog).where(AuditLog.action == "responses_quarantine"))
         assert log.details["selection"]["open_only"] is True and log.details["note"] == "kênh mở lệch"
+
+
+def test_quarantine_after_a_change_of_component_weights_forgets_the_stale_rollup(app):
+    from survey.models import RollupState, Survey
+    from survey.services.instrument import STANDING_CODE
+
+    with app.app_context():
+        _random_data()
+        rollups.refresh()
+        survey = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
+        survey.scope = {"component_weights": {"A1": 3}}
+        db.session.commit()
+        bad = victims()
+        flag(bad, "burst")
+        for code in ("00157", "00193"):
+            quarantine_burst(code)
+        # Summed with the old weights: nothing to subtract from, so it is gone, not corrupted.
+        assert db.session.get(RollupState, survey.id) is None and folded_total() == 0
+        held = table()
+        rollups.refresh()
+        assert_same(table(), held)
+        assert folded_total() == db.session.scalar(select(func.count()).select_from(Response)
+                                                   .where(Response.status == COUNTED))
+
+
+def test_api_figures_leave_held_responses_out(app, client):
+    from tests.test_api import auth, make_token
+
+    with app.app_context():
+        ids = held_burst(3)
+        unit = unit_id("00157")
+    token = make_token(app, "analyst")
+    counts = client.get(f"/api/v1/responses/counts?period={PERIOD}", headers=auth(token)).json
+    assert [(c["unit_code"], c["responses"]) for c in counts["counts"]] == [("00157", 40)]
+    listed = client.get(f"/api/v1/units/{unit}/responses?period={PERIOD}&limit=5000",
+                        headers=auth(token)).json["responses"]
+    assert len(listed) == 40 and not {r["id"] for r in listed} & set(ids)

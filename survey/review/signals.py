@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class SubmissionContext:
+    """One submission about to be stored.  ``now`` is its exact time (aware), not the hour
+    the response is stored with; ``client_hash`` is None where a device is shared (kiosk)."""
+
     counter_id: int | None
     unit_id: int
     survey_id: int
