@@ -277,6 +277,10 @@ def test_review_page_lists_groups_with_evidence_and_decides(app, client):
     assert "đang bị cách ly" not in board
     released = client.get(f"/quan-ly/kiem-duyet/?status=counted&period={PERIOD}")
     assert "Cách ly lại" in released.get_data(as_text=True)
+    client.get("/ngon-ngu/en")
+    english = client.get(f"/quan-ly/kiem-duyet/?status=counted&period={PERIOD}")
+    assert "Review of quarantined responses" in english.get_data(as_text=True)
+    assert "Quarantine again" in english.get_data(as_text=True)
 
 
 def test_officials_cannot_review_or_see_held_counts(app, client):
