@@ -305,7 +305,9 @@ def test_bad_decision_requests_are_refused(app, client):
     base = {"csrf_token": token, "action": "release", "unit_id": "1", "survey_id": "1",
             "status": QUARANTINED, "upto_id": "5", "period": PERIOD}
     for change in ({"action": "delete"}, {"status": "gone"}, {"unit_id": "x"},
-                   {"upto_id": ""}, {"period": "2026-H3"}, {"day": "10/09/2026"}):
+                   {"upto_id": ""}, {"period": "2026-H3"}, {"day": "10/09/2026"},
+                   {"day": "0001-01-01"}, {"unit_id": "99999999999"}, {"survey_id": "²"},
+                   {"upto_id": "9" * 25}):
         response = client.post("/quan-ly/kiem-duyet/quyet-dinh", data={**base, **change})
         assert response.status_code == 400, change
     assert client.get("/quan-ly/kiem-duyet/?status=other").status_code == 404

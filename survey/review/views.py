@@ -33,14 +33,18 @@ def _period(value: str | None, default: str | None) -> str | None:
     return value
 
 
-def _int(value: str | None, required: bool = False) -> int | None:
+MAX_ID = 2**31 - 1        # unit, survey and counter ids are INTEGER columns on both backends
+MAX_RESPONSE_ID = 2**62   # response ids are BIGINT on PostgreSQL
+
+
+def _int(value: str | None, required: bool = False, high: int = MAX_ID) -> int | None:
     value = (value or "").strip()
     if not value:
         if required:
             abort(400)
         return None
-    # isdigit() alone accepts "²"; ids past 32 bits overflow the query.
-    if not (value.isascii() and value.isdigit()) or len(value) > 12:
+    # isdigit() alone accepts "²"; ids past the column's range overflow the query.
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or int(value) > high:
         abort(400 if request.method == "POST" else 404)
     return int(value)
 
@@ -49,9 +53,12 @@ def _day(value: str | None) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         abort(400)
+    if not 2000 <= day.year <= 2100:  # year 1 or 9999 overflow the UTC bounds of the day
+        abort(400)
+    return day
 
 
 @bp.get("/")
@@ -85,7 +92,7 @@ def decide_group():
         period=_period(request.form.get("period"), None),
         counter_id=_int(request.form.get("counter_id")), day=_day(request.form.get("day")),
         flags=request.form.get("flags", ""), status=status,
-        upto_id=_int(request.form.get("upto_id"), required=True))
+        upto_id=_int(request.form.get("upto_id"), required=True, high=MAX_RESPONSE_ID))
     changed = decide(action, selection, current_user.id, request.form.get("note", "")[:500])
     flash(_(DONE[action], n=formatting.format_int(changed)), "ok")
     return redirect(url_for("review.index", status=status, period=selection.period))
@@ -103,7 +110,7 @@ def quarantine_unit():
                           counter_id=_int(request.form.get("counter_id")),
                           day=_day(request.form.get("day")),
                           open_only=request.form.get("open_only") == "1",
-                          upto_id=_int(request.form.get("upto_id")))
+                          upto_id=_int(request.form.get("upto_id"), high=MAX_RESPONSE_ID))
     changed = decide("quarantine", selection, current_user.id,
                      request.form.get("note", "")[:500])
     flash(_(DONE["quarantine"], n=formatting.format_int(changed)), "ok")
