@@ -13,7 +13,7 @@ import pytest
 
 from survey import create_app
 from survey.extensions import limiter
-from survey.review.signals import (BURST, DEFAULTS, IDENTICAL_RUN, OUT_OF_HOURS, SAME_CLIENT,
+from survey.review.signals import (BURST, IDENTICAL_RUN, OUT_OF_HOURS, SAME_CLIENT,
                                    SubmissionContext, out_of_hours, parse_opening_hours,
                                    submission_flags)
 from survey.services.periods import VIETNAM
@@ -76,14 +76,14 @@ def test_a_busy_counter_of_real_citizens_is_never_flagged(signals_app):
 
 
 def test_burst_at_one_counter(signals_app):
-    limit = DEFAULTS["SIGNAL_BURST_COUNT"]
+    limit = signals_app.config["SIGNAL_BURST_COUNT"]
     flags = [submission_flags(ctx(MORNING + timedelta(seconds=10 * i))) for i in range(limit + 5)]
     assert all(f == [] for f in flags[:limit])
     assert all(f == [BURST] for f in flags[limit:])
     # Another counter at the same moments is its own window.
     assert submission_flags(ctx(MORNING + timedelta(seconds=30), counter=2)) == []
     # Once the window has passed, the counter is ordinary again.
-    later = MORNING + timedelta(minutes=DEFAULTS["SIGNAL_BURST_MINUTES"] + 5)
+    later = MORNING + timedelta(minutes=signals_app.config["SIGNAL_BURST_MINUTES"] + 5)
     assert submission_flags(ctx(later)) == []
 
 
@@ -116,7 +116,7 @@ def test_opening_hours_setting():
 
 
 def test_same_client_at_one_counter_and_across_the_day(signals_app):
-    per_counter = DEFAULTS["SIGNAL_SAME_CLIENT_PER_COUNTER"]
+    per_counter = signals_app.config["SIGNAL_SAME_CLIENT_PER_COUNTER"]
     phone = "one-phone"
     # Spread out (every 20 minutes): no burst, only the client rule.
     flags = [submission_flags(ctx(MORNING + timedelta(minutes=20 * i), client=phone))
@@ -126,7 +126,7 @@ def test_same_client_at_one_counter_and_across_the_day(signals_app):
     # The next day the count starts again.
     assert submission_flags(ctx(MORNING + timedelta(days=1), client=phone)) == []
     # Across many counters of one survey in a day.
-    per_day = DEFAULTS["SIGNAL_SAME_CLIENT_PER_DAY"]
+    per_day = signals_app.config["SIGNAL_SAME_CLIENT_PER_DAY"]
     day3 = MORNING + timedelta(days=2)
     flags = [submission_flags(ctx(day3 + timedelta(minutes=5 * i), counter=100 + i,
                                   client="roaming")) for i in range(per_day + 1)]
@@ -137,12 +137,12 @@ def test_no_client_hash_skips_the_client_rule(signals_app):
     # The kiosk tablet is one device for many citizens: intake passes no client hash for it.
     flags = [submission_flags(SubmissionContext(1, 10, 1, None, uuid.uuid4().hex,
                                                 MORNING + timedelta(minutes=5 * i)))
-             for i in range(DEFAULTS["SIGNAL_SAME_CLIENT_PER_DAY"] + 2)]
+             for i in range(signals_app.config["SIGNAL_SAME_CLIENT_PER_DAY"] + 2)]
     assert all(f == [] for f in flags)
 
 
 def test_identical_run_at_one_counter(signals_app):
-    k = DEFAULTS["SIGNAL_IDENTICAL_RUN"]
+    k = signals_app.config["SIGNAL_IDENTICAL_RUN"]
     same = "4" * 16
     flags = [submission_flags(ctx(MORNING + timedelta(minutes=2 * i), fp=same))
              for i in range(k + 2)]
@@ -169,3 +169,10 @@ def test_storage_down_fails_open(signals_app, monkeypatch, caplog):
     # The clock rule needs no storage and still applies.
     sunday = datetime(2026, 9, 13, 10, 0, tzinfo=VIETNAM).astimezone(timezone.utc)
     assert submission_flags(ctx(sunday)) == [OUT_OF_HOURS]
+
+
+def test_a_mistyped_opening_hours_setting_skips_the_rule(signals_app, caplog):
+    signals_app.config["SIGNAL_OPENING_HOURS"] = "Mon-Sat 7h-19h"
+    sunday = datetime(2026, 9, 13, 10, 0, tzinfo=VIETNAM).astimezone(timezone.utc)
+    assert submission_flags(ctx(sunday)) == []
+    assert "SIGNAL_OPENING_HOURS not understood" in caplog.text

@@ -28,6 +28,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -41,16 +42,6 @@ SAME_CLIENT, IDENTICAL_RUN = "same-client", "identical-run"
 BURST_SLICES = 5          # a burst window is counted in 5 slices: see _burst_keys
 DAY_SECONDS = 86_400
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-# Defaults; the app config (survey/config.py, environment variables) overrides each of them.
-DEFAULTS: dict[str, Any] = {
-    "SIGNAL_BURST_COUNT": 20,
-    "SIGNAL_BURST_MINUTES": 10,
-    "SIGNAL_OPENING_HOURS": "Mon-Sat 06:30-19:00",
-    "SIGNAL_SAME_CLIENT_PER_COUNTER": 10,
-    "SIGNAL_SAME_CLIENT_PER_DAY": 40,
-    "SIGNAL_IDENTICAL_RUN": 15,
-}
 
 
 @dataclass(frozen=True)
@@ -67,7 +58,9 @@ class SubmissionContext:
 
 
 def setting(name: str) -> Any:
-    return current_app.config.get(name, DEFAULTS[name])
+    """A threshold from the app config (defaults and their environment variables:
+    survey/config.py)."""
+    return current_app.config[name]
 
 
 # --- opening hours ------------------------------------------------------------------------
@@ -75,9 +68,10 @@ def setting(name: str) -> Any:
 _HOURS = re.compile(r"^\s*(\w{3})(?:\s*-\s*(\w{3}))?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
+@lru_cache(maxsize=8)
 def parse_opening_hours(spec: str) -> dict[int, tuple[time, time]]:
     """'Mon-Fri 07:00-17:30; Sat 07:00-11:30' -> {weekday: (opens, closes)}; a day not named is
-    closed.  Raises ValueError on anything else, so a mistyped setting fails loudly at start."""
+    closed.  Raises ValueError on anything else (submission_flags logs it and skips the rule)."""
     days: dict[int, tuple[time, time]] = {}
     for part in filter(None, (p.strip() for p in spec.split(";"))):
         m = _HOURS.match(part)
@@ -207,8 +201,11 @@ def submission_flags(ctx: SubmissionContext) -> list[str]:
     stored (not for a double tap that finds its response already stored).
     """
     flags = []
-    if out_of_hours(ctx.now, setting("SIGNAL_OPENING_HOURS")):
-        flags.append(OUT_OF_HOURS)
+    try:
+        if out_of_hours(ctx.now, setting("SIGNAL_OPENING_HOURS")):
+            flags.append(OUT_OF_HOURS)
+    except ValueError:  # a mistyped setting must not cost citizens their answers
+        current_app.logger.exception("SIGNAL_OPENING_HOURS not understood; rule skipped")
     storage = limiter.storage if limiter.enabled else None
     if storage is None:
         return flags
