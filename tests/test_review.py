@@ -431,3 +431,24 @@ def test_api_figures_leave_held_responses_out(app, client):
     listed = client.get(f"/api/v1/units/{unit}/responses?period={PERIOD}&limit=5000",
                         headers=auth(token)).json["responses"]
     assert len(listed) == 40 and not {r["id"] for r in listed} & set(ids)
+
+
+def test_campaign_progress_counts_only_counted_responses(app):
+    from survey.models import Survey
+    from survey.services import campaigns
+    from survey.services.demo_responses import NewResponse, insert_responses
+
+    with app.app_context():
+        ward = unit_id("00157")
+        survey = campaigns.create(campaigns.CampaignInput(
+            title="Chuyên đề thử", purpose="", opens_on=date(2026, 9, 1),
+            closes_on=date(2026, 9, 30), targets=(campaigns.Target(ward, 5),),
+            a_codes=("A1.1",)))
+        version = db.session.get(Survey, survey.id).current_version
+        when = datetime(2026, 9, 10, 3, 0, tzinfo=timezone.utc)
+        ids = insert_responses(version.id, [NewResponse(ward, None, PERIOD, when, None, {},
+                                                        channel="link")] * 4)
+        db.session.commit()
+        flag(ids[:3], "same-client", QUARANTINED)
+        [target] = campaigns.progress(db.session.get(Survey, survey.id))
+        assert (target.quota, target.responses) == (5, 1)
