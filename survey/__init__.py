@@ -51,11 +51,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.officials.nav import nav_links
     from survey.public import bp as public_bp
     from survey.reports import bp as reports_bp
+    from survey.review import bp as review_bp
     from survey.short_links import bp as short_bp
     from survey.security import init_security
 
     for blueprint in (public_bp, short_bp, auth_bp, officials_bp, dashboards_bp, reports_bp,
-                      campaigns_bp, admin_bp, api_bp):
+                      campaigns_bp, admin_bp, api_bp, review_bp):
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"nav_links": nav_links})
     init_security(app)

@@ -48,6 +48,13 @@ class Config:
     # Behind a TLS-terminating proxy that does not forward the scheme, still send HSTS.
     FORCE_HSTS = os.environ.get("FORCE_HSTS", "0") == "1"
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute; 50 per hour")
+    # Stuffing signals at submission (survey/review/signals.py; thresholds and why: docs/integrity.md).
+    SIGNAL_BURST_COUNT = int(os.environ.get("SIGNAL_BURST_COUNT", "20"))
+    SIGNAL_BURST_MINUTES = int(os.environ.get("SIGNAL_BURST_MINUTES", "10"))
+    SIGNAL_OPENING_HOURS = os.environ.get("SIGNAL_OPENING_HOURS", "Mon-Sat 06:30-19:00")
+    SIGNAL_SAME_CLIENT_PER_COUNTER = int(os.environ.get("SIGNAL_SAME_CLIENT_PER_COUNTER", "10"))
+    SIGNAL_SAME_CLIENT_PER_DAY = int(os.environ.get("SIGNAL_SAME_CLIENT_PER_DAY", "40"))
+    SIGNAL_IDENTICAL_RUN = int(os.environ.get("SIGNAL_IDENTICAL_RUN", "15"))
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     QR_OUTPUT_DIR = os.environ.get("QR_OUTPUT_DIR", str(ROOT / "instance" / "qr"))

@@ -56,6 +56,9 @@ POLICY: dict[str, frozenset[str]] = {
     "reports.province_pdf": STAFF,
     "reports.posters_pdf": ALL,
     "reports.thematic_pdf": STAFF,
+    "review.index": STAFF,
+    "review.decide_group": STAFF,
+    "review.quarantine_unit": STAFF,
 }
 # Not official routes: citizens, sign-in, static files, the token-authenticated API (own test).
 OUTSIDE = {"public.", "short.", "auth.", "static", "api."}

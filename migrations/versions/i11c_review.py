@@ -1,12 +1,11 @@
-"""placeholder for one line of work (c_review); no schema change unless it says so below
+"""review: index on response.flags for the review page's flagged groups
 
 Revision ID: i11c_review
 Revises: i11b_intake
 Create Date: 2026-12-02 11:40:00
 
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
 
 
 revision = 'i11c_review'
@@ -16,8 +15,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('response', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_response_flags'), ['flags'], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('response', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_response_flags'))

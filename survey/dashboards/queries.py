@@ -1,7 +1,8 @@
 """What the dashboards read besides the indices: counts per counter and day, comments, periods.
 
 Every function takes unit ids the caller has already checked against services/access; none
-formats anything.
+formats anything.  Counts are of counted responses only (rollups.counted): quarantined and
+rejected ones count in no figure; :func:`held_in_quarantine` tells analysts they exist.
 """
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, Integer, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from survey.extensions import db
 from survey.models import Answer, Counter, Question, Response, Survey, Unit
+from survey.models.responses import QUARANTINED
+from survey.services.rollups import counted
 from survey.services.instrument import STANDING_CODE
 from survey.services.periods import in_vietnam
 
@@ -25,7 +28,8 @@ def _survey_id(survey_code: str) -> int | None:
 
 
 def periods_with_responses(unit_ids: set[int] | None, survey_code: str = STANDING_CODE) -> list[str]:
-    query = select(Response.period).distinct().where(Response.survey_id == _survey_id(survey_code))
+    query = select(Response.period).distinct().where(Response.survey_id == _survey_id(survey_code),
+                                                     counted())
     if unit_ids is not None:
         query = query.where(Response.unit_id.in_(sorted(unit_ids)))
     return sorted(db.session.scalars(query).all(), reverse=True)
@@ -34,7 +38,8 @@ def periods_with_responses(unit_ids: set[int] | None, survey_code: str = STANDIN
 def first_unit_with_responses(unit_ids: set[int] | None, period: str,
                               survey_code: str = STANDING_CODE) -> int | None:
     query = (select(Response.unit_id).join(Unit, Unit.id == Response.unit_id)
-             .where(Response.period == period, Response.survey_id == _survey_id(survey_code))
+             .where(Response.period == period, Response.survey_id == _survey_id(survey_code),
+                    counted())
              .group_by(Response.unit_id, Unit.code).order_by(Unit.code).limit(1))
     if unit_ids is not None:
         query = query.where(Response.unit_id.in_(sorted(unit_ids)))
@@ -53,7 +58,7 @@ def counter_counts(unit_id: int, period: str, survey_code: str = STANDING_CODE) 
     """Every counter of the unit with its responses in the period, zero included."""
     counts = (select(Response.counter_id, func.count().label("n"))
               .where(Response.unit_id == unit_id, Response.period == period,
-                     Response.survey_id == _survey_id(survey_code))
+                     Response.survey_id == _survey_id(survey_code), counted())
               .group_by(Response.counter_id).subquery())
     rows = db.session.execute(
         select(Counter.code, Counter.name, Counter.active, func.coalesce(counts.c.n, 0))
@@ -62,20 +67,39 @@ def counter_counts(unit_id: int, period: str, survey_code: str = STANDING_CODE) 
     return [CounterCount(*row) for row in rows]
 
 
-def _local_day(column) -> ColumnElement:
+def local_day(column) -> ColumnElement:
     """The calendar day in Vietnam (UTC+7 all year, no daylight saving) of a UTC timestamp."""
     if db.engine.dialect.name == "sqlite":
         return func.date(column, "+7 hours")
     return cast(func.timezone("Asia/Ho_Chi_Minh", column), Date)
 
 
+def local_hour(column) -> ColumnElement:
+    """The hour (0-23) in Vietnam of a UTC timestamp."""
+    if db.engine.dialect.name == "sqlite":
+        return cast(func.strftime("%H", column, "+7 hours"), Integer)
+    return cast(func.extract("hour", func.timezone("Asia/Ho_Chi_Minh", column)), Integer)
+
+
+def as_date(value) -> date:
+    """A local_day() value as a date (SQLite gives the ISO text)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 def daily_counts(unit_id: int, period: str, survey_code: str = STANDING_CODE) -> list[tuple[date, int]]:
-    day = _local_day(Response.submitted_at).label("day")
+    day = local_day(Response.submitted_at).label("day")
     rows = db.session.execute(
         select(day, func.count()).where(Response.unit_id == unit_id, Response.period == period,
-                                        Response.survey_id == _survey_id(survey_code))
+                                        Response.survey_id == _survey_id(survey_code), counted())
         .group_by(day).order_by(day)).all()
-    return [(d if isinstance(d, date) else date.fromisoformat(d), n) for d, n in rows]
+    return [(as_date(d), n) for d, n in rows]
+
+
+def held_in_quarantine(unit_id: int, period: str) -> int:
+    """Responses of the unit in the period waiting for Sở Nội vụ's review (every survey)."""
+    return db.session.scalar(select(func.count()).select_from(Response).where(
+        Response.unit_id == unit_id, Response.period == period,
+        Response.status == QUARANTINED)) or 0
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from survey.services.access import roles_required, unit_or_404, visible_unit_ids
 from survey.services.aggregates import indicator, index_rows, trend, unit_summary
 from survey.services.instrument import COMPONENTS
 from survey.services.periods import last_periods, period_of
+from survey.review import REVIEW_ROLES
 
 TREND_PERIODS = 4
 
@@ -80,6 +81,9 @@ def index():
         counters=queries.counter_counts(unit.id, period),
         columns=columns, column_width=column_width,
         comments=queries.latest_comments(unit.id, period),
+        # Sở Nội vụ decides on held responses; others only see figures without them.
+        held=queries.held_in_quarantine(unit.id, period)
+        if current_user.role in REVIEW_ROLES else 0,
     )
 
 

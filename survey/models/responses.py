@@ -25,6 +25,7 @@ CHANNELS = ("qr", "kiosk", "link")
 # until an analyst of Sở Nội vụ releases it. rejected: an analyst kept it out (reversible; kept
 # until `flask purge` applies the retention period).
 STATUSES = ("counted", "quarantined", "rejected")
+COUNTED, QUARANTINED, REJECTED = STATUSES
 
 
 class Response(db.Model):
@@ -36,6 +37,8 @@ class Response(db.Model):
         # (NULL, id) first: the responses still to fold, in id order, straight from the index.
         Index("ix_response_rollup_batch_id", "rollup_batch", "id"),
         Index("ix_response_status", "status"),
+        # Flagged responses for the review page (most rows have NULL flags).
+        Index("ix_response_flags", "flags"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -14,6 +14,7 @@ MENU: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("dashboards.index", "Bảng điều khiển", ALL),
     ("dashboards.province", "So sánh đơn vị", ("admin", "analyst")),
     ("campaigns.index", "Khảo sát chuyên đề", ("admin", "analyst")),
+    ("review.index", "Kiểm duyệt phiếu", ("admin", "analyst")),
     ("admin.units", "Đơn vị và quầy", ("admin",)),
     ("admin.data", "Dữ liệu", ALL),
     ("admin.users", "Tài khoản", ("admin",)),

@@ -12,6 +12,7 @@ from survey.models import Response, Unit
 from survey.officials import bp
 from survey.services.access import scope
 from survey.services.periods import period_of
+from survey.services.rollups import counted
 
 
 @bp.get("/")
@@ -19,7 +20,7 @@ def home():
     period = period_of(datetime.now(timezone.utc))
     counts = (
         select(Response.unit_id, func.count().label("n"))
-        .where(Response.period == period)
+        .where(Response.period == period, counted())
         .group_by(Response.unit_id)
         .subquery()
     )

@@ -120,10 +120,15 @@ def _strata(sums: rollups.StratumSums, periods: Sequence[str], unit_ids: set[int
 
 
 def weighted(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
-             stats: Iterable[str] = STATS) -> Weighted:
-    """Strata with n_h and w_h, and the cells table of analysis.indices.index_table()."""
+             stats: Iterable[str] = STATS, include: Sequence[int] = (),
+             verified: bool | None = None) -> Weighted:
+    """Strata with n_h and w_h, and the cells table of analysis.indices.index_table().
+
+    Counted responses only, plus ``include`` (see rollups.read); ``verified`` True/False
+    weights one channel's responses alone to the service volumes.
+    """
     stats = set(stats)
-    sums = rollups.read(inst, periods, unit_ids, rollups.kinds_for(stats))
+    sums = rollups.read(inst, periods, unit_ids, rollups.kinds_for(stats), include, verified)
     strata, raw_to = _strata(sums, periods, unit_ids)
     n_measures = max(len(sums.measures), 1)
     key = raw_to[np.asarray(sums.cell_stratum, dtype=np.int64)] * n_measures \
@@ -195,13 +200,16 @@ def _plain_list(values: np.ndarray) -> list[Any]:
 
 
 def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
-                    survey_code: str = STANDING_CODE, stats: Iterable[str] = STATS
-                    ) -> list[dict[str, Any]]:
-    """index_table() rows for several periods, with unit code/name/kind and weighting flags."""
+                    survey_code: str = STANDING_CODE, stats: Iterable[str] = STATS,
+                    include: Sequence[int] = ()) -> list[dict[str, Any]]:
+    """index_table() rows for several periods, with unit code/name/kind and weighting flags.
+
+    Counted responses only; ``include`` adds held responses by id (the review page's "with").
+    """
     inst = instrument_of(survey_code)
     if inst is None or (unit_ids is not None and not unit_ids):
         return []
-    data = weighted(inst, periods, unit_ids, stats)
+    data = weighted(inst, periods, unit_ids, stats, include)
     if not data.strata or len(data.cells["n"]) == 0:
         return []
     table = index_table(data.frame(), data.cells)

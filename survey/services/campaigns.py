@@ -23,6 +23,7 @@ from survey.models import CampaignTarget, Response, Survey, SurveyVersion, Unit
 from survey.services import audit
 from survey.services.instrument import PRIVACY_VI, publish_questions
 from survey.services.periods import VIETNAM, as_utc
+from survey.services.rollups import counted
 from survey.services.question_bank import (
     A_CODES,
     B_CODES,
@@ -146,9 +147,9 @@ def unit_tree() -> list[tuple[Unit, int]]:
 
 
 def progress(survey: Survey) -> list[TargetProgress]:
-    """Responses per target unit (all versions, all channels), against each unit's quota."""
+    """Counted responses per target unit (all versions, all channels), against each unit's quota."""
     counts = dict(db.session.execute(
-        select(Response.unit_id, func.count()).where(Response.survey_id == survey.id)
+        select(Response.unit_id, func.count()).where(Response.survey_id == survey.id, counted())
         .group_by(Response.unit_id)
     ).all())
     return [TargetProgress(t.unit, t.quota, counts.get(t.unit_id, 0)) for t in targets_of(survey)]

@@ -4,6 +4,11 @@ Every query goes through access.scope, so an export can only ever contain the us
 parameters are passed. Responses are read by id in chunks, in an order that reveals nothing finer
 than the hour (iter_responses), so a province-wide export streams in small memory and never holds
 a database cursor open between chunks.
+
+Only counted responses are exported, rows and counts alike (rollups.counted): a quarantined
+response counts in no figure, and listing it, even marked, would show an insider of the rated
+unit which of their submissions the rules caught, so they could learn to dodge them. Sở Nội vụ
+sees held responses on the review page (survey/review), not in downloads.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from survey.models import Answer, Counter, Question, Response, Survey, SurveyVer
 from survey.services.access import descendants, scope
 from survey.services import privacy
 from survey.services.periods import in_vietnam
+from survey.services.rollups import counted
 
 CHUNK = 1000
 NOT_APPLICABLE = "KAD"  # "không áp dụng / không biết"
@@ -49,7 +55,7 @@ def _unit_ids(flt: ExportFilter) -> set[int] | None:
 
 
 def _filtered(query, user: User, flt: ExportFilter):
-    query = scope(query, user, Response.unit_id)
+    query = scope(query, user, Response.unit_id).where(counted())
     if flt.period:
         query = query.where(Response.period == flt.period)
     ids = _unit_ids(flt)

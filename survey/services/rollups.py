@@ -17,6 +17,12 @@ on it.
 Overall scores are a component-weighted mean, not additive in the weights, so each survey's
 rollup records the weights it was summed with (``rollup_state``); when the survey's weights
 differ, :func:`read` ignores the rollup (live sums) and the next refresh rebuilds it.
+
+Only counted responses (``Response.status == 'counted'``, :func:`counted`) are folded or summed
+live; quarantined and rejected ones keep ``rollup_batch`` NULL.  :func:`unfold` takes responses
+that are already folded back out (their exact sums subtracted) when an analyst quarantines them;
+a released response is unfolded and counted, so the live tail sums it and the next refresh folds
+it (docs/integrity.md).
 """
 from __future__ import annotations
 
@@ -28,14 +34,16 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from sqlalchemy import (Float, Integer, String, and_, case, cast, delete, func, literal,
-                        literal_column, null, select, text, true, union_all, update)
+from sqlalchemy import (Float, Integer, String, and_, bindparam, case, cast, delete, func,
+                        literal, literal_column, null, or_, select, text, true, union_all,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from survey.extensions import db
 from survey.models import (Answer, Question, Response, RollupCell, RollupMeasure, RollupState,
                            RollupStratum, Survey, SurveyVersion)
+from survey.models.responses import COUNTED
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
 from survey.services.instrument import STANDING_CODE
 
@@ -75,6 +83,11 @@ def instrument_for(survey: Survey) -> Instrument:
 def instrument_of(survey_code: str = STANDING_CODE) -> Instrument | None:
     survey = db.session.scalar(select(Survey).where(Survey.code == survey_code))
     return None if survey is None else instrument_for(survey)
+
+
+def counted() -> Any:
+    """The filter of every figure: quarantined and rejected responses count nowhere."""
+    return Response.status == COUNTED
 
 
 def _f(expr: Any) -> Any:
@@ -271,10 +284,19 @@ def _fetch_cells(conn: Connection, query: Any) -> dict[str, np.ndarray]:
 
 
 def read(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
-         kinds: set[int]) -> StratumSums:
-    """Exact per-stratum sums of the survey's responses in ``periods`` (and ``unit_ids``)."""
-    use_rollup = _state_matches(inst)
-    where = [Response.survey_id == inst.survey_id, Response.period.in_(list(periods))]
+         kinds: set[int], include: Sequence[int] = (), verified: bool | None = None
+         ) -> StratumSums:
+    """Exact per-stratum sums of the survey's counted responses in ``periods`` (and ``unit_ids``).
+
+    ``include``: ids of responses not counted (quarantined, rejected: never folded) to sum as
+    if they were, for the review page's "index with them".  ``verified``: only the verified
+    (True) or open (False) channel; the rollup does not split channels, so that is all live.
+    """
+    use_rollup = _state_matches(inst) and verified is None
+    status = or_(counted(), Response.id.in_(sorted(include))) if include else counted()
+    where = [Response.survey_id == inst.survey_id, Response.period.in_(list(periods)), status]
+    if verified is not None:
+        where.append(Response.verified.is_(verified))
     st_where = [RollupStratum.survey_id == inst.survey_id, RollupStratum.period.in_(list(periods))]
     if unit_ids is not None:
         where.append(Response.unit_id.in_(sorted(unit_ids)))
@@ -396,7 +418,9 @@ def _fold_survey(inst: Instrument, batch: int) -> None:
         state.refreshed_at = now
 
 
-def _lock() -> None:
+def lock() -> None:
+    """The rollup's writer lock for this transaction (PostgreSQL: an advisory lock; SQLite has
+    one writer anyway): refresh, reset, unfold and quarantine decisions take it first."""
     if _pg():
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
         db.session.execute(text(f"SET LOCAL work_mem = '{FOLD_WORK_MEM}'"))
@@ -408,7 +432,7 @@ def reset(survey_id: int | None = None) -> None:
     Needed after responses are deleted (sums cannot be un-added) and when a survey's
     component weights change; :func:`refresh` does the latter by itself.
     """
-    _lock()
+    lock()
     strata = select(RollupStratum.id)
     responses = update(Response).where(Response.rollup_batch.isnot(None))
     states = delete(RollupState)
@@ -424,9 +448,9 @@ def reset(survey_id: int | None = None) -> None:
 
 
 def pending() -> int:
-    """Responses not folded yet."""
+    """Counted responses not folded yet."""
     return db.session.scalar(select(func.count()).select_from(Response)
-                             .where(Response.rollup_batch.is_(None)))
+                             .where(Response.rollup_batch.is_(None), counted()))
 
 
 def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = None) -> int:
@@ -440,11 +464,11 @@ def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = N
             reset(survey.id)
     done = 0
     while True:
-        _lock()
+        lock()
         batch = secrets.randbits(62) or 1
-        mark = update(Response).where(Response.rollup_batch.is_(None))
+        mark = update(Response).where(Response.rollup_batch.is_(None), counted())
         if chunk:
-            first_ids = (select(Response.id).where(Response.rollup_batch.is_(None))
+            first_ids = (select(Response.id).where(Response.rollup_batch.is_(None), counted())
                          .order_by(Response.id).limit(chunk).subquery())
             last = db.session.scalar(select(func.max(first_ids.c.id)))
             if last is None:
@@ -471,3 +495,76 @@ def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = N
         if not chunk:
             break
     return done
+
+
+# --- unfolding: quarantine after the fact --------------------------------------------------
+
+def unfold(response_ids: Sequence[int]) -> int:
+    """Take folded responses back out of the rollup, in the caller's transaction.
+
+    Subtracts exactly the sums their fold added (the same GROUP BY over just these responses)
+    and sets their ``rollup_batch`` back to NULL, so that with their status changed in the same
+    transaction no figure sees them, and a later release lets the live tail and the next
+    refresh count them again.  Cells and strata left empty are deleted (a design stratum needs
+    a response).  Returns how many responses were unfolded.  The caller commits.
+    """
+    ids = sorted(set(response_ids))
+    if not ids:
+        return 0
+    lock()  # no refresh may fold or re-fold between our read and our subtraction
+    folded = [Response.id.in_(ids), Response.rollup_batch.isnot(None)]
+    surveys = db.session.scalars(select(Response.survey_id).where(*folded).distinct()).all()
+    for survey_id in surveys:
+        inst = instrument_for(db.session.get(Survey, survey_id))
+        state = db.session.get(RollupState, survey_id)
+        if state is None or state.component_weights != inst.component_weights:
+            # Summed with other weights: read() ignores this rollup already and refresh()
+            # rebuilds it; forget it now rather than subtract sums that were never added.
+            _forget(survey_id)
+            continue
+        where = [*folded, Response.survey_id == survey_id]
+        kinds = {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}
+        sums = db.session.execute(union_all(*_sum_selects(inst, where, kinds))).all()
+        _subtract(survey_id, sums)
+    return db.session.execute(update(Response).where(*folded).values(rollup_batch=None)).rowcount
+
+
+def _forget(survey_id: int) -> None:
+    strata = select(RollupStratum.id).where(RollupStratum.survey_id == survey_id)
+    db.session.execute(delete(RollupCell).where(RollupCell.stratum_id.in_(strata)))
+    db.session.execute(delete(RollupStratum).where(RollupStratum.survey_id == survey_id))
+    db.session.execute(delete(RollupState).where(RollupState.survey_id == survey_id))
+    db.session.execute(update(Response).where(Response.survey_id == survey_id,
+                                              Response.rollup_batch.isnot(None))
+                       .values(rollup_batch=None))
+
+
+def _subtract(survey_id: int, rows: Sequence[Any]) -> None:
+    """Rows of the sum selects (unit, period, field, kind, code, n, sat, s1, s2), subtracted."""
+    units = sorted({r[0] for r in rows})
+    stratum_of = {(u, p, f): sid for sid, u, p, f in db.session.execute(
+        select(RollupStratum.id, RollupStratum.unit_id, RollupStratum.period, RollupStratum.field)
+        .where(RollupStratum.survey_id == survey_id, RollupStratum.unit_id.in_(units)))}
+    measure_of = {(k, c): mid for mid, k, c in db.session.execute(
+        select(RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code))}
+    strata, cells = [], []
+    for unit_id, period, field, kind, code, n, sat, s1, s2 in rows:
+        sid = stratum_of[(unit_id, period, field)]
+        if kind == KIND_COUNT:
+            strata.append({"sid": sid, "dn": int(n)})
+        else:
+            cells.append({"sid": sid, "mid": measure_of[(kind, code)], "dn": int(n),
+                          "dsat": int(sat or 0), "ds1": float(s1 or 0), "ds2": float(s2 or 0)})
+    st, cell = RollupStratum.__table__, RollupCell.__table__
+    if cells:
+        db.session.execute(
+            update(cell).where(cell.c.stratum_id == bindparam("sid"),
+                               cell.c.measure_id == bindparam("mid"))
+            .values(n=cell.c.n - bindparam("dn"), sat=cell.c.sat - bindparam("dsat"),
+                    s1=cell.c.s1 - bindparam("ds1"), s2=cell.c.s2 - bindparam("ds2")), cells)
+    if strata:
+        db.session.execute(update(st).where(st.c.id == bindparam("sid"))
+                           .values(responses=st.c.responses - bindparam("dn")), strata)
+    touched = sorted({s["sid"] for s in strata})
+    db.session.execute(delete(cell).where(cell.c.stratum_id.in_(touched), cell.c.n <= 0))
+    db.session.execute(delete(st).where(st.c.id.in_(touched), st.c.responses <= 0))
