@@ -99,16 +99,23 @@ def check_secret_keys(app: Flask) -> None:
     Debug runs and tests may use the demo key.
     """
     config = app.config
-    fallbacks = list(config.get("SECRET_KEY_FALLBACKS") or ())
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or []
+    if isinstance(fallbacks, (str, bytes)):  # one key, or "old1,old2" from a config file
+        fallbacks = _key_list(fallbacks.decode() if isinstance(fallbacks, bytes) else fallbacks)
+    config["SECRET_KEY_FALLBACKS"] = fallbacks = list(fallbacks)  # Flask iterates it: never a string
     if not (app.testing or app.debug):
         for name, key in [("SECRET_KEY", config.get("SECRET_KEY"))] + [("SECRET_KEY_FALLBACKS", k) for k in fallbacks]:
             reason = _weakness(key)
-            if reason:
-                raise WeakSecretKey(
-                    f"{name} {reason}: ứng dụng không chạy với khóa này, vì ai biết khóa là giả được "
-                    f"phiên đăng nhập của quản trị viên. Tạo một khóa ngẫu nhiên bằng\n    {MAKE_KEY}\n"
-                    "rồi đặt nó vào biến môi trường SECRET_KEY của máy chủ (giữ bí mật, không đưa vào git; "
-                    "xem README, \"Keys and sessions\").")
+            if reason is None:
+                continue
+            if name == "SECRET_KEY":
+                advice = (f"Tạo một khóa ngẫu nhiên bằng\n    {MAKE_KEY}\nrồi đặt nó vào biến môi trường "
+                          "SECRET_KEY của máy chủ (giữ bí mật, không đưa vào git)")
+            else:
+                advice = (f"Bỏ khóa đó khỏi SECRET_KEY_FALLBACKS (phiên ký bằng nó phải đăng nhập lại); "
+                          f"khóa mới tạo bằng\n    {MAKE_KEY}")
+            raise WeakSecretKey(f"{name} {reason}: ứng dụng không chạy với khóa này, vì ai biết khóa là giả "
+                                f"được phiên đăng nhập của quản trị viên. {advice}; xem README, \"Keys and sessions\".")
     # Flask-WTF signs and checks with one key (WTF_CSRF_SECRET_KEY, else SECRET_KEY) and hands it
     # to itsdangerous, which also takes a list, newest last: a form opened before the rotation
     # still posts.

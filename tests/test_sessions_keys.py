@@ -55,8 +55,12 @@ def test_production_refuses_a_public_or_weak_key_and_says_how_to_make_one(produc
 def test_debug_and_tests_may_use_the_demo_key_and_production_a_real_one(production_env):
     assert create_app({"DEBUG": True}).secret_key == DEMO_SECRET_KEY
     assert create_app({"TESTING": True}).secret_key == DEMO_SECRET_KEY
-    strong = secrets.token_hex(32)
-    assert create_app({"SECRET_KEY": strong, "SECRET_KEY_FALLBACKS": [secrets.token_hex(32)]}).secret_key == strong
+    strong, old1, old2 = (secrets.token_hex(32) for _ in range(3))
+    assert create_app({"SECRET_KEY": strong, "SECRET_KEY_FALLBACKS": [old1]}).secret_key == strong
+    # As the environment gives it (SECRET_KEY_FALLBACKS=old1,old2): a list for Flask, never a string.
+    app = create_app({"SECRET_KEY": strong, "SECRET_KEY_FALLBACKS": f"{old1}, {old2}"})
+    assert app.config["SECRET_KEY_FALLBACKS"] == [old1, old2]
+    assert app.config["WTF_CSRF_SECRET_KEY"] == [old1, old2, strong]  # newest last, as itsdangerous wants
 
 
 def _forged_session(key: str, **data) -> str:
