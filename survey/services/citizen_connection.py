@@ -59,7 +59,7 @@ class CitizenConnection:
     werkzeug's threaded server) would otherwise keep one connection for every thread it ever ran,
     and fifteen page loads exhaust SQLAlchemy's pool (every later request, officials' sign-in
     included, then waits 30 s for a connection). A statement takes an idle kept connection (or
-    opens one) and puts it back when done; at most KEEP stay kept, the rest go back to the pool,
+    opens one) and puts it back when done; up to KEEP idle ones stay kept, the rest go back to the pool,
     out of autocommit. A synchronous worker (gunicorn sync) so keeps one connection; a worker with
     threads (gunicorn gthread, waitress) as many as its statements overlap, a few at most.
     """
