@@ -24,6 +24,7 @@ import http.client
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -223,7 +224,7 @@ def main() -> int:
         with psycopg.connect(f"{dsn} dbname=postgres", autocommit=True) as c:
             c.execute("CREATE DATABASE survey_faults")
         env = {**os.environ, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{cluster.port}/survey_faults",
-               "SECRET_KEY": "faults-bench", "RATELIMIT_ENABLED": "0", "FLASK_APP": "wsgi", "PUBLIC_BASE_URL": ""}
+               "SECRET_KEY": secrets.token_hex(32), "RATELIMIT_ENABLED": "0", "FLASK_APP": "wsgi", "PUBLIC_BASE_URL": ""}
         env.pop("REDIS_URL", None)
         flask = str(Path(sys.executable).with_name("flask"))
         subprocess.run([flask, "init-db"], env=env, cwd=ROOT, check=True, capture_output=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -222,14 +223,14 @@ def main() -> None:
     print(f"{'responses':>11} {'step':>8} {'median s':>9} {'runs s':>24}  notes")
     for size in (int(float(s)) for s in args.sizes.split(",")):
         if args.measure_only:
-            app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench"})
+            app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": secrets.token_hex(32)})
             with app.app_context():
                 times, peak, rows = measure(args.runs)
                 report(size, "rollup", times, f"{rows:,} rows, peak {peak:.0f} MiB, "
                        f"{rollups.pending():,} unfolded")
             continue
         recreate(args.url)
-        app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": "bench"})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": secrets.token_hex(32)})
         with app.app_context():
             upgrade()
             seed_demo()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -161,7 +162,7 @@ def main() -> int:
     with psycopg.connect(**conninfo, dbname="postgres", autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
         c.execute(f'CREATE DATABASE "{url.database}"')
-    env = {**os.environ, "DATABASE_URL": args.db, "SECRET_KEY": "load-bench", "FLASK_APP": "wsgi",
+    env = {**os.environ, "DATABASE_URL": args.db, "SECRET_KEY": secrets.token_hex(32), "FLASK_APP": "wsgi",
            # Far above the load: the limiter does all its work (count, check) but never refuses.
            "SUBMIT_LIMIT_PER_CLIENT": "1000000 per minute", "SUBMIT_LIMIT_PER_COUNTER": "1000000 per minute"}
     env.pop("REDIS_URL", None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import re
+import secrets
 import statistics
 import sys
 import tempfile
@@ -48,7 +49,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run(name: str, url: str, runs: int) -> None:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(32), "RATELIMIT_ENABLED": False})
     with app.app_context():
         upgrade()
         seed_demo()

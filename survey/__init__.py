@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, request, session
 from flask_babel import get_locale
 
-from survey.config import ROOT, Config
+from survey.config import ROOT, Config, check_secret_keys
 from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_object(Config)
     if config:
         app.config.update(config)
+    check_secret_keys(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
@@ -44,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.admin import bp as admin_bp
     from survey.api import bp as api_bp
     from survey.auth import bp as auth_bp
+    from survey.auth.sessions import init_sessions
     from survey.campaigns import bp as campaigns_bp
     from survey.cli import register_cli
     from survey.dashboards import bp as dashboards_bp
@@ -60,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"nav_links": nav_links})
     init_security(app)
+    init_sessions(app)
     register_error_handlers(app)
     register_cli(app)
     return app

@@ -3,8 +3,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The key debug runs and tests fall back to. It is in this public repository, so anyone could
+# sign an administrator's session cookie with it: refused outside debug and tests.
+DEMO_SECRET_KEY = "dev-only-change-me"
+# Keys written in this repository (the demo's, the tests'): named in the refusal, not only "short".
+PUBLIC_KEYS = frozenset({DEMO_SECRET_KEY, "test-secret"})
+MIN_KEY_LENGTH = 32  # characters: token_hex(32) gives 64, i.e. 256 random bits
+MAKE_KEY = "python -c 'import secrets; print(secrets.token_hex(32))'"
 
 
 def _database_url() -> str:
@@ -20,8 +32,16 @@ def _database_url() -> str:
     return f"sqlite:///{path}"
 
 
+def _key_list(value: str) -> list[str]:
+    return [key.strip() for key in value.split(",") if key.strip()]
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # Signs sessions and CSRF tokens (and, until QR_SIGNING_KEY is set, QR tokens).
+    SECRET_KEY = os.environ.get("SECRET_KEY") or DEMO_SECRET_KEY
+    # Old keys still accepted for sessions and CSRF tokens while they are rotated out (the newest
+    # SECRET_KEY signs): SECRET_KEY_FALLBACKS=old1,old2. Flask reads this name itself.
+    SECRET_KEY_FALLBACKS = _key_list(os.environ.get("SECRET_KEY_FALLBACKS", ""))
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Public base URL printed into QR codes, e.g. https://khaosat.tinh.gov.vn
@@ -63,3 +83,53 @@ class Config:
     RETAIN_DOSSIER_LINK_DAYS = int(os.environ.get("RETAIN_DOSSIER_LINK_DAYS", "30"))
     RETAIN_CLIENT_HASH_DAYS = int(os.environ.get("RETAIN_CLIENT_HASH_DAYS", "90"))
     RETAIN_REJECTED_DAYS = int(os.environ.get("RETAIN_REJECTED_DAYS", "365"))
+
+
+class WeakSecretKey(RuntimeError):
+    """The app will not run on a key anyone could know or guess."""
+
+
+def _weakness(key: str | bytes | None) -> str | None:
+    """Why `key` is not a real secret, or None."""
+    if not key:
+        return "chưa được đặt"
+    text = key.decode("latin-1") if isinstance(key, bytes) else key
+    if text.strip() in PUBLIC_KEYS:
+        return "là khóa công khai trong mã nguồn (khóa demo, khóa thử nghiệm)"
+    if len(text) < MIN_KEY_LENGTH:
+        return f"ngắn hơn {MIN_KEY_LENGTH} ký tự"
+    if len(set(text)) < 10:  # "aaaa...", "abababab...": long but no secret
+        return "lặp lại quá ít ký tự khác nhau"
+    return None
+
+
+def check_secret_keys(app: Flask) -> None:
+    """Refuse to build a production app on a missing, public or weak SECRET_KEY (or an old key
+    still accepted in SECRET_KEY_FALLBACKS: it could sign a session just as well), and let CSRF
+    tokens signed with an old key pass while it is rotated out, as Flask does for sessions.
+
+    Debug runs and tests may use the demo key.
+    """
+    config = app.config
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or []
+    if isinstance(fallbacks, (str, bytes)):  # one key, or "old1,old2" from a config file
+        fallbacks = _key_list(fallbacks.decode() if isinstance(fallbacks, bytes) else fallbacks)
+    config["SECRET_KEY_FALLBACKS"] = fallbacks = list(fallbacks)  # Flask iterates it: never a string
+    if not (app.testing or app.debug):
+        for name, key in [("SECRET_KEY", config.get("SECRET_KEY"))] + [("SECRET_KEY_FALLBACKS", k) for k in fallbacks]:
+            reason = _weakness(key)
+            if reason is None:
+                continue
+            if name == "SECRET_KEY":
+                advice = (f"Tạo một khóa ngẫu nhiên bằng\n    {MAKE_KEY}\nrồi đặt nó vào biến môi trường "
+                          "SECRET_KEY của máy chủ (giữ bí mật, không đưa vào git)")
+            else:
+                advice = (f"Bỏ khóa đó khỏi SECRET_KEY_FALLBACKS (phiên ký bằng nó phải đăng nhập lại); "
+                          f"khóa mới tạo bằng\n    {MAKE_KEY}")
+            raise WeakSecretKey(f"{name} {reason}: ứng dụng không chạy với khóa này, vì ai biết khóa là giả "
+                                f"được phiên đăng nhập của quản trị viên. {advice}; xem README, \"Keys and sessions\".")
+    # Flask-WTF signs and checks with one key (WTF_CSRF_SECRET_KEY, else SECRET_KEY) and hands it
+    # to itsdangerous, which also takes a list, newest last: a form opened before the rotation
+    # still posts.
+    if fallbacks and not config.get("WTF_CSRF_SECRET_KEY"):
+        config["WTF_CSRF_SECRET_KEY"] = [*fallbacks, config["SECRET_KEY"]]

@@ -75,10 +75,10 @@ def test_kept_connection_never_reaches_the_session_and_goes_with_its_engine(app,
     open_form(client, counter.url)
     with app.app_context():
         kept = citizen_connection.citizen_connection()
-        assert kept.driver_level and kept._local.conn.driver_connection.autocommit
+        assert kept.driver_level and len(kept._idle) == 1 and kept._idle[0].driver_connection.autocommit
         session_connection = db.session.connection().connection.driver_connection
         assert session_connection.autocommit is False
-        assert session_connection is not kept._local.conn.driver_connection
+        assert session_connection is not kept._idle[0].driver_connection
         db.session.remove()
         assert _backends(db_url) >= 2  # the session's pooled connection and the kept one
         db.engine.dispose()
@@ -107,3 +107,53 @@ def test_a_unique_violation_is_an_integrity_error(app, counter, db_url):
             responses.store(responses.Submission(version=ref, unit_id=counter.unit_id, counter_id=10**6,
                                                  channel="qr", idempotency_key="d" * 32, answers=()))
     assert counts(app) == (1, 0)
+
+
+def _lookup(counter) -> tuple:
+    survey_id = db.session.scalar(select(Survey.id).order_by(Survey.id))
+    return (place._COUNTER_LOOKUP, {"counter_id": counter.id, "survey_id": survey_id})
+
+
+def test_a_thread_per_request_does_not_keep_a_connection_per_thread(app, counter):
+    """`flask run` serves each request on a new thread: the kept connections must not pile up
+    (fifteen of them used to exhaust the pool, and every later request waited for one)."""
+    import threading
+
+    with app.app_context():
+        kept = citizen_connection.citizen_connection()
+        statement, params = _lookup(counter)
+        db.session.remove()
+
+        def request() -> None:
+            with app.app_context():
+                assert citizen_connection.rows(statement, params)
+
+        for _ in range(kept.KEEP + 8):
+            thread = threading.Thread(target=request)
+            thread.start()
+            thread.join()
+        assert len(kept._kept) == len(kept._idle) == 1
+        assert db.engine.pool.checkedout() == 1
+        db.session.execute(select(Survey.id)).all()  # the officials' session still gets a connection
+
+
+def test_overlapping_statements_beyond_keep_go_back_to_the_pool_out_of_autocommit(app, counter, db_url):
+    with app.app_context():
+        kept = citizen_connection.citizen_connection()
+        lookup = _lookup(counter)
+        db.session.remove()
+        lent = [kept._take() for _ in range(kept.KEEP + 2)]
+        assert db.engine.pool.checkedout() == kept.KEEP + 2
+        for conn in lent:
+            kept._give_back(conn)
+        assert len(kept._idle) == len(kept._kept) == kept.KEEP
+        assert db.engine.pool.checkedout() == kept.KEEP
+        if kept.driver_level:  # what the pool hands the session now is one of the two given back
+            assert db.session.connection().connection.driver_connection.autocommit is False
+        db.session.remove()
+        # a connection lent while the engine is disposed is not kept afterwards
+        one = kept._take()
+        db.engine.dispose()
+        kept._give_back(one)
+        assert kept._kept == set() and kept._idle == []
+        assert citizen_connection.first(*lookup) is not None  # and a new one is made

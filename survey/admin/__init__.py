@@ -21,13 +21,6 @@ def require_login():
     return None
 
 
-@bp.after_request
-def no_store(response):
-    # Pages here show one-time passwords, API tokens and personal data exports.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.context_processor
 def formatting():
     from survey.services.exports import local_time

@@ -80,7 +80,7 @@ def user_deactivate(user_id: int):
     if user.id == current_user.id:
         flash(_("Không thể tự khóa tài khoản của chính mình."))
     elif user.active:
-        user.active = False
+        accounts.deactivate(user)
         audit.record("user_deactivated", target=user.email)
         db.session.commit()
         flash(_("Đã khóa tài khoản %(email)s; tài khoản và khóa API của nó không dùng được nữa.", email=user.email))

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from survey.auth import views  # noqa: E402,F401
+from survey.auth import sessions, views  # noqa: E402,F401

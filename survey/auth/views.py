@@ -9,14 +9,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from forms.auth import ChangePasswordForm, LoginForm
 from survey.auth import bp
-from survey.extensions import db, limiter, login_manager
-from survey.models import User
+from survey.auth.sessions import start_fresh_session
+from survey.extensions import db, limiter
 from survey.services import accounts, audit, privacy
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
 
 def _safe_next(target: str | None) -> str:
@@ -38,6 +33,7 @@ def login():
             db.session.commit()
             error = _("Thư điện tử hoặc mật khẩu không đúng.")
         else:
+            start_fresh_session()
             login_user(user)
             user.last_login_at = datetime.now(timezone.utc)
             audit.record("login", user_id=user.id)
@@ -52,9 +48,12 @@ def login():
 @bp.post("/dang-xuat")
 @login_required
 def logout():
+    # Every session of the account ends, not only this browser's: a copied cookie too.
+    accounts.end_sessions(current_user)
     audit.record("logout")
     db.session.commit()
     logout_user()
+    session.clear()
     return redirect(url_for("auth.login"))
 
 
@@ -67,9 +66,10 @@ def change_password():
         if accounts.authenticate(current_user.email, form.current.data) is None:
             error = _("Mật khẩu hiện tại không đúng.")
         else:
-            accounts.set_password(current_user, form.new.data)
+            accounts.set_password(current_user, form.new.data)  # ends every session of the account
             audit.record("password_changed")
             db.session.commit()
+            login_user(current_user._get_current_object())  # except this one: it carries the new epoch
             return redirect(url_for("officials.home"))
     return render_template("auth/change_password.html", form=form, error=error), (422 if error or form.errors else 200)
 

@@ -37,6 +37,10 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    def get_id(self) -> str:
+        # What Flask-Login keeps in the session: with the epoch, bumping it ends every session.
+        return f"{self.id}:{self.session_epoch or 0}"
+
 
 class ApiToken(db.Model):
     """A bearer token for /api/v1; only its hash is stored, the token is shown once."""

@@ -5,6 +5,7 @@ its own app, so a worker on another machine renders exactly what the CLI would.
 """
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from sqlalchemy import select
@@ -19,7 +20,9 @@ def render_unit_to_file(database_url: str, unit_code: str, period: str, output: 
     from survey.models import Unit
     from survey.services.report_data import unit_report_data
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    # It renders one PDF and signs nothing: a throwaway key, so a worker needs no copy of the web
+    # tier's SECRET_KEY (create_app refuses to run without a real one).
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secrets.token_hex(32)})
     with app.app_context():
         unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
         Path(output).write_bytes(render_unit_report(unit_report_data(unit, period)))

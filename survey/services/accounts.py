@@ -51,9 +51,21 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """End every signed-in session of `user` (survey/auth/sessions.py), at the next commit."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
 def set_password(user: User, password: str, must_change: bool = False) -> None:
+    """A new password ends every session signed in with the old one."""
     user.password_hash = generate_password_hash(password)
     user.must_change_password = must_change
+    end_sessions(user)
+
+
+def deactivate(user: User) -> None:
+    user.active = False
+    end_sessions(user)
 
 
 def reset_password(user: User) -> str:
