@@ -22,6 +22,10 @@ def _database_url() -> str:
 
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # Signs the QR tokens printed on posters (default: SECRET_KEY) and keys the dossier hashes, so
+    # rotating SECRET_KEY never invalidates a poster. Old QR keys, comma-separated, stay accepted.
+    QR_SIGNING_KEY = os.environ.get("QR_SIGNING_KEY") or None
+    QR_SIGNING_KEY_FALLBACKS = os.environ.get("QR_SIGNING_KEY_FALLBACKS", "")
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Public base URL printed into QR codes, e.g. https://khaosat.tinh.gov.vn
@@ -44,6 +48,9 @@ class Config:
     # few hundred people a day, a kiosk tablet adds its own channel on the same counter.
     SUBMIT_LIMIT_PER_CLIENT = os.environ.get("SUBMIT_LIMIT_PER_CLIENT", "5 per 10 minutes; 20 per day")
     SUBMIT_LIMIT_PER_COUNTER = os.environ.get("SUBMIT_LIMIT_PER_COUNTER", "120 per hour; 1000 per day")
+    # Submissions from one address, far beyond a busy centre's Wi-Fi: refused (429, answers kept)
+    # to protect the database. Everything below it is stored, over-limit ones quarantined.
+    SUBMIT_FLOOD_LIMIT = os.environ.get("SUBMIT_FLOOD_LIMIT", "300 per 10 minutes; 3000 per day")
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
     # Behind a TLS-terminating proxy that does not forward the scheme, still send HSTS.
     FORCE_HSTS = os.environ.get("FORCE_HSTS", "0") == "1"
