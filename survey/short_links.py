@@ -27,7 +27,12 @@ def short_url(code: str, token_version: int) -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + short_path(code, token_version)
 
 
-@bp.get("/q/<code>", defaults={"version": 1})
+@bp.get("/q/<code>")
+def unversioned_link(code: str):
+    # Not a `defaults` rule: Werkzeug would redirect /q/CODE/1 to /q/CODE.
+    return counter_link(code, 1)
+
+
 @bp.get("/q/<code>/<int:version>")
 def counter_link(code: str, version: int):
     from survey.public.views import unavailable_page

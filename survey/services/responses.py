@@ -28,6 +28,7 @@ RESPONSE = Response.__table__
 ANSWER = Answer.__table__
 VERSION = SurveyVersion.__table__
 LINK = DossierLink.__table__
+USED_DOSSIER_KEY = "pk_used_dossier"
 
 
 class DuplicateDossier(Exception):
@@ -106,10 +107,11 @@ _TYPED_DOSSIER = text("INSERT INTO used_dossier (survey_id, dossier_hash) SELECT
 # transaction and one round trip (parsed once, then prepared by psycopg): the answers travel as
 # four arrays, unnested into rows. The version's first response also freezes it (DESIGN §3), in
 # the same statement; once frozen (nearly always) the statement without that part is used.
-# A link or a dossier code adds gates before the response: `l` marks the link used (no row when
-# used or expired), `d` records the dossier (no row on conflict), and the response is inserted
-# FROM the last gate, so it exists only when every gate let it through. The outer SELECT says
-# which gate stopped it.
+# A link or a dossier code adds steps before the response: `l` marks the link used (no row when
+# used or expired: then nothing else is written either, every later step reads FROM it), `d`
+# records the dossier. A dossier rated before makes `d` violate used_dossier's primary key, which
+# fails the whole statement, so a link is never marked used without its response (every part of
+# a data-modifying WITH runs to completion, so "do nothing" there would keep the link update).
 def _pg_type(column: str) -> str:
     kind = RESPONSE.c[column].type
     # No length on the cast: CAST to VARCHAR(n) would cut a long value silently, the column errs.
@@ -123,11 +125,11 @@ def _pg_statement(link: bool, dossier: bool, freeze: bool):
         ctes.append("l AS (UPDATE dossier_link SET used = true WHERE id = :dossier_link_id AND used = false "
                     "AND expires_at > :now RETURNING survey_id, dossier_hash)")
         ctes.append("d AS (INSERT INTO used_dossier (survey_id, dossier_hash) SELECT survey_id, dossier_hash "
-                    "FROM l ON CONFLICT DO NOTHING RETURNING 1 AS ok)")
+                    "FROM l RETURNING 1 AS ok)")
         gate = "d"
     elif dossier:
         ctes.append("d AS (INSERT INTO used_dossier (survey_id, dossier_hash) VALUES (:survey_id, :dossier_hash) "
-                    "ON CONFLICT DO NOTHING RETURNING 1 AS ok)")
+                    "RETURNING 1 AS ok)")
         gate = "d"
     columns = ", ".join(_RESPONSE_COLUMNS)
     if gate is None:
@@ -142,9 +144,7 @@ def _pg_statement(link: bool, dossier: bool, freeze: bool):
     if freeze:
         ctes.append("f AS (UPDATE survey_version SET frozen = true WHERE id = :survey_version_id "
                     "AND frozen = false AND EXISTS (SELECT 1 FROM r))")
-    outer = ["(SELECT id FROM r)"]
-    outer.append("(SELECT count(*) FROM l)" if link else "1")
-    outer.append("(SELECT count(*) FROM d)" if gate else "1")
+    outer = ["(SELECT id FROM r)", "(SELECT count(*) FROM l)" if link else "1"]
     return text("WITH " + ", ".join(ctes) + " SELECT " + ", ".join(outer))
 
 
@@ -173,11 +173,14 @@ def _insert_pg(row: dict, sub: Submission, hashed_dossier: str | None, now: date
         params.update(dossier_link_id=sub.dossier_link_id, now=now)
     elif hashed_dossier is not None:
         params["dossier_hash"] = hashed_dossier
-    response_id, link_ok, dossier_ok = citizen_connection.first(statement, params)
+    try:
+        response_id, link_ok = citizen_connection.first(statement, params)
+    except IntegrityError as error:
+        if getattr(getattr(error.orig, "diag", None), "constraint_name", None) == USED_DOSSIER_KEY:
+            raise DuplicateDossier() from None
+        raise
     if not link_ok:
         raise LinkUsed()
-    if not dossier_ok:
-        raise DuplicateDossier()
     return response_id
 
 
