@@ -135,22 +135,33 @@ class Flooded(Exception):
 class SubmissionSlot:
     """The places taken for one submission, and the limit flags it is stored with."""
 
-    def __init__(self, storage=None, keys: tuple[str, ...] = (), flags: tuple[str, ...] = ()):
-        self.storage, self.keys, self.flags = storage, keys, flags
+    def __init__(self, storage=None, keys: tuple[str, ...] = (), flags: tuple[str, ...] = (), flood: int = 0):
+        # keys[:flood] are the address's flood windows, the rest the phone's and counter's.
+        self.storage, self.keys, self.flags, self.flood = storage, keys, flags, flood
 
-    def give_back(self) -> None:
-        """Nothing new was stored: free the places taken."""
-        if self.storage is None or not self.keys:
+    def _give_back(self, keys) -> None:
+        if self.storage is None or not keys:
             return
         try:
             if isinstance(self.storage, RedisStorage):
-                _run_script(self.storage, _GIVE_BACK, [self.storage.prefixed_key(k) for k in self.keys])
+                _run_script(self.storage, _GIVE_BACK, [self.storage.prefixed_key(k) for k in keys])
             else:
-                for key in self.keys:
+                for key in keys:
                     if self.storage.get(key):
                         self.storage.decr(key)
         except Exception:
             current_app.logger.exception("giving back a submission place failed")
+
+    def give_back(self) -> None:
+        """Nothing new was stored: free the places taken."""
+        self._give_back(self.keys)
+        self.keys = ()
+
+    def quarantined(self) -> None:
+        """A stuffing rule quarantines it: keep only the flood places, so what does not count does
+        not use up the phone's or the counter's allowance either."""
+        self._give_back(self.keys[self.flood:])
+        self.keys = self.keys[:self.flood]
 
 
 def _take_in_memory(storage, windows) -> tuple[int, list[int]]:
@@ -192,7 +203,7 @@ def take_submission_slot(place_key: str) -> SubmissionSlot:
         raise Flooded(retry)
     flags = tuple(dict.fromkeys(FLAG_OF[windows[i][0]] for i in full))
     taken = tuple(k for scope, k, _i in windows if not flags or scope == FLOOD)
-    return SubmissionSlot(storage, taken, flags)
+    return SubmissionSlot(storage, taken, flags, flood=sum(1 for scope, _k, _i in windows if scope == FLOOD))
 
 
 # Flask-Limiter keeps the sign-in limit; citizen pages skip its per-request work entirely.

@@ -135,6 +135,17 @@ def test_signal_flags_quarantine_and_a_failing_rule_loses_nothing(app, client, c
     assert rows(app)[-1] == ("counted", None, counter.id)
 
 
+def test_what_a_rule_quarantines_does_not_use_up_the_counters_allowance(app, client, counter, monkeypatch):
+    app.config["SUBMIT_LIMIT_PER_COUNTER"] = "1 per minute"
+    monkeypatch.setattr("survey.public.views.submission_flags", lambda ctx: ["identical-run"])
+    assert post(client, counter.url, headers={"User-Agent": "Stuffer"}).status_code == 303
+    monkeypatch.setattr("survey.public.views.submission_flags", lambda ctx: [])
+    assert post(client, counter.url, headers={"User-Agent": "Citizen"}).status_code == 303
+    assert post(client, counter.url, headers={"User-Agent": "Next citizen"}).status_code == 303
+    assert [r[:2] for r in rows(app)] == [("quarantined", "identical-run"), ("counted", None),
+                                          ("quarantined", "limit-counter")]
+
+
 def test_answers_fingerprint_ignores_order_and_free_text(app, counter):
     with app.app_context():
         survey = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))

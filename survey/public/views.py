@@ -333,7 +333,10 @@ def submit(token: str):
         return _retry_form(place, version, lang, form, status=429, notice=FLOODED, retry_after=str(flood.retry))
     try:
         client = client_hash(request.remote_addr, now)
-        flags = slot.flags + _signal_flags(place, version, checked, client, now)
+        signals = _signal_flags(place, version, checked, client, now)
+        if signals and not slot.flags:
+            slot.quarantined()
+        flags = slot.flags + signals
         submission = responses.Submission(
             version=version.ref,
             unit_id=place.unit.id,
