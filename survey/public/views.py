@@ -265,8 +265,9 @@ def _unavailable_form(parsed: CounterToken | UnitToken, lang: str):
     if known is None:
         return None
     place, version = known
-    if isinstance(parsed, CounterToken) and place.counter.token_version != parsed.token_version:
-        return None  # a replaced poster opens no form, even to say "send again"
+    if parsed.survey_id != place.survey.id or (
+            isinstance(parsed, CounterToken) and place.counter.token_version != parsed.token_version):
+        return None  # another survey, or a replaced poster: no form, even to say "send again"
     if posted_version(request.form) not in (None, version.id):
         return None
     return _retry_form(place, version, lang)
