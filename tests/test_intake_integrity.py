@@ -319,3 +319,26 @@ def test_a_secret_key_change_keeps_posters_when_the_qr_key_is_set(app, client, c
         assert make_token(counter.id, survey_id, 1) != url.removeprefix("/s/")  # new ones: new key
     app.config["QR_SIGNING_KEY_FALLBACKS"] = ""
     assert client.get(url).status_code == 404
+
+
+def test_the_migration_moves_rated_dossiers_to_used_dossier(app):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    with app.app_context():
+        db.session.remove()
+        downgrade(revision="i11a_integrity_base")
+        with db.engine.begin() as conn:
+            version_id, survey_id = conn.execute(text("SELECT id, survey_id FROM survey_version")).first()
+            unit_id = conn.execute(text("SELECT id FROM unit")).scalar()
+            for key, hashed in (("k1", "a" * 64), ("k2", None)):
+                conn.execute(text(
+                    "INSERT INTO response (survey_id, survey_version_id, unit_id, submitted_at, period, channel, "
+                    "idempotency_key, dossier_hash, status, verified) VALUES (:s, :v, :u, :t, '2026-H1', 'qr', "
+                    ":k, :h, 'counted', false)"),
+                    {"s": survey_id, "v": version_id, "u": unit_id, "t": datetime(2026, 3, 2, tzinfo=timezone.utc),
+                     "k": key, "h": hashed})
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT survey_id, dossier_hash FROM used_dossier")).all() == [(survey_id, "a" * 64)]
+            assert conn.execute(text("SELECT count(*) FROM response")).scalar() == 2

@@ -392,6 +392,20 @@ def test_flood_on_redis_is_refused_with_the_answers_kept(app, client, counter, r
     assert stored(app) == 2
 
 
+def test_on_redis_a_rule_quarantined_submission_gives_back_its_counter_place(app, client, counter, redis_limits,
+                                                                            monkeypatch):
+    app.config["SUBMIT_LIMIT_PER_COUNTER"] = "1 per minute"
+    monkeypatch.setattr("survey.public.views.submission_flags", lambda ctx: ["burst"])
+    hidden = open_form(client, counter.url)
+    assert client.post(counter.url, data={**hidden, **full_answers()}).status_code == 303
+    monkeypatch.setattr("survey.public.views.submission_flags", lambda ctx: [])
+    for phone in range(2):
+        hidden = open_form(client, counter.url)
+        assert client.post(counter.url, data={**hidden, **full_answers()},
+                           headers={"User-Agent": f"Phone {phone}"}).status_code == 303
+    assert statuses(app) == [("quarantined", "burst"), ("counted", None), ("quarantined", "limit-counter")]
+
+
 def test_a_failing_limit_store_does_not_lose_answers(app, client, counter, monkeypatch):
     from limits.storage import RedisStorage
 
