@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from analysis.report.model import (
