@@ -15,6 +15,7 @@ from survey.extensions import db
 from survey.models import Counter, Survey, Unit
 from survey.services.instrument import STANDING_CODE
 from survey.services.tokens import survey_url
+from survey.short_links import short_url
 
 
 def register_cli(app: Flask) -> None:
@@ -83,7 +84,8 @@ def qr_codes(output: Path | None, unit_code: str | None, survey_code: str) -> No
         for counter in counters:
             url = survey_url(counter.id, survey.id, counter.token_version)
             write_qr(url, output / counter.code)
-            click.echo(f"{counter.code}\t{url}")
+            # The typed link carries the token version too: printed under the QR code.
+            click.echo(f"{counter.code}\t{url}\t{short_url(counter.code, counter.token_version)}")
     click.echo(f"Đã ghi {len(counters)} mã QR (PNG và SVG) vào {output}", err=True)
 
 

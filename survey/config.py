@@ -42,6 +42,10 @@ class Config:
     # Old keys still accepted for sessions and CSRF tokens while they are rotated out (the newest
     # SECRET_KEY signs): SECRET_KEY_FALLBACKS=old1,old2. Flask reads this name itself.
     SECRET_KEY_FALLBACKS = _key_list(os.environ.get("SECRET_KEY_FALLBACKS", ""))
+    # Signs the QR tokens printed on posters (default: SECRET_KEY) and keys the dossier hashes, so
+    # rotating SECRET_KEY never invalidates a poster. Old QR keys, comma-separated, stay accepted.
+    QR_SIGNING_KEY = os.environ.get("QR_SIGNING_KEY") or None
+    QR_SIGNING_KEY_FALLBACKS = os.environ.get("QR_SIGNING_KEY_FALLBACKS", "")
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     # Public base URL printed into QR codes, e.g. https://khaosat.tinh.gov.vn
@@ -64,6 +68,11 @@ class Config:
     # few hundred people a day, a kiosk tablet adds its own channel on the same counter.
     SUBMIT_LIMIT_PER_CLIENT = os.environ.get("SUBMIT_LIMIT_PER_CLIENT", "5 per 10 minutes; 20 per day")
     SUBMIT_LIMIT_PER_COUNTER = os.environ.get("SUBMIT_LIMIT_PER_COUNTER", "120 per hour; 1000 per day")
+    # Stored submissions from one address before it is refused (429, answers kept), to protect the
+    # database: one every 2 s sustained, ~7x a whole one-stop centre (some 20 counters, a citizen
+    # per counter every 5 minutes at peak) behind its shared Wi-Fi. No daily part: a daily cap
+    # would lock a centre's Wi-Fi out for the rest of the day. Below it everything is stored.
+    SUBMIT_FLOOD_LIMIT = os.environ.get("SUBMIT_FLOOD_LIMIT", "300 per 10 minutes")
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
     # Behind a TLS-terminating proxy that does not forward the scheme, still send HSTS.
     FORCE_HSTS = os.environ.get("FORCE_HSTS", "0") == "1"

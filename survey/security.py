@@ -5,7 +5,7 @@ import hashlib
 import time
 from functools import lru_cache
 
-from flask import Flask, Response, abort, current_app, make_response, render_template, request
+from flask import Flask, Response, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
 
@@ -30,10 +30,6 @@ def client_key() -> str:
     return f"{request.remote_addr}|{digest}"
 
 
-def counter_key() -> str:
-    return (request.view_args or {}).get("token", "")
-
-
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
@@ -50,32 +46,51 @@ def init_security(app: Flask) -> None:
     app.after_request(add_security_headers)
 
 
-# Submissions per phone and per counter (SUBMIT_LIMIT_PER_CLIENT, SUBMIT_LIMIT_PER_COUNTER).
+# Submissions per phone and per counter (SUBMIT_LIMIT_PER_CLIENT, SUBMIT_LIMIT_PER_COUNTER), and
+# per address (SUBMIT_FLOOD_LIMIT).
+#
+# Store, then quarantine; never refuse a citizen. A submission over a phone's or a counter's
+# allowance is still stored, with all its answers, but quarantined with the reason
+# (`limit-client`, `limit-counter`): it counts in no figure until an analyst releases it. Only a
+# flood from one address, far beyond any real counter's traffic, is refused (429, the form
+# re-shown with the answers), because that protects the database, not the figures.
 #
 # Counted here rather than with Flask-Limiter decorators, on the same storage (Flask-Limiter's:
-# Redis in production, memory otherwise; limiter.reset() and limiter.enabled apply). A decorated
-# limit costs one storage round trip per window to test, one per window to count and two more for
-# the X-RateLimit headers: ten Redis round trips per submission with the default limits. Here a
-# submission about to be stored takes a place in every window at once, in one round trip (a Lua
-# script, so two phones cannot both take the last place), and gives it back when nothing new was
-# stored: only stored submissions count, so a citizen fixing a validation error, or a double tap,
-# is not stuffing. Fixed windows, as Flask-Limiter's: a window starts with its first stored
-# submission and lasts its period.
+# Redis in production, memory otherwise; limiter.reset() and limiter.enabled apply), in one round
+# trip (a Lua script, so two phones cannot both take the last place). A submission within every
+# allowance takes a place in every window; a quarantined one takes a place only in its address's
+# flood windows (it does not use up the counter's allowance, so a stuffer's surplus does not
+# push later citizens over it). Places are given back when nothing new was stored: only stored
+# submissions count, so a citizen fixing a validation error, or a double tap, is not stuffing.
+# Fixed windows, as Flask-Limiter's: a window starts with its first stored submission.
+#
+# The counter window is keyed by what the token names (counter id, or unit and survey for a
+# campaign link), never by the URL text, which a stuffer can re-spell.
 
-# KEYS: the windows; ARGV: their limits, then their lengths in seconds. Returns 0 when a place was
-# taken in every window, else the seconds until the first full window ends.
+# KEYS: the flood windows (ARGV[1] of them), then the allowance windows; ARGV[2..n+1] their limits,
+# ARGV[n+2..2n+1] their lengths in seconds. Returns {seconds until a full flood window ends, or 0;
+# then the indexes of the full allowance windows}.
 _TAKE = """
 local n = #KEYS
-for i = 1, n do
-  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[i]) then
-    return math.max(1, redis.call('TTL', KEYS[i]))
+local flood = tonumber(ARGV[1])
+for i = 1, flood do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[1 + i]) then
+    return {math.max(1, redis.call('TTL', KEYS[i]))}
   end
 end
-for i = 1, n do
-  redis.call('SET', KEYS[i], 0, 'EX', ARGV[n + i], 'NX')
+local result = {0}
+for i = flood + 1, n do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[1 + i]) then
+    result[#result + 1] = i
+  end
+end
+local upto = n
+if #result > 1 then upto = flood end
+for i = 1, upto do
+  redis.call('SET', KEYS[i], 0, 'EX', ARGV[1 + n + i], 'NX')
   redis.call('INCR', KEYS[i])
 end
-return 0
+return result
 """
 _GIVE_BACK = """
 for i = 1, #KEYS do
@@ -83,6 +98,8 @@ for i = 1, #KEYS do
 end
 return 0
 """
+FLOOD, CLIENT, COUNTER = "submit-address", "submit-client", "submit-counter"
+FLAG_OF = {CLIENT: "limit-client", COUNTER: "limit-counter"}
 
 
 @lru_cache(maxsize=32)
@@ -90,14 +107,15 @@ def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(limits))
 
 
-def _windows() -> list[tuple[str, RateLimitItem]]:
+def _windows(place_key: str) -> list[tuple[str, str, RateLimitItem]]:
+    """(scope, storage key, limit) of every window, the flood windows first."""
     config = current_app.config
     windows = []
-    for scope, setting, identity in (("submit-client", "SUBMIT_LIMIT_PER_CLIENT", client_key),
-                                     ("submit-counter", "SUBMIT_LIMIT_PER_COUNTER", counter_key)):
-        who = identity()
+    for scope, setting, who in ((FLOOD, "SUBMIT_FLOOD_LIMIT", request.remote_addr or ""),
+                                (CLIENT, "SUBMIT_LIMIT_PER_CLIENT", client_key()),
+                                (COUNTER, "SUBMIT_LIMIT_PER_COUNTER", place_key)):
         for item in _parsed(config[setting]):
-            windows.append((f"{scope}/{who}/{item.amount}/{item.get_expiry()}", item))
+            windows.append((scope, f"{scope}/{who}/{item.amount}/{item.get_expiry()}", item))
     return windows
 
 
@@ -106,58 +124,86 @@ def _run_script(storage: RedisStorage, script: str, keys: list[str], args: list 
     return storage.get_connection().register_script(script)(keys=keys, args=args or [])
 
 
+class Flooded(Exception):
+    """Far more submissions from this address than any counter serves: refuse, keep the answers."""
+
+    def __init__(self, retry: int):
+        super().__init__(retry)
+        self.retry = retry
+
+
 class SubmissionSlot:
-    """A place taken in every window for one submission; give it back if nothing was stored."""
+    """The places taken for one submission, and the limit flags it is stored with."""
 
-    def __init__(self, storage=None, windows=()):
-        self.storage, self.windows = storage, windows
+    def __init__(self, storage=None, keys: tuple[str, ...] = (), flags: tuple[str, ...] = (), flood: int = 0):
+        # keys[:flood] are the address's flood windows, the rest the phone's and counter's.
+        self.storage, self.keys, self.flags, self.flood = storage, keys, flags, flood
 
-    def give_back(self) -> None:
-        if self.storage is None:
+    def _give_back(self, keys) -> None:
+        if self.storage is None or not keys:
             return
         try:
             if isinstance(self.storage, RedisStorage):
-                _run_script(self.storage, _GIVE_BACK, [self.storage.prefixed_key(k) for k, _ in self.windows])
+                _run_script(self.storage, _GIVE_BACK, [self.storage.prefixed_key(k) for k in keys])
             else:
-                for key, _item in self.windows:
+                for key in keys:
                     if self.storage.get(key):
                         self.storage.decr(key)
         except Exception:
             current_app.logger.exception("giving back a submission place failed")
 
+    def give_back(self) -> None:
+        """Nothing new was stored: free the places taken."""
+        self._give_back(self.keys)
+        self.keys = ()
 
-def _too_many(retry: int):
-    page = render_template("errors.html", code=429, kind=None)
-    abort(make_response(page, 429, {"Retry-After": str(retry)}))
+    def quarantined(self) -> None:
+        """A stuffing rule quarantines it: keep only the flood places, so what does not count does
+        not use up the phone's or the counter's allowance either."""
+        self._give_back(self.keys[self.flood:])
+        self.keys = self.keys[:self.flood]
 
 
-def take_submission_slot() -> SubmissionSlot:
-    """Count this submission in every window of its phone and counter, or refuse (429) when one
-    is full. Call just before storing; give the place back when nothing new was stored."""
+def _take_in_memory(storage, windows) -> tuple[int, list[int]]:
+    # One worker's own counts (development, tests); same answer as _TAKE.
+    for _scope, key, item in windows:
+        if _scope == FLOOD and storage.get(key) >= item.amount:
+            return max(1, int(storage.get_expiry(key) - time.time())), []
+    full = [i for i, (scope, key, item) in enumerate(windows) if scope != FLOOD and storage.get(key) >= item.amount]
+    for scope, key, item in windows:
+        if not full or scope == FLOOD:
+            storage.incr(key, item.get_expiry())
+    return 0, full
+
+
+def take_submission_slot(place_key: str) -> SubmissionSlot:
+    """Count this submission in its windows, or raise Flooded when its address's window is full.
+
+    `place_key` names the counter (or the campaign unit) the token opens. The slot's flags say
+    which allowance was already used up (the submission is then stored quarantined). Call just
+    before storing; give the places back when nothing new was stored.
+    """
     if not limiter.enabled:
         return SubmissionSlot()
     storage = limiter.storage
-    windows = _windows()
+    windows = _windows(place_key)
     try:
         if isinstance(storage, RedisStorage):
-            keys = [storage.prefixed_key(k) for k, _ in windows]
-            args = [item.amount for _, item in windows] + [item.get_expiry() for _, item in windows]
-            retry = int(_run_script(storage, _TAKE, keys, args))
-        else:  # memory: one worker's own counts (development, tests)
-            retry = 0
-            for key, item in windows:
-                if storage.get(key) >= item.amount:
-                    retry = max(1, int(storage.get_expiry(key) - time.time()))
-                    break
-            if not retry:
-                for key, item in windows:
-                    storage.incr(key, item.get_expiry())
+            flood = sum(1 for scope, _k, _i in windows if scope == FLOOD)
+            keys = [storage.prefixed_key(k) for _s, k, _i in windows]
+            args = [flood] + [i.amount for _s, _k, i in windows] + [i.get_expiry() for _s, _k, i in windows]
+            answer = [int(x) for x in _run_script(storage, _TAKE, keys, args)]
+            retry, full = answer[0], [i - 1 for i in answer[1:]]  # Lua counts from 1
+        else:
+            retry, full = _take_in_memory(storage, windows)
     except Exception:  # the limit store is down: take the answers rather than lose them
         current_app.logger.exception("submission limits unavailable")
         return SubmissionSlot()
     if retry:
-        _too_many(retry)
-    return SubmissionSlot(storage, windows)
+        raise Flooded(retry)
+    flags = tuple(dict.fromkeys(FLAG_OF[windows[i][0]] for i in full))
+    taken = tuple(k for scope, k, _i in windows if not flags or scope == FLOOD)
+    return SubmissionSlot(storage, taken, flags, flood=sum(1 for scope, _k, _i in windows if scope == FLOOD))
 
 
 # Flask-Limiter keeps the sign-in limit; citizen pages skip its per-request work entirely.

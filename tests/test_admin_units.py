@@ -142,7 +142,7 @@ def test_rotating_a_token_invalidates_printed_qr_codes(app, client, counter):
     token = csrf_of(client, "/quan-tri/don-vi")
     assert client.post(f"/quan-tri/quay/{counter.id}/doi-ma", data={"csrf_token": token}).status_code == 302
     old = client.get(counter.url)
-    assert old.status_code == 404 and "Mã QR không hợp lệ" in old.get_data(as_text=True)
+    assert old.status_code == 410 and "Mã QR này đã được thay mới" in old.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Counter, counter.id).token_version == 2
     html = client.get("/quan-tri/don-vi").get_data(as_text=True)

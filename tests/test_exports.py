@@ -30,8 +30,7 @@ def add_response(app, counter_code: str, period: str = "2026-H1", values: dict |
         response = Response(survey_id=survey.id, survey_version_id=version.id, counter_id=counter.id,
                             unit_id=counter.unit_id, period=period, channel="qr",
                             submitted_at=submitted_at or datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc),
-                            idempotency_key=uuid.uuid4().hex, service_field="ho-tich",
-                            dossier_hash=uuid.uuid4().hex + "d" * 32, client_hash="c" * 64)
+                            idempotency_key=uuid.uuid4().hex, service_field="ho-tich", client_hash="c" * 64)
         for code, value in values.items():
             if value == "na":
                 response.answers.append(Answer(question_id=questions[code].id, na=True))

@@ -335,6 +335,11 @@ def redis_limits(monkeypatch):
     storage.reset()
 
 
+def statuses(app) -> list[tuple[str, str | None]]:
+    with app.app_context():
+        return [tuple(r) for r in db.session.execute(select(Response.status, Response.flags).order_by(Response.id))]
+
+
 def test_limits_on_redis_count_stored_submissions_only(app, client, counter, redis_limits):
     app.config["SUBMIT_LIMIT_PER_CLIENT"] = "3 per minute"
     assert client.post(counter.url, data=open_form(client, counter.url)).status_code == 422  # not counted
@@ -343,20 +348,22 @@ def test_limits_on_redis_count_stored_submissions_only(app, client, counter, red
     codes.append(client.post(counter.url, data={**fields, **full_answers()}).status_code)  # double tap
     for _ in range(3):
         codes.append(client.post(counter.url, data={**open_form(client, counter.url), **full_answers()}).status_code)
-    assert codes == [303, 303, 303, 303, 429]
-    assert stored(app) == 3
-    refused = client.post(counter.url, data={**open_form(client, counter.url), **full_answers()})
-    assert refused.status_code == 429 and "Gửi quá nhiều lần" in refused.get_data(as_text=True)
-    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert codes == [303] * 5  # never refused: the fourth is stored quarantined
+    assert statuses(app) == [("counted", None)] * 3 + [("quarantined", "limit-client")]
     connection = redis_limits.get_connection()
     keys = {k.decode().split(":", 1)[1].split("/", 1)[0] + "/" + k.decode().rsplit("/", 2)[1]: k
             for k in connection.keys(redis_limits.prefixed_key("submit-*"))}
-    assert sorted(keys) == ["submit-client/3", "submit-counter/1000", "submit-counter/120"]
+    assert sorted(keys) == ["submit-address/300", "submit-client/3",
+                            "submit-counter/1000", "submit-counter/120"]
+    # The quarantined one took a place only in its address's flood windows.
     assert int(connection.get(keys["submit-client/3"])) == 3 and 0 < connection.ttl(keys["submit-client/3"]) <= 60
     assert int(connection.get(keys["submit-counter/120"])) == 3 and 0 < connection.ttl(keys["submit-counter/120"]) <= 3600
+    assert int(connection.get(keys["submit-address/300"])) == 4
+    assert f"/c{counter.id}/" in keys["submit-counter/120"].decode()  # the counter id, not the URL text
     another_phone = {"User-Agent": "Another phone"}
     hidden = open_form(client, counter.url)
     assert client.post(counter.url, data={**hidden, **full_answers()}, headers=another_phone).status_code == 303
+    assert statuses(app)[-1] == ("counted", None)
 
 
 def test_counter_limit_on_redis_holds_across_phones(app, client, counter, redis_limits):
@@ -366,8 +373,37 @@ def test_counter_limit_on_redis_holds_across_phones(app, client, counter, redis_
         hidden = open_form(client, counter.url)
         codes.append(client.post(counter.url, data={**hidden, **full_answers()},
                                  headers={"User-Agent": f"Phone {phone}"}).status_code)
-    assert codes == [303, 303, 429, 429]
+    assert codes == [303] * 4
+    assert statuses(app) == [("counted", None)] * 2 + [("quarantined", "limit-counter")] * 2
+
+
+def test_flood_on_redis_is_refused_with_the_answers_kept(app, client, counter, redis_limits):
+    app.config["SUBMIT_FLOOD_LIMIT"] = "2 per minute"
+    for phone in range(2):
+        hidden = open_form(client, counter.url)
+        assert client.post(counter.url, data={**hidden, **full_answers()},
+                           headers={"User-Agent": f"Phone {phone}"}).status_code == 303
+    hidden = open_form(client, counter.url)
+    refused = client.post(counter.url, data={**hidden, **full_answers("2"), "q_COMMENT": "Giữ lại nhé"},
+                          headers={"User-Agent": "Phone 9"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 60
+    assert "Giữ lại nhé</textarea>" in html and 'value="2" checked' in html
     assert stored(app) == 2
+
+
+def test_on_redis_a_rule_quarantined_submission_gives_back_its_counter_place(app, client, counter, redis_limits,
+                                                                            monkeypatch):
+    app.config["SUBMIT_LIMIT_PER_COUNTER"] = "1 per minute"
+    monkeypatch.setattr("survey.public.views.submission_flags", lambda ctx: ["burst"])
+    hidden = open_form(client, counter.url)
+    assert client.post(counter.url, data={**hidden, **full_answers()}).status_code == 303
+    monkeypatch.setattr("survey.public.views.submission_flags", lambda ctx: [])
+    for phone in range(2):
+        hidden = open_form(client, counter.url)
+        assert client.post(counter.url, data={**hidden, **full_answers()},
+                           headers={"User-Agent": f"Phone {phone}"}).status_code == 303
+    assert statuses(app) == [("quarantined", "burst"), ("counted", None), ("quarantined", "limit-counter")]
 
 
 def test_a_failing_limit_store_does_not_lose_answers(app, client, counter, monkeypatch):

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from survey.extensions import db
-from survey.models import Answer, Counter, Question, Response, Survey, SurveyVersion
+from survey.models import Answer, Counter, Question, Response, Survey, SurveyVersion, UsedDossier
 from tests.conftest import full_answers, hidden_fields, open_form
 
 
@@ -50,7 +50,8 @@ def test_valid_submission_stores_one_response_with_its_answers(app, client, coun
         stored = db.session.scalars(select(Response)).one()
         assert (stored.counter_id, stored.unit_id, stored.channel) == (counter.id, counter.unit_id, "qr")
         assert stored.service_field == "ho-tich" and re.fullmatch(r"20\d\d-H[12]", stored.period)
-        assert stored.dossier_hash is None and stored.submitted_at is not None
+        assert stored.submitted_at is not None and (stored.status, stored.flags) == ("counted", None)
+        assert not stored.verified
         by_code = {
             q.code: a
             for a, q in db.session.execute(
@@ -217,8 +218,9 @@ def test_dossier_code_allows_one_response_per_dossier(app, client, counter):
     assert "Hồ sơ này đã được đánh giá" in html and "Lần hai</textarea>" in html
     assert count(app, Response) == 1
     with app.app_context():
-        stored = db.session.scalar(select(Response.dossier_hash))
+        stored = db.session.scalar(select(UsedDossier.dossier_hash))
         assert stored and "00789" not in stored  # not stored readably (Decree 13/2023)
+        assert "dossier_hash" not in Response.__table__.c  # nor tied to the response
     assert submit(client, counter.url, {"dossier_code": "H12.34-2026-00790"}).status_code == 303
     assert count(app, Response) == 2
 

@@ -35,15 +35,20 @@ def test_no_page_carries_inline_script(client, counter):
         assert "<script" not in client.get(path).get_data(as_text=True)
 
 
-def test_one_phone_cannot_stuff_a_counter(app, client, counter):
+def statuses(app) -> list[tuple[str, str | None]]:
+    with app.app_context():
+        return [tuple(r) for r in db.session.execute(select(Response.status, Response.flags).order_by(Response.id))]
+
+
+def test_one_phone_over_its_limit_is_stored_quarantined_never_refused(app, client, counter):
     app.config["SUBMIT_LIMIT_PER_CLIENT"] = "3 per minute"
     codes = []
     for _ in range(5):
         codes.append(client.post(counter.url, data={**open_form(client, counter.url), **full_answers()}).status_code)
-    assert codes == [303, 303, 303, 429, 429]
-    assert stored(app) == 3
-    page = client.post(counter.url, data={**open_form(client, counter.url), **full_answers()})
-    assert "Gửi quá nhiều lần" in page.get_data(as_text=True)
+    assert codes == [303] * 5
+    assert statuses(app) == [("counted", None)] * 3 + [("quarantined", "limit-client")] * 2
+    page = client.post(counter.url, data={**open_form(client, counter.url), **full_answers()}, follow_redirects=True)
+    assert page.status_code == 200 and "Cảm ơn Ông/Bà đã đánh giá!" in page.get_data(as_text=True)
 
 
 def test_validation_errors_do_not_use_up_the_limit(app, client, counter):
@@ -51,6 +56,7 @@ def test_validation_errors_do_not_use_up_the_limit(app, client, counter):
     for _ in range(4):
         assert client.post(counter.url, data=open_form(client, counter.url)).status_code == 422
     assert client.post(counter.url, data={**open_form(client, counter.url), **full_answers()}).status_code == 303
+    assert statuses(app) == [("counted", None)]
 
 
 def test_counter_limit_holds_across_phones(app, client, counter):
@@ -60,5 +66,5 @@ def test_counter_limit_holds_across_phones(app, client, counter):
         agent = {"User-Agent": f"Phone {phone}"}
         hidden = open_form(client, counter.url)
         codes.append(client.post(counter.url, data={**hidden, **full_answers()}, headers=agent).status_code)
-    assert codes == [303, 303, 429, 429]
-    assert stored(app) == 2
+    assert codes == [303] * 4
+    assert statuses(app) == [("counted", None)] * 2 + [("quarantined", "limit-counter")] * 2

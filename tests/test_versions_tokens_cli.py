@@ -116,7 +116,8 @@ def test_rotating_a_counter_token_retires_printed_codes(app, client, counter):
     with app.app_context():
         db.session.get(Counter, counter.id).token_version += 1
         db.session.commit()
-    assert client.get(counter.url).status_code == 404
+    response = client.get(counter.url)
+    assert response.status_code == 410 and "<form" not in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("utc,expected", [
@@ -142,7 +143,8 @@ def test_qr_codes_command_writes_png_and_svg_for_each_active_counter(app, runner
     assert len(lines) == active == 19
     assert retired_code not in result.stdout
     for line in lines:
-        code, url = line.split("\t")
+        code, url, short = line.split("\t")
+        assert short.startswith(f"http://survey.test/q/{code}/")
         png, svg = tmp_path / "qr" / f"{code}.png", tmp_path / "qr" / f"{code}.svg"
         assert Image.open(png).size[0] >= 250
         assert svg.read_text().startswith("<?xml") and "<path" in svg.read_text()

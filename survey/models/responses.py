@@ -31,8 +31,6 @@ COUNTED, QUARANTINED, REJECTED = STATUSES
 class Response(db.Model):
     __tablename__ = "response"
     __table_args__ = (
-        # One response per dossier and survey; NULL dossier hashes never collide.
-        UniqueConstraint("survey_id", "dossier_hash"),
         Index("ix_response_unit_period", "unit_id", "period"),
         # (NULL, id) first: the responses still to fold, in id order, straight from the index.
         Index("ix_response_rollup_batch_id", "rollup_batch", "id"),
@@ -46,6 +44,8 @@ class Response(db.Model):
     survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"), index=True)
     counter_id: Mapped[int | None] = mapped_column(ForeignKey("counter.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    # Truncated to the hour: an exact time and the counter could be joined with the one-stop
+    # system's log of who was served when.
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Reporting period in Vietnam time ("2026-H1"), fixed at submission so GROUP BY needs no
     # timezone arithmetic that differs between SQLite and PostgreSQL.
@@ -54,10 +54,10 @@ class Response(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     # Service field (lĩnh vực) the citizen came for: with unit and period, the weighting stratum.
     service_field: Mapped[str | None] = mapped_column(String(32))
-    # Keyed hash of the dossier code: enforces one response per dossier without storing a code
-    # that links an opinion to a person (Decree 13/2023/NĐ-CP).
-    dossier_hash: Mapped[str | None] = mapped_column(String(64))
-    # Keyed, daily-salted hash of the client address: spots stuffing, identifies nobody.
+    # No dossier hash: one response per dossier is kept by used_dossier, which does not say which
+    # response is the dossier's (anonymity against the rated unit, DESIGN.md §7).
+    # HMAC of the client address under that day's random salt (client_salt, deleted after the
+    # day): spots stuffing within a day, and cannot be recomputed once the salt is gone.
     client_hash: Mapped[str | None] = mapped_column(String(64))
     # NULL until the response's sums are in the rollup tables (survey/services/rollups.py);
     # then the id of the refresh that folded it in.

@@ -11,6 +11,8 @@ compares the two on generated submissions).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -160,3 +162,22 @@ def quick_check(formdata, version) -> Checked | None:
     if dossier and not _DOSSIER.fullmatch(dossier):
         return None
     return Checked(idem, tuple(answers), service_field, dossier or None)
+
+
+FINGERPRINTED = ("likert5", "yesno", "choice")
+
+
+def answers_fingerprint(answers: tuple[AnswerValue, ...], questions) -> str:
+    """A stable hash of the closed answers (likert, yes/no, one choice), free text left out.
+
+    Two submissions with the same ticks get the same fingerprint, whatever order the answers came
+    in: the stuffing rules spot a run of identical patterns at one counter with it. Comments are
+    left out, so a stuffer cannot dodge by varying one, and nobody's words go into the rules.
+    """
+    kinds = {q.id: q.type for q in questions}
+    closed = sorted(
+        ((a.question_id, a.value_int, a.value_text if kinds[a.question_id] == "choice" else None, a.na)
+         for a in answers if kinds.get(a.question_id) in FINGERPRINTED),
+        key=lambda item: item[0],
+    )
+    return hashlib.sha256(json.dumps(closed, separators=(",", ":")).encode()).hexdigest()[:32]

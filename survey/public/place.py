@@ -244,7 +244,8 @@ def version_info(ref: VersionRef) -> VersionInfo:
     return found
 
 
-# What this worker last found for each token it served, to re-show a citizen's answers when a
+# What this worker last found for each place it served (keyed by what the token names, never by
+# the URL text: survey.public.views.place_key), to re-show a citizen's answers when a
 # submission arrives while the database cannot be reached (nothing is stored then; the page says
 # to send again). Never used to decide whether a form may be opened or stored.
 KNOWN_PLACES_SIZE = 4096
@@ -254,16 +255,16 @@ def _known() -> OrderedDict:
     return current_app.extensions.setdefault("citizen_known_places", OrderedDict())
 
 
-def remember(token: str, found: object) -> None:
+def remember(key: str, found: object) -> None:
     known = _known()
-    known[token] = found
+    known[key] = found
     try:
-        known.move_to_end(token)
+        known.move_to_end(key)
         while len(known) > KNOWN_PLACES_SIZE:
             known.popitem(last=False)
     except KeyError:  # another thread evicted meanwhile: nothing to keep in order
         pass
 
 
-def remembered(token: str) -> object | None:
-    return _known().get(token)
+def remembered(key: str) -> object | None:
+    return _known().get(key)

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from wtforms import ValidationError
@@ -19,9 +20,12 @@ from wtforms import ValidationError
 from forms.citizen import QuestionView, build_citizen_form
 from survey.extensions import csrf
 from survey.public import bp, pages
-from survey.public.answers import Checked, collect, drop_demographics_without_consent, posted_version, quick_check
+from survey.public.answers import (
+    Checked, answers_fingerprint, collect, drop_demographics_without_consent, posted_version, quick_check,
+)
 from survey.errors import RETRY_AFTER, UNAVAILABLE
-from survey.security import take_submission_slot
+from survey.review.signals import SubmissionContext, submission_flags
+from survey.security import Flooded, take_submission_slot
 from survey.public.place import (
     CounterInfo,
     SurveyInfo,
@@ -36,10 +40,11 @@ from survey.public.place import (
     version_ref,
 )
 from survey.services import responses
+from survey.services.anonymity import client_hash
 from survey.services.instrument import COMPONENTS, SERVICE_FIELDS
 from survey.services.periods import VIETNAM, as_utc
 from survey.services.question_bank import B_COMPONENTS, section_titles
-from survey.services.tokens import CounterToken, read_any_token
+from survey.services.tokens import CounterToken, UnitToken, read_any_token
 
 CHANNELS = {"qr", "kiosk", "link"}
 SECTION_TITLES = section_titles()
@@ -64,18 +69,35 @@ def _lang() -> str:
     return "en" if request.args.get("lang") == "en" else "vi"
 
 
-def _unavailable(kind: str, status: int, opens_at: datetime | None = None):
-    """Stop with a page saying why a campaign link opens no form (never a form)."""
+def unavailable_page(kind: str, status: int, opens_at: datetime | None = None):
+    """Stop with a page saying why this link or poster opens no form (never a form)."""
     opens_on = opens_at.astimezone(VIETNAM).strftime("%d/%m/%Y") if opens_at else None
     page = render_template("public/unavailable.html", kind=kind, code=status, opens_on=opens_on)
     abort(make_response(page, status))
 
 
-def _resolve(token: str) -> Place:
-    """The place and survey a token opens, or the error page that explains why not."""
+def _parse(token: str) -> CounterToken | UnitToken:
+    """The token's content, or the 404 "Mã QR không hợp lệ" page (re-spelled tokens included)."""
     parsed = read_any_token(token)
     if parsed is None:
         abort(404, description="token")
+    return parsed
+
+
+def place_key(parsed: CounterToken | UnitToken) -> str:
+    """What a token names, for limits and per-worker caches: never the URL text, which a stuffer
+    can re-spell (survey/services/tokens.py accepts only the canonical one, this holds anyway)."""
+    if isinstance(parsed, CounterToken):
+        return f"c{parsed.counter_id}"
+    return f"u{parsed.unit_id}-s{parsed.survey_id}"
+
+
+def _resolve(token: str) -> Place:
+    """The place and survey a token opens, or the error page that explains why not."""
+    return _resolve_parsed(_parse(token))
+
+
+def _resolve_parsed(parsed: CounterToken | UnitToken) -> Place:
     if isinstance(parsed, CounterToken):
         return _resolve_counter(parsed)
     found = lookup_unit(parsed)
@@ -83,12 +105,12 @@ def _resolve(token: str) -> Place:
     if survey is None or unit is None or survey.kind != "thematic":
         abort(404, description="token")
     if not found.targeted:
-        _unavailable("not-target", 404)
+        unavailable_page("not-target", 404)
     if survey.status == "draft":
-        _unavailable("draft", 404)
+        unavailable_page("draft", 404)
     now = datetime.now(timezone.utc)
     if survey.status == "open" and survey.opens_at is not None and now < as_utc(survey.opens_at):
-        _unavailable("not-yet", 410, as_utc(survey.opens_at))
+        unavailable_page("not-yet", 410, as_utc(survey.opens_at))
     if not survey.is_open(now) or found.version is None:
         abort(410, description="survey")
     return Place(unit, None, survey, found.version)
@@ -97,10 +119,13 @@ def _resolve(token: str) -> Place:
 def _resolve_counter(parsed: CounterToken) -> Place:
     found = lookup_counter(parsed)
     counter, survey = found.counter, found.survey
-    if counter is None or survey is None or counter.token_version != parsed.token_version:
+    if counter is None or survey is None or counter.token_version < parsed.token_version:
         abort(404, description="token")
     if not counter.active:
         abort(410, description="counter")
+    if counter.token_version > parsed.token_version:
+        # A poster printed before the counter's code was rotated: say so, point to the new one.
+        unavailable_page("replaced", 410)
     if not survey.is_open(datetime.now(timezone.utc)) or found.version is None:
         abort(410, description="survey")
     return Place(found.unit, counter, survey, found.version)
@@ -203,10 +228,11 @@ def _empty_page(place: Place, version: VersionInfo, lang: str) -> pages.Page:
 
 @bp.get("/s/<token>")
 def survey_form(token: str):
-    place = _resolve(token)
+    parsed = _parse(token)
+    place = _resolve_parsed(parsed)
     lang = _lang()
     version = version_info(place.version)
-    remember(token, (place, version))
+    remember(place_key(parsed), (place, version))
     page = _empty_page(place, version, lang)
     return page.fill(
         csrf=generate_csrf() if _csrf_enabled() else "",
@@ -232,40 +258,51 @@ def _csrf_valid() -> bool:
     return True
 
 
-def _unavailable_form(token: str, lang: str):
+def _unavailable_form(parsed: CounterToken | UnitToken, lang: str):
     """The form with the citizen's answers and a "send again" notice, when the database cannot be
-    reached to resolve the token: from what this worker last knew of it, else None."""
-    known = remembered(token)
+    reached to resolve the token: from what this worker last knew of its place, else None."""
+    known = remembered(place_key(parsed))
     if known is None:
         return None
     place, version = known
+    if parsed.survey_id != place.survey.id or (
+            isinstance(parsed, CounterToken) and place.counter.token_version != parsed.token_version):
+        return None  # another survey, or a replaced poster: no form, even to say "send again"
     if posted_version(request.form) not in (None, version.id):
         return None
     return _retry_form(place, version, lang)
 
 
-def _retry_form(place: Place, version: VersionInfo, lang: str, form=None):
-    """503: nothing was stored; the form again with every answer, asking to send it again."""
+BUSY = _l("Hệ thống đang bận, câu trả lời chưa được lưu. Vui lòng bấm Gửi lại sau ít phút.")
+FLOODED = _l("Địa chỉ mạng này đang gửi quá nhiều phiếu nên hệ thống tạm ngừng nhận. Câu trả lời của "
+             "Ông/Bà chưa được lưu, vẫn được giữ dưới đây; vui lòng bấm Gửi lại sau ít phút.")
+
+
+def _retry_form(place: Place, version: VersionInfo, lang: str, form=None, status: int = 503,
+                notice=BUSY, retry_after: str = RETRY_AFTER):
+    """503 (or 429 for a flood): nothing was stored; the form again with every answer, asking to
+    send it again."""
     form = form or _posted_form(version, lang)[0]
     form.version.data = str(version.id)
-    notice = _("Hệ thống đang bận, câu trả lời chưa được lưu. Vui lòng bấm Gửi lại sau ít phút.")
-    html, status = _render(place, version, form, lang, status=503, notice=notice)
-    return html, status, {"Retry-After": RETRY_AFTER}
+    html, status = _render(place, version, form, lang, status=status, notice=str(notice))
+    return html, status, {"Retry-After": retry_after}
 
 
 @bp.post("/s/<token>")
 @csrf.exempt  # checked below, so a stale token re-shows the form with answers instead of a 400
 def submit(token: str):
     lang = _lang()
+    parsed = _parse(token)
     try:
-        place = _resolve(token)
+        place = _resolve_parsed(parsed)
         version = _version_for(place, posted_version(request.form))
     except UNAVAILABLE:
-        page = _unavailable_form(token, lang)
+        page = _unavailable_form(parsed, lang)
         if page is None:
             raise  # the plain retry page (survey/errors.py)
         return page
-    remember(token, (place, version))
+    key = place_key(parsed)
+    remember(key, (place, version))
     # Nearly every submission is complete and well formed: read it straight from the posted
     # fields. Anything else goes through the WTForms form, which says what is wrong.
     checked = quick_check(request.form, version) if _csrf_valid() else None
@@ -290,20 +327,30 @@ def submit(token: str):
     else:
         channel = request.args.get("c", "qr")
         channel = channel if channel in CHANNELS else "qr"
-    submission = responses.Submission(
-        version=version.ref,
-        unit_id=place.unit.id,
-        counter_id=place.counter.id if place.counter else None,
-        channel=channel,
-        idempotency_key=checked.idempotency_key,
-        answers=checked.answers,
-        service_field=checked.service_field,
-        dossier_code=checked.dossier_code,
-        client_address=request.remote_addr,
-    )
-    slot = take_submission_slot()
+    now = datetime.now(timezone.utc)
     try:
-        stored = responses.store(submission)
+        slot = take_submission_slot(key)
+    except Flooded as flood:
+        return _retry_form(place, version, lang, form, status=429, notice=FLOODED, retry_after=str(flood.retry))
+    try:
+        client = client_hash(request.remote_addr, now)
+        signals = _signal_flags(place, version, checked, client, now)
+        if signals and not slot.flags:
+            slot.quarantined()
+        flags = slot.flags + signals
+        submission = responses.Submission(
+            version=version.ref,
+            unit_id=place.unit.id,
+            counter_id=place.counter.id if place.counter else None,
+            channel=channel,
+            idempotency_key=checked.idempotency_key,
+            answers=checked.answers,
+            service_field=checked.service_field,
+            dossier_code=checked.dossier_code,
+            client_address=request.remote_addr,
+            flags=tuple(dict.fromkeys(flags)),
+        )
+        stored = responses.store(submission, now)
     except responses.DuplicateDossier:
         slot.give_back()
         form = form or _posted_form(version, lang)[0]
@@ -319,6 +366,25 @@ def submit(token: str):
         slot.give_back()
     return redirect(url_for("public.thanks", token=token, lang=lang if lang == "en" else None,
                             c=request.args.get("c")), code=303)
+
+
+def _signal_flags(place: Place, version: VersionInfo, checked: Checked, client: str | None,
+                  now: datetime) -> tuple[str, ...]:
+    """The stuffing rules' codes for this submission (survey/review/signals.py); none if they fail:
+    a broken rule must not cost a citizen their answers."""
+    context = SubmissionContext(
+        counter_id=place.counter.id if place.counter else None,
+        unit_id=place.unit.id,
+        survey_id=place.survey.id,
+        client_hash=client,
+        answers_fingerprint=answers_fingerprint(checked.answers, version.questions),
+        now=now,
+    )
+    try:
+        return tuple(submission_flags(context))
+    except Exception:
+        current_app.logger.exception("stuffing signals failed; stored without them")
+        return ()
 
 
 @bp.get("/s/<token>/cam-on")

@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, select, update
 
 from survey.extensions import db
 from survey.models import Answer, Question, Response, ServiceVolume, Survey, SurveyVersion, Unit
+from survey.services.anonymity import to_the_hour  # stored as citizens' are: to the hour
 from survey.services import rollups
 from survey.services.instrument import SERVICE_FIELDS, STANDING_CODE
 from survey.services.periods import VIETNAM
@@ -167,7 +168,7 @@ def seed_demo_responses(n_per_unit: int = 150, periods: Iterable[str] = ("2026-H
                         answers[q.code] = value
                 rows.append(NewResponse(
                     unit_id=unit.id, counter_id=rng.choice(counters).id, period=period,
-                    submitted_at=_office_moment(rng, start, end), service_field=field_,
+                    submitted_at=to_the_hour(_office_moment(rng, start, end)), service_field=field_,
                     answers=answers,
                     comment=rng.choice(COMMENTS) if rng.random() < 0.08 else None,
                     key=f"{DEMO_KEY}{period}-{unit.code}-{i}"))

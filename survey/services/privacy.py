@@ -14,8 +14,7 @@ from survey.extensions import db
 from survey.models import User
 from survey.services import audit
 from survey.services.periods import as_utc
-# One keyed hash for the whole app (dossier codes use it too), each use with its own purpose label.
-from survey.services.responses import _keyed_hash
+from survey.services.anonymity import keyed_hash
 
 HOUR = timedelta(hours=1)
 # A response stored at 08:59:59 may commit a moment after 09:00: an hour is shown only once it is
@@ -50,7 +49,7 @@ def published_before(now: datetime | None = None) -> datetime:
 def order_key(response_id: int) -> int:
     """A keyed, stable shuffle of a response id: rows of one hour are listed in this order, which
     says nothing about which response came first (the id does, and so would id order)."""
-    return int(_keyed_hash("response-order", str(response_id))[:16], 16)
+    return int(keyed_hash("response-order", str(response_id))[:16], 16)
 
 
 def login_target(email: str) -> str:
@@ -61,7 +60,7 @@ def login_target(email: str) -> str:
     user_id = db.session.scalar(select(User.id).where(func.lower(User.email) == normalized))
     if user_id is not None:
         return f"user:{user_id}"
-    return "unknown:" + _keyed_hash("login-failed", normalized)[:16]
+    return "unknown:" + keyed_hash("login-failed", normalized)[:16]
 
 
 def record_failed_login(email: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from analysis.report.model import (
@@ -33,6 +32,7 @@ from survey.services import aggregates
 from survey.services.instrument import COMPONENTS, PRIVACY_VI, STANDING_CODE
 from survey.services.periods import VIETNAM, in_vietnam, last_periods, previous
 from survey.services.tokens import survey_url
+from survey.short_links import short_url
 
 UNIT_KINDS_VI = {
     "province": "Ủy ban nhân dân tỉnh",
@@ -168,12 +168,11 @@ def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix
 def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData]:
     """One poster per active counter of the unit, with its signed URL and a typeable short link."""
     survey = db.session.scalar(select(Survey).where(Survey.code == survey_code))
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     counters = db.session.scalars(select(Counter).where(Counter.unit_id == unit.id, Counter.active)
                                   .order_by(Counter.code)).all()
     return [PosterData(unit_name=unit.name, counter_name=c.name,
                        url=survey_url(c.id, survey.id, c.token_version),
-                       short_url=f"{base}/q/{c.code}", privacy_line=survey.privacy_vi or PRIVACY_VI)
+                       short_url=short_url(c.code, c.token_version), privacy_line=survey.privacy_vi or PRIVACY_VI)
             for c in counters]
 
 

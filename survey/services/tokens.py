@@ -5,10 +5,21 @@ A counter token names a counter, the survey it opens and the counter's token ver
 campaign (["u", unit_id, survey_id, 1]; the last element is its format version). Both are signed,
 not encrypted: nothing secret is in them, but nobody can forge one for another counter, unit or
 survey. Bumping Counter.token_version invalidates every printed poster of that counter.
+
+Only the canonical spelling of a token is accepted: itsdangerous decodes the signature's base64
+leniently (padding, stray characters), so "<token>=", "<token>é" would otherwise open the same
+counter under a different URL, hence a different cache or limit key. A token is re-encoded with
+the key that verified it and must come out the same, character for character.
+
+Keys: QR_SIGNING_KEY (default: SECRET_KEY), plus QR_SIGNING_KEY_FALLBACKS, older keys still
+accepted, so that rotating the session key, or the QR key itself, never invalidates a printed
+poster: new tokens are signed with the current key, old ones verify with the key they were made
+with.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -31,8 +42,27 @@ class UnitToken:
     survey_id: int
 
 
+def qr_keys() -> tuple[str, ...]:
+    """The QR keys, current first, then the fallbacks as configured (comma-separated)."""
+    config = current_app.config
+    current = config.get("QR_SIGNING_KEY") or config["SECRET_KEY"]
+    fallbacks = config.get("QR_SIGNING_KEY_FALLBACKS") or ""
+    if isinstance(fallbacks, str):
+        fallbacks = fallbacks.split(",")
+    return (current, *(k.strip() for k in fallbacks if k and k.strip() and k.strip() != current))
+
+
+@lru_cache(maxsize=8)
+def _serializers_for(keys: tuple[str, ...]) -> tuple[URLSafeSerializer, ...]:
+    return tuple(URLSafeSerializer(key, salt=SALT) for key in keys)
+
+
+def _serializers() -> tuple[URLSafeSerializer, ...]:
+    return _serializers_for(qr_keys())
+
+
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    return _serializers()[0]
 
 
 def make_token(counter_id: int, survey_id: int, token_version: int) -> str:
@@ -48,11 +78,17 @@ def _ints(values: list) -> bool:
 
 
 def _payload(token: str) -> list | None:
-    try:
-        payload = _serializer().loads(token)
-    except BadSignature:
-        return None
-    return payload if isinstance(payload, list) else None
+    # One serializer per key rather than itsdangerous' key list: the canonical check needs the
+    # key that verified, to re-sign with it.
+    for serializer in _serializers():
+        try:
+            payload = serializer.loads(token)
+        except BadSignature:
+            continue
+        if not isinstance(payload, list) or serializer.dumps(payload) != token:
+            return None  # a re-spelling of a real token: not this URL
+        return payload
+    return None
 
 
 def _as_counter(payload: list | None) -> CounterToken | None:
