@@ -224,7 +224,8 @@ def main() -> int:
         with psycopg.connect(f"{dsn} dbname=postgres", autocommit=True) as c:
             c.execute("CREATE DATABASE survey_faults")
         env = {**os.environ, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{cluster.port}/survey_faults",
-               "SECRET_KEY": secrets.token_hex(32), "RATELIMIT_ENABLED": "0", "FLASK_APP": "wsgi", "PUBLIC_BASE_URL": ""}
+               "SECRET_KEY": secrets.token_hex(32), "RATELIMIT_ENABLED": "0", "FLASK_APP": "wsgi", "PUBLIC_BASE_URL": "",
+               "SIGNAL_OPENING_HOURS": ""}
         env.pop("REDIS_URL", None)
         flask = str(Path(sys.executable).with_name("flask"))
         subprocess.run([flask, "init-db"], env=env, cwd=ROOT, check=True, capture_output=True)

@@ -112,12 +112,15 @@ def main() -> int:
                         help="citizens at the stuffed counter share the stuffer's address (a centre's Wi-Fi)")
     parser.add_argument("--db", default=None, help="PostgreSQL URL (default: SQLite in a temporary directory)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--opening-hours", default="",
+                        help="SIGNAL_OPENING_HOURS for the run (default: rule off, so the time of day "
+                             "the bench runs at does not decide the figures)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="stuffing-"))
     url = fresh_database(args.db, work)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "stuffing-bench-" + "x" * 32,
-                      "RATELIMIT_STORAGE_URI": "memory://"})
+                      "RATELIMIT_STORAGE_URI": "memory://", "SIGNAL_OPENING_HOURS": args.opening_hours})
     with app.app_context():
         upgrade()
         seed_demo()

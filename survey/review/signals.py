@@ -87,6 +87,8 @@ def parse_opening_hours(spec: str) -> dict[int, tuple[time, time]]:
 
 
 def out_of_hours(now: datetime, spec: str) -> bool:
+    if not spec.strip():  # no opening hours set: the rule is off (tests; a 24-hour kiosk)
+        return False
     local = in_vietnam(now)
     span = parse_opening_hours(spec).get(local.weekday())
     return span is None or not span[0] <= local.time().replace(tzinfo=None) < span[1]
