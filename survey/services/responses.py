@@ -14,16 +14,24 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from survey.models import Answer, Response, SurveyVersion
+from survey.models.integrity import DossierLink, UsedDossier
+from survey.extensions import db
 from survey.services import citizen_connection
 from survey.services.periods import period_of
 
 RESPONSE = Response.__table__
 ANSWER = Answer.__table__
 VERSION = SurveyVersion.__table__
+LINK = DossierLink.__table__
+USED_DOSSIER = UsedDossier.__table__
 
 
 class DuplicateDossier(Exception):
     """This dossier already has a response in this survey."""
+
+
+class LinkUsed(Exception):
+    """The one-time dossier link was used already, or has expired (nothing was stored)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,11 @@ class Submission:
     service_field: str | None = None
     dossier_code: str | None = None
     client_address: str | None = None
+    # Came through a one-time dossier link (DESIGN.md §7); the link is marked used in the same
+    # transaction and its id is NOT stored with the response (anonymity against the rated unit).
+    verified: bool = False
+    dossier_link_id: int | None = None
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,7 +83,8 @@ def dossier_hash(survey_id: int, dossier_code: str) -> str:
 
 
 _RESPONSE_COLUMNS = ("survey_id", "survey_version_id", "counter_id", "unit_id", "submitted_at", "period",
-                     "channel", "idempotency_key", "service_field", "dossier_hash", "client_hash")
+                     "channel", "idempotency_key", "service_field", "dossier_hash", "client_hash",
+                     "status", "flags", "verified")
 
 # Statements built once (each memoizes its cache key): a submission only binds values.
 _INSERT_RESPONSE = (
@@ -99,6 +113,16 @@ _FREEZE = (
     .values(frozen=True)
 )
 _EXISTING = select(RESPONSE.c.id).where(RESPONSE.c.idempotency_key == bindparam("key"))
+# A dossier link is usable once, until it expires: the UPDATE decides, under the row's lock.
+_USE_LINK = (
+    update(LINK)
+    .where(LINK.c.id == bindparam("link_id"), LINK.c.used.is_(False), LINK.c.expires_at > bindparam("now"))
+    .values(used=True)
+)
+_USED_DOSSIER_OF_LINK = insert(USED_DOSSIER).from_select(
+    ["survey_id", "dossier_hash"],
+    select(LINK.c.survey_id, LINK.c.dossier_hash).where(LINK.c.id == bindparam("link_id")),
+)
 
 
 @lru_cache(maxsize=64)
@@ -173,7 +197,12 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
         "service_field": sub.service_field,
         "dossier_hash": hashed_dossier,
         "client_hash": client,
+        "status": "quarantined" if sub.flags else "counted",
+        "flags": ",".join(sub.flags) or None,
+        "verified": sub.verified,
     }
+    if sub.dossier_link_id is not None:
+        return _store_through_link(row, sub, now)
     connection = citizen_connection.citizen_connection()
     try:
         if connection.driver_level:
@@ -187,4 +216,21 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
         if hashed_dossier is not None:
             raise DuplicateDossier() from None
         raise
+    return Stored(response_id, created=True)
+
+
+def _store_through_link(row: dict, sub: Submission, now: datetime) -> Stored:
+    """Mark the link used, note its dossier as rated, store the response: one transaction.
+
+    A rare path (one per dossier slip), so an ordinary pooled transaction on both backends. The
+    response row gets nothing of the link (neither its id nor the dossier hash).
+    """
+    with db.engine.begin() as conn:
+        if conn.execute(_USE_LINK, {"link_id": sub.dossier_link_id, "now": now}).rowcount != 1:
+            raise LinkUsed()
+        try:  # the dossier was rated already (a typed code, or another link): roll back all
+            conn.execute(_USED_DOSSIER_OF_LINK, {"link_id": sub.dossier_link_id})
+        except IntegrityError:
+            raise DuplicateDossier() from None
+        response_id = _insert_sqlite(conn, row, sub)
     return Stored(response_id, created=True)
