@@ -264,3 +264,178 @@ def test_response_keeps_neither_the_link_id_nor_the_dossier_hash(app, client):
         assert str(unusual) not in values and link.dossier_hash not in values
         assert not any(str(unusual) in v or link.dossier_hash in v for v in values)
         assert db.session.get(DossierLink, unusual).used
+
+
+# ---------------------------------------------------------------- the officers' page and the slip
+
+def pdf_text(data: bytes, tmp_path) -> str:
+    path = tmp_path / "slip.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def csrf(client, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_officer_issues_a_link_by_hand_and_prints_the_slip(app, client, tmp_path):
+    login(client, "official")
+    assert "/quan-ly/phieu-hen/" in client.get("/quan-ly/").get_data(as_text=True)  # menu entry
+    form = {"csrf_token": csrf(client, "/quan-ly/phieu-hen/"), "dossier_code": CODE, "unit": OWN,
+            "counter": f"{OWN}-Q1", "service_field": "dat-dai", "procedure_name": "",
+            "expires_in_days": "14"}
+    bad = client.post("/quan-ly/phieu-hen/", data={**form, "service_field": ""})
+    assert bad.status_code == 400 and 'id="err-service_field"' in bad.get_data(as_text=True)
+    other = client.post("/quan-ly/phieu-hen/", data={**form, "unit": OTHER, "counter": ""})
+    assert other.status_code == 404 and links(app) == []
+
+    created = client.post("/quan-ly/phieu-hen/", data=form)
+    assert created.status_code == 303
+    [link] = links(app)
+    show = client.get(created.headers["Location"]).get_data(as_text=True)
+    assert "<svg" in show and "Đất đai" in show
+    last_day = (datetime.now(timezone(timedelta(hours=7))).date() + timedelta(days=14)).strftime("%d/%m/%Y")
+    assert last_day in show
+
+    for size in ("a6", "80mm"):
+        page = client.get(f"/quan-ly/phieu-hen/{link.id}/phieu?kho={size}")
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and '<svg class="qr"' in html and "<path" in html
+        assert "Quét mã để đánh giá sự hài lòng" in html and last_day in html
+        assert "Phường Đồng Tiến" in html and CODE not in html
+        assert ("80mm 150mm" in html) == (size == "80mm")
+        pdf = client.get(f"/quan-ly/phieu-hen/{link.id}/phieu.pdf?kho={size}")
+        assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+        text = pdf_text(pdf.data, tmp_path)
+        assert "Quét mã để đánh giá sự hài lòng" in text and "Đất đai" in text, text
+        assert last_day in text and CODE not in text
+    assert client.get(f"/quan-ly/phieu-hen/{link.id}/phieu?kho=a4").status_code == 404
+
+    # Another commune's official cannot see or print it.
+    client.post("/dang-xuat", data={"csrf_token": csrf(client, "/quan-ly/")})
+    login(client, "other_official")
+    for path in (f"/quan-ly/phieu-hen/{link.id}", f"/quan-ly/phieu-hen/{link.id}/phieu",
+                 f"/quan-ly/phieu-hen/{link.id}/phieu.pdf"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_signed_out_officer_page_goes_to_sign_in(client):
+    response = client.get("/quan-ly/phieu-hen/")
+    assert response.status_code == 302 and "/dang-nhap" in response.headers["Location"]
+
+
+def test_api_slip_is_scoped_and_ends_with_the_link(app, client, tmp_path):
+    token = make_token(app, "official")
+    data = issue(app, client, token).get_json()
+    slip = client.get(path_of(data["slip_url"]), headers=auth(token))
+    assert slip.status_code == 200 and slip.mimetype == "application/pdf"
+    assert "Đăng ký khai sinh" in pdf_text(slip.data, tmp_path)
+    html = client.get(path_of(data["slip_url_80mm"]) + "&format=html", headers=auth(token))
+    assert html.status_code == 200 and '<svg class="qr"' in html.get_data(as_text=True)
+    other = make_token(app, "other_official")
+    assert client.get(path_of(data["slip_url"]), headers=auth(other)).status_code == 404
+    assert client.get(path_of(data["slip_url"])).status_code == 401
+    answer(client, path_of(data["url"]))
+    assert client.get(path_of(data["slip_url"]), headers=auth(token)).status_code == 410
+
+
+# ---------------------------------------------------------------- verified counts and index
+
+PERIOD = "2026-H1"
+
+
+def add(app, a11: int, field: str, verified: bool) -> None:
+    """A response that answers only A1.1, so its overall score is 1 (4–5) or 0 (1–3)."""
+    import uuid
+
+    with app.app_context():
+        counter = db.session.scalar(select(Counter).where(Counter.code == f"{OWN}-Q1"))
+        survey = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
+        version = survey.current_version
+        question = next(q for q in version.questions if q.code == "A1.1")
+        response = Response(survey_id=survey.id, survey_version_id=version.id, counter_id=counter.id,
+                            unit_id=counter.unit_id, period=PERIOD, channel="link" if verified else "qr",
+                            submitted_at=datetime(2026, 3, 2, 1, tzinfo=timezone.utc),
+                            idempotency_key=uuid.uuid4().hex, service_field=field, verified=verified)
+        response.answers.append(Answer(question_id=question.id, value_int=a11))
+        db.session.add(response)
+        db.session.commit()
+
+
+@pytest.fixture
+def tiny(app):
+    """Two fields with volumes; verified: ho-tich [1], dat-dai [0, 1]; open channel: ho-tich [0]."""
+    from survey.models import ServiceVolume
+
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).where(Unit.code == OWN))
+        db.session.add_all([ServiceVolume(unit_id=unit.id, period=PERIOD, field="ho-tich", dossiers=100),
+                            ServiceVolume(unit_id=unit.id, period=PERIOD, field="dat-dai", dossiers=300)])
+        db.session.commit()
+        unit_id = unit.id
+    add(app, 5, "ho-tich", True)
+    add(app, 2, "dat-dai", True)
+    add(app, 4, "dat-dai", True)
+    add(app, 3, "ho-tich", False)
+    # Independently: w = dossiers_h / responses_h, index = Σ w·y / Σ w.
+    verified = (100 / 1 * 1 + 300 / 2 * (0 + 1)) / (100 + 300)
+    everything = (100 / 2 * (1 + 0) + 300 / 2 * (0 + 1)) / (100 + 300)
+    return unit_id, verified, everything
+
+
+def test_verified_only_index_matches_a_hand_computation_and_bypasses_the_rollup(app, tiny):
+    from survey.services import rollups
+    from survey.services.aggregates import index_rows
+
+    unit_id, verified, everything = tiny
+    assert (verified, everything) == (0.625, 0.5)
+    with app.app_context():
+        rollups.refresh()  # all four folded: the verified-only read must not take the rollup's sums
+        for only, expected, n in ((False, everything, 4), (True, verified, 3)):
+            [row] = [r for r in index_rows(PERIOD, {unit_id}, stats=("overall",), verified_only=only)]
+            assert row["estimate"] == pytest.approx(expected, abs=1e-12)
+            assert row["responses"] == n
+
+
+def test_indices_cli_verified_only(app, runner, tiny):
+    _unit_id, verified, everything = tiny
+    every = runner.invoke(args=["indices", "--period", PERIOD, "--unit", OWN, "--format", "json"])
+    only = runner.invoke(args=["indices", "--period", PERIOD, "--unit", OWN, "--format", "json",
+                               "--verified-only"])
+    import json
+
+    assert json.loads(every.output)[0]["estimate"] == pytest.approx(everything)
+    assert json.loads(only.output)[0]["estimate"] == pytest.approx(verified)
+
+
+def test_dashboard_and_report_show_the_verified_count_and_toggle(app, client, tiny, tmp_path):
+    from survey.dashboards.formatting import format_percent
+
+    unit_id, verified, everything = tiny
+    login(client, "official")
+    url = f"/quan-ly/bang-dieu-khien/?unit={unit_id}&period={PERIOD}"
+    page = client.get(url).get_data(as_text=True)
+    assert "trong đó 3 qua phiếu hẹn (đã xác thực)" in page
+    assert format_percent(everything) in page and 'id="verified-only"' not in page
+    only = client.get(url + "&xac_thuc=1").get_data(as_text=True)
+    assert format_percent(verified) in only and 'id="verified-only"' in only
+    assert format_percent(everything) not in only  # the trend and components follow the toggle
+    report = client.get(f"/quan-ly/bao-cao/don-vi/{unit_id}.pdf?period={PERIOD}")
+    text = " ".join(pdf_text(report.data, tmp_path).split())
+    assert "trong đó 3 qua phiếu hẹn (đã xác thực)" in text
+    assert format_percent(verified) in text
+
+
+def test_quarantined_verified_responses_are_not_counted(app, tiny):
+    from survey.links.service import verified_count
+
+    unit_id, _v, _e = tiny
+    with app.app_context():
+        assert verified_count({unit_id}, PERIOD) == 3
+        db.session.execute(update(Response).where(Response.service_field == "dat-dai")
+                           .values(status="quarantined"))
+        db.session.commit()
+        assert verified_count({unit_id}, PERIOD) == 1
+        assert verified_count(None, "2026-H2") == 0

@@ -19,6 +19,7 @@ from survey.services.access import roles_required, unit_or_404, visible_unit_ids
 from survey.services.aggregates import indicator, index_rows, trend, unit_summary
 from survey.services.instrument import COMPONENTS
 from survey.services.periods import last_periods, period_of
+from survey.links.service import verified_count
 
 TREND_PERIODS = 4
 
@@ -63,11 +64,13 @@ def index():
     if unit_id is None:
         abort(404)
     unit = unit_or_404(current_user, unit_id)
-    summary = unit_summary(unit.id, period)
+    # ?xac_thuc=1: the index on verified (dossier-link) responses alone, a robustness check.
+    verified_only = request.args.get("xac_thuc") == "1"
+    summary = unit_summary(unit.id, period, verified_only=verified_only)
     components = [(f"{code} {name}", est) for code, name, est in summary.components]
     comp_scale = charts.scale_for([], 250, 300)
     trend_pts, trend_line = charts.trend_points(
-        trend(unit.id, last_periods(period, TREND_PERIODS)))
+        trend(unit.id, last_periods(period, TREND_PERIODS), verified_only=verified_only))
     columns, column_width = charts.day_columns(queries.daily_counts(unit.id, period))
     return render_template(
         "dashboards/index.html",
@@ -80,6 +83,7 @@ def index():
         counters=queries.counter_counts(unit.id, period),
         columns=columns, column_width=column_width,
         comments=queries.latest_comments(unit.id, period),
+        verified_only=verified_only, verified=verified_count({unit.id}, period),
     )
 
 

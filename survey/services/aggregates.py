@@ -120,10 +120,14 @@ def _strata(sums: rollups.StratumSums, periods: Sequence[str], unit_ids: set[int
 
 
 def weighted(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
-             stats: Iterable[str] = STATS) -> Weighted:
-    """Strata with n_h and w_h, and the cells table of analysis.indices.index_table()."""
+             stats: Iterable[str] = STATS, verified_only: bool = False) -> Weighted:
+    """Strata with n_h and w_h, and the cells table of analysis.indices.index_table().
+
+    ``verified_only``: from dossier-link responses alone (their strata are exact), weighted by
+    the same service volumes over the verified responses of each stratum.
+    """
     stats = set(stats)
-    sums = rollups.read(inst, periods, unit_ids, rollups.kinds_for(stats))
+    sums = rollups.read(inst, periods, unit_ids, rollups.kinds_for(stats), verified_only)
     strata, raw_to = _strata(sums, periods, unit_ids)
     n_measures = max(len(sums.measures), 1)
     key = raw_to[np.asarray(sums.cell_stratum, dtype=np.int64)] * n_measures \
@@ -195,13 +199,13 @@ def _plain_list(values: np.ndarray) -> list[Any]:
 
 
 def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
-                    survey_code: str = STANDING_CODE, stats: Iterable[str] = STATS
-                    ) -> list[dict[str, Any]]:
+                    survey_code: str = STANDING_CODE, stats: Iterable[str] = STATS,
+                    verified_only: bool = False) -> list[dict[str, Any]]:
     """index_table() rows for several periods, with unit code/name/kind and weighting flags."""
     inst = instrument_of(survey_code)
     if inst is None or (unit_ids is not None and not unit_ids):
         return []
-    data = weighted(inst, periods, unit_ids, stats)
+    data = weighted(inst, periods, unit_ids, stats, verified_only)
     if not data.strata or len(data.cells["n"]) == 0:
         return []
     table = index_table(data.frame(), data.cells)
@@ -235,14 +239,14 @@ def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
 
 
 def index_rows(period: str, unit_ids: set[int] | None, survey_code: str = STANDING_CODE,
-               stats: Iterable[str] = STATS) -> list[dict[str, Any]]:
+               stats: Iterable[str] = STATS, verified_only: bool = False) -> list[dict[str, Any]]:
     """The SIPAS index table of one period as plain dicts (None for NaN), ranked rows first.
 
     Keys: unit_id, unit_code, unit_name, unit_kind, period, stat, measure, estimate, se,
     ci_low, ci_high, n, n_eff, deff, df, reliable, rank, rank_best, rank_worst (rank -1 when
     not reliable), weighted, responses, fallback_responses.  unit_ids=None: every unit.
     """
-    return index_table_for([period], unit_ids, survey_code, stats)
+    return index_table_for([period], unit_ids, survey_code, stats, verified_only)
 
 
 # --- summaries for dashboards and reports: plain data, no formatting ------------------------
@@ -318,9 +322,10 @@ def question_texts(survey_code: str = STANDING_CODE) -> dict[str, tuple[str, str
     return {code: (text, comp) for code, text, comp in rows}
 
 
-def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE) -> UnitSummary:
+def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE,
+                 verified_only: bool = False) -> UnitSummary:
     """Overall index, components and items of one unit in one period (responses=0 if none)."""
-    rows = index_rows(period, {unit_id}, survey_code)
+    rows = index_rows(period, {unit_id}, survey_code, verified_only=verified_only)
     by_key = {(r["stat"], r["measure"]): r for r in rows}
     texts = question_texts(survey_code)
     comps = sorted({r["measure"] for r in rows if r["stat"] == "component"} | set(COMPONENTS))
@@ -342,9 +347,10 @@ def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE) ->
     )
 
 
-def trend(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE
-          ) -> list[tuple[str, Indicator | None]]:
+def trend(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE,
+          verified_only: bool = False) -> list[tuple[str, Indicator | None]]:
     """Overall index of a unit per period, in the order given (None where no responses)."""
-    rows = index_table_for(list(periods), {unit_id}, survey_code, stats=("overall",))
+    rows = index_table_for(list(periods), {unit_id}, survey_code, stats=("overall",),
+                           verified_only=verified_only)
     found = {r["period"]: indicator(r) for r in rows}
     return [(p, found.get(p)) for p in periods]

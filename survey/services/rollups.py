@@ -271,10 +271,17 @@ def _fetch_cells(conn: Connection, query: Any) -> dict[str, np.ndarray]:
 
 
 def read(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
-         kinds: set[int]) -> StratumSums:
-    """Exact per-stratum sums of the survey's responses in ``periods`` (and ``unit_ids``)."""
-    use_rollup = _state_matches(inst)
+         kinds: set[int], verified_only: bool = False) -> StratumSums:
+    """Exact per-stratum sums of the survey's responses in ``periods`` (and ``unit_ids``).
+
+    ``verified_only``: only responses that came through a dossier link (a robustness check).
+    The rollup does not split by channel, so these are live sums over the responses, bypassing
+    it: exact, and slower only in proportion to the verified responses read.
+    """
+    use_rollup = _state_matches(inst) and not verified_only
     where = [Response.survey_id == inst.survey_id, Response.period.in_(list(periods))]
+    if verified_only:
+        where.append(Response.verified.is_(True))
     st_where = [RollupStratum.survey_id == inst.survey_id, RollupStratum.period.in_(list(periods))]
     if unit_ids is not None:
         where.append(Response.unit_id.in_(sorted(unit_ids)))
