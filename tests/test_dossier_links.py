@@ -177,6 +177,16 @@ def test_posting_stores_one_verified_response_and_uses_the_link(app, client):
     assert len(responses(app)) == 1
 
 
+def test_link_without_counter_opens_the_units_form(app, client):
+    url = path_of(issue(app, client, counter=None, procedure_name=None,
+                        service_field="chung-thuc").get_json()["url"])
+    html = client.get(url).get_data(as_text=True)
+    assert "Phường Đồng Tiến" in html and "Chứng thực" in html and 'name="service_field"' not in html
+    assert answer(client, url).status_code == 303
+    [stored] = responses(app)
+    assert stored.counter_id is None and stored.service_field == "chung-thuc" and stored.verified
+
+
 def test_a_second_post_of_an_open_form_stores_nothing(app, client):
     url = path_of(issue(app, client).get_json()["url"])
     fields = hidden_fields(client.get(url).get_data(as_text=True))

@@ -11,13 +11,11 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from analysis.report.qr import qr_svg
 from survey.extensions import db
 from survey.links import bp
 from survey.links.service import (DEFAULT_DAYS, MAX_DAYS, Invalid, Refused, UnitNotFound, issue,
                                   parse_request, state, visible_link)
 from survey.links.slip import DEFAULT_SIZE, SIZES, slip_for, slip_html, slip_pdf
-from survey.links.tokens import link_url
 from survey.models import Counter, Unit
 from survey.services.access import scope
 from survey.services.instrument import SERVICE_FIELDS
@@ -78,7 +76,7 @@ def show(link_id: int):
     link = _link_or_404(link_id)
     slip = slip_for(link)
     return render_template("links/show.html", link=link, slip=slip, state=state(link),
-                           qr=Markup(qr_svg(link_url(link.id))), sizes=SIZES)
+                           qr=Markup(slip.qr_svg), sizes=SIZES)
 
 
 def _size() -> str:

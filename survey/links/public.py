@@ -40,6 +40,7 @@ def _link(token: str) -> DossierLink:
 
 def _place(link: DossierLink) -> views.Place:
     """The link's unit (and counter), the standing survey and its current version, or an error page."""
+    # A counter retired after the slip was printed still takes its answer: the dossier was served.
     if link.counter_id is not None:
         found = lookup_counter(CounterToken(link.counter_id, link.survey_id, 0))
     else:
