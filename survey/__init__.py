@@ -49,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.campaigns import bp as campaigns_bp
     from survey.cli import register_cli
     from survey.dashboards import bp as dashboards_bp
+    from survey.links import bp as links_bp
     from survey.officials import bp as officials_bp
     from survey.officials.nav import nav_links
     from survey.public import bp as public_bp
@@ -58,7 +59,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.security import init_security
 
     for blueprint in (public_bp, short_bp, auth_bp, officials_bp, dashboards_bp, reports_bp,
-                      campaigns_bp, admin_bp, api_bp, review_bp):
+                      campaigns_bp, admin_bp, api_bp, review_bp,
+                      links_bp):
         app.register_blueprint(blueprint)
     app.context_processor(lambda: {"nav_links": nav_links})
     init_security(app)

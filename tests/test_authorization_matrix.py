@@ -59,6 +59,10 @@ POLICY: dict[str, frozenset[str]] = {
     "review.index": STAFF,
     "review.decide_group": STAFF,
     "review.quarantine_unit": STAFF,
+    "links.index": ALL,
+    "links.show": ALL,
+    "links.slip_page": ALL,
+    "links.slip_download": ALL,
 }
 # Not official routes: citizens, sign-in, static files, the token-authenticated API (own test).
 OUTSIDE = {"public.", "short.", "auth.", "static", "api."}
@@ -93,13 +97,22 @@ def world(app):
         db.session.add(token)
         campaign = Survey(code="CD-TEST", title_vi="Chuyên đề thử", kind="thematic", status="draft")
         db.session.add(campaign)
-        db.session.commit()
         own, other = units["00157"], units["00178"]
+        from datetime import timedelta
+
+        from survey.models.integrity import DossierLink
+
+        dossier_links = {side: DossierLink(survey_id=survey.id, unit_id=unit.id, dossier_hash=side * 8,
+                                           service_field="ho-tich", created_at=now,
+                                           expires_at=now + timedelta(days=30))
+                         for side, unit in (("own", own), ("other", other))}
+        db.session.add_all(dossier_links.values())
+        db.session.commit()
         return {
             "own": {"unit_id": own.id, "counter_id": own.counters[0].id,
-                    "user_id": users["dongtien@demo.gov.vn"].id},
+                    "user_id": users["dongtien@demo.gov.vn"].id, "link_id": dossier_links["own"].id},
             "other": {"unit_id": other.id, "counter_id": other.counters[0].id,
-                      "user_id": other_user.id},
+                      "user_id": other_user.id, "link_id": dossier_links["other"].id},
             "token_id": token.id,
             "survey_id": campaign.id,
             "marks": {code: MARK.format(code=code) for code in units},
@@ -133,7 +146,7 @@ def official_rules(app):
 def build_url(app, rule, world, side: str) -> str:
     values = {}
     for arg in rule.arguments:
-        if arg in ("unit_id", "counter_id", "user_id"):
+        if arg in ("unit_id", "counter_id", "user_id", "link_id"):
             values[arg] = world[side][arg]
         elif arg in ("token_id", "survey_id"):
             values[arg] = world[arg]
@@ -198,7 +211,7 @@ def test_role_matrix(app, client, world, role):
             used += 1
             if role == "official" and side == "other" and method == "GET":
                 # A URL naming another unit's unit, counter or user is refused, never served.
-                ids = {str(world["other"][k]) for k in ("unit_id", "counter_id", "user_id")}
+                ids = {str(world["other"][k]) for k in ("unit_id", "counter_id", "user_id", "link_id")}
                 if ids & set(re.split(r"[/.]", url)) and status not in (403, 404):
                     problems.append(("other unit served", *where))
             if role == "official" and status == 200:

@@ -190,9 +190,13 @@ class UnitReportData:
     methods: MethodsInfo | None = None
     unit_code: str = ""
     generated_at: datetime | None = None
+    # Responses through one-time dossier links (verified channel), and the overall index on
+    # them alone: a robustness check beside the open channel (DESIGN.md §7).
+    verified_count: int = 0
+    verified_overall: EstimateView | None = None
 
     def __post_init__(self) -> None:
-        _views(self, "overall", "overall_previous", "overall_change")
+        _views(self, "overall", "overall_previous", "overall_change", "verified_overall")
         _tuple(self, "components", "items", "trend", "comments")
 
 

@@ -25,7 +25,7 @@ from .model import (SIPAS_COMPONENTS, ComponentRow, EstimateView, ItemRow, Poste
                     ProvinceReportData, ThematicReportData, UnitReportData, weakest_items)
 
 __all__ = ["render_unit_report", "render_province_report", "render_thematic_report",
-           "render_posters", "render_html", "warm_up", "TEMPLATES_DIR"]
+           "render_posters", "render_html", "render_pdf", "warm_up", "TEMPLATES_DIR"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 FONT_DIR = charts.FONT_DIR
@@ -131,6 +131,11 @@ def render_html(template: str, generated_at: datetime | None = None, **context: 
 def _pdf(html: str) -> bytes:
     from weasyprint import HTML  # heavy import; only when a PDF is really drawn
     return HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(font_config=_font_config())
+
+
+def render_pdf(template: str, generated_at: datetime | None = None, **context: Any) -> bytes:
+    """Any report template to PDF with the embedded fonts (e.g. survey/links' receipt slips)."""
+    return _pdf(render_html(template, generated_at, **context))
 
 
 def _change(d: UnitReportData) -> dict | None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flask import g, jsonify, request, send_file
+from flask import Response, g, jsonify, request, send_file, url_for
 from sqlalchemy import select
 
 from survey.api import bp
 from survey.api.errors import error_response
 from survey.extensions import db
+from survey.links import service as dossier_links
+from survey.links.slip import SIZES as SLIP_SIZES, slip_for, slip_html, slip_pdf
+from survey.links.tokens import link_url
 from survey.models import Survey, Unit, User
 from survey.services import api_tokens, exports, imports
 from survey.services.access import scope, unit_or_404
@@ -157,3 +160,49 @@ def volumes():
     db.session.commit()
     return jsonify({"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
                     "periods": result.periods})
+
+
+@bp.post("/dossier-links")
+def create_dossier_link():
+    """A one-time link for a dossier of one of the token owner's units (survey/links)."""
+    if request.mimetype != "application/json":
+        return error_response(415, "Kiểu nội dung phải là application/json.")
+    payload = request.get_json(silent=True)
+    if payload is None:
+        return error_response(400, "Nội dung JSON không đọc được.")
+    try:
+        link = dossier_links.issue(_user(), dossier_links.parse_request(payload))
+    except dossier_links.Invalid as invalid:
+        db.session.rollback()
+        return error_response(400, "Dữ liệu không hợp lệ.", fields=invalid.errors)
+    except dossier_links.UnitNotFound:
+        db.session.rollback()
+        return error_response(404)
+    except dossier_links.Refused as refused:
+        db.session.rollback()
+        return error_response(409, str(refused))
+    db.session.commit()
+    slip = {size: url_for("api.dossier_link_slip", link_id=link.id, size=size, _external=True)
+            for size in SLIP_SIZES}
+    response = jsonify({"id": link.id, "url": link_url(link.id), "qr_svg": slip_for(link).qr_svg,
+                        "slip_url": slip["a6"], "slip_url_80mm": slip["80mm"],
+                        "expires_at": _iso(link.expires_at)})
+    response.status_code = 201
+    return response
+
+
+@bp.get("/dossier-links/<int:link_id>/slip")
+def dossier_link_slip(link_id: int):
+    size = request.args.get("size", "a6")
+    fmt = request.args.get("format", "pdf")
+    if size not in SLIP_SIZES or fmt not in ("pdf", "html"):
+        raise BadParameter("Tham số size là a6 hoặc 80mm; format là pdf hoặc html.")
+    link = dossier_links.visible_link(_user(), link_id) if link_id <= MAX_ID else None
+    if link is None:
+        return error_response(404)
+    if dossier_links.state(link) != "open":
+        return error_response(410, "Phiếu này đã được đánh giá hoặc đã hết hạn; không in lại được.")
+    slip = slip_for(link, size)
+    if fmt == "html":
+        return Response(slip_html(slip), mimetype="text/html")
+    return Response(slip_pdf(slip), mimetype="application/pdf")

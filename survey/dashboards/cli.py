@@ -59,16 +59,21 @@ def render_csv(rows: Sequence[dict[str, Any]]) -> str:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True)
 @click.option("--survey", "survey_code", default="SIPAS", show_default=True)
+@click.option("--verified-only", is_flag=True,
+              help="Chỉ tính phiếu đã xác thực (qua phiếu hẹn theo hồ sơ), để kiểm tra độ vững.")
 def indices_command(period: str, unit_code: str | None, stat: str, fmt: str,
-                    survey_code: str) -> None:
-    """Print the SIPAS index table of a period (ranks are among all units of the province)."""
+                    survey_code: str, verified_only: bool) -> None:
+    """Print the SIPAS index table of a period (ranks are among all units of the province).
+
+    --verified-only: from dossier-link responses alone; read live (the rollup does not split by
+    channel)."""
     keep = None
     if unit_code:
         unit_id = db.session.scalar(select(Unit.id).where(Unit.code == unit_code))
         if unit_id is None:
             raise click.ClickException(f"Không có đơn vị mã {unit_code}.")
         keep = descendants({unit_id})
-    rows = [r for r in index_rows(period, None, survey_code, stats=(stat,))
+    rows = [r for r in index_rows(period, None, survey_code, stats=(stat,), verified_only=verified_only)
             if keep is None or r["unit_id"] in keep]
     if fmt == "json":
         click.echo(json.dumps([{k: r[k] for k in RAW_COLUMNS} for r in rows], ensure_ascii=False,

@@ -20,6 +20,7 @@ from survey.services.aggregates import indicator, index_rows, trend, unit_summar
 from survey.services.instrument import COMPONENTS
 from survey.services.periods import last_periods, period_of
 from survey.review import REVIEW_ROLES
+from survey.links.service import verified_count
 
 TREND_PERIODS = 4
 
@@ -64,11 +65,13 @@ def index():
     if unit_id is None:
         abort(404)
     unit = unit_or_404(current_user, unit_id)
-    summary = unit_summary(unit.id, period)
+    # ?xac_thuc=1: the index on verified (dossier-link) responses alone, a robustness check.
+    verified_only = request.args.get("xac_thuc") == "1"
+    summary = unit_summary(unit.id, period, verified_only=verified_only)
     components = [(f"{code} {name}", est) for code, name, est in summary.components]
     comp_scale = charts.scale_for([], 250, 300)
     trend_pts, trend_line = charts.trend_points(
-        trend(unit.id, last_periods(period, TREND_PERIODS)))
+        trend(unit.id, last_periods(period, TREND_PERIODS), verified_only=verified_only))
     columns, column_width = charts.day_columns(queries.daily_counts(unit.id, period))
     return render_template(
         "dashboards/index.html",
@@ -84,6 +87,7 @@ def index():
         # Sở Nội vụ decides on held responses; others only see figures without them.
         held=queries.held_in_quarantine(unit.id, period)
         if current_user.role in REVIEW_ROLES else 0,
+        verified_only=verified_only, verified=verified_count({unit.id}, period),
     )
 
 

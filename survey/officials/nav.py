@@ -12,6 +12,7 @@ ALL = ("admin", "analyst", "official")
 MENU: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("officials.home", "Đơn vị của tôi", ALL),
     ("dashboards.index", "Bảng điều khiển", ALL),
+    ("links.index", "Phiếu theo hồ sơ", ALL),
     ("dashboards.province", "So sánh đơn vị", ("admin", "analyst")),
     ("campaigns.index", "Khảo sát chuyên đề", ("admin", "analyst")),
     ("review.index", "Kiểm duyệt phiếu", ("admin", "analyst")),

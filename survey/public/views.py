@@ -59,6 +59,9 @@ class Place:
     counter: CounterInfo | None
     survey: SurveyInfo
     version: VersionRef  # the survey's current version
+    # A dossier link's service field (code) and procedure: shown, fixed, not asked (survey/links).
+    service_field: str | None = None
+    procedure: str | None = None
 
     @property
     def is_link(self) -> bool:
@@ -188,6 +191,8 @@ def _render(place: Place, version: VersionInfo, form, lang, status=200, notice=N
             sections=sections,
             lang=lang,
             notice=notice,
+            fixed_field=dict(FIELDS[lang]).get(place.service_field) if place.service_field else None,
+            procedure=place.procedure,
             title=survey.title_en if lang == "en" and survey.title_en else survey.title_vi,
         ),
         status,
@@ -288,21 +293,9 @@ def _retry_form(place: Place, version: VersionInfo, lang: str, form=None, status
     return html, status, {"Retry-After": retry_after}
 
 
-@bp.post("/s/<token>")
-@csrf.exempt  # checked below, so a stale token re-shows the form with answers instead of a 400
-def submit(token: str):
-    lang = _lang()
-    parsed = _parse(token)
-    try:
-        place = _resolve_parsed(parsed)
-        version = _version_for(place, posted_version(request.form))
-    except UNAVAILABLE:
-        page = _unavailable_form(parsed, lang)
-        if page is None:
-            raise  # the plain retry page (survey/errors.py)
-        return page
-    key = place_key(parsed)
-    remember(key, (place, version))
+def check_posted(place: Place, version: VersionInfo, lang: str) -> tuple[Checked | None, object, object]:
+    """(what was posted, as it will be stored; the WTForms form if one was built; None), or
+    (None, form, the 422 page that shows it again with every answer kept)."""
     # Nearly every submission is complete and well formed: read it straight from the posted
     # fields. Anything else goes through the WTForms form, which says what is wrong.
     checked = quick_check(request.form, version) if _csrf_valid() else None
@@ -318,9 +311,30 @@ def submit(token: str):
                 # Tampered or lost hidden fields: a fresh key, the citizen's answers kept.
                 form.idem.data = uuid.uuid4().hex
                 notice = notice or _("Biểu mẫu không hợp lệ, vui lòng kiểm tra và bấm Gửi lại.")
-            return _render(place, version, form, lang, status=422, notice=notice)
+            return None, form, _render(place, version, form, lang, status=422, notice=notice)
         checked = Checked(form.idem.data, collect(form, version), form.service_field.data or None,
                           form.dossier_code.data or None)
+    return checked, form, None
+
+
+@bp.post("/s/<token>")
+@csrf.exempt  # checked below, so a stale token re-shows the form with answers instead of a 400
+def submit(token: str):
+    lang = _lang()
+    parsed = _parse(token)
+    try:
+        place = _resolve_parsed(parsed)
+        version = _version_for(place, posted_version(request.form))
+    except UNAVAILABLE:
+        page = _unavailable_form(parsed, lang)
+        if page is None:
+            raise  # the plain retry page (survey/errors.py)
+        return page
+    key = place_key(parsed)
+    remember(key, (place, version))
+    checked, form, page = check_posted(place, version, lang)
+    if page is not None:
+        return page
 
     if place.is_link:
         channel = "link"  # a campaign link is a link wherever it was opened

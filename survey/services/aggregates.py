@@ -201,15 +201,16 @@ def _plain_list(values: np.ndarray) -> list[Any]:
 
 def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
                     survey_code: str = STANDING_CODE, stats: Iterable[str] = STATS,
-                    include: Sequence[int] = ()) -> list[dict[str, Any]]:
+                    include: Sequence[int] = (), verified_only: bool = False) -> list[dict[str, Any]]:
     """index_table() rows for several periods, with unit code/name/kind and weighting flags.
 
-    Counted responses only; ``include`` adds held responses by id (the review page's "with").
+    Counted responses only; ``include`` adds held responses by id (the review page's "with");
+    ``verified_only``: from dossier-link responses alone (a robustness check; read live).
     """
     inst = instrument_of(survey_code)
     if inst is None or (unit_ids is not None and not unit_ids):
         return []
-    data = weighted(inst, periods, unit_ids, stats, include)
+    data = weighted(inst, periods, unit_ids, stats, include, True if verified_only else None)
     if not data.strata or len(data.cells["n"]) == 0:
         return []
     table = index_table(data.frame(), data.cells)
@@ -243,14 +244,14 @@ def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
 
 
 def index_rows(period: str, unit_ids: set[int] | None, survey_code: str = STANDING_CODE,
-               stats: Iterable[str] = STATS) -> list[dict[str, Any]]:
+               stats: Iterable[str] = STATS, verified_only: bool = False) -> list[dict[str, Any]]:
     """The SIPAS index table of one period as plain dicts (None for NaN), ranked rows first.
 
     Keys: unit_id, unit_code, unit_name, unit_kind, period, stat, measure, estimate, se,
     ci_low, ci_high, n, n_eff, deff, df, reliable, rank, rank_best, rank_worst (rank -1 when
     not reliable), weighted, responses, fallback_responses.  unit_ids=None: every unit.
     """
-    return index_table_for([period], unit_ids, survey_code, stats)
+    return index_table_for([period], unit_ids, survey_code, stats, verified_only=verified_only)
 
 
 # --- summaries for dashboards and reports: plain data, no formatting ------------------------
@@ -326,9 +327,10 @@ def question_texts(survey_code: str = STANDING_CODE) -> dict[str, tuple[str, str
     return {code: (text, comp) for code, text, comp in rows}
 
 
-def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE) -> UnitSummary:
+def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE,
+                 verified_only: bool = False) -> UnitSummary:
     """Overall index, components and items of one unit in one period (responses=0 if none)."""
-    rows = index_rows(period, {unit_id}, survey_code)
+    rows = index_rows(period, {unit_id}, survey_code, verified_only=verified_only)
     by_key = {(r["stat"], r["measure"]): r for r in rows}
     texts = question_texts(survey_code)
     comps = sorted({r["measure"] for r in rows if r["stat"] == "component"} | set(COMPONENTS))
@@ -350,9 +352,10 @@ def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE) ->
     )
 
 
-def trend(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE
-          ) -> list[tuple[str, Indicator | None]]:
+def trend(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE,
+          verified_only: bool = False) -> list[tuple[str, Indicator | None]]:
     """Overall index of a unit per period, in the order given (None where no responses)."""
-    rows = index_table_for(list(periods), {unit_id}, survey_code, stats=("overall",))
+    rows = index_table_for(list(periods), {unit_id}, survey_code, stats=("overall",),
+                           verified_only=verified_only)
     found = {r["period"]: indicator(r) for r in rows}
     return [(p, found.get(p)) for p in periods]

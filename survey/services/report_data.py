@@ -33,6 +33,7 @@ from survey.services.instrument import COMPONENTS, PRIVACY_VI, STANDING_CODE
 from survey.services.periods import VIETNAM, in_vietnam, last_periods, previous
 from survey.services.tokens import survey_url
 from survey.short_links import short_url
+from survey.links.service import verified_count
 
 UNIT_KINDS_VI = {
     "province": "Ủy ban nhân dân tỉnh",
@@ -127,6 +128,9 @@ def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) 
         methods=_methods({unit.id}, period, summary.weighted, summary.responses),
         unit_code=unit.code,
         generated_at=datetime.now(VIETNAM),
+        verified_count=verified_count({unit.id}, period, survey_code),
+        verified_overall=_view(aggregates.unit_summary(unit.id, period, survey_code,
+                                                       verified_only=True).overall),
     )
 
 

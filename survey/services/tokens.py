@@ -52,35 +52,38 @@ def qr_keys() -> tuple[str, ...]:
     return (current, *(k.strip() for k in fallbacks if k and k.strip() and k.strip() != current))
 
 
-@lru_cache(maxsize=8)
-def _serializers_for(keys: tuple[str, ...]) -> tuple[URLSafeSerializer, ...]:
-    return tuple(URLSafeSerializer(key, salt=SALT) for key in keys)
+@lru_cache(maxsize=16)
+def _serializers_for(keys: tuple[str, ...], salt: str) -> tuple[URLSafeSerializer, ...]:
+    return tuple(URLSafeSerializer(key, salt=salt) for key in keys)
 
 
-def _serializers() -> tuple[URLSafeSerializer, ...]:
-    return _serializers_for(qr_keys())
+def _serializers(salt: str = SALT) -> tuple[URLSafeSerializer, ...]:
+    return _serializers_for(qr_keys(), salt)
 
 
-def _serializer() -> URLSafeSerializer:
-    return _serializers()[0]
+def sign(payload: list, salt: str = SALT) -> str:
+    """A token for `payload` under the current QR key (each kind of token has its own salt, so
+    one kind can never be read as another)."""
+    return _serializers(salt)[0].dumps(payload)
 
 
 def make_token(counter_id: int, survey_id: int, token_version: int) -> str:
-    return _serializer().dumps([counter_id, survey_id, token_version])
+    return sign([counter_id, survey_id, token_version])
 
 
 def make_unit_token(unit_id: int, survey_id: int) -> str:
-    return _serializer().dumps([UNIT_TAG, unit_id, survey_id, UNIT_TOKEN_VERSION])
+    return sign([UNIT_TAG, unit_id, survey_id, UNIT_TOKEN_VERSION])
 
 
 def _ints(values: list) -> bool:
     return all(isinstance(x, int) and not isinstance(x, bool) for x in values)
 
 
-def _payload(token: str) -> list | None:
+def canonical_payload(token: str, salt: str = SALT) -> list | None:
+    """The list a token carries when it is exactly what one of the QR keys signs, else None."""
     # One serializer per key rather than itsdangerous' key list: the canonical check needs the
     # key that verified, to re-sign with it.
-    for serializer in _serializers():
+    for serializer in _serializers(salt):
         try:
             payload = serializer.loads(token)
         except BadSignature:
@@ -106,17 +109,17 @@ def _as_unit(payload: list | None) -> UnitToken | None:
 
 def read_token(token: str) -> CounterToken | None:
     """A counter token's content, or None when forged, altered, malformed or not a counter's."""
-    return _as_counter(_payload(token))
+    return _as_counter(canonical_payload(token))
 
 
 def read_unit_token(token: str) -> UnitToken | None:
     """A unit token's content, or None when forged, altered, malformed or not a unit's."""
-    return _as_unit(_payload(token))
+    return _as_unit(canonical_payload(token))
 
 
 def read_any_token(token: str) -> CounterToken | UnitToken | None:
     """Whichever kind of token this is (one signature check), or None."""
-    payload = _payload(token)
+    payload = canonical_payload(token)
     return _as_counter(payload) or _as_unit(payload)
 
 

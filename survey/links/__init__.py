@@ -1,0 +1,26 @@
+"""Per-dossier one-time links (issue 11, item 3): the verified channel.
+
+- tokens: signed link tokens (QR signing key, own salt, canonical spelling only);
+- service: issuing a link for a dossier (keyed hash only), its state, the verified count;
+- public: /h/<token>, the standing form with the service field fixed (routes of the public blueprint);
+- officer: the officers' page /quan-ly/phieu-hen (issue by hand, print the slip);
+- slip: the A6 / 80 mm receipt slip with the QR code, as HTML and PDF.
+The API endpoint POST /api/v1/dossier-links lives with the other endpoints (survey/api/views.py).
+"""
+from flask import Blueprint
+
+from survey.officials import require_login
+
+bp = Blueprint("links", __name__, url_prefix="/quan-ly/phieu-hen")
+# The officials' workspace rule: signed in, and a reset password replaced first.
+bp.before_request(require_login)
+
+
+@bp.after_request
+def no_store(response):
+    # Slips carry live one-time links: never kept by a shared browser's cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+from survey.links import officer  # noqa: E402,F401
