@@ -1,4 +1,8 @@
-"""API endpoints. Every read goes through access.scope with the token's user, like the pages."""
+"""API endpoints. Every read goes through access.scope with the token's user, like the pages.
+
+The gate (survey/gate.py) has authenticated the bearer token (g.api_user) and checked the route's
+permission before any view here runs; arguments are read by survey/args.py, as on the pages.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -9,38 +13,20 @@ from sqlalchemy import select
 
 from survey.api import bp
 from survey.api.errors import error_response
+from survey.args import BadArgument, int_arg, period_arg, unit_arg
 from survey.extensions import db
 from survey.models import Survey, Unit, User
-from survey.services import api_tokens, exports, imports
-from survey.services.access import scope, unit_or_404
+from survey.permissions import Permission, requires
+from survey.services import exports, imports
+from survey.services.access import scope, unit_or_404, visible_unit_ids
 
 SPEC = Path(__file__).with_name("openapi.yaml")
-PUBLIC_ENDPOINTS = {"api.openapi"}
-VOLUME_ROLES = ("admin", "analyst")
 DEFAULT_LIMIT, MAX_LIMIT = 500, 5000
-MAX_ID = 2**31 - 1  # ids are INTEGER columns on both backends
 
 
-class BadParameter(ValueError):
-    """A query parameter the client got wrong; its message is shown as the 400 error."""
-
-
-@bp.errorhandler(BadParameter)
-def bad_parameter(error: BadParameter):
-    return error_response(400, str(error))
-
-
-@bp.before_request
-def authenticate():
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
-    # Only the bearer token counts: a browser's session cookie is ignored, so the CSRF-exempt API
-    # cannot be driven by another site through a signed-in official's browser.
-    user = api_tokens.user_for(request.headers.get("Authorization"))
-    if user is None:
-        return error_response(401)
-    g.api_user = user
-    return None
+@bp.errorhandler(BadArgument)
+def bad_argument(error: BadArgument):
+    return error_response(400, error.description)
 
 
 def _user() -> User:
@@ -48,26 +34,14 @@ def _user() -> User:
 
 
 def _period() -> str | None:
-    period = (request.args.get("period") or "").strip().upper() or None
-    if period is not None and not imports.valid_period(period):
-        raise BadParameter(f"Kỳ \"{period}\" không hợp lệ; viết dạng 2026-H1 hoặc 2026-H2.")
-    return period
+    return period_arg(default_current=False)
 
 
 def _survey_code() -> str | None:
     code = (request.args.get("survey") or "").strip() or None
     if code is not None and db.session.scalar(select(Survey.id).where(Survey.code == code)) is None:
-        raise BadParameter(f"Không có khảo sát mã \"{code}\".")
+        raise BadArgument(f"Không có khảo sát mã \"{code}\".")
     return code
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
-        raise BadParameter(f"Tham số {name} phải là số nguyên từ {low} đến {high}.")
-    return int(raw)
 
 
 def _iso(moment: datetime) -> str:
@@ -81,6 +55,7 @@ def openapi():
 
 
 @bp.get("/units")
+@requires(Permission.EXPORT_DATA)
 def units():
     query = scope(select(Unit).order_by(Unit.code), _user(), Unit.id)
     return jsonify({"units": [
@@ -91,11 +66,12 @@ def units():
 
 
 @bp.get("/units/<int:unit_id>/responses")
+@requires(Permission.EXPORT_DATA)
 def unit_responses(unit_id: int):
     unit = unit_or_404(_user(), unit_id)
     flt = exports.ExportFilter(period=_period(), unit_id=unit.id, survey_code=_survey_code())
-    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    after = _int_arg("after", 0, 0, 2**62)
+    limit = int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    after = int_arg("after", 0, 0, 2**62)
     # One more than asked tells whether another page exists without a COUNT over the table.
     records = list(exports.iter_responses(_user(), flt, after_id=after, limit=limit + 1))
     page, more = records[:limit], len(records) > limit
@@ -113,10 +89,10 @@ def unit_responses(unit_id: int):
 
 
 @bp.get("/responses/counts")
+@requires(Permission.EXPORT_DATA)
 def response_counts():
-    unit_id = None
-    if request.args.get("unit"):
-        unit_id = unit_or_404(_user(), _int_arg("unit", 0, 1, MAX_ID)).id
+    unit = unit_arg(visible_unit_ids(_user()))
+    unit_id = unit.id if unit is not None else None
     flt = exports.ExportFilter(period=_period(), unit_id=unit_id, survey_code=_survey_code())
     return jsonify({"period": flt.period, "counts": [
         {"unit_id": c.unit_id, "unit_code": c.unit_code, "unit_name": c.unit_name, "period": c.period,
@@ -126,10 +102,9 @@ def response_counts():
 
 
 @bp.post("/volumes")
+@requires(Permission.IMPORT_VOLUMES)
 def volumes():
     user = _user()
-    if user.role not in VOLUME_ROLES:
-        return error_response(403, "Chỉ quản trị hệ thống và chuyên viên Sở Nội vụ được nhập khối lượng hồ sơ.")
     request.max_content_length = imports.UPLOAD_MAX_BYTES
     mimetype = request.mimetype
     try:
