@@ -30,7 +30,8 @@ class MissingPermission(RuntimeError):
 
 
 def route_requirement(app: Flask, endpoint: str) -> Requirement | None:
-    return requirement_of(app.view_functions.get(endpoint))
+    """The permission (or alias role set) the route behind `endpoint` declares, or None."""
+    return requirement_of(app.view_functions.get(endpoint), endpoint)
 
 
 def gate() -> Response | None:

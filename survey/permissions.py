@@ -85,6 +85,14 @@ ACCOUNT_ENDPOINTS = frozenset({"auth.logout", "auth.change_password", "api.unkno
 # A requirement is a Permission, or (routes still using the roles_required alias) a role set.
 Requirement = Permission | frozenset
 REQUIREMENT_ATTR = "required_permission"
+
+# Blueprints whose every route needs one permission, declared here once for the whole blueprint
+# (a route's own requires() takes precedence). A route of these blueprints added later is
+# covered without a decorator.
+BLUEPRINT_PERMISSIONS: dict[str, Permission] = {
+    "links": Permission.ISSUE_DOSSIER_LINKS,  # officers' one-time dossier links (survey/links)
+    "review": Permission.REVIEW_QUARANTINE,   # quarantined responses (survey/review)
+}
 F = TypeVar("F", bound=Callable)
 
 # A permission without roles or words is a mistake at import time, not at request time.
@@ -118,8 +126,12 @@ def requires(permission: Permission) -> Callable[[F], F]:
     return mark
 
 
-def requirement_of(view: Callable | None) -> Requirement | None:
-    return getattr(view, REQUIREMENT_ATTR, None)
+def requirement_of(view: Callable | None, endpoint: str = "") -> Requirement | None:
+    """What a route needs: its own declaration, else its blueprint's, else None (refused)."""
+    declared = getattr(view, REQUIREMENT_ATTR, None)
+    if declared is not None or view is None:
+        return declared
+    return BLUEPRINT_PERMISSIONS.get(endpoint.rpartition(".")[0]) if "." in endpoint else None
 
 
 def is_public(endpoint: str) -> bool:

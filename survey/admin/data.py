@@ -16,7 +16,7 @@ from survey.models import ServiceVolume, Survey, Unit
 from survey.services import audit, exports, imports
 from survey.args import period_arg, unit_arg
 from survey.permissions import Permission, allows, requires
-from survey.services.access import scope, visible_unit_ids
+from survey.services.access import restrict, visible_unit_ids
 from survey.services.instrument import STANDING_CODE
 
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -24,10 +24,11 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _page_context() -> dict:
-    units = db.session.execute(scope(select(Unit.id, Unit.code, Unit.name).order_by(Unit.code),
-                                     current_user, Unit.id)).all()
-    periods = db.session.scalars(scope(select(SurveyResponse.period).distinct(), current_user,
-                                       SurveyResponse.unit_id).order_by(SurveyResponse.period.desc())).all()
+    visible = visible_unit_ids(current_user)
+    units = db.session.execute(restrict(select(Unit.id, Unit.code, Unit.name).order_by(Unit.code),
+                                        visible, Unit.id)).all()
+    periods = db.session.scalars(restrict(select(SurveyResponse.period).distinct(), visible,
+                                          SurveyResponse.unit_id).order_by(SurveyResponse.period.desc())).all()
     surveys = db.session.execute(select(Survey.code, Survey.title_vi).order_by(Survey.id)).all()
     volumes = []
     if allows(current_user.role, Permission.IMPORT_VOLUMES):

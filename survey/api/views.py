@@ -18,7 +18,7 @@ from survey.extensions import db
 from survey.models import Survey, Unit, User
 from survey.permissions import Permission, requires
 from survey.services import exports, imports
-from survey.services.access import scope, unit_or_404, visible_unit_ids
+from survey.services.access import restrict, unit_or_404, visible_unit_ids
 
 SPEC = Path(__file__).with_name("openapi.yaml")
 DEFAULT_LIMIT, MAX_LIMIT = 500, 5000
@@ -57,7 +57,7 @@ def openapi():
 @bp.get("/units")
 @requires(Permission.EXPORT_DATA)
 def units():
-    query = scope(select(Unit).order_by(Unit.code), _user(), Unit.id)
+    query = restrict(select(Unit).order_by(Unit.code), visible_unit_ids(_user()), Unit.id)
     return jsonify({"units": [
         {"id": u.id, "code": u.code, "name": u.name, "name_en": u.name_en, "kind": u.kind,
          "parent_id": u.parent_id}

@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import current_app, url_for
 from flask_login import current_user
 
-from survey.permissions import Permission, Requirement, allows, requirement_of
+from survey.gate import route_requirement
+from survey.permissions import Permission, allows
 
 MENU: tuple[tuple[str, str], ...] = (
     ("officials.home", "Đơn vị của tôi"),
@@ -32,16 +33,12 @@ def can(permission: Permission | str) -> bool:
     return allows(current_user.role, permission)
 
 
-def _requirement(endpoint: str) -> Requirement | None:
-    return requirement_of(current_app.view_functions.get(endpoint))
-
-
 def nav_links() -> list[tuple[str, str]]:
     if not current_user.is_authenticated or current_user.must_change_password:
         return []
     links = []
     for endpoint, label in MENU:
-        requirement = _requirement(endpoint)
+        requirement = route_requirement(current_app, endpoint)
         if requirement is not None and allows(current_user.role, requirement):
             links.append((url_for(endpoint), label))
     return links
