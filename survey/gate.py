@@ -56,10 +56,11 @@ def _requirement(endpoint: str) -> Requirement:
 
 
 def _session_gate(endpoint: str) -> Response | None:
-    if not current_user.is_authenticated:
+    if current_user.is_anonymous:
         return login_manager.unauthorized()
     if not current_user.is_active:
-        # Deactivated while signed in: the session ends here, not at its next sign-in.
+        # Deactivated while signed in (Flask-Login then calls the user unauthenticated, but keeps
+        # the session): the session ends here, so reactivating the account does not revive it.
         logout_user()
         return login_manager.unauthorized()
     if endpoint in ACCOUNT_ENDPOINTS:

@@ -137,7 +137,7 @@ def test_one_time_password_page_shows_no_menu(app, client):
     login(client, "admin")
     set_user(app, "admin", must_change_password=True)
     page = client.get("/doi-mat-khau").get_data(as_text=True)
-    assert 'href="/quan-tri/tai-khoan"' not in page and 'href="/quan-ly/"' not in page
+    assert 'href="/quan-tri/tai-khoan"' not in page and 'href="/quan-ly/bang-dieu-khien/"' not in page
     set_user(app, "admin", must_change_password=False)
     assert 'href="/quan-tri/tai-khoan"' in client.get("/quan-ly/").get_data(as_text=True)
 
