@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from forms.admin import UploadForm
 from survey.admin import bp
 from survey.admin.uploads import read_upload
+from survey.args import period_arg, unit_arg
 from survey.extensions import csrf, db
 from survey.models import Response as SurveyResponse
 from survey.models import ServiceVolume, Survey, Unit
 from survey.services import audit, exports, imports
-from survey.args import period_arg, unit_arg
 from survey.permissions import Permission, allows, requires
 from survey.services.access import restrict, visible_unit_ids
 from survey.services.instrument import STANDING_CODE
