@@ -38,6 +38,8 @@ def gate() -> Response | None:
     endpoint = request.endpoint
     if endpoint is None or is_public(endpoint):
         return None  # unrouted (the 404/405 comes next) or public
+    if request.method == "OPTIONS" and getattr(request.url_rule, "provide_automatic_options", False):
+        return None  # Flask answers with the Allow header alone; no view runs, nothing is shown
     top_blueprint = request.blueprints[-1] if request.blueprints else None
     if top_blueprint in TOKEN_BLUEPRINTS:
         return _token_gate(endpoint)
