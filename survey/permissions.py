@@ -93,7 +93,7 @@ BLUEPRINT_PERMISSIONS: dict[str, Permission] = {
     "links": Permission.ISSUE_DOSSIER_LINKS,  # officers' one-time dossier links (survey/links)
     "review": Permission.REVIEW_QUARANTINE,   # quarantined responses (survey/review)
 }
-F = TypeVar("F", bound=Callable)
+F = TypeVar("F", bound=Callable)  # a view function, returned unchanged by requires()
 
 # A permission without roles or words is a mistake at import time, not at request time.
 _incomplete = [p for p in Permission if p not in GRANTS or p not in LABELS or not GRANTS[p] <= ALL_ROLES]
@@ -105,10 +105,6 @@ def allows(role: str | None, requirement: Requirement) -> bool:
     """Whether `role` holds `requirement` (a Permission, or a role set from roles_required)."""
     roles = GRANTS[requirement] if isinstance(requirement, Permission) else requirement
     return role in roles
-
-
-def permissions_of(role: str) -> frozenset[Permission]:
-    return frozenset(p for p, roles in GRANTS.items() if role in roles)
 
 
 def requires(permission: Permission) -> Callable[[F], F]:
