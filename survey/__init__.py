@@ -50,8 +50,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.cli import register_cli
     from survey.dashboards import bp as dashboards_bp
     from survey.links import bp as links_bp
+    from survey.gate import init_gate
     from survey.officials import bp as officials_bp
-    from survey.officials.nav import nav_links
+    from survey.officials.nav import can, nav_links
     from survey.public import bp as public_bp
     from survey.reports import bp as reports_bp
     from survey.review import bp as review_bp
@@ -62,7 +63,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       campaigns_bp, admin_bp, api_bp, review_bp,
                       links_bp):
         app.register_blueprint(blueprint)
-    app.context_processor(lambda: {"nav_links": nav_links})
+    init_gate(app)  # every officials' route, present and future: survey/gate.py
+    app.context_processor(lambda: {"nav_links": nav_links, "can": can})
     init_security(app)
     init_sessions(app)
     register_error_handlers(app)

@@ -1,7 +1,11 @@
 """Every official route × every role × own/other unit: nobody reads what is not theirs.
 
 The policy table below must name every route of the app: a new route that is not added here
-fails the suite, so its access rule is decided on purpose, not by accident.
+fails the suite, so its access rule is decided on purpose, not by accident. It is written out
+independently of survey/permissions.py on purpose: the test checks the table, it does not read
+its answers from it. Every route registered on the app must be public (the allow-list in
+survey/permissions.py) or declare a permission that the gate (survey/gate.py) checks; a signed-in
+user with a one-time password reaches nothing but the change-password page.
 """
 from __future__ import annotations
 
@@ -14,9 +18,11 @@ import pytest
 from sqlalchemy import select
 
 from survey.extensions import db
+from survey.gate import gate, route_requirement
 from survey.models import ApiToken, Counter, Question, Response, Survey, Unit, User
 from survey.models import Answer
-from tests.conftest import login
+from survey.permissions import ACCOUNT_ENDPOINTS, ALL_ROLES, allows, is_public
+from tests.conftest import DEMO_PASSWORDS, csrf_of, login
 
 ALL = frozenset({"admin", "analyst", "official"})
 STAFF = frozenset({"admin", "analyst"})
@@ -163,6 +169,52 @@ def build_url(app, rule, world, side: str) -> str:
 def test_every_official_route_has_an_access_rule(app):
     missing = sorted({r.endpoint for r in official_rules(app)} - POLICY.keys())
     assert not missing, f"routes without an access rule in the matrix: {missing}"
+
+
+def test_every_route_is_public_or_behind_the_gate_with_a_permission(app):
+    # The gate is the app's first before_request hook, for every blueprint present and future.
+    assert app.before_request_funcs[None][0] is gate
+    ungated = sorted(r.endpoint for r in app.url_map.iter_rules()
+                     if not is_public(r.endpoint) and r.endpoint not in ACCOUNT_ENDPOINTS
+                     and route_requirement(app, r.endpoint) is None)
+    assert not ungated, f"routes neither public nor declaring a permission: {ungated}"
+    # Citizens' and sign-in routes are the only public ones: nothing official slipped into the list.
+    public = {r.endpoint for r in app.url_map.iter_rules() if is_public(r.endpoint)}
+    assert not {e for e in public if e.split(".")[0] in ("officials", "dashboards", "reports",
+                                                         "campaigns", "admin")}, public
+
+
+def test_declared_permissions_match_the_policy(app):
+    """What each route declares grants exactly the roles this file expects, no more, no fewer."""
+    wrong = {}
+    for endpoint, expected in POLICY.items():
+        requirement = route_requirement(app, endpoint)
+        granted = frozenset(r for r in ALL_ROLES if requirement is not None and allows(r, requirement))
+        if granted != expected:
+            wrong[endpoint] = (sorted(granted), sorted(expected))
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("role", ["official", "admin"])
+def test_one_time_password_is_sent_to_change_password_everywhere(app, client, world, role):
+    """A user whose password was reset reaches no officials' route, dashboards and reports
+    included, until it is replaced: every GET and POST is sent to the change-password page."""
+    login(client, role)
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == DEMO_PASSWORDS[role][0]))
+        user.must_change_password = True
+        db.session.commit()
+    token = csrf_of(client, "/doi-mat-khau")
+    problems, seen = [], set()
+    for side in ("own", "other"):
+        for endpoint, method, url, response in request_all(app, client, world, side, token):
+            seen.add(endpoint)
+            location = response.headers.get("Location", "")
+            if response.status_code != 302 or not location.endswith("/doi-mat-khau"):
+                problems.append((endpoint, method, url, response.status_code, location))
+    assert {"dashboards.index", "reports.unit_pdf", "reports.province_pdf"} <= seen
+    assert not problems, "\n".join(map(str, problems))
+    assert client.get("/doi-mat-khau").status_code == 200
 
 
 def csrf_token(client) -> str:

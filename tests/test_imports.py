@@ -167,8 +167,23 @@ def test_upload_without_csrf_token_is_refused(app, client):
 def test_upload_larger_than_the_citizen_limit_is_accepted(app, client):
     # The app-wide 64 KB body limit is for the citizen form; a province's volume file is bigger.
     login(client, "admin")
-    rows = [f"{unit},{year}-H{half},{field},{year + half}" for unit in ("00157", "00163", "00178", "00193", "00205", "00217")
-            for year in range(2000, 2100) for half in (1, 2) for field in ("ho-tich", "dat-dai", "khac")]
+    # Periods are bounded (2020-H1 to the half-year after the current one), so the file grows by
+    # units instead: sixty more communes beside the demo ones.
+    from datetime import datetime, timezone
+
+    from survey.services.periods import FIRST_PERIOD, following, period_of
+
+    with app.app_context():
+        province = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)))
+        db.session.add_all(Unit(code=f"T{n:03d}", name=f"Xã thử {n}", kind="commune", parent_id=province.id)
+                           for n in range(60))
+        db.session.commit()
+        codes = db.session.scalars(select(Unit.code)).all()
+    periods, last = [FIRST_PERIOD], following(period_of(datetime.now(timezone.utc)))
+    while periods[-1] != last:
+        periods.append(following(periods[-1]))
+    rows = [f"{unit},{period},{field},{len(period) + len(unit)}" for unit in codes
+            for period in periods for field in ("ho-tich", "dat-dai", "khac")]
     text = HEADER + "\n".join(rows) + "\n"
     assert len(text.encode()) > 64 * 1024
     response = upload(client, text)

@@ -52,7 +52,7 @@ def test_report_cli_errors_are_clear(runner, tmp_path):
     bad_unit = runner.invoke(args=["report", "unit", "--unit", "NOPE", "--period", PERIOD, "-o", str(tmp_path / "x.pdf")])
     assert bad_unit.exit_code != 0 and "Không có đơn vị mã NOPE" in bad_unit.output
     bad_period = runner.invoke(args=["report", "unit", "--unit", "00157", "--period", "2026-H3", "-o", str(tmp_path / "x.pdf")])
-    assert bad_period.exit_code != 0 and "Kỳ báo cáo không hợp lệ" in bad_period.output
+    assert bad_period.exit_code != 0 and 'Kỳ "2026-H3" không hợp lệ' in bad_period.output
 
 
 def test_report_for_an_empty_period_does_not_crash(runner, tmp_path):

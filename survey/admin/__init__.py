@@ -1,9 +1,9 @@
 """Administrators and data: the unit tree, counters, accounts, imports, exports, API tokens.
 
-Each route states its roles with access.roles_required; reads go through access.scope.
+Each route declares its permission (survey.permissions.requires), checked by the app-wide gate
+(survey/gate.py); reads go through access.scope.
 """
-from flask import Blueprint, redirect, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint
 
 from analysis.report.format_vi import format_date, format_datetime, format_int
 
@@ -11,14 +11,6 @@ from analysis.report.format_vi import format_date, format_datetime, format_int
 bp = Blueprint("admin", __name__, url_prefix="/quan-tri", cli_group=None)
 
 
-@bp.before_request
-@login_required
-def require_login():
-    # Same rule as the officials' workspace: a reset password is replaced before anything else.
-    # login_required lets OPTIONS through signed out (CORS preflight), so check who is there.
-    if current_user.is_authenticated and current_user.must_change_password:
-        return redirect(url_for("auth.change_password"))
-    return None
 
 
 @bp.context_processor

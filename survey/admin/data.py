@@ -1,4 +1,4 @@
-"""Data: downloads for every role (scoped to the user's units), service-volume upload for analysts."""
+"""Data: downloads (EXPORT_DATA, scoped to the user's units), service-volume upload (IMPORT_VOLUMES)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -10,28 +10,28 @@ from sqlalchemy import func, select
 from forms.admin import UploadForm
 from survey.admin import bp
 from survey.admin.uploads import read_upload
+from survey.args import period_arg, unit_arg
 from survey.extensions import csrf, db
 from survey.models import Response as SurveyResponse
 from survey.models import ServiceVolume, Survey, Unit
 from survey.services import audit, exports, imports
-from survey.services.access import roles_required, scope, unit_or_404
+from survey.permissions import Permission, allows, requires
+from survey.services.access import restrict, visible_unit_ids
 from survey.services.instrument import STANDING_CODE
 
-ALL_ROLES = ("admin", "analyst", "official")
-VOLUME_ROLES = ("admin", "analyst")
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_ID = 2**31 - 1  # ids are INTEGER columns on both backends
 
 
 def _page_context() -> dict:
-    units = db.session.execute(scope(select(Unit.id, Unit.code, Unit.name).order_by(Unit.code),
-                                     current_user, Unit.id)).all()
-    periods = db.session.scalars(scope(select(SurveyResponse.period).distinct(), current_user,
-                                       SurveyResponse.unit_id).order_by(SurveyResponse.period.desc())).all()
+    visible = visible_unit_ids(current_user)
+    units = db.session.execute(restrict(select(Unit.id, Unit.code, Unit.name).order_by(Unit.code),
+                                        visible, Unit.id)).all()
+    periods = db.session.scalars(restrict(select(SurveyResponse.period).distinct(), visible,
+                                          SurveyResponse.unit_id).order_by(SurveyResponse.period.desc())).all()
     surveys = db.session.execute(select(Survey.code, Survey.title_vi).order_by(Survey.id)).all()
     volumes = []
-    if current_user.role in VOLUME_ROLES:
+    if allows(current_user.role, Permission.IMPORT_VOLUMES):
         volumes = db.session.execute(
             select(ServiceVolume.period, func.count(), func.sum(ServiceVolume.dossiers))
             .group_by(ServiceVolume.period).order_by(ServiceVolume.period.desc())).all()
@@ -40,23 +40,17 @@ def _page_context() -> dict:
 
 
 @bp.get("/du-lieu")
-@roles_required(*ALL_ROLES)
+@requires(Permission.EXPORT_DATA)
 def data():
     return render_template("admin/data.html", upload=UploadForm(), errors=[], result=None, **_page_context())
 
 
 def _filter() -> exports.ExportFilter:
-    """The request's filters, checked: a bad period is 400, a unit the user may not read is 404."""
-    period = (request.args.get("period") or "").strip().upper() or None
-    if period is not None and not imports.valid_period(period):
-        abort(400)
-    unit_id = None
-    raw_unit = (request.args.get("unit") or "").strip()
-    if raw_unit:
-        # isdigit() alone accepts "²" (int() then fails) and ids far past the database's integers.
-        if not (raw_unit.isascii() and raw_unit.isdigit()) or int(raw_unit) > MAX_ID:
-            abort(404)
-        unit_id = unit_or_404(current_user, int(raw_unit)).id
+    """The request's filters, checked (survey/args.py): a bad period or unit number is 400, a unit
+    the user may not read is 404. No period means every period."""
+    period = period_arg(default_current=False)
+    unit = unit_arg(visible_unit_ids(current_user))
+    unit_id = unit.id if unit is not None else None
     survey_code = (request.args.get("survey") or STANDING_CODE).strip()
     if db.session.scalar(select(Survey.id).where(Survey.code == survey_code)) is None:
         abort(404)
@@ -81,7 +75,7 @@ def _send(rows, flt: exports.ExportFilter, fmt: str, stem: str, sheet: str):
 
 
 @bp.get("/du-lieu/phieu-tra-loi.<any(csv, xlsx):fmt>")
-@roles_required(*ALL_ROLES)
+@requires(Permission.EXPORT_DATA)
 def export_responses(fmt: str):
     flt = _filter()
     audit.record("export", target="responses", format=fmt, period=flt.period, unit_id=flt.unit_id,
@@ -94,7 +88,7 @@ def export_responses(fmt: str):
 
 
 @bp.get("/du-lieu/so-phieu.<any(csv, xlsx):fmt>")
-@roles_required(*ALL_ROLES)
+@requires(Permission.EXPORT_DATA)
 def export_counts(fmt: str):
     flt = _filter()
     audit.record("export", target="response_counts", format=fmt, period=flt.period, unit_id=flt.unit_id,
@@ -106,7 +100,7 @@ def export_counts(fmt: str):
 
 @bp.route("/du-lieu/khoi-luong-ho-so", methods=["POST"])
 @csrf.exempt  # parsed after raising the size limit; UploadForm checks the CSRF token itself
-@roles_required(*VOLUME_ROLES)
+@requires(Permission.IMPORT_VOLUMES)
 def volumes_import():
     form, payload = read_upload()
     errors, result = [], None

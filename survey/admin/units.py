@@ -1,4 +1,4 @@
-"""The unit tree and its counters (administrators only); every change is audited."""
+"""The unit tree and its counters (Permission.MANAGE_UNITS); every change is audited."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -15,7 +15,8 @@ from survey.admin.uploads import read_upload
 from survey.extensions import csrf, db
 from survey.models import Counter, Survey, Unit
 from survey.services import audit, imports
-from survey.services.access import descendants, roles_required
+from survey.permissions import Permission, requires
+from survey.services.access import descendants
 from survey.services.instrument import STANDING_CODE
 from survey.services.tokens import survey_url
 
@@ -46,7 +47,7 @@ def _counter_or_404(counter_id: int) -> Counter:
 
 
 @bp.get("/don-vi")
-@roles_required("admin")
+@requires(Permission.MANAGE_UNITS)
 def units():
     standing = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
     qr_urls = {}
@@ -96,7 +97,7 @@ def _save_unit(form: UnitForm, unit: Unit | None) -> Unit | None:
 
 
 @bp.route("/don-vi/moi", methods=["GET", "POST"])
-@roles_required("admin")
+@requires(Permission.MANAGE_UNITS)
 def unit_new():
     form = UnitForm()
     form.parent_id.choices = _parent_choices(None)
@@ -111,7 +112,7 @@ def unit_new():
 
 
 @bp.route("/don-vi/<int:unit_id>", methods=["GET", "POST"])
-@roles_required("admin")
+@requires(Permission.MANAGE_UNITS)
 def unit_edit(unit_id: int):
     unit = _unit_or_404(unit_id)
     form = UnitForm(obj=unit if request.method == "GET" else None)
@@ -134,7 +135,7 @@ def _next_counter_code(unit: Unit) -> str:
 
 
 @bp.route("/don-vi/<int:unit_id>/quay-moi", methods=["GET", "POST"])
-@roles_required("admin")
+@requires(Permission.MANAGE_UNITS)
 def counter_new(unit_id: int):
     unit = _unit_or_404(unit_id)
     form = CounterForm()
@@ -155,7 +156,7 @@ def counter_new(unit_id: int):
 
 
 @bp.post("/quay/<int:counter_id>/ngung")
-@roles_required("admin")
+@requires(Permission.MANAGE_UNITS)
 def counter_retire(counter_id: int):
     counter = _counter_or_404(counter_id)
     if ActionForm().validate_on_submit() and counter.active:
@@ -169,7 +170,7 @@ def counter_retire(counter_id: int):
 
 
 @bp.post("/quay/<int:counter_id>/doi-ma")
-@roles_required("admin")
+@requires(Permission.MANAGE_UNITS)
 def counter_rotate(counter_id: int):
     counter = _counter_or_404(counter_id)
     if ActionForm().validate_on_submit():
@@ -184,7 +185,7 @@ def counter_rotate(counter_id: int):
 
 @bp.route("/don-vi/nhap", methods=["GET", "POST"])
 @csrf.exempt  # parsed below after raising the size limit; UploadForm checks the CSRF token itself
-@roles_required("admin")
+@requires(Permission.MANAGE_UNITS)
 def units_import():
     form, data = read_upload()
     errors, result = [], None

@@ -1,4 +1,4 @@
-"""Officials' accounts (administrators) and API tokens (each user their own; administrators all)."""
+"""Officials' accounts (MANAGE_USERS) and API tokens (each user their own; MANAGE_USERS all)."""
 from __future__ import annotations
 
 import secrets
@@ -13,13 +13,11 @@ from survey.admin import bp
 from survey.extensions import db
 from survey.models import ApiToken, Unit, User
 from survey.services import accounts, api_tokens, audit
-from survey.services.access import roles_required
-
-ALL_ROLES = ("admin", "analyst", "official")
+from survey.permissions import Permission, allows, requires
 
 
 @bp.get("/tai-khoan")
-@roles_required("admin")
+@requires(Permission.MANAGE_USERS)
 def users():
     rows = db.session.scalars(select(User).order_by(User.active.desc(), User.email)).all()
     return render_template("admin/users.html", users=rows, roles=dict(ROLE_LABELS), action=ActionForm())
@@ -35,7 +33,7 @@ def _show_password(user: User, password: str, created: bool):
 
 
 @bp.route("/tai-khoan/moi", methods=["GET", "POST"])
-@roles_required("admin")
+@requires(Permission.MANAGE_USERS)
 def user_new():
     form = UserForm()
     form.unit_code.choices = _unit_choices()
@@ -60,7 +58,7 @@ def user_new():
 
 
 @bp.post("/tai-khoan/<int:user_id>/dat-lai-mat-khau")
-@roles_required("admin")
+@requires(Permission.MANAGE_USERS)
 def user_reset(user_id: int):
     user = db.get_or_404(User, user_id)
     if not ActionForm().validate_on_submit():
@@ -72,7 +70,7 @@ def user_reset(user_id: int):
 
 
 @bp.post("/tai-khoan/<int:user_id>/khoa")
-@roles_required("admin")
+@requires(Permission.MANAGE_USERS)
 def user_deactivate(user_id: int):
     user = db.get_or_404(User, user_id)
     if not ActionForm().validate_on_submit():
@@ -88,7 +86,7 @@ def user_deactivate(user_id: int):
 
 
 @bp.post("/tai-khoan/<int:user_id>/mo-khoa")
-@roles_required("admin")
+@requires(Permission.MANAGE_USERS)
 def user_activate(user_id: int):
     user = db.get_or_404(User, user_id)
     if not ActionForm().validate_on_submit():
@@ -105,13 +103,13 @@ def user_activate(user_id: int):
 
 def _visible_tokens() -> list[ApiToken]:
     query = select(ApiToken).order_by(ApiToken.revoked, ApiToken.created_at.desc())
-    if current_user.role != "admin":
+    if not allows(current_user.role, Permission.MANAGE_USERS):  # who manages accounts sees all keys
         query = query.where(ApiToken.user_id == current_user.id)
     return db.session.scalars(query).all()
 
 
 @bp.route("/khoa-api", methods=["GET", "POST"])
-@roles_required(*ALL_ROLES)
+@requires(Permission.MANAGE_API_TOKENS)
 def tokens():
     form = TokenForm()
     created = None
@@ -126,11 +124,12 @@ def tokens():
 
 
 @bp.post("/khoa-api/<int:token_id>/thu-hoi")
-@roles_required(*ALL_ROLES)
+@requires(Permission.MANAGE_API_TOKENS)
 def token_revoke(token_id: int):
     token = db.session.get(ApiToken, token_id)
     # Someone else's token answers 404, like an unknown one: ids cannot be probed.
-    if token is None or (current_user.role != "admin" and token.user_id != current_user.id):
+    if token is None or (token.user_id != current_user.id
+                         and not allows(current_user.role, Permission.MANAGE_USERS)):
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)

@@ -1,4 +1,8 @@
-"""JSON API /api/v1: bearer-token auth, the same scoped reads as the pages, the volume import."""
+"""JSON API /api/v1: bearer-token auth, the same scoped reads as the pages, the volume import.
+
+The app-wide gate (survey/gate.py) authenticates the bearer token and checks each route's
+permission from the same table as the pages (survey/permissions.py).
+"""
 from flask import Blueprint
 
 from survey.extensions import csrf

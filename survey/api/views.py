@@ -1,4 +1,8 @@
-"""API endpoints. Every read goes through access.scope with the token's user, like the pages."""
+"""API endpoints. Every read goes through access.scope with the token's user, like the pages.
+
+The gate (survey/gate.py) has authenticated the bearer token (g.api_user) and checked the route's
+permission before any view here runs; arguments are read by survey/args.py, as on the pages.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -9,41 +13,23 @@ from sqlalchemy import select
 
 from survey.api import bp
 from survey.api.errors import error_response
+from survey.args import MAX_ID, BadArgument, int_arg, period_arg, unit_arg
 from survey.extensions import db
 from survey.links import service as dossier_links
 from survey.links.slip import SIZES as SLIP_SIZES, slip_for, slip_html, slip_pdf
 from survey.links.tokens import link_url
 from survey.models import Survey, Unit, User
-from survey.services import api_tokens, exports, imports
-from survey.services.access import scope, unit_or_404
+from survey.permissions import Permission, requires
+from survey.services import exports, imports
+from survey.services.access import restrict, unit_or_404, visible_unit_ids
 
 SPEC = Path(__file__).with_name("openapi.yaml")
-PUBLIC_ENDPOINTS = {"api.openapi"}
-VOLUME_ROLES = ("admin", "analyst")
 DEFAULT_LIMIT, MAX_LIMIT = 500, 5000
-MAX_ID = 2**31 - 1  # ids are INTEGER columns on both backends
 
 
-class BadParameter(ValueError):
-    """A query parameter the client got wrong; its message is shown as the 400 error."""
-
-
-@bp.errorhandler(BadParameter)
-def bad_parameter(error: BadParameter):
-    return error_response(400, str(error))
-
-
-@bp.before_request
-def authenticate():
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
-    # Only the bearer token counts: a browser's session cookie is ignored, so the CSRF-exempt API
-    # cannot be driven by another site through a signed-in official's browser.
-    user = api_tokens.user_for(request.headers.get("Authorization"))
-    if user is None:
-        return error_response(401)
-    g.api_user = user
-    return None
+@bp.errorhandler(BadArgument)
+def bad_argument(error: BadArgument):
+    return error_response(400, error.description)
 
 
 def _user() -> User:
@@ -51,26 +37,14 @@ def _user() -> User:
 
 
 def _period() -> str | None:
-    period = (request.args.get("period") or "").strip().upper() or None
-    if period is not None and not imports.valid_period(period):
-        raise BadParameter(f"Kỳ \"{period}\" không hợp lệ; viết dạng 2026-H1 hoặc 2026-H2.")
-    return period
+    return period_arg(default_current=False)
 
 
 def _survey_code() -> str | None:
     code = (request.args.get("survey") or "").strip() or None
     if code is not None and db.session.scalar(select(Survey.id).where(Survey.code == code)) is None:
-        raise BadParameter(f"Không có khảo sát mã \"{code}\".")
+        raise BadArgument(f"Không có khảo sát mã \"{code}\".")
     return code
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
-        raise BadParameter(f"Tham số {name} phải là số nguyên từ {low} đến {high}.")
-    return int(raw)
 
 
 def _iso(moment: datetime) -> str:
@@ -84,8 +58,9 @@ def openapi():
 
 
 @bp.get("/units")
+@requires(Permission.EXPORT_DATA)
 def units():
-    query = scope(select(Unit).order_by(Unit.code), _user(), Unit.id)
+    query = restrict(select(Unit).order_by(Unit.code), visible_unit_ids(_user()), Unit.id)
     return jsonify({"units": [
         {"id": u.id, "code": u.code, "name": u.name, "name_en": u.name_en, "kind": u.kind,
          "parent_id": u.parent_id}
@@ -94,16 +69,17 @@ def units():
 
 
 @bp.get("/units/<int:unit_id>/responses")
+@requires(Permission.EXPORT_DATA)
 def unit_responses(unit_id: int):
     unit = unit_or_404(_user(), unit_id)
     flt = exports.ExportFilter(period=_period(), unit_id=unit.id, survey_code=_survey_code())
-    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    limit = int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     after = request.args.get("after") or None
     try:
         # One more than asked tells whether another page exists without a COUNT over the table.
         found = exports.iter_responses(_user(), flt, after=after, limit=limit + 1)
     except ValueError:  # the cursor is read before any row, so nothing else lands here
-        raise BadParameter("Tham số after phải là giá trị next_after của trang trước.") from None
+        raise BadArgument("Tham số after phải là giá trị next_after của trang trước.") from None
     records = list(found)
     page, more = records[:limit], len(records) > limit
     return jsonify({
@@ -121,10 +97,10 @@ def unit_responses(unit_id: int):
 
 
 @bp.get("/responses/counts")
+@requires(Permission.EXPORT_DATA)
 def response_counts():
-    unit_id = None
-    if request.args.get("unit"):
-        unit_id = unit_or_404(_user(), _int_arg("unit", 0, 1, MAX_ID)).id
+    unit = unit_arg(visible_unit_ids(_user()))
+    unit_id = unit.id if unit is not None else None
     flt = exports.ExportFilter(period=_period(), unit_id=unit_id, survey_code=_survey_code())
     return jsonify({"period": flt.period, "counts": [
         {"unit_id": c.unit_id, "unit_code": c.unit_code, "unit_name": c.unit_name, "period": c.period,
@@ -134,10 +110,9 @@ def response_counts():
 
 
 @bp.post("/volumes")
+@requires(Permission.IMPORT_VOLUMES)
 def volumes():
     user = _user()
-    if user.role not in VOLUME_ROLES:
-        return error_response(403, "Chỉ quản trị hệ thống và chuyên viên Sở Nội vụ được nhập khối lượng hồ sơ.")
     request.max_content_length = imports.UPLOAD_MAX_BYTES
     mimetype = request.mimetype
     try:
@@ -163,6 +138,7 @@ def volumes():
 
 
 @bp.post("/dossier-links")
+@requires(Permission.ISSUE_DOSSIER_LINKS)
 def create_dossier_link():
     """A one-time link for a dossier of one of the token owner's units (survey/links)."""
     if request.mimetype != "application/json":
@@ -192,11 +168,12 @@ def create_dossier_link():
 
 
 @bp.get("/dossier-links/<int:link_id>/slip")
+@requires(Permission.ISSUE_DOSSIER_LINKS)
 def dossier_link_slip(link_id: int):
     size = request.args.get("size", "a6")
     fmt = request.args.get("format", "pdf")
     if size not in SLIP_SIZES or fmt not in ("pdf", "html"):
-        raise BadParameter("Tham số size là a6 hoặc 80mm; format là pdf hoặc html.")
+        raise BadArgument("Tham số size là a6 hoặc 80mm; format là pdf hoặc html.")
     link = dossier_links.visible_link(_user(), link_id) if link_id <= MAX_ID else None
     if link is None:
         return error_response(404)

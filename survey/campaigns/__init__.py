@@ -1,21 +1,11 @@
-"""Thematic surveys (khảo sát chuyên đề) run by Sở Nội vụ: analysts and administrators only."""
-from flask import Blueprint, redirect, url_for
-from flask_login import current_user
+"""Thematic surveys (khảo sát chuyên đề) run by Sở Nội vụ: Permission.RUN_CAMPAIGNS.
 
-from survey.services.access import roles_required
-
-CAMPAIGN_ROLES = ("admin", "analyst")
+Access: the app-wide gate (survey/gate.py); every route declares RUN_CAMPAIGNS, and a route added
+later without a declaration is refused by the gate, not left open.
+"""
+from flask import Blueprint
 
 bp = Blueprint("campaigns", __name__, url_prefix="/quan-ly/chuyen-de", cli_group=None)
-
-
-@bp.before_request
-@roles_required(*CAMPAIGN_ROLES)  # also sends a signed-out visitor to the login page
-def require_role():
-    # Checked once for the whole blueprint, so a route added later cannot forget it.
-    if current_user.must_change_password:
-        return redirect(url_for("auth.change_password"))
-    return None
 
 
 from survey.campaigns import views  # noqa: E402,F401

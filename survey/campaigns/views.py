@@ -1,6 +1,6 @@
 """Campaign pages: list, create, edit, progress, publish, close, QR downloads.
 
-Roles are checked for the whole blueprint in survey/campaigns/__init__.py; the logic lives in
+Every route needs Permission.RUN_CAMPAIGNS (checked by the app-wide gate); the logic lives in
 services.campaigns, the form in forms/campaigns.py.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from flask_login import current_user
 from forms.campaigns import ActionForm, campaign_form, format_day
 from survey.campaigns import bp
 from survey.models import Survey
+from survey.permissions import Permission, requires
 from survey.services import campaigns as service
 from survey.services.instrument import COMPONENTS
 from survey.services.question_bank import AREA_NAMES, B_COMPONENTS, GROUP_A, b_preview
@@ -46,6 +47,7 @@ def helpers() -> dict:
 
 
 @bp.get("/")
+@requires(Permission.RUN_CAMPAIGNS)
 def index():
     now = datetime.now(timezone.utc)
     rows = [
@@ -63,6 +65,7 @@ def _render_form(form, survey: Survey | None, status: int = 200):
 
 
 @bp.route("/moi", methods=["GET", "POST"])
+@requires(Permission.RUN_CAMPAIGNS)
 def new():
     form = campaign_form(service.unit_tree())
     if not form.validate_on_submit():
@@ -77,6 +80,7 @@ def new():
 
 
 @bp.route("/<int:survey_id>/sua", methods=["GET", "POST"])
+@requires(Permission.RUN_CAMPAIGNS)
 def edit(survey_id: int):
     survey = _campaign_or_404(survey_id)
     if service.lifecycle(survey, datetime.now(timezone.utc)) == "closed":
@@ -102,6 +106,7 @@ def edit(survey_id: int):
 
 
 @bp.get("/<int:survey_id>")
+@requires(Permission.RUN_CAMPAIGNS)
 def show(survey_id: int):
     survey = _campaign_or_404(survey_id)
     state = service.lifecycle(survey, datetime.now(timezone.utc))
@@ -128,18 +133,21 @@ def _action(survey_id: int, run, done: str):
 
 
 @bp.post("/<int:survey_id>/phat-hanh")
+@requires(Permission.RUN_CAMPAIGNS)
 def publish(survey_id: int):
     return _action(survey_id, lambda s: service.publish(s, current_user.id),
                    _("Đã phát hành. Liên kết và mã QR của từng đơn vị có ở bảng dưới đây."))
 
 
 @bp.post("/<int:survey_id>/ket-thuc")
+@requires(Permission.RUN_CAMPAIGNS)
 def close(survey_id: int):
     return _action(survey_id, lambda s: service.close(s, current_user.id),
                    _("Đã kết thúc đợt khảo sát. Các liên kết không nhận thêm ý kiến."))
 
 
 @bp.get("/<int:survey_id>/qr/<int:unit_id>.<fmt>")
+@requires(Permission.RUN_CAMPAIGNS)
 def qr(survey_id: int, unit_id: int, fmt: str):
     survey = _campaign_or_404(survey_id)
     if fmt not in ("png", "svg") or survey.status == "draft" or service.target_of(survey.id, unit_id) is None:

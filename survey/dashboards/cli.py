@@ -7,13 +7,11 @@ import json
 from typing import Any, Sequence
 
 import click
-from sqlalchemy import select
 
+from survey.args import PERIOD, cli_value, unit_by_code
 from survey.dashboards import bp
 from survey.dashboards.formatting import (format_int, interval_text, measure_label, notes_text,
                                           rank_text, value_text)
-from survey.extensions import db
-from survey.models import Unit
 from survey.services.access import descendants
 from survey.services.aggregates import index_rows
 
@@ -52,7 +50,7 @@ def render_csv(rows: Sequence[dict[str, Any]]) -> str:
 
 
 @bp.cli.command("indices")
-@click.option("--period", required=True, help='Kỳ báo cáo, ví dụ "2026-H2".')
+@click.option("--period", type=PERIOD, required=True, help='Kỳ báo cáo, ví dụ "2026-H2".')
 @click.option("--unit", "unit_code", default=None, help="Chỉ đơn vị này và các đơn vị trực thuộc.")
 @click.option("--stat", type=click.Choice(["overall", "component", "rate", "score"]),
               default="overall", show_default=True)
@@ -69,10 +67,7 @@ def indices_command(period: str, unit_code: str | None, stat: str, fmt: str,
     channel)."""
     keep = None
     if unit_code:
-        unit_id = db.session.scalar(select(Unit.id).where(Unit.code == unit_code))
-        if unit_id is None:
-            raise click.ClickException(f"Không có đơn vị mã {unit_code}.")
-        keep = descendants({unit_id})
+        keep = descendants({cli_value(unit_by_code, unit_code).id})
     rows = [r for r in index_rows(period, None, survey_code, stats=(stat,), verified_only=verified_only)
             if keep is None or r["unit_id"] in keep]
     if fmt == "json":
@@ -89,7 +84,7 @@ def indices_command(period: str, unit_code: str | None, stat: str, fmt: str,
 @bp.cli.command("seed-demo-responses")
 @click.option("--per-unit", "n_per_unit", type=int, default=150, show_default=True,
               help="Số phiếu mỗi đơn vị mỗi kỳ.")
-@click.option("--period", "periods", multiple=True, default=("2026-H1", "2026-H2"),
+@click.option("--period", "periods", type=PERIOD, multiple=True, default=("2026-H1", "2026-H2"),
               show_default=True, help="Kỳ báo cáo (lặp lại tùy chọn cho nhiều kỳ).")
 @click.option("--seed", type=int, default=2026, show_default=True)
 def seed_demo_responses_command(n_per_unit: int, periods: tuple[str, ...], seed: int) -> None:

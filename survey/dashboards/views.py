@@ -5,21 +5,21 @@ services/aggregates (SQL aggregates -> analysis.indices) and dashboards/queries.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from survey.args import find_unit, period_arg, unit_arg
 from survey.dashboards import bp, charts, formatting, queries
 from survey.extensions import db
 from survey.models import Unit
 from survey.models.units import UNIT_KINDS
-from survey.services.access import roles_required, unit_or_404, visible_unit_ids
+from survey.officials.nav import can
+from survey.permissions import Permission, requires
+from survey.services.access import Scope, visible_unit_ids
 from survey.services.aggregates import indicator, index_rows, trend, unit_summary
 from survey.services.instrument import COMPONENTS
-from survey.services.periods import last_periods, period_of
-from survey.review import REVIEW_ROLES
+from survey.services.periods import last_periods
 from survey.links.service import verified_count
 
 TREND_PERIODS = 4
@@ -30,24 +30,7 @@ def _formatting():
     return {"fmt": formatting}
 
 
-def _period_arg() -> str:
-    period = request.args.get("period") or period_of(datetime.now(timezone.utc))
-    if not queries.PERIOD_RE.match(period):
-        abort(404)
-    return period
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    if not value:
-        return None
-    # isdigit() alone accepts "²" (int() then fails); ids past 32 bits overflow the query.
-    if not (value.isascii() and value.isdigit()) or len(value) > 9:
-        abort(404)
-    return int(value)
-
-
-def _default_unit(visible: set[int] | None, period: str) -> int | None:
+def _default_unit(visible: Scope, period: str) -> int | None:
     if current_user.unit_id is not None:
         return current_user.unit_id
     found = queries.first_unit_with_responses(visible, period)
@@ -58,13 +41,13 @@ def _default_unit(visible: set[int] | None, period: str) -> int | None:
 
 
 @bp.get("/")
+@requires(Permission.VIEW_UNIT)
 def index():
-    period = _period_arg()
+    period = period_arg()
     visible = visible_unit_ids(current_user)
-    unit_id = _int_arg("unit") or _default_unit(visible, period)
-    if unit_id is None:
+    unit = unit_arg(visible) or find_unit(visible, unit_id=_default_unit(visible, period))
+    if unit is None:
         abort(404)
-    unit = unit_or_404(current_user, unit_id)
     # ?xac_thuc=1: the index on verified (dossier-link) responses alone, a robustness check.
     verified_only = request.args.get("xac_thuc") == "1"
     summary = unit_summary(unit.id, period, verified_only=verified_only)
@@ -86,7 +69,7 @@ def index():
         comments=queries.latest_comments(unit.id, period),
         # Sở Nội vụ decides on held responses; others only see figures without them.
         held=queries.held_in_quarantine(unit.id, period)
-        if current_user.role in REVIEW_ROLES else 0,
+        if can(Permission.REVIEW_QUARANTINE) else 0,
         verified_only=verified_only, verified=verified_count({unit.id}, period),
     )
 
@@ -95,9 +78,9 @@ MEASURES = {"overall": ("overall", "overall"), **{c: ("component", c) for c in C
 
 
 @bp.get("/so-sanh")
-@roles_required("admin", "analyst")
+@requires(Permission.COMPARE_UNITS)
 def province():
-    period = _period_arg()
+    period = period_arg()
     kind = request.args.get("kind", "")
     measure = request.args.get("measure", "overall")
     if (kind and kind not in UNIT_KINDS) or measure not in MEASURES:

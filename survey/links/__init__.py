@@ -9,18 +9,9 @@ The API endpoint POST /api/v1/dossier-links lives with the other endpoints (surv
 """
 from flask import Blueprint
 
-from survey.officials import require_login
-
+# Signed in, password changed, ISSUE_DOSSIER_LINKS: the app-wide gate (survey/gate.py); no-store:
+# survey/auth/sessions.py, as on every signed-in page (slips carry live one-time links).
 bp = Blueprint("links", __name__, url_prefix="/quan-ly/phieu-hen")
-# The officials' workspace rule: signed in, and a reset password replaced first.
-bp.before_request(require_login)
-
-
-@bp.after_request
-def no_store(response):
-    # Slips carry live one-time links: never kept by a shared browser's cache.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 from survey.links import officer  # noqa: E402,F401

@@ -10,12 +10,14 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import Response, Unit
 from survey.officials import bp
+from survey.permissions import Permission, requires
 from survey.services.access import scope
 from survey.services.periods import period_of
 from survey.services.rollups import counted
 
 
 @bp.get("/")
+@requires(Permission.VIEW_UNIT)
 def home():
     period = period_of(datetime.now(timezone.utc))
     counts = (

@@ -11,25 +11,16 @@ from sqlalchemy import select
 
 from analysis.report import (render_posters, render_province_report, render_thematic_report,
                              render_unit_report)
+from survey.args import PERIOD, cli_value, unit_by_code
 from survey.extensions import db
 from survey.models import Response, Unit
 from survey.reports import bp
 from survey.reports.jobs import QUEUE, render_unit_to_file
 from survey.services import report_data
-from survey.services.periods import is_period
 
 
 def _unit(code: str) -> Unit:
-    unit = db.session.scalar(select(Unit).where(Unit.code == code))
-    if unit is None:
-        raise click.ClickException(f"Không có đơn vị mã {code}.")
-    return unit
-
-
-def _check_period(period: str) -> str:
-    if not is_period(period):
-        raise click.ClickException(f"Kỳ báo cáo không hợp lệ: {period} (ví dụ 2026-H1).")
-    return period
+    return cli_value(unit_by_code, code)
 
 
 @bp.cli.group("report")
@@ -39,19 +30,19 @@ def report() -> None:
 
 @report.command("unit")
 @click.option("--unit", "unit_code", required=True, help="Mã đơn vị.")
-@click.option("--period", required=True, help="Kỳ báo cáo, ví dụ 2026-H1.")
+@click.option("--period", type=PERIOD, required=True, help="Kỳ báo cáo, ví dụ 2026-H1.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @with_appcontext
 def report_unit(unit_code: str, period: str, output: Path) -> None:
     """One unit's period report."""
     unit = _unit(unit_code)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(render_unit_report(report_data.unit_report_data(unit, _check_period(period))))
+    output.write_bytes(render_unit_report(report_data.unit_report_data(unit, period)))
     click.echo(f"Đã ghi {output}")
 
 
 @report.command("province")
-@click.option("--period", required=True, help="Kỳ báo cáo, ví dụ 2026-H1.")
+@click.option("--period", type=PERIOD, required=True, help="Kỳ báo cáo, ví dụ 2026-H1.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--queue/--inline", "use_queue", default=None,
               help="Dùng hàng đợi RQ (mặc định: khi có REDIS_URL).")
@@ -59,7 +50,6 @@ def report_unit(unit_code: str, period: str, output: Path) -> None:
 @with_appcontext
 def report_province(period: str, output: Path, use_queue: bool | None, timeout: int) -> None:
     """The province report plus one PDF per unit with responses, with a progress bar."""
-    _check_period(period)
     output.mkdir(parents=True, exist_ok=True)
     codes = db.session.scalars(
         select(Unit.code).where(Unit.id.in_(select(Response.unit_id).where(Response.period == period)))

@@ -1,25 +1,17 @@
 """Downloads: an official's own units only (services.access), every download audited."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from flask import Response, abort, request
+from flask import Response, abort
 from flask_login import current_user
 
 from analysis.report import (render_posters, render_province_report, render_thematic_report,
                              render_unit_report)
+from survey.args import period_arg
 from survey.extensions import db
+from survey.permissions import Permission, requires
 from survey.reports import bp
 from survey.services import audit, report_data
-from survey.services.access import roles_required, unit_or_404
-from survey.services.periods import is_period, period_of
-
-
-def _period() -> str:
-    period = request.args.get("period") or period_of(datetime.now(timezone.utc))
-    if not is_period(period):
-        abort(400)
-    return period
+from survey.services.access import unit_or_404
 
 
 def _pdf(content: bytes, filename: str) -> Response:
@@ -28,9 +20,10 @@ def _pdf(content: bytes, filename: str) -> Response:
 
 
 @bp.get("/don-vi/<int:unit_id>.pdf")
+@requires(Permission.VIEW_UNIT)
 def unit_pdf(unit_id: int):
     unit = unit_or_404(current_user, unit_id)
-    period = _period()
+    period = period_arg()
     content = render_unit_report(report_data.unit_report_data(unit, period))
     audit.record("report_download", target=unit.code, kind="unit", period=period)
     db.session.commit()
@@ -38,9 +31,9 @@ def unit_pdf(unit_id: int):
 
 
 @bp.get("/tinh.pdf")
-@roles_required("admin", "analyst")
+@requires(Permission.COMPARE_UNITS)
 def province_pdf():
-    period = _period()
+    period = period_arg()
     content = render_province_report(report_data.province_report_data(period))
     audit.record("report_download", target="province", kind="province", period=period)
     db.session.commit()
@@ -48,6 +41,7 @@ def province_pdf():
 
 
 @bp.get("/ap-phich/<int:unit_id>.pdf")
+@requires(Permission.VIEW_UNIT)
 def posters_pdf(unit_id: int):
     unit = unit_or_404(current_user, unit_id)
     content = render_posters(report_data.posters_for(unit), unit_name=unit.name)
@@ -57,7 +51,7 @@ def posters_pdf(unit_id: int):
 
 
 @bp.get("/chuyen-de/<int:survey_id>.pdf")
-@roles_required("admin", "analyst")
+@requires(Permission.RUN_CAMPAIGNS)
 def thematic_pdf(survey_id: int):
     from survey.services import campaigns
 

@@ -2,22 +2,26 @@
 
 An official sees their own unit and everything below it; analysts and administrators see the
 whole province. A unit outside a user's scope answers 404, so ids cannot be probed.
+
+A scope is the set of visible unit ids (None: every unit). Read functions should take a scope,
+not a user: `visible_unit_ids(user)` once per request, then `restrict(query, visible, column)`.
+What a role may *do* is the other half, in survey/permissions.py, checked by survey/gate.py.
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import wraps
-from typing import Callable
+from typing import AbstractSet, Callable, Optional
 
 from flask import abort, g
-from flask_login import current_user
 from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from survey.extensions import db
 from survey.models import Unit, User
+from survey.permissions import ALL_ROLES, PROVINCE_WIDE, REQUIREMENT_ATTR
 
-PROVINCE_WIDE = ("admin", "analyst")
+# The unit ids a user may read; None means every unit (province-wide roles).
+Scope = Optional[AbstractSet[int]]
 
 
 def descendants(root_ids: set[int]) -> set[int]:
@@ -34,7 +38,7 @@ def descendants(root_ids: set[int]) -> set[int]:
     return seen
 
 
-def visible_unit_ids(user: User) -> set[int] | None:
+def visible_unit_ids(user: User) -> Scope:
     """The unit ids `user` may read; None means every unit (province-wide roles)."""
     if user.role in PROVINCE_WIDE:
         return None
@@ -44,40 +48,56 @@ def visible_unit_ids(user: User) -> set[int] | None:
     return cache[user.id]
 
 
+def restrict(query: Select, visible: Scope, unit_column: InstrumentedAttribute) -> Select:
+    """`query` restricted to rows whose `unit_column` is in the scope `visible`."""
+    if visible is None:
+        return query
+    return query.where(unit_column.in_(visible) if visible else False)
+
+
 def scope(query: Select, user: User, unit_column: InstrumentedAttribute) -> Select:
     """`query` restricted to rows whose `unit_column` is a unit `user` may read."""
-    ids = visible_unit_ids(user)
-    if ids is None:
-        return query
-    return query.where(unit_column.in_(ids) if ids else False)
+    return restrict(query, visible_unit_ids(user), unit_column)
+
+
+def in_scope(visible: Scope, unit_id: int) -> bool:
+    return visible is None or unit_id in visible
 
 
 def can_see_unit(user: User, unit_id: int) -> bool:
-    ids = visible_unit_ids(user)
-    return ids is None or unit_id in ids
+    return in_scope(visible_unit_ids(user), unit_id)
+
+
+def scoped_unit(visible: Scope, unit_id: int | None = None, code: str | None = None) -> Unit | None:
+    """The unit with this id (or code) when it is in scope; None when absent or not visible."""
+    if unit_id is not None:
+        unit = db.session.get(Unit, unit_id)
+    else:
+        unit = db.session.scalar(select(Unit).where(Unit.code == code)) if code else None
+    return unit if unit is not None and in_scope(visible, unit.id) else None
 
 
 def unit_or_404(user: User, unit_id: int) -> Unit:
-    unit = db.session.get(Unit, unit_id)
-    if unit is None or not can_see_unit(user, unit_id):
+    unit = scoped_unit(visible_unit_ids(user), unit_id)
+    if unit is None:
         abort(404)
     return unit
 
 
 def roles_required(*roles: str) -> Callable:
-    """Only these roles; others get 403 (they are logged in, the page exists, it is not theirs)."""
+    """Alias kept for routes written before the permission table: prefer
+    `survey.permissions.requires(Permission.X)`.
 
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                from survey.extensions import login_manager
+    Declares the role set as the route's requirement; the app-wide gate checks it like a
+    permission (signed in, active, password changed, then the role), so a role outside the set
+    gets 403. Only marks the view: it protects nothing outside a routed view.
+    """
+    required = frozenset(roles)
+    if not required or not required <= ALL_ROLES:
+        raise ValueError(f"roles_required: unknown roles {sorted(required - ALL_ROLES)}")
 
-                return login_manager.unauthorized()
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
+    def mark(view: Callable) -> Callable:
+        setattr(view, REQUIREMENT_ATTR, required)
+        return view
 
-        return wrapped
-
-    return decorator
+    return mark

@@ -19,11 +19,11 @@ from survey.models import ServiceVolume, Unit
 from survey.models.units import UNIT_KINDS
 from survey.services import audit
 from survey.services.instrument import SERVICE_FIELDS
+from survey.services.periods import is_period, period_problem
 
 UNIT_COLUMNS = ("code", "name", "kind", "parent_code")
 VOLUME_COLUMNS = ("unit_code", "period", "field", "dossiers")
 FIELD_CODES = tuple(code for code, _vi, _en in SERVICE_FIELDS)
-PERIOD_PATTERN = re.compile(r"^(\d{4})-H([12])$")
 UNIT_CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 # service_volume.dossiers is a 32-bit INTEGER on both backends; larger numbers would fail on insert.
 MAX_DOSSIERS = 2_147_483_647
@@ -71,8 +71,7 @@ class ImportResult:
 
 
 def valid_period(text: str | None) -> bool:
-    match = PERIOD_PATTERN.match(text or "")
-    return bool(match) and 2000 <= int(match.group(1)) <= 2100
+    return is_period(text)  # the app's one period rule (services/periods.py)
 
 
 # ---------------------------------------------------------------- reading the file
@@ -169,9 +168,8 @@ def validate_volumes(records: Iterable[tuple[int, Mapping[str, Any]]],
             bad("unit_code", f"không có đơn vị mã \"{unit_code}\".")
         if not period:
             bad("period", "thiếu kỳ báo cáo.")
-        elif not valid_period(period):
-            bad("period", f"kỳ \"{period}\" không hợp lệ; viết dạng 2026-H1 (6 tháng đầu năm) "
-                          "hoặc 2026-H2 (6 tháng cuối năm).")
+        elif (problem := period_problem(period)) is not None:
+            bad("period", problem[0].lower() + problem[1:])
         if not field_code:
             bad("field", "thiếu lĩnh vực.")
         elif field_code not in FIELD_CODES:

@@ -1,6 +1,7 @@
 """Reporting periods: half-years in Vietnam time, as the 6-monthly reports to Sở Nội vụ use."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -38,7 +39,31 @@ def last_periods(period: str, count: int) -> list[str]:
     return periods[::-1]
 
 
-def is_period(text: str) -> bool:
-    import re
+def following(period: str) -> str:
+    """The half-year after: '2026-H2' → '2027-H1'."""
+    year, half = period.split("-H")
+    return f"{year}-H2" if half == "1" else f"{int(year) + 1}-H1"
 
-    return bool(re.fullmatch(r"20\d\d-H[12]", text or ""))
+
+# The one rule for a period anyone names (pages, API, CLI, imported volumes): a half-year from
+# FIRST_PERIOD to the one after the current half-year. The upper end lets service volumes be
+# imported for the coming half-year, and no response can belong to a later one; the lower end
+# is a sanity floor, not a statistical boundary (this platform holds nothing older). Outside the
+# range a period is a typo ('1999-H1', '2062-H1'), answered as an error, never as an empty page.
+FIRST_PERIOD = "2020-H1"
+_PERIOD = re.compile(r"(\d{4})-H([12])")
+
+
+def period_problem(text: str | None, now: datetime | None = None) -> str | None:
+    """Why `text` is not a period we accept (Vietnamese, for people), or None when it is."""
+    if not _PERIOD.fullmatch(text or ""):
+        return f"Kỳ \"{text}\" không hợp lệ; viết dạng 2026-H1 (6 tháng đầu năm) hoặc 2026-H2 (6 tháng cuối năm)."
+    last = following(period_of(now or datetime.now(timezone.utc)))
+    if not FIRST_PERIOD <= text <= last:  # same width, so text order is time order
+        return f"Kỳ \"{text}\" nằm ngoài khoảng từ {FIRST_PERIOD} đến {last}."
+    return None
+
+
+def is_period(text: str | None, now: datetime | None = None) -> bool:
+    """`text` is exactly a period in the accepted range (callers normalise case first)."""
+    return period_problem(text, now) is None
