@@ -7,7 +7,7 @@ import json
 import re
 from datetime import datetime, timezone
 
-from survey.dashboards.queries import redact
+from survey.services.comments import redact
 from survey.services.periods import last_periods
 from survey.extensions import db
 from survey.services.demo_responses import seed_demo_responses

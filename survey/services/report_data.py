@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from analysis.report.model import (
     ChangeRow,
-    Comment,
     ComponentRow,
     EstimateView,
     HeatRow,
@@ -28,10 +27,11 @@ from analysis.report.model import (
 )
 from analysis.report.ranking import rank_units
 from survey.extensions import db
-from survey.models import Answer, Counter, Question, Response, ServiceVolume, Survey, Unit
+from survey.models import Counter, ServiceVolume, Survey, Unit
 from survey.services import aggregates
+from survey.services import comments as comment_reader
 from survey.services.instrument import COMPONENTS, PRIVACY_VI, STANDING_CODE
-from survey.services.periods import VIETNAM, in_vietnam, last_periods, previous
+from survey.services.periods import VIETNAM, last_periods, previous
 from survey.services.tokens import survey_url
 
 UNIT_KINDS_VI = {
@@ -74,18 +74,6 @@ def _survey_title(survey_code: str) -> str:
     return db.session.scalar(select(Survey.title_vi).where(Survey.code == survey_code)) or survey_code
 
 
-def comments(unit_id: int, period: str, limit: int = COMMENT_SAMPLE) -> tuple[Comment, ...]:
-    rows = db.session.execute(
-        select(Response.submitted_at, Answer.value_text)
-        .join(Answer, Answer.response_id == Response.id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(Response.unit_id == unit_id, Response.period == period, Question.code == "COMMENT",
-               Answer.value_text.is_not(None))
-        .order_by(Response.submitted_at.desc()).limit(limit)
-    ).all()
-    return tuple(Comment(date=in_vietnam(at).date(), text=text) for at, text in rows)
-
-
 def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, responses: int
              ) -> MethodsInfo:
     query = select(func.coalesce(func.sum(ServiceVolume.dossiers), 0)).where(ServiceVolume.period == period)
@@ -123,7 +111,8 @@ def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) 
                             component=i.component or "") for i in summary.items),
         trend=tuple(TrendPoint(period=p, estimate=_view(ind))
                     for p, ind in aggregates.trend(unit.id, last_periods(period, TREND_PERIODS), survey_code)),
-        comments=comments(unit.id, period),
+        comments=tuple(comment_reader.latest(None, survey_code, unit_ids={unit.id}, period=period,
+                                             limit=COMMENT_SAMPLE)),
         methods=_methods({unit.id}, period, summary.weighted, summary.responses),
         unit_code=unit.code,
         generated_at=datetime.now(VIETNAM),
@@ -177,17 +166,6 @@ def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData
             for c in counters]
 
 
-def _campaign_comments(survey_id: int, limit: int = COMMENT_SAMPLE) -> tuple[Comment, ...]:
-    rows = db.session.execute(
-        select(Response.submitted_at, Answer.value_text)
-        .join(Answer, Answer.response_id == Response.id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(Response.survey_id == survey_id, Question.type == "text", Answer.value_text.is_not(None))
-        .order_by(Response.submitted_at.desc()).limit(limit)
-    ).all()
-    return tuple(Comment(date=in_vietnam(at).date(), text=text) for at, text in rows)
-
-
 def thematic_report_data(survey: Survey) -> ThematicReportData:
     """A thematic campaign pooled over its target units and the periods it ran in."""
     from survey.services import campaigns, pooled
@@ -218,7 +196,7 @@ def thematic_report_data(survey: Survey) -> ThematicReportData:
         items=tuple(items),
         targets=tuple(TargetProgress(unit_name=t.unit.name, responses=t.responses, quota=t.quota or 0)
                       for t in targets),
-        comments=_campaign_comments(survey.id),
+        comments=tuple(comment_reader.latest(None, survey.code, limit=COMMENT_SAMPLE)),
         methods=MethodsInfo(
             weights_description=("Kết quả gộp các đơn vị được khảo sát; mỗi phiếu được gia quyền theo số hồ sơ "
                                  "của đơn vị khi có số liệu, nếu chưa có thì mỗi phiếu có trọng số như nhau."),
