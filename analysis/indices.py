@@ -38,7 +38,8 @@ Output: columns unit, period, stat, measure, estimate, se, ci_low, ci_high, n, n
 deff, df, reliable, rank, rank_best, rank_worst.  ``reliable`` is False when n < 30 or
 the CI half-width exceeds 10 percentage points (0.4 points for 1-5 scores, the same
 share of the scale); templates show such rows as "không đủ độ tin cậy" and they are
-never ranked (rank -1).  Ranks are per (period, stat, measure) by estimate, 1 = best;
+never ranked (rank -1).  Ranks are per (period, stat, measure) by estimate, 1 = best, equal
+estimates sharing a rank (1, 2, 2, 4; "equal" as in :mod:`analysis.ties`);
 rank_best..rank_worst is the range of ranks the intervals allow (a unit is tied with
 every unit whose interval overlaps its own), so ``rank_best < rank_worst`` marks a tie.
 """
@@ -52,6 +53,7 @@ import numpy as np
 from .design import Design, DesignError
 from .estimators import columns_from_moments
 from .sums import ELEMENT_COLUMNS, column, has_column, moments_from_sums
+from .ties import competition_ranks
 
 MIN_N = 30
 MAX_HALF_WIDTH = {"rate": 0.10, "component": 0.10, "overall": 0.10, "score": 0.40}
@@ -192,7 +194,8 @@ def _ranks(t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     for members in np.split(order, bounds):
         if len(members) == 0:
             continue
-        rank[members] = np.arange(1, len(members) + 1)
+        # Equal estimates share a rank (1, 2, 2, 4), whatever order their sums were taken in.
+        rank[members] = competition_ranks(t["estimate"][members])
         lows = np.sort(t["ci_low"][members])
         highs = np.sort(t["ci_high"][members])
         # Units surely better: their lower bound is above my upper bound.

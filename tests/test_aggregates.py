@@ -271,9 +271,32 @@ def test_unit_summary_and_trend(app):
     assert summary.overall.estimate == pytest.approx(0.84375)
     assert summary.overall.unreliable
     assert summary.overall_item.code == "OVERALL"
-    weakest = summary.weakest(2)
-    assert [i.code for i in weakest] == ["A1.2", "A1.1"]     # 0% and 50% satisfied
-    assert weakest[0].text.startswith("Khu vực chờ")
+    # A1.2 (0% satisfied) and A1.1 (50%) rest on 1-2 answers: unreliable, so not "weakest".
+    assert summary.weakest(2) == []
+    by_code = {i.code: i for i in summary.items}
+    assert by_code["A1.2"].rate.estimate == 0 and by_code["A1.2"].rate.unreliable
+    assert by_code["A1.2"].text.startswith("Khu vực chờ")
     assert [p for p, _ in points] == ["2025-H2", "2026-H1", PERIOD]
     assert points[0][1] is None and points[1][1].estimate == 1.0
     assert points[2][1].estimate == pytest.approx(0.84375)
+
+
+# --- one weakest-items rule on screen and paper ------------------------------------------------
+
+def test_dashboard_and_pdf_name_the_same_weakest_items_for_every_demo_unit(app):
+    from analysis.report.model import weakest_items
+    from survey.services.demo_responses import seed_demo_responses
+    from survey.services.report_data import unit_report_data
+
+    with app.app_context():
+        seed_demo_responses(n_per_unit=60, periods=("2026-H1",))
+        units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
+        named = 0
+        for unit in units:
+            screen = [i.code for i in unit_summary(unit.id, "2026-H1").weakest()]
+            paper = [i.code for i in weakest_items(unit_report_data(unit, "2026-H1").items)]
+            assert screen == paper, unit.code
+            named += len(screen)
+            summary = unit_summary(unit.id, "2026-H1")
+            assert all(i.rate.reliable for i in summary.weakest())
+        assert named >= 3, "no unit has reliable items: the comparison is blind"

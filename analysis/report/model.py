@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Protocol, TypeVar
+
+from ..ties import by_name_within_ties, same
 
 __all__ = [
     "MIN_RELIABLE_N", "MAX_RELIABLE_HALF_WIDTH", "SIPAS_COMPONENTS",
@@ -19,6 +21,8 @@ __all__ = [
     "UnitReportData", "RankedUnit", "HeatRow", "ChangeRow", "ProvinceReportData",
     "TargetProgress", "ThematicReportData", "PosterData", "weakest_items",
 ]
+
+T = TypeVar("T")
 
 # DESIGN.md §5: n < 30 or a half-width over 10 points is "không đủ độ tin cậy".
 MIN_RELIABLE_N = 30
@@ -293,7 +297,20 @@ class PosterData:
     privacy_line: str | None = None  # None: the template's standard wording
 
 
-def weakest_items(items: Iterable[ItemRow], k: int = 3) -> list[ItemRow]:
-    """The k reliable items with the lowest satisfaction rate (ties by code)."""
-    usable = [i for i in items if i.rate and not i.rate.missing and not i.rate.unreliable]
-    return sorted(usable, key=lambda i: (i.rate.estimate, i.code))[:k]
+def weakest_items(items: Iterable[T], k: int = 3) -> list[T]:
+    """The k reliable items with the lowest satisfaction rate, and any item tied with the k-th.
+
+    The one rule for the dashboard (services.aggregates.UnitSummary.weakest) and the PDFs.
+    Items are anything with ``code`` and ``rate`` (an estimate with ``estimate`` and
+    ``unreliable``). An unreliable rate (n < 30 or half-width > 10 points) is never named
+    "weakest": its low value may be chance. When the k-th and the next are the same estimate
+    (analysis.ties), both are shown rather than one picked by code.
+    """
+    usable = [i for i in items if i.rate is not None and _num(i.rate.estimate) is not None
+              and not i.rate.unreliable]
+    usable = by_name_within_ties(sorted(usable, key=lambda i: (i.rate.estimate, i.code)),
+                                 lambda i: i.rate.estimate, lambda i: i.code)
+    if len(usable) <= k:
+        return usable
+    cut = usable[k - 1].rate.estimate
+    return usable[:k] + [i for i in usable[k:] if same(i.rate.estimate, cut)]

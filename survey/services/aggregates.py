@@ -43,6 +43,7 @@ import numpy as np
 from sqlalchemy import select
 
 from analysis.indices import index_table
+from analysis.report.model import weakest_items
 from survey.extensions import db
 from survey.models import Question, ServiceVolume, Survey, SurveyVersion, Unit
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
@@ -302,9 +303,9 @@ class UnitSummary:
     overall_item: ItemResult | None  # the "Nhìn chung..." question, not part of the index
 
     def weakest(self, k: int = 3) -> list[ItemResult]:
-        """The k items with the lowest satisfaction rate (overall question excluded)."""
-        rated = [i for i in self.items if i.rate is not None]
-        return sorted(rated, key=lambda i: (i.rate.estimate, i.code))[:k]
+        """The reliable items with the lowest satisfaction rate, ties shown (overall question
+        excluded): the PDF's rule, analysis.report.model.weakest_items."""
+        return weakest_items(self.items, k)
 
 
 def question_texts(survey_code: str = STANDING_CODE) -> dict[str, tuple[str, str | None]]:
