@@ -20,6 +20,7 @@ __all__ = [
     "ComponentRow", "ItemRow", "TrendPoint", "Comment", "MethodsInfo",
     "UnitReportData", "RankedUnit", "HeatRow", "ChangeRow", "ProvinceReportData",
     "TargetProgress", "ThematicReportData", "PosterData", "weakest_items",
+    "METHOD_LABELS", "ci_method_text",
 ]
 
 T = TypeVar("T")
@@ -56,6 +57,7 @@ class EstimateView:
     unreliable: bool = False
     n_eff: float | None = None
     deff: float | None = None
+    method: str | None = None      # the interval it got (analysis.estimators.CI_METHODS, ...)
 
     @property
     def missing(self) -> bool:
@@ -97,8 +99,38 @@ def as_view(obj: Any, *, proportion: bool = True) -> EstimateView | None:
         flag = est is None or n < MIN_RELIABLE_N
         if proportion and lo is not None and hi is not None:
             flag = flag or (hi - lo) / 2 > MAX_RELIABLE_HALF_WIDTH
+    method = getattr(obj, "method", None)
     return EstimateView(est, lo, hi, n, flag,
-                        _num(getattr(obj, "n_eff", None)), _num(getattr(obj, "deff", None)))
+                        _num(getattr(obj, "n_eff", None)), _num(getattr(obj, "deff", None)),
+                        method if isinstance(method, str) else None)
+
+
+# How each interval method is named in a report (keys: Estimate.method / index_table "method").
+METHOD_LABELS: dict[str, str] = {
+    "mean": "t (Student)",
+    "logit": "logit",
+    "beta": "Korn–Graubard",
+    "wilson": "Wilson",
+    "difference": "t (Student) trên hiệu số, bậc tự do của hai kỳ cộng lại",
+    "JK1": "jackknife",
+    "JKn": "jackknife",
+}
+
+
+def ci_method_text(groups: Iterable[tuple[str, Iterable[Any]]]) -> str:
+    """What a report prints as its interval methods, read from the estimates themselves.
+
+    `groups` are (what, estimates) pairs, e.g. ("chỉ số chung và thành phần", [...]); each
+    names the methods its estimates carry, so a label can never say logit for a t interval.
+    """
+    parts = []
+    for what, estimates in groups:
+        found = {v.method for v in map(as_view, estimates) if v is not None and v.method}
+        if found:
+            labels = [label for key, label in METHOD_LABELS.items() if key in found]
+            labels += sorted(found - METHOD_LABELS.keys())
+            parts.append(f"{what}: {', '.join(dict.fromkeys(labels))}")
+    return "phương sai Taylor; " + "; ".join(parts) if parts else ""
 
 
 def _set(obj: Any, name: str, value: Any) -> None:

@@ -57,7 +57,7 @@ STATS = ("overall", "component", "rate", "score")
 STATS_SORTED = np.array(sorted(STATS))
 SUMS = ("n", "sum_w", "sum_wy", "sum_wy2", "sum_w2", "sum_w2y", "sum_w2y2")
 ESTIMATE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff", "df",
-                    "reliable", "rank", "rank_best", "rank_worst")
+                    "method", "reliable", "rank", "rank_best", "rank_worst")
 
 
 def stratum_label(unit_id: int, period: str, field_key: str) -> str:
@@ -240,7 +240,7 @@ def index_rows(period: str, unit_ids: set[int] | None, survey_code: str = STANDI
     """The SIPAS index table of one period as plain dicts (None for NaN), ranked rows first.
 
     Keys: unit_id, unit_code, unit_name, unit_kind, period, stat, measure, estimate, se,
-    ci_low, ci_high, n, n_eff, deff, df, reliable, rank, rank_best, rank_worst (rank -1 when
+    ci_low, ci_high, n, n_eff, deff, df, method, reliable, rank, rank_best, rank_worst (rank -1 when
     not reliable), weighted, responses, fallback_responses.  unit_ids=None: every unit.
     """
     return index_table_for([period], unit_ids, survey_code, stats)
@@ -263,6 +263,8 @@ class Indicator:
     rank: int = -1
     rank_best: int = -1
     rank_worst: int = -1
+    df: int | None = None          # t degrees of freedom (period changes add them)
+    method: str = "mean"           # the interval it got: analysis.indices "method"
 
     @property
     def unreliable(self) -> bool:
@@ -278,7 +280,7 @@ def indicator(row: dict[str, Any] | None) -> Indicator | None:
         return None
     return Indicator(row["estimate"], row["ci_low"], row["ci_high"], row["n"], row["se"],
                      row["n_eff"], row["deff"], bool(row["reliable"]), row["rank"],
-                     row["rank_best"], row["rank_worst"])
+                     row["rank_best"], row["rank_worst"], row.get("df"), row.get("method") or "mean")
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ numbers in a PDF are the same as on the dashboard.
 """
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select
 
+from analysis import independent_difference
 from analysis.report.model import (
     ChangeRow,
     ComponentRow,
@@ -24,6 +24,7 @@ from analysis.report.model import (
     ThematicReportData,
     TrendPoint,
     UnitReportData,
+    ci_method_text,
 )
 from analysis.report.ranking import rank_units
 from survey.extensions import db
@@ -49,19 +50,18 @@ def _view(ind: aggregates.Indicator | None) -> EstimateView | None:
     if ind is None:
         return None
     return EstimateView(estimate=ind.estimate, ci_low=ind.ci_low, ci_high=ind.ci_high, n=ind.n,
-                        unreliable=ind.unreliable, n_eff=ind.n_eff, deff=ind.deff)
+                        unreliable=ind.unreliable, n_eff=ind.n_eff, deff=ind.deff, method=ind.method)
 
 
 def change_view(current: aggregates.Indicator | None, before: aggregates.Indicator | None
                 ) -> EstimateView | None:
-    """Change between two periods. Their responses and strata are disjoint, so the estimates
-    are independent and Var(a − b) = Var(a) + Var(b); a normal 95% interval is used."""
-    if current is None or before is None or current.se is None or before.se is None:
+    """Change between two periods, from analysis.independent_difference (t on df_a + df_b)."""
+    if current is None or before is None or None in (current.se, before.se, current.df, before.df):
         return None
-    se = math.hypot(current.se, before.se)
-    delta = current.estimate - before.estimate
-    return EstimateView(estimate=delta, ci_low=delta - 1.96 * se, ci_high=delta + 1.96 * se,
-                        n=current.n, unreliable=current.unreliable or before.unreliable)
+    change = independent_difference(current, before)
+    return EstimateView(estimate=change.estimate, ci_low=change.ci_low, ci_high=change.ci_high,
+                        n=current.n, unreliable=current.unreliable or before.unreliable,
+                        method=change.method)
 
 
 def _province(unit: Unit) -> Unit:
@@ -74,8 +74,13 @@ def _survey_title(survey_code: str) -> str:
     return db.session.scalar(select(Survey.title_vi).where(Survey.code == survey_code)) or survey_code
 
 
-def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, responses: int
-             ) -> MethodsInfo:
+INDEX_ESTIMATES = "chỉ số chung và chỉ số thành phần"
+ITEM_ESTIMATES = "tỷ lệ hài lòng từng tiêu chí"
+CHANGE_ESTIMATES = "thay đổi so với kỳ trước"
+
+
+def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, responses: int,
+             ci_method: str) -> MethodsInfo:
     query = select(func.coalesce(func.sum(ServiceVolume.dossiers), 0)).where(ServiceVolume.period == period)
     if unit_ids is not None:
         query = query.where(ServiceVolume.unit_id.in_(unit_ids))
@@ -87,13 +92,17 @@ def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, res
         note = aggregates.UNWEIGHTED_NOTE
         text = f"{note[0].upper()}{note[1:]}."
     return MethodsInfo(weights_description=text, responses=responses, dossiers=dossiers,
-                       ci_method="Taylor, logit")
+                       ci_method=ci_method)
 
 
 def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) -> UnitReportData:
     summary = aggregates.unit_summary(unit.id, period, survey_code)
     earlier = previous(period)
     before = aggregates.unit_summary(unit.id, earlier, survey_code).overall
+    change = change_view(summary.overall, before)
+    ci_method = ci_method_text([
+        (INDEX_ESTIMATES, [summary.overall, *(ind for _c, _n, ind in summary.components)]),
+        (ITEM_ESTIMATES, [i.rate for i in summary.items]), (CHANGE_ESTIMATES, [change])])
     return UnitReportData(
         unit_name=unit.name,
         unit_kind=UNIT_KINDS_VI.get(unit.kind, unit.kind),
@@ -104,7 +113,7 @@ def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) 
         overall=_view(summary.overall),
         overall_previous=_view(before),
         previous_period=earlier,
-        overall_change=change_view(summary.overall, before),
+        overall_change=change,
         components=tuple(ComponentRow(code=code, name=name, estimate=_view(ind))
                          for code, name, ind in summary.components if code in COMPONENTS),
         items=tuple(ItemRow(code=i.code, text=i.text, rate=_view(i.rate), mean=_view(i.score),
@@ -113,7 +122,7 @@ def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) 
                     for p, ind in aggregates.trend(unit.id, last_periods(period, TREND_PERIODS), survey_code)),
         comments=tuple(comment_reader.latest(None, survey_code, unit_ids={unit.id}, period=period,
                                              limit=COMMENT_SAMPLE)),
-        methods=_methods({unit.id}, period, summary.weighted, summary.responses),
+        methods=_methods({unit.id}, period, summary.weighted, summary.responses, ci_method),
         unit_code=unit.code,
         generated_at=datetime.now(VIETNAM),
     )
@@ -133,6 +142,14 @@ def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix
     from survey.services.pooled import pooled_rows
 
     province_wide = pooled_rows(survey_code, [period], None).get(("overall", "overall")) if overall else None
+    changes = tuple(ChangeRow(unit_name=u.name, current=_view(aggregates.indicator(overall[u.id])),
+                              previous=_view(before.get(u.id)),
+                              change=change_view(aggregates.indicator(overall[u.id]), before.get(u.id)))
+                    for u in units)
+    ci_method = ci_method_text([
+        (INDEX_ESTIMATES, [province_wide, *(aggregates.indicator(r) for r in overall.values()),
+                           *comp.values()]),
+        (CHANGE_ESTIMATES, [c.change for c in changes])])
     return ProvinceReportData(
         province_name=province.name if province else "",
         period=period,
@@ -140,16 +157,13 @@ def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix
         units=tuple(ranked),
         heat=tuple(HeatRow(unit_name=u.name, values=tuple(_view(comp.get((u.id, c))) for c in COMPONENTS))
                    for u in units),
-        changes=tuple(ChangeRow(unit_name=u.name, current=_view(aggregates.indicator(overall[u.id])),
-                                previous=_view(before.get(u.id)),
-                                change=change_view(aggregates.indicator(overall[u.id]), before.get(u.id)))
-                      for u in units),
+        changes=changes,
         appendix=tuple(unit_report_data(u, period, survey_code) for u in units) if appendix else (),
         overall=_view(province_wide),
         response_count=sum(r["responses"] for r in overall.values()),
         previous_period=previous(period),
         methods=_methods(None, period, all(r["weighted"] for r in overall.values()) if overall else False,
-                         sum(r["responses"] for r in overall.values())),
+                         sum(r["responses"] for r in overall.values()), ci_method),
         generated_at=datetime.now(VIETNAM),
     )
 
@@ -200,7 +214,9 @@ def thematic_report_data(survey: Survey) -> ThematicReportData:
         methods=MethodsInfo(
             weights_description=("Kết quả gộp các đơn vị được khảo sát; mỗi phiếu được gia quyền theo số hồ sơ "
                                  "của đơn vị khi có số liệu, nếu chưa có thì mỗi phiếu có trọng số như nhau."),
-            responses=responses, dossiers=0, ci_method="Taylor, logit"),
+            responses=responses, dossiers=0, ci_method=ci_method_text([
+                (INDEX_ESTIMATES, [rows.get(("overall", "overall")), *(c.estimate for c in components)]),
+                (ITEM_ESTIMATES, [i.rate for i in items])])),
         generated_at=datetime.now(VIETNAM),
     )
 
