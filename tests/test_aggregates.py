@@ -248,7 +248,8 @@ def test_missing_volumes_fall_back_to_the_unit_average_then_to_weight_one(app):
     assert row["weighted"] is True and row["fallback_responses"] == 2
     plain = overall_row(rows, "00193")
     assert plain["weighted"] is False and plain["estimate"] == pytest.approx(2 / 3)
-    assert {w for (u, _), w in strata.items() if u == u193} == {1.0}
+    # As the module docstring says: no split by field, one residual stratum with w = 1.
+    assert {k: w for k, w in strata.items() if k[0] == u193} == {(u193, "*"): 1.0}
     assert "chưa gia quyền" in UNWEIGHTED_NOTE
 
 
@@ -300,3 +301,31 @@ def test_dashboard_and_pdf_name_the_same_weakest_items_for_every_demo_unit(app):
             summary = unit_summary(unit.id, "2026-H1")
             assert all(i.rate.reliable for i in summary.weakest())
         assert named >= 3, "no unit has reliable items: the comparison is blind"
+
+
+# --- flask rollup after a change of component weights -------------------------------------------
+
+def test_flask_rollup_rebuilds_after_weights_change_with_nothing_pending(app):
+    from survey.models import RollupState
+    from survey.services import rollups
+
+    runner = app.test_cli_runner()
+    with app.app_context():
+        _three_responses()
+    assert runner.invoke(args=["rollup"]).exit_code == 0
+    with app.app_context():
+        assert rollups.pending() == 0
+        survey = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
+        survey.scope = {"component_weights": {"A1": 3}}
+        db.session.commit()
+        survey_id = survey.id
+    result = runner.invoke(args=["rollup"])                  # no new response since the last run
+    assert result.exit_code == 0, result.output
+    assert "Trọng số thành phần đã thay đổi" in result.output and "Đã cộng dồn 3 phiếu" in result.output
+    with app.app_context():
+        state = db.session.get(RollupState, survey_id)
+        assert state is not None and state.component_weights["A1"] == 3.0
+        assert rollups.pending() == 0
+        want = (50 * 0.625 + 50 * 0 + 300 * 1) / 400     # as in test_rollups: A1 weighs 3
+        assert overall_row(index_rows(PERIOD, None), "00157")["estimate"] == pytest.approx(want)
+    assert "Không có phiếu mới" in runner.invoke(args=["rollup"]).output  # and then it is current

@@ -24,10 +24,11 @@ For each unit and period, with D_u = the unit's total dossiers in the period
 2. a response with NULL service_field, or a field without a volume row, goes to the unit's
    residual stratum (field key ``"*"``) and gets the unit-average weight w = D_u / N_u: it
    counts as much as an average respondent of that unit, neither more nor less;
-3. a unit with no volumes at all in the period gets w = 1 for every response (strata still
-   by field): its estimates are unweighted.  Such rows carry ``weighted=False`` and every
-   report must print :data:`UNWEIGHTED_NOTE`.  ``fallback_responses`` counts responses
-   weighted by rule 2 or 3.
+3. a unit with no volumes at all in the period has no field with a volume row, so by rule 2
+   all its responses fall into its one residual stratum (``"*"``), with w = 1 since D_u = 0:
+   its estimates are unweighted and their variance is that of one unstratified sample of the
+   unit (no split by field).  Such rows carry ``weighted=False`` and every report must print
+   :data:`UNWEIGHTED_NOTE`.  ``fallback_responses`` counts responses weighted by rule 2 or 3.
 
 Since strata are nested in units, a unit's estimates do not depend on which other units are
 in the query; ranks do (they are computed among the units asked for).
@@ -240,8 +241,8 @@ def index_rows(period: str, unit_ids: set[int] | None, survey_code: str = STANDI
     """The SIPAS index table of one period as plain dicts (None for NaN), ranked rows first.
 
     Keys: unit_id, unit_code, unit_name, unit_kind, period, stat, measure, estimate, se,
-    ci_low, ci_high, n, n_eff, deff, df, method, reliable, rank, rank_best, rank_worst (rank -1 when
-    not reliable), weighted, responses, fallback_responses.  unit_ids=None: every unit.
+    ci_low, ci_high, n, n_eff, deff, df, method, reliable, rank, rank_best, rank_worst (rank
+    -1 when not reliable), weighted, responses, fallback_responses.  unit_ids=None: every unit.
     """
     return index_table_for([period], unit_ids, survey_code, stats)
 
