@@ -67,5 +67,6 @@ class RawCommentForm(FlaskForm):
     """Which response's unredacted comment to read, and why (both go to the audit log)."""
 
     response_id = IntegerField(_l("Mã phiếu"), validators=[
-        DataRequired(REQUIRED), NumberRange(min=1, max=2**31 - 1, message=_l("Mã phiếu không hợp lệ."))])
+        DataRequired(REQUIRED),
+        NumberRange(min=1, max=2**31 - 1, message=_l("Mã phiếu không hợp lệ."))])
     reason = StringField(_l("Lý do xem nguyên văn"), validators=[DataRequired(REQUIRED), Length(max=255)])

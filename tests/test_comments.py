@@ -110,7 +110,8 @@ def test_reader_filters_by_survey_status_and_scope_and_gives_days(app, world):
 
 def test_dashboard_shows_redacted_counted_sipas_comments_with_their_day(client, world):
     login(client, "official")
-    html = client.get(f"/quan-ly/bang-dieu-khien/?unit={world['unit_id']}&period={PERIOD}").get_data(as_text=True)
+    url = f"/quan-ly/bang-dieu-khien/?unit={world['unit_id']}&period={PERIOD}"
+    html = client.get(url).get_data(as_text=True)
     _assert_redacted(html, "dashboard")
     assert CAMPAIGN_TEXT not in html
     assert "02/03/2026" in html and "08:30" not in html
@@ -173,7 +174,8 @@ def test_admin_reads_the_raw_text_and_the_read_is_audited(app, client, world):
         rows = db.session.scalars(select(AuditLog).where(AuditLog.action == "comment_raw_read")).all()
         assert [(r.target, r.details["reason"]) for r in rows] == [
             (f"response:{world['personal']}", "Người dân đề nghị gọi lại")]
-        assert rows[0].user_id == db.session.scalar(select(User.id).where(User.email == DEMO_PASSWORDS["admin"][0]))
+        admin = db.session.scalar(select(User.id).where(User.email == DEMO_PASSWORDS["admin"][0]))
+        assert rows[0].user_id == admin
 
 
 @pytest.mark.parametrize("who", ["official", "analyst"])

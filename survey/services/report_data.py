@@ -215,7 +215,8 @@ def thematic_report_data(survey: Survey) -> ThematicReportData:
             weights_description=("Kết quả gộp các đơn vị được khảo sát; mỗi phiếu được gia quyền theo số hồ sơ "
                                  "của đơn vị khi có số liệu, nếu chưa có thì mỗi phiếu có trọng số như nhau."),
             responses=responses, dossiers=0, ci_method=ci_method_text([
-                (INDEX_ESTIMATES, [rows.get(("overall", "overall")), *(c.estimate for c in components)]),
+                (INDEX_ESTIMATES, [rows.get(("overall", "overall")),
+                                   *(c.estimate for c in components)]),
                 (ITEM_ESTIMATES, [i.rate for i in items])])),
         generated_at=datetime.now(VIETNAM),
     )
