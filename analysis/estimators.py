@@ -238,6 +238,27 @@ def difference_from_sums(design: Design, table: Table | np.ndarray, domain_a: Ha
                                 t2c, int(ma.n[0] + mb.n[0]), level)
 
 
+def independent_difference(a: Any, b: Any, level: float = 0.95) -> Estimate:
+    """a - b for two estimates from independent samples, e.g. one unit in two periods.
+
+    `a` and `b` are estimate-like (estimate, se, df, n: an :class:`Estimate` or a row of
+    :func:`analysis.indices.index_table`).  Their responses and strata are disjoint (strata
+    are unit x field x period), so they are one design with no shared stratum, and R's
+    ``svyby(..., covmat=TRUE)`` + ``svycontrast`` gives Var = Var(a) + Var(b), the covariance
+    being 0.  The t interval uses that design's ``degf``: PSUs minus strata of both samples,
+    i.e. **df = df_a + df_b** (checked against R in tests/analysis/test_analysis_constant.py).
+    Always a t interval on the difference itself, even when a and b are proportions with
+    logit intervals: the difference of two proportions has no logit scale.
+    """
+    se = float(np.hypot(a.se, b.se))
+    df = int(a.df) + int(b.df)
+    est = float(a.estimate - b.estimate)
+    lo, hi = intervals.t_interval(np.array(est), np.array(se), np.array(df), level)
+    return Estimate(estimate=est, se=se, ci_low=float(lo), ci_high=float(hi),
+                    n=int(a.n) + int(b.n), n_eff=float("nan"), deff=float("nan"), df=df,
+                    level=level, method="difference")
+
+
 def _element_t2(sub: dict[str, np.ndarray], m: Moments) -> np.ndarray:
     live = sub["n"] > 0
     ybar = m.estimate[0]

@@ -35,12 +35,16 @@ and columns ``n, sum_w, sum_wy, sum_wy2, sum_w2, sum_w2y, sum_w2y2`` as in
 :func:`index_cells_from_rows` is the plain-Python reference of that GROUP BY.
 
 Output: columns unit, period, stat, measure, estimate, se, ci_low, ci_high, n, n_eff,
-deff, df, reliable, rank, rank_best, rank_worst.  ``reliable`` is False when n < 30 or
-the CI half-width exceeds 10 percentage points (0.4 points for 1-5 scores, the same
-share of the scale); templates show such rows as "không đủ độ tin cậy" and they are
-never ranked (rank -1).  Ranks are per (period, stat, measure) by estimate, 1 = best;
-rank_best..rank_worst is the range of ranks the intervals allow (a unit is tied with
-every unit whose interval overlaps its own), so ``rank_best < rank_worst`` marks a tie.
+deff, df, method, reliable, rank, rank_best, rank_worst.  ``method`` is the interval the
+row got (:data:`analysis.estimators.CI_METHODS`): "mean" (t) for scores, components and
+overall, ``rate_ci`` for rates, "beta" (Korn-Graubard) where the logit interval falls back.
+``reliable`` is False when n < 30 or the CI half-width exceeds 10 percentage points (0.4
+points for 1-5 scores, the same share of the scale); templates show such rows as "không
+đủ độ tin cậy" and they are never ranked (rank -1).  Ranks are per (period, stat,
+measure) by estimate, 1 = best, equal estimates sharing a rank (1, 2, 2, 4; "equal" as
+in :mod:`analysis.ties`); rank_best..rank_worst is the range of ranks the intervals
+allow (a unit is tied with every unit whose interval overlaps its own), so
+``rank_best < rank_worst`` marks a tie.
 """
 from __future__ import annotations
 
@@ -49,9 +53,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from . import intervals
 from .design import Design, DesignError
 from .estimators import columns_from_moments
 from .sums import ELEMENT_COLUMNS, column, has_column, moments_from_sums
+from .ties import competition_ranks
 
 MIN_N = 30
 MAX_HALF_WIDTH = {"rate": 0.10, "component": 0.10, "overall": 0.10, "score": 0.40}
@@ -168,6 +174,12 @@ def index_table(frame: Any, cells: Any, lonely_psu: str = "adjust",
         for k, v in columns_from_moments(moments.take(idx), ci, level).items():
             cols[k][idx] = v
     out.update(cols)
+    # The interval each row actually got, for the labels reports print (never a fixed text).
+    method = np.where(out["stat"] == "rate", rate_ci, "mean").astype("<U8")
+    if rate_ci == "logit":
+        fell_back = intervals.logit_falls_back(cols["estimate"][rate], cols["se"][rate] ** 2)
+        method[rate[fell_back]] = "beta"
+    out["method"] = method
     limit = np.where(out["stat"] == "score", MAX_HALF_WIDTH["score"], 0.10)
     half = (cols["ci_high"] - cols["ci_low"]) / 2
     out["reliable"] = (cols["n"] >= MIN_N) & np.isfinite(half) & (half <= limit)
@@ -192,7 +204,8 @@ def _ranks(t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     for members in np.split(order, bounds):
         if len(members) == 0:
             continue
-        rank[members] = np.arange(1, len(members) + 1)
+        # Equal estimates share a rank (1, 2, 2, 4), whatever order their sums were taken in.
+        rank[members] = competition_ranks(t["estimate"][members])
         lows = np.sort(t["ci_low"][members])
         highs = np.sort(t["ci_high"][members])
         # Units surely better: their lower bound is above my upper bound.

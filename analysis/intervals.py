@@ -50,10 +50,16 @@ def beta_interval(p: np.ndarray, var: np.ndarray, n: np.ndarray, df: np.ndarray,
     return lo, hi
 
 
+def logit_falls_back(p: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Where the logit interval is Korn-Graubard instead: p of 0 or 1, or no variance."""
+    p, var = np.asarray(p, dtype=float), np.asarray(var, dtype=float)
+    return (var <= 0) | (p <= 0) | (p >= 1)
+
+
 def logit_interval(p: np.ndarray, var: np.ndarray, n: np.ndarray, df: np.ndarray,
                    level: float) -> tuple[np.ndarray, np.ndarray]:
     p, var = np.asarray(p, dtype=float), np.asarray(var, dtype=float)
-    degenerate = (var <= 0) | (p <= 0) | (p >= 1)
+    degenerate = logit_falls_back(p, var)
     with np.errstate(divide="ignore", invalid="ignore"):
         centre = np.log(p / (1 - p))
         half = _tq(level, df) * np.sqrt(var) / (p * (1 - p))

@@ -22,6 +22,32 @@ import numpy as np
 from .design import Design, LonelyPSUError
 
 
+# A domain whose values are all equal has influence values that are all 0, so its variance is
+# exactly 0. From rows this is checked exactly (min == max). From sums (analysis.sums) only raw
+# moments are known, and the centred sum of squares  S = sum_wy2 - ybar*sum_wy  of a constant
+# domain comes out as rounding noise, a few eps times sum_wy2 (~1e-8 in the SE of a 1-5
+# score). So a domain with S <= CONSTANT_TOL * sum_wy2 is taken as constant. 1e-12 is ~4500
+# eps: above the noise of summing even ~1e8 rows (it grows like sqrt(n) eps). A real domain
+# that small in spread has var <= 2 (max w / W) S / W, so SE <= sqrt(2e-12) * max|y| = 1.4e-6
+# * max|y| even if one response carries all the weight, and far less in practice.
+CONSTANT_TOL = 1e-12
+
+
+def constant_rows(y: np.ndarray, domain: np.ndarray, n_domains: int) -> np.ndarray:
+    """Per domain: are all its values equal (exact; domains without rows: False)."""
+    low = np.full(n_domains, np.inf)
+    high = np.full(n_domains, -np.inf)
+    np.minimum.at(low, domain, y)
+    np.maximum.at(high, domain, y)
+    return low == high
+
+
+def constant_sums(sum_wy2: np.ndarray, centred: np.ndarray) -> np.ndarray:
+    """Per domain from sums: is the centred sum of squares only rounding noise (see above)."""
+    with np.errstate(invalid="ignore"):
+        return centred <= CONSTANT_TOL * np.abs(sum_wy2)
+
+
 @dataclass(frozen=True, eq=False)
 class Moments:
     """Per-domain point estimates and the ingredients of their intervals (arrays)."""
@@ -100,6 +126,9 @@ def row_moments(design: Design, y: np.ndarray, domain: np.ndarray,
     cell_dom, cell_h, t1, n_psu_dom = psu_cells(design, np.flatnonzero(keep), dk, z,
                                                 n_domains)
     var, n_str = stratum_variance(design, cell_dom, cell_h, t1, t1**2, n_domains)
+    # Constant domains: the residuals are 0 mathematically, ~1e-17 after rounding ybar.
+    constant = constant_rows(yk, dk, n_domains)
+    var[constant], unit_var[constant] = 0.0, 0.0
     return Moments(n=n, sum_w=sw, estimate=ybar, var=var, unit_var=unit_var,
                    df=n_psu_dom - n_str)
 

@@ -58,6 +58,8 @@ def jackknife(design: Design, y: Any, kind: str = "JKn", domain: Any = None,
     ok = np.isfinite(theta)
     est = total_wy / total_w
     var = float(np.sum(rscale[ok] * (theta[ok] - theta[ok].mean()) ** 2))
+    if mask.any() and np.ptp(yv[mask]) == 0:
+        var = 0.0  # every value equal: replicates differ only by rounding (linearization.py)
     se = np.sqrt(var)
     lo, hi = intervals.t_interval(np.array(est), np.array(se), np.array(df), level)
     return Estimate(estimate=float(est), se=float(se), ci_low=float(lo), ci_high=float(hi),

@@ -33,9 +33,10 @@ For a 0/1 variable sum_wy2 = sum_wy.  The sum of w^2 alone is not needed for any
 R reports.
 
 Precision: the element-design formula subtracts raw moments, so an SE that is truly 0
-(every y in the domain equal) comes out around sqrt(machine eps) times the scale of y
-(~1e-8 for a 1-5 score) rather than exactly 0.  Sums taken in SQL as double precision
-carry the same rounding; use NUMERIC sums if exact zeros matter.
+(every y in the domain equal) would come out around sqrt(machine eps) times the scale of y
+(~1e-8 for a 1-5 score).  A domain whose centred sum of squares is within rounding noise of
+0 is therefore taken as constant and gets SE exactly 0 (the tolerance and its worst-case
+effect: :data:`analysis.linearization.CONSTANT_TOL`).
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .design import Design, DesignError
-from .linearization import Moments, stratum_variance
+from .linearization import Moments, constant_sums, stratum_variance
 
 Table = Mapping[str, np.ndarray]
 BASE_COLUMNS = ("domain", "stratum", "n", "sum_w", "sum_wy", "sum_wy2")
@@ -101,8 +102,12 @@ def moments_from_sums(design: Design, table: Table | np.ndarray
         else:
             t2 = t1**2
             n_psu_dom = np.bincount(dom, minlength=nd)
-        unit_var = np.maximum(swy2 - ybar * swy, 0.0) / sw * n / (n - 1)
+        centred = swy2 - ybar * swy
+        unit_var = np.maximum(centred, 0.0) / sw * n / (n - 1)
     var, n_str = stratum_variance(design, dom, h, t1, t2, nd)
+    # All values of the domain equal: SE exactly 0, not raw-moment rounding noise.
+    constant = constant_sums(swy2, centred)
+    var[constant], unit_var[constant] = 0.0, 0.0
     return labels, Moments(n=n, sum_w=sw, estimate=ybar, var=var, unit_var=unit_var,
                            df=n_psu_dom - n_str)
 

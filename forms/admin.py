@@ -1,11 +1,11 @@
-"""Administrators' forms: units, counters, users, uploads, exports, API tokens."""
+"""Administrators' forms: units, counters, users, uploads, exports, API tokens, raw comments."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from survey.services.imports import UNIT_CODE_PATTERN
 
@@ -61,3 +61,12 @@ class UploadForm(FlaskForm):
 class TokenForm(FlaskForm):
     name = StringField(_l("Tên gợi nhớ (hệ thống nào dùng khóa này)"),
                        validators=[DataRequired(REQUIRED), Length(max=128)])
+
+
+class RawCommentForm(FlaskForm):
+    """Which response's unredacted comment to read, and why (both go to the audit log)."""
+
+    response_id = IntegerField(_l("Mã phiếu"), validators=[
+        DataRequired(REQUIRED),
+        NumberRange(min=1, max=2**31 - 1, message=_l("Mã phiếu không hợp lệ."))])
+    reason = StringField(_l("Lý do xem nguyên văn"), validators=[DataRequired(REQUIRED), Length(max=255)])

@@ -248,7 +248,8 @@ def test_missing_volumes_fall_back_to_the_unit_average_then_to_weight_one(app):
     assert row["weighted"] is True and row["fallback_responses"] == 2
     plain = overall_row(rows, "00193")
     assert plain["weighted"] is False and plain["estimate"] == pytest.approx(2 / 3)
-    assert {w for (u, _), w in strata.items() if u == u193} == {1.0}
+    # As the module docstring says: no split by field, one residual stratum with w = 1.
+    assert {k: w for k, w in strata.items() if k[0] == u193} == {(u193, "*"): 1.0}
     assert "chưa gia quyền" in UNWEIGHTED_NOTE
 
 
@@ -271,9 +272,60 @@ def test_unit_summary_and_trend(app):
     assert summary.overall.estimate == pytest.approx(0.84375)
     assert summary.overall.unreliable
     assert summary.overall_item.code == "OVERALL"
-    weakest = summary.weakest(2)
-    assert [i.code for i in weakest] == ["A1.2", "A1.1"]     # 0% and 50% satisfied
-    assert weakest[0].text.startswith("Khu vực chờ")
+    # A1.2 (0% satisfied) and A1.1 (50%) rest on 1-2 answers: unreliable, so not "weakest".
+    assert summary.weakest(2) == []
+    by_code = {i.code: i for i in summary.items}
+    assert by_code["A1.2"].rate.estimate == 0 and by_code["A1.2"].rate.unreliable
+    assert by_code["A1.2"].text.startswith("Khu vực chờ")
     assert [p for p, _ in points] == ["2025-H2", "2026-H1", PERIOD]
     assert points[0][1] is None and points[1][1].estimate == 1.0
     assert points[2][1].estimate == pytest.approx(0.84375)
+
+
+# --- one weakest-items rule on screen and paper ------------------------------------------------
+
+def test_dashboard_and_pdf_name_the_same_weakest_items_for_every_demo_unit(app):
+    from analysis.report.model import weakest_items
+    from survey.services.demo_responses import seed_demo_responses
+    from survey.services.report_data import unit_report_data
+
+    with app.app_context():
+        seed_demo_responses(n_per_unit=60, periods=("2026-H1",))
+        units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
+        named = 0
+        for unit in units:
+            screen = [i.code for i in unit_summary(unit.id, "2026-H1").weakest()]
+            paper = [i.code for i in weakest_items(unit_report_data(unit, "2026-H1").items)]
+            assert screen == paper, unit.code
+            named += len(screen)
+            summary = unit_summary(unit.id, "2026-H1")
+            assert all(i.rate.reliable for i in summary.weakest())
+        assert named >= 3, "no unit has reliable items: the comparison is blind"
+
+
+# --- flask rollup after a change of component weights -------------------------------------------
+
+def test_flask_rollup_rebuilds_after_weights_change_with_nothing_pending(app):
+    from survey.models import RollupState
+    from survey.services import rollups
+
+    runner = app.test_cli_runner()
+    with app.app_context():
+        _three_responses()
+    assert runner.invoke(args=["rollup"]).exit_code == 0
+    with app.app_context():
+        assert rollups.pending() == 0
+        survey = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
+        survey.scope = {"component_weights": {"A1": 3}}
+        db.session.commit()
+        survey_id = survey.id
+    result = runner.invoke(args=["rollup"])                  # no new response since the last run
+    assert result.exit_code == 0, result.output
+    assert "Trọng số thành phần đã thay đổi" in result.output and "Đã cộng dồn 3 phiếu" in result.output
+    with app.app_context():
+        state = db.session.get(RollupState, survey_id)
+        assert state is not None and state.component_weights["A1"] == 3.0
+        assert rollups.pending() == 0
+        want = (50 * 0.625 + 50 * 0 + 300 * 1) / 400     # as in test_rollups: A1 weighs 3
+        assert overall_row(index_rows(PERIOD, None), "00157")["estimate"] == pytest.approx(want)
+    assert "Không có phiếu mới" in runner.invoke(args=["rollup"]).output  # and then it is current

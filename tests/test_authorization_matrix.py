@@ -58,6 +58,7 @@ POLICY: dict[str, frozenset[str]] = {
     "admin.user_deactivate": ADMIN,
     "admin.user_activate": ADMIN,
     "admin.user_new": ADMIN,
+    "admin.comment_raw": ADMIN,
     "reports.unit_pdf": ALL,
     "reports.province_pdf": STAFF,
     "reports.posters_pdf": ALL,

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Protocol, TypeVar
+
+from ..ties import by_name_within_ties, same
 
 __all__ = [
     "MIN_RELIABLE_N", "MAX_RELIABLE_HALF_WIDTH", "SIPAS_COMPONENTS",
@@ -18,7 +20,10 @@ __all__ = [
     "ComponentRow", "ItemRow", "TrendPoint", "Comment", "MethodsInfo",
     "UnitReportData", "RankedUnit", "HeatRow", "ChangeRow", "ProvinceReportData",
     "TargetProgress", "ThematicReportData", "PosterData", "weakest_items",
+    "METHOD_LABELS", "ci_method_text",
 ]
+
+T = TypeVar("T")
 
 # DESIGN.md §5: n < 30 or a half-width over 10 points is "không đủ độ tin cậy".
 MIN_RELIABLE_N = 30
@@ -52,6 +57,7 @@ class EstimateView:
     unreliable: bool = False
     n_eff: float | None = None
     deff: float | None = None
+    method: str | None = None      # the interval it got (analysis.estimators.CI_METHODS, ...)
 
     @property
     def missing(self) -> bool:
@@ -93,8 +99,38 @@ def as_view(obj: Any, *, proportion: bool = True) -> EstimateView | None:
         flag = est is None or n < MIN_RELIABLE_N
         if proportion and lo is not None and hi is not None:
             flag = flag or (hi - lo) / 2 > MAX_RELIABLE_HALF_WIDTH
+    method = getattr(obj, "method", None)
     return EstimateView(est, lo, hi, n, flag,
-                        _num(getattr(obj, "n_eff", None)), _num(getattr(obj, "deff", None)))
+                        _num(getattr(obj, "n_eff", None)), _num(getattr(obj, "deff", None)),
+                        method if isinstance(method, str) else None)
+
+
+# How each interval method is named in a report (keys: Estimate.method / index_table "method").
+METHOD_LABELS: dict[str, str] = {
+    "mean": "t (Student)",
+    "logit": "logit",
+    "beta": "Korn–Graubard",
+    "wilson": "Wilson",
+    "difference": "t (Student) trên hiệu số, bậc tự do của hai kỳ cộng lại",
+    "JK1": "jackknife",
+    "JKn": "jackknife",
+}
+
+
+def ci_method_text(groups: Iterable[tuple[str, Iterable[Any]]]) -> str:
+    """What a report prints as its interval methods, read from the estimates themselves.
+
+    `groups` are (what, estimates) pairs, e.g. ("chỉ số chung và thành phần", [...]); each
+    names the methods its estimates carry, so a label can never say logit for a t interval.
+    """
+    parts = []
+    for what, estimates in groups:
+        found = {v.method for v in map(as_view, estimates) if v is not None and v.method}
+        if found:
+            labels = [label for key, label in METHOD_LABELS.items() if key in found]
+            labels += sorted(found - METHOD_LABELS.keys())
+            parts.append(f"{what}: {', '.join(dict.fromkeys(labels))}")
+    return "phương sai Taylor; " + "; ".join(parts) if parts else ""
 
 
 def _set(obj: Any, name: str, value: Any) -> None:
@@ -297,7 +333,20 @@ class PosterData:
     privacy_line: str | None = None  # None: the template's standard wording
 
 
-def weakest_items(items: Iterable[ItemRow], k: int = 3) -> list[ItemRow]:
-    """The k reliable items with the lowest satisfaction rate (ties by code)."""
-    usable = [i for i in items if i.rate and not i.rate.missing and not i.rate.unreliable]
-    return sorted(usable, key=lambda i: (i.rate.estimate, i.code))[:k]
+def weakest_items(items: Iterable[T], k: int = 3) -> list[T]:
+    """The k reliable items with the lowest satisfaction rate, and any item tied with the k-th.
+
+    The one rule for the dashboard (services.aggregates.UnitSummary.weakest) and the PDFs.
+    Items are anything with ``code`` and ``rate`` (an estimate with ``estimate`` and
+    ``unreliable``). An unreliable rate (n < 30 or half-width > 10 points) is never named
+    "weakest": its low value may be chance. When the k-th and the next are the same estimate
+    (analysis.ties), both are shown rather than one picked by code.
+    """
+    usable = [i for i in items if i.rate is not None and _num(i.rate.estimate) is not None
+              and not i.rate.unreliable]
+    usable = by_name_within_ties(sorted(usable, key=lambda i: (i.rate.estimate, i.code)),
+                                 lambda i: i.rate.estimate, lambda i: i.code)
+    if len(usable) <= k:
+        return usable
+    cut = usable[k - 1].rate.estimate
+    return usable[:k] + [i for i in usable[k:] if same(i.rate.estimate, cut)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+from ..ties import by_name_within_ties, competition_ranks
 from .model import RankedUnit, as_view
 
 __all__ = ["rank_units", "rank_span"]
@@ -23,14 +24,16 @@ def _overlap(a, b) -> bool:
 def rank_units(entries: Iterable[tuple[str, Any, int]]) -> list[RankedUnit]:
     """(unit name, estimate-like, responses) -> ranked units, best first.
 
-    Unreliable or missing estimates come last, unranked (rank None), by name.
+    Unreliable or missing estimates come last, unranked (rank None), by name. Equal
+    estimates (analysis.ties) share a rank and are listed by name.
     Tie groups number from 1 and are only set for groups of two or more.
     """
     rows = [(name, as_view(est), n) for name, est, n in entries]
     good = [r for r in rows if r[1] is not None and not r[1].missing and not r[1].unreliable
             and r[1].ci_low is not None and r[1].ci_high is not None]
     rest = [r for r in rows if r not in good]
-    good.sort(key=lambda r: (-r[1].estimate, r[0]))
+    good = by_name_within_ties(sorted(good, key=lambda r: (-r[1].estimate, r[0])),
+                               lambda r: r[1].estimate, lambda r: r[0])
     groups: list[list[int]] = []
     for i, r in enumerate(good):
         if groups and _overlap(good[groups[-1][0]][1], r[1]):
@@ -44,7 +47,9 @@ def rank_units(entries: Iterable[tuple[str, Any, int]]) -> list[RankedUnit]:
             label += 1
             for i in g:
                 group_of[i] = label
-    ranked = [RankedUnit(name, v, n, rank=i + 1, tie_group=group_of.get(i))
+    # Equal estimates share a rank (1, 2, 2, 4), whatever order their sums were taken in.
+    ranks = competition_ranks([r[1].estimate for r in good])
+    ranked = [RankedUnit(name, v, n, rank=int(ranks[i]), tie_group=group_of.get(i))
               for i, (name, v, n) in enumerate(good)]
     ranked += [RankedUnit(name, v, n) for name, v, n in sorted(rest, key=lambda r: r[0])]
     return ranked

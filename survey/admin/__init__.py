@@ -23,4 +23,4 @@ def formatting():
     return {"fmt_int": format_int, "fmt_date": format_date, "fmt_datetime": fmt_datetime}
 
 
-from survey.admin import cli, data, units, users  # noqa: E402,F401
+from survey.admin import cli, comments, data, units, users  # noqa: E402,F401

@@ -112,6 +112,9 @@ def rollup_command(chunk: int, rebuild: bool) -> None:
 
     if rebuild:
         rollups.reset()
+    elif rollups.reset_stale():
+        # Before counting pending responses: with none new, a weight change must still rebuild.
+        click.echo("Trọng số thành phần đã thay đổi: cộng dồn lại từ đầu.")
     todo = rollups.pending()
     if not todo:
         click.echo("Không có phiếu mới cần cộng dồn.")

@@ -1,4 +1,6 @@
-"""What the dashboards read besides the indices: counts per counter and day, comments, periods.
+"""What the dashboards read besides the indices: counts per counter and day, periods.
+
+Comments come from services/comments, the one reader of citizens' text (redacted there).
 
 Every function takes unit ids the caller has already checked against services/access; none
 formats anything.  Counts are of counted responses only (rollups.counted): quarantined and
@@ -8,17 +10,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import Date, Integer, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from survey.extensions import db
-from survey.models import Answer, Counter, Question, Response, Survey, Unit
+from survey.models import Counter, Response, Survey, Unit
 from survey.models.responses import QUARANTINED
 from survey.services.rollups import counted
 from survey.services.instrument import STANDING_CODE
-from survey.services.periods import in_vietnam
 
 PERIOD_RE = re.compile(r"^\d{4}-H[12]$")
 
@@ -100,38 +101,6 @@ def held_in_quarantine(unit_id: int, period: str) -> int:
     return db.session.scalar(select(func.count()).select_from(Response).where(
         Response.unit_id == unit_id, Response.period == period,
         Response.status == QUARANTINED)) or 0
-
-
-@dataclass(frozen=True)
-class Comment:
-    day: date
-    text: str
-
-
-# Citizens sometimes type a phone number or an e-mail into the comment box: never show them.
-_CONTACT = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+|(\+?\d[\d .-]{7,}\d)")
-
-
-def redact(text: str) -> str:
-    return _CONTACT.sub("[đã ẩn]", text)
-
-
-def latest_comments(unit_id: int, period: str, limit: int = 10,
-                    survey_code: str = STANDING_CODE) -> list[Comment]:
-    """Newest comments first; only the date is shown, not the time or counter (not identifying)."""
-    rows = db.session.execute(
-        select(Response.submitted_at, Answer.value_text)
-        .join(Answer, Answer.response_id == Response.id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(Response.unit_id == unit_id, Response.period == period,
-               Response.survey_id == _survey_id(survey_code), Question.code == "COMMENT",
-               func.length(func.trim(Answer.value_text)) > 0)
-        .order_by(Response.submitted_at.desc(), Response.id.desc()).limit(limit)).all()
-    return [Comment(_vietnam_date(at), redact(text.strip())) for at, text in rows]
-
-
-def _vietnam_date(moment: datetime) -> date:
-    return in_vietnam(moment).date()
 
 
 def units_for_choice(unit_ids: set[int] | None) -> list[Unit]:

@@ -1,7 +1,8 @@
 """Dashboard pages: one unit's indices (every role), the province ranking (analysts, admins).
 
 Views only pick parameters, check access and hand plain data to templates; numbers come from
-services/aggregates (SQL aggregates -> analysis.indices) and dashboards/queries.
+services/aggregates (SQL aggregates -> analysis.indices) and dashboards/queries; comments from
+services/comments.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from survey.officials.nav import can
 from survey.permissions import Permission, requires
 from survey.services.access import Scope, visible_unit_ids
 from survey.services.aggregates import indicator, index_rows, trend, unit_summary
-from survey.services.instrument import COMPONENTS
+from survey.services import comments
+from survey.services.instrument import COMPONENTS, STANDING_CODE
 from survey.services.periods import last_periods
 from survey.links.service import verified_count
 
@@ -66,7 +68,7 @@ def index():
         trend_points=trend_pts, trend_line=trend_line,
         counters=queries.counter_counts(unit.id, period),
         columns=columns, column_width=column_width,
-        comments=queries.latest_comments(unit.id, period),
+        comments=comments.latest(visible, STANDING_CODE, unit_ids={unit.id}, period=period),
         # Sở Nội vụ decides on held responses; others only see figures without them.
         held=queries.held_in_quarantine(unit.id, period)
         if can(Permission.REVIEW_QUARANTINE) else 0,

@@ -24,10 +24,11 @@ For each unit and period, with D_u = the unit's total dossiers in the period
 2. a response with NULL service_field, or a field without a volume row, goes to the unit's
    residual stratum (field key ``"*"``) and gets the unit-average weight w = D_u / N_u: it
    counts as much as an average respondent of that unit, neither more nor less;
-3. a unit with no volumes at all in the period gets w = 1 for every response (strata still
-   by field): its estimates are unweighted.  Such rows carry ``weighted=False`` and every
-   report must print :data:`UNWEIGHTED_NOTE`.  ``fallback_responses`` counts responses
-   weighted by rule 2 or 3.
+3. a unit with no volumes at all in the period has no field with a volume row, so by rule 2
+   all its responses fall into its one residual stratum (``"*"``), with w = 1 since D_u = 0:
+   its estimates are unweighted and their variance is that of one unstratified sample of the
+   unit (no split by field).  Such rows carry ``weighted=False`` and every report must print
+   :data:`UNWEIGHTED_NOTE`.  ``fallback_responses`` counts responses weighted by rule 2 or 3.
 
 Since strata are nested in units, a unit's estimates do not depend on which other units are
 in the query; ranks do (they are computed among the units asked for).
@@ -43,6 +44,7 @@ import numpy as np
 from sqlalchemy import select
 
 from analysis.indices import index_table
+from analysis.report.model import weakest_items
 from survey.extensions import db
 from survey.models import Question, ServiceVolume, Survey, SurveyVersion, Unit
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
@@ -56,7 +58,7 @@ STATS = ("overall", "component", "rate", "score")
 STATS_SORTED = np.array(sorted(STATS))
 SUMS = ("n", "sum_w", "sum_wy", "sum_wy2", "sum_w2", "sum_w2y", "sum_w2y2")
 ESTIMATE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff", "df",
-                    "reliable", "rank", "rank_best", "rank_worst")
+                    "method", "reliable", "rank", "rank_best", "rank_worst")
 
 
 def stratum_label(unit_id: int, period: str, field_key: str) -> str:
@@ -248,8 +250,8 @@ def index_rows(period: str, unit_ids: set[int] | None, survey_code: str = STANDI
     """The SIPAS index table of one period as plain dicts (None for NaN), ranked rows first.
 
     Keys: unit_id, unit_code, unit_name, unit_kind, period, stat, measure, estimate, se,
-    ci_low, ci_high, n, n_eff, deff, df, reliable, rank, rank_best, rank_worst (rank -1 when
-    not reliable), weighted, responses, fallback_responses.  unit_ids=None: every unit.
+    ci_low, ci_high, n, n_eff, deff, df, method, reliable, rank, rank_best, rank_worst (rank
+    -1 when not reliable), weighted, responses, fallback_responses.  unit_ids=None: every unit.
     """
     return index_table_for([period], unit_ids, survey_code, stats, verified_only=verified_only)
 
@@ -271,6 +273,8 @@ class Indicator:
     rank: int = -1
     rank_best: int = -1
     rank_worst: int = -1
+    df: int | None = None          # t degrees of freedom (period changes add them)
+    method: str = "mean"           # the interval it got: analysis.indices "method"
 
     @property
     def unreliable(self) -> bool:
@@ -286,7 +290,7 @@ def indicator(row: dict[str, Any] | None) -> Indicator | None:
         return None
     return Indicator(row["estimate"], row["ci_low"], row["ci_high"], row["n"], row["se"],
                      row["n_eff"], row["deff"], bool(row["reliable"]), row["rank"],
-                     row["rank_best"], row["rank_worst"])
+                     row["rank_best"], row["rank_worst"], row.get("df"), row.get("method") or "mean")
 
 
 @dataclass(frozen=True)
@@ -311,9 +315,9 @@ class UnitSummary:
     overall_item: ItemResult | None  # the "Nhìn chung..." question, not part of the index
 
     def weakest(self, k: int = 3) -> list[ItemResult]:
-        """The k items with the lowest satisfaction rate (overall question excluded)."""
-        rated = [i for i in self.items if i.rate is not None]
-        return sorted(rated, key=lambda i: (i.rate.estimate, i.code))[:k]
+        """The reliable items with the lowest satisfaction rate, ties shown (overall question
+        excluded): the PDF's rule, analysis.report.model.weakest_items."""
+        return weakest_items(self.items, k)
 
 
 def question_texts(survey_code: str = STANDING_CODE) -> dict[str, tuple[str, str | None]]:

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from survey.extensions import db
 from survey.models import Answer, Counter, Question, Response, Survey, SurveyVersion, Unit, User
+from survey.services import comments
 from survey.services.access import descendants, scope
 from survey.services import privacy
 from survey.services.periods import in_vietnam
@@ -181,13 +182,17 @@ def _chunks(keys, details, start: tuple[int, int] | None, limit: int | None) -> 
 
 def _answers(response_ids: list[int]) -> dict[int, dict[str, Any]]:
     by_response: dict[int, dict[str, Any]] = {}
+    # Free text (comments) comes only from services/comments, which redacts it; here the
+    # scores, N/A marks and choice codes.
     query = (select(Answer.response_id, Question.code, Answer.value_int, Answer.value_text, Answer.na)
              .join(Question, Answer.question_id == Question.id)
-             .where(Answer.response_id.in_(response_ids)))
+             .where(Answer.response_id.in_(response_ids), Question.type != comments.FREE_TEXT))
     for response_id, code, value_int, value_text, na in db.session.execute(query):
         value = NOT_APPLICABLE if na else (value_int if value_int is not None else value_text)
         if value is not None and value != "":
             by_response.setdefault(response_id, {})[code] = value
+    for response_id, texts in comments.by_response(response_ids).items():
+        by_response.setdefault(response_id, {}).update(texts)
     return by_response
 
 

@@ -5,14 +5,13 @@ numbers in a PDF are the same as on the dashboard.
 """
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 from sqlalchemy import func, select
 
+from analysis import independent_difference
 from analysis.report.model import (
     ChangeRow,
-    Comment,
     ComponentRow,
     EstimateView,
     HeatRow,
@@ -24,13 +23,15 @@ from analysis.report.model import (
     ThematicReportData,
     TrendPoint,
     UnitReportData,
+    ci_method_text,
 )
 from analysis.report.ranking import rank_units
 from survey.extensions import db
-from survey.models import Answer, Counter, Question, Response, ServiceVolume, Survey, Unit
+from survey.models import Counter, ServiceVolume, Survey, Unit
 from survey.services import aggregates
+from survey.services import comments as comment_reader
 from survey.services.instrument import COMPONENTS, PRIVACY_VI, STANDING_CODE
-from survey.services.periods import VIETNAM, in_vietnam, last_periods, previous
+from survey.services.periods import VIETNAM, last_periods, previous
 from survey.services.tokens import survey_url
 from survey.short_links import short_url
 from survey.links.service import verified_count
@@ -50,19 +51,18 @@ def _view(ind: aggregates.Indicator | None) -> EstimateView | None:
     if ind is None:
         return None
     return EstimateView(estimate=ind.estimate, ci_low=ind.ci_low, ci_high=ind.ci_high, n=ind.n,
-                        unreliable=ind.unreliable, n_eff=ind.n_eff, deff=ind.deff)
+                        unreliable=ind.unreliable, n_eff=ind.n_eff, deff=ind.deff, method=ind.method)
 
 
 def change_view(current: aggregates.Indicator | None, before: aggregates.Indicator | None
                 ) -> EstimateView | None:
-    """Change between two periods. Their responses and strata are disjoint, so the estimates
-    are independent and Var(a − b) = Var(a) + Var(b); a normal 95% interval is used."""
-    if current is None or before is None or current.se is None or before.se is None:
+    """Change between two periods, from analysis.independent_difference (t on df_a + df_b)."""
+    if current is None or before is None or None in (current.se, before.se, current.df, before.df):
         return None
-    se = math.hypot(current.se, before.se)
-    delta = current.estimate - before.estimate
-    return EstimateView(estimate=delta, ci_low=delta - 1.96 * se, ci_high=delta + 1.96 * se,
-                        n=current.n, unreliable=current.unreliable or before.unreliable)
+    change = independent_difference(current, before)
+    return EstimateView(estimate=change.estimate, ci_low=change.ci_low, ci_high=change.ci_high,
+                        n=current.n, unreliable=current.unreliable or before.unreliable,
+                        method=change.method)
 
 
 def _province(unit: Unit) -> Unit:
@@ -75,20 +75,13 @@ def _survey_title(survey_code: str) -> str:
     return db.session.scalar(select(Survey.title_vi).where(Survey.code == survey_code)) or survey_code
 
 
-def comments(unit_id: int, period: str, limit: int = COMMENT_SAMPLE) -> tuple[Comment, ...]:
-    rows = db.session.execute(
-        select(Response.submitted_at, Answer.value_text)
-        .join(Answer, Answer.response_id == Response.id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(Response.unit_id == unit_id, Response.period == period, Question.code == "COMMENT",
-               Answer.value_text.is_not(None))
-        .order_by(Response.submitted_at.desc()).limit(limit)
-    ).all()
-    return tuple(Comment(date=in_vietnam(at).date(), text=text) for at, text in rows)
+INDEX_ESTIMATES = "chỉ số chung và chỉ số thành phần"
+ITEM_ESTIMATES = "tỷ lệ hài lòng từng tiêu chí"
+CHANGE_ESTIMATES = "thay đổi so với kỳ trước"
 
 
-def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, responses: int
-             ) -> MethodsInfo:
+def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, responses: int,
+             ci_method: str) -> MethodsInfo:
     query = select(func.coalesce(func.sum(ServiceVolume.dossiers), 0)).where(ServiceVolume.period == period)
     if unit_ids is not None:
         query = query.where(ServiceVolume.unit_id.in_(unit_ids))
@@ -100,13 +93,17 @@ def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, res
         note = aggregates.UNWEIGHTED_NOTE
         text = f"{note[0].upper()}{note[1:]}."
     return MethodsInfo(weights_description=text, responses=responses, dossiers=dossiers,
-                       ci_method="Taylor, logit")
+                       ci_method=ci_method)
 
 
 def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) -> UnitReportData:
     summary = aggregates.unit_summary(unit.id, period, survey_code)
     earlier = previous(period)
     before = aggregates.unit_summary(unit.id, earlier, survey_code).overall
+    change = change_view(summary.overall, before)
+    ci_method = ci_method_text([
+        (INDEX_ESTIMATES, [summary.overall, *(ind for _c, _n, ind in summary.components)]),
+        (ITEM_ESTIMATES, [i.rate for i in summary.items]), (CHANGE_ESTIMATES, [change])])
     return UnitReportData(
         unit_name=unit.name,
         unit_kind=UNIT_KINDS_VI.get(unit.kind, unit.kind),
@@ -117,15 +114,16 @@ def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) 
         overall=_view(summary.overall),
         overall_previous=_view(before),
         previous_period=earlier,
-        overall_change=change_view(summary.overall, before),
+        overall_change=change,
         components=tuple(ComponentRow(code=code, name=name, estimate=_view(ind))
                          for code, name, ind in summary.components if code in COMPONENTS),
         items=tuple(ItemRow(code=i.code, text=i.text, rate=_view(i.rate), mean=_view(i.score),
                             component=i.component or "") for i in summary.items),
         trend=tuple(TrendPoint(period=p, estimate=_view(ind))
                     for p, ind in aggregates.trend(unit.id, last_periods(period, TREND_PERIODS), survey_code)),
-        comments=comments(unit.id, period),
-        methods=_methods({unit.id}, period, summary.weighted, summary.responses),
+        comments=tuple(comment_reader.latest(None, survey_code, unit_ids={unit.id}, period=period,
+                                             limit=COMMENT_SAMPLE)),
+        methods=_methods({unit.id}, period, summary.weighted, summary.responses, ci_method),
         unit_code=unit.code,
         generated_at=datetime.now(VIETNAM),
         verified_count=verified_count({unit.id}, period, survey_code),
@@ -148,6 +146,14 @@ def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix
     from survey.services.pooled import pooled_rows
 
     province_wide = pooled_rows(survey_code, [period], None).get(("overall", "overall")) if overall else None
+    changes = tuple(ChangeRow(unit_name=u.name, current=_view(aggregates.indicator(overall[u.id])),
+                              previous=_view(before.get(u.id)),
+                              change=change_view(aggregates.indicator(overall[u.id]), before.get(u.id)))
+                    for u in units)
+    ci_method = ci_method_text([
+        (INDEX_ESTIMATES, [province_wide, *(aggregates.indicator(r) for r in overall.values()),
+                           *comp.values()]),
+        (CHANGE_ESTIMATES, [c.change for c in changes])])
     return ProvinceReportData(
         province_name=province.name if province else "",
         period=period,
@@ -155,16 +161,13 @@ def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix
         units=tuple(ranked),
         heat=tuple(HeatRow(unit_name=u.name, values=tuple(_view(comp.get((u.id, c))) for c in COMPONENTS))
                    for u in units),
-        changes=tuple(ChangeRow(unit_name=u.name, current=_view(aggregates.indicator(overall[u.id])),
-                                previous=_view(before.get(u.id)),
-                                change=change_view(aggregates.indicator(overall[u.id]), before.get(u.id)))
-                      for u in units),
+        changes=changes,
         appendix=tuple(unit_report_data(u, period, survey_code) for u in units) if appendix else (),
         overall=_view(province_wide),
         response_count=sum(r["responses"] for r in overall.values()),
         previous_period=previous(period),
         methods=_methods(None, period, all(r["weighted"] for r in overall.values()) if overall else False,
-                         sum(r["responses"] for r in overall.values())),
+                         sum(r["responses"] for r in overall.values()), ci_method),
         generated_at=datetime.now(VIETNAM),
     )
 
@@ -178,17 +181,6 @@ def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData
                        url=survey_url(c.id, survey.id, c.token_version),
                        short_url=short_url(c.code, c.token_version), privacy_line=survey.privacy_vi or PRIVACY_VI)
             for c in counters]
-
-
-def _campaign_comments(survey_id: int, limit: int = COMMENT_SAMPLE) -> tuple[Comment, ...]:
-    rows = db.session.execute(
-        select(Response.submitted_at, Answer.value_text)
-        .join(Answer, Answer.response_id == Response.id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(Response.survey_id == survey_id, Question.type == "text", Answer.value_text.is_not(None))
-        .order_by(Response.submitted_at.desc()).limit(limit)
-    ).all()
-    return tuple(Comment(date=in_vietnam(at).date(), text=text) for at, text in rows)
 
 
 def thematic_report_data(survey: Survey) -> ThematicReportData:
@@ -221,11 +213,14 @@ def thematic_report_data(survey: Survey) -> ThematicReportData:
         items=tuple(items),
         targets=tuple(TargetProgress(unit_name=t.unit.name, responses=t.responses, quota=t.quota or 0)
                       for t in targets),
-        comments=_campaign_comments(survey.id),
+        comments=tuple(comment_reader.latest(None, survey.code, limit=COMMENT_SAMPLE)),
         methods=MethodsInfo(
             weights_description=("Kết quả gộp các đơn vị được khảo sát; mỗi phiếu được gia quyền theo số hồ sơ "
                                  "của đơn vị khi có số liệu, nếu chưa có thì mỗi phiếu có trọng số như nhau."),
-            responses=responses, dossiers=0, ci_method="Taylor, logit"),
+            responses=responses, dossiers=0, ci_method=ci_method_text([
+                (INDEX_ESTIMATES, [rows.get(("overall", "overall")),
+                                   *(c.estimate for c in components)]),
+                (ITEM_ESTIMATES, [i.rate for i in items])])),
         generated_at=datetime.now(VIETNAM),
     )
 

@@ -453,15 +453,30 @@ def pending() -> int:
                              .where(Response.rollup_batch.is_(None), counted()))
 
 
+def reset_stale() -> list[int]:
+    """Reset the rollup of every survey whose component weights changed since it was summed.
+
+    Its responses become tail again, so they are pending and the next fold rebuilds the
+    rollup with the new weights.  Returns the ids of the surveys reset.  Called by
+    :func:`refresh`, and by ``flask rollup`` before it counts pending responses: otherwise,
+    with no new response, it would stop before noticing the weights changed, and every read
+    would keep summing that survey live.
+    """
+    stale = [survey.id for survey in db.session.scalars(select(Survey).join(RollupState)).all()
+             if not _state_matches(instrument_for(survey))]
+    for survey_id in stale:
+        reset(survey_id)
+    return stale
+
+
 def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = None) -> int:
-    """Fold every unfolded response into the rollup, ``chunk`` responses per transaction.
+    """Fold every unfolded response into the rollup, ``chunk`` responses per transaction,
+    after rebuilding (:func:`reset_stale`) the rollups whose weights changed.
 
     Returns how many were folded.  Safe to run concurrently with submissions and with
     itself (PostgreSQL: an advisory lock; SQLite: one writer at a time).
     """
-    for survey in db.session.scalars(select(Survey).join(RollupState)).all():
-        if not _state_matches(instrument_for(survey)):
-            reset(survey.id)
+    reset_stale()
     done = 0
     while True:
         lock()

@@ -93,3 +93,30 @@ def test_rank_intervals_mark_overlaps():
 def test_service_weights_refuse_missing_volume():
     with pytest.raises(DesignError):
         service_weights([3, 4], [10, 0])
+
+
+def test_equal_estimates_share_a_rank_whatever_their_summation_order():
+    # Units U1 and U2 have the same 40 responses, summed in opposite orders: the same score
+    # mathematically, different in the last bit. U3 answers one point lower.
+    rng = np.random.default_rng(0)
+    n = 40
+    w, a = rng.uniform(0.5, 3, n), rng.integers(3, 6, (n, 1)).astype(float)
+    back = np.arange(n)[::-1]
+    units = ["U1"] * n + ["U2"] * n + ["U3"] * n
+    cells = index_cells_from_rows(units, ["P"] * (3 * n), units, np.r_[w, w[back], w],
+                                  np.r_[a, a[back], a - 1], ["A1.1"], ["A1"])
+    frame = {"stratum": np.array(["U1", "U2", "U3"]), "n_psu": np.array([n, n, n])}
+    t = index_table(frame, cells)
+    score = t["stat"] == "score"
+    est = dict(zip(t["unit"][score], t["estimate"][score]))
+    assert est["U1"] != est["U2"] and math.isclose(est["U1"], est["U2"], rel_tol=1e-14)
+    assert dict(zip(t["unit"][score], t["rank"][score].tolist())) == {"U1": 1, "U2": 1, "U3": 3}
+
+
+def test_competition_ranks_and_tolerance():
+    from analysis.ties import competition_ranks, same
+
+    assert competition_ranks([0.9, 0.1 + 0.2 + 0.3, 0.3 + 0.2 + 0.1, 0.5]).tolist() == [1, 2, 2, 4]
+    assert competition_ranks([0.9, 0.9, 0.9]).tolist() == [1, 1, 1]
+    assert competition_ranks([]).tolist() == []
+    assert same(0.6, 0.1 + 0.2 + 0.3) and not same(0.6, 0.6 + 1e-6)

@@ -49,6 +49,29 @@ def test_weakest_skips_unreliable_and_sorts():
     assert [i.code for i in weakest_items(items)] == ["A1.3", "A1.1", "A1.6"]
 
 
+def test_weakest_shows_every_item_tied_with_the_third():
+    # 0.1 + 0.2 + 0.3 and 0.3 + 0.2 + 0.1 are the same rate summed in another order.
+    third, fourth = (0.1 + 0.2 + 0.3) / 1.0, (0.3 + 0.2 + 0.1) / 1.0
+    assert third != fourth
+    items = [ItemRow("A2.1", "a", est(0.3)), ItemRow("A2.2", "b", est(0.5)),
+             ItemRow("A2.3", "c", est(third)), ItemRow("A2.4", "d", est(fourth)),
+             ItemRow("A2.5", "e", est(0.6 + 2e-6)), ItemRow("A2.6", "f", est(0.2, n=12))]
+    assert [i.code for i in weakest_items(items)] == ["A2.1", "A2.2", "A2.3", "A2.4"]
+    shuffled = items[:2] + items[3:] + items[2:3]
+    assert [i.code for i in weakest_items(shuffled)] == ["A2.1", "A2.2", "A2.3", "A2.4"]
+    # Close is not equal: a rate 2e-6 higher is not tied.
+    assert [i.code for i in weakest_items(items, k=2)] == ["A2.1", "A2.2"]
+
+
+def test_equal_estimates_share_a_rank_whatever_their_summation_order():
+    a, b = 0.1 + 0.2 + 0.3, 0.3 + 0.2 + 0.1       # 0.6000000000000001 and 0.6
+    assert a != b
+    for order, (vb, vc) in ((["A", "B", "C", "D"], (a, b)), (["D", "C", "B", "A"], (b, a))):
+        values = {"A": est(0.9, 0.01), "B": est(vb, 0.01), "C": est(vc, 0.01), "D": est(0.5, 0.01)}
+        units = rank_units([(name, values[name], 400) for name in order])
+        assert [(u.unit_name, u.rank) for u in units] == [("A", 1), ("B", 2), ("C", 2), ("D", 4)]
+
+
 def test_rank_units_groups_by_leader_not_by_chain():
     units = rank_units([("A", est(0.90, 0.03), 400), ("B", est(0.86, 0.03), 400),
                         ("C", est(0.82, 0.03), 400), ("D", est(0.78, 0.03), 400),
