@@ -449,3 +449,17 @@ def test_quarantined_verified_responses_are_not_counted(app, tiny):
         db.session.commit()
         assert verified_count({unit_id}, PERIOD) == 1
         assert verified_count(None, "2026-H2") == 0
+
+
+def test_a_double_tap_on_a_link_thanks_again_and_stores_once(app, client):
+    url = path_of(issue(app, client).get_json()["url"])
+    fields = {**hidden_fields(client.get(url).get_data(as_text=True)), **full_answers("4")}
+    first = client.post(url, data=fields)
+    again = client.post(url, data=fields)  # the same idempotency key: the very same submission
+    assert first.status_code == again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert len(responses(app)) == 1
+    # Another submission (a fresh key) on the used link is still refused.
+    other = client.post(url, data={**fields, "idem": "f" * 32})
+    assert other.status_code == 410 and "Phiếu này đã được đánh giá" in other.get_data(as_text=True)
+    assert len(responses(app)) == 1

@@ -11,12 +11,14 @@ import uuid
 from datetime import datetime, timezone
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from forms.citizen import build_citizen_form
 from survey.extensions import csrf, db
 from survey.links.service import state
 from survey.links.tokens import read_link_token
+from survey.models import Response
 from survey.models.integrity import DossierLink
 from survey.public import bp, views
 from survey.public.answers import posted_version
@@ -61,6 +63,11 @@ def _open_link(token: str) -> tuple[DossierLink, views.Place]:
     return link, _place(link)
 
 
+def _already_stored(key: str | None) -> bool:
+    return bool(key) and len(key) <= 64 and db.session.scalar(
+        select(Response.id).where(Response.idempotency_key == key)) is not None
+
+
 @bp.get("/h/<token>")
 def dossier_link_form(token: str):
     _link_row, place = _open_link(token)
@@ -75,6 +82,11 @@ def dossier_link_form(token: str):
 @bp.post("/h/<token>")
 @csrf.exempt  # checked by check_posted, so a stale token re-shows the form with answers kept
 def dossier_link_submit(token: str):
+    link = _link(token)
+    if link.used and _already_stored(request.form.get("idem")):
+        # A double tap or a retry after a lost reply: this very submission was stored.
+        return redirect(url_for("public.dossier_link_thanks", token=token,
+                                lang=views._lang() if views._lang() == "en" else None), code=303)
     link, place = _open_link(token)
     lang = views._lang()
     version = views._version_for(place, posted_version(request.form))
