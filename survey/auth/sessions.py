@@ -27,6 +27,9 @@ def load_user(session_id: str) -> User | None:
     # An ended session carries an older epoch (or a bare id, from before epochs): refused, as is
     # a deactivated account (Flask-Login only checks that at sign-in).
     if user is None or not user.active or user.get_id() != session_id:
+        # Ended, not paused: the cookie is emptied, so reactivating the account (or an old epoch
+        # coming back in a restored database) never revives this session.
+        session.clear()
         return None
     return user
 
