@@ -361,7 +361,7 @@ def submit(token: str):
             answers=checked.answers,
             service_field=checked.service_field,
             dossier_code=checked.dossier_code,
-            client_address=request.remote_addr,
+            client_hash=client,
             flags=tuple(dict.fromkeys(flags)),
         )
         stored = responses.store(submission, now)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from survey.models import Answer, DossierLink, Response, SurveyVersion
 from survey.services import citizen_connection
-from survey.services.anonymity import client_hash, dossier_hash, to_the_hour
+from survey.services.anonymity import dossier_hash, to_the_hour
 from survey.services.periods import period_of
 
 __all__ = ["AnswerValue", "DuplicateDossier", "LinkUsed", "Stored", "Submission", "dossier_hash", "store"]
@@ -63,7 +63,9 @@ class Submission:
     answers: tuple[AnswerValue, ...]
     service_field: str | None = None
     dossier_code: str | None = None  # typed on the open form
-    client_address: str | None = None
+    # anonymity.client_hash of the phone's address (computed once by the caller, which also
+    # hands it to the stuffing signals).
+    client_hash: str | None = None
     verified: bool = False  # came through a per-dossier link
     # The link to mark used; its dossier goes to used_dossier (the link's hash, not dossier_code).
     dossier_link_id: int | None = None
@@ -239,7 +241,7 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
         "channel": sub.channel,
         "idempotency_key": sub.idempotency_key,
         "service_field": sub.service_field,
-        "client_hash": client_hash(sub.client_address, now),
+        "client_hash": sub.client_hash,
         "status": "quarantined" if sub.flags else "counted",
         "flags": ",".join(sub.flags) or None,
         "verified": sub.verified,
