@@ -27,7 +27,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from survey.models import Unit
 from survey.services.campaigns import CampaignInput, Target
-from survey.services.question_bank import (
+from survey.catalog.question_bank import (
     B_CODES,
     CUSTOM_TYPES,
     GROUP_A,

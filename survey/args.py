@@ -24,8 +24,8 @@ from flask import abort, request
 from werkzeug.exceptions import BadRequest
 
 from survey.models import Unit
-from survey.services.access import Scope, scoped_unit
-from survey.services.periods import period_of, period_problem
+from survey.access import Scope, scoped_unit
+from survey.catalog.periods import period_of, period_problem
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns on both backends
 T = TypeVar("T")

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Counter, Survey, Unit
-from survey.services.instrument import STANDING_CODE
-from survey.services.tokens import survey_url
+from survey.catalog.instrument import STANDING_CODE
+from survey.intake.tokens import survey_url
 from survey.short_links import short_url
 
 
@@ -145,7 +145,7 @@ def purge_command(dry_run: bool) -> None:
     """Apply the retention periods (run daily from cron); idempotent."""
     from survey.services import audit, retention
 
-    report = retention.purge(dry_run=dry_run)
+    report = retention.purge(retention.Retention.from_config(current_app.config), dry_run=dry_run)
     verb = "Sẽ xóa" if dry_run else "Đã xóa"
     for rule, count in report.removed.items():
         click.echo(f"{verb} {count}\t{rule}\t{PURGE_LABELS[rule]}")

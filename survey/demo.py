@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Counter, Survey, Unit
-from survey.services.instrument import PRIVACY_VI, SIPAS_STANDING, STANDING_CODE, publish_questions
+from survey.catalog.instrument import PRIVACY_VI, SIPAS_STANDING, STANDING_CODE, publish_questions
 
 PROVINCE = ("01", "Tỉnh Hòa Bình Xanh", "Hoa Binh Xanh Province")
 

@@ -5,7 +5,7 @@ the gate (survey/gate.py) checks it for every request, and the menu (survey/offi
 shows an area only to roles that hold its entry route's permission. Roles are spelled out here
 and nowhere else: views, templates and the API ask `allows(role, permission)`.
 
-Which *units* a role may read is a separate question (survey/services/access.py): an official
+Which *units* a role may read is a separate question (survey/access.py): an official
 holds VIEW_UNIT, EXPORT_DATA and ISSUE_DOSSIER_LINKS for their own unit and the units below it
 only; the province-wide roles hold theirs for every unit.
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Counter, Survey
-from survey.services.instrument import STANDING_CODE
-from survey.services.tokens import make_token
+from survey.catalog.instrument import STANDING_CODE
+from survey.intake.tokens import make_token
 
 bp = Blueprint("short", __name__)
 

@@ -15,8 +15,8 @@ from survey import create_app
 from survey.demo import seed_demo
 from survey.extensions import db, limiter
 from survey.models import Counter, Survey
-from survey.services.instrument import STANDING_CODE
-from survey.services.tokens import make_token
+from survey.catalog.instrument import STANDING_CODE
+from survey.intake.tokens import make_token
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/survey_test"
 
@@ -67,7 +67,7 @@ def app(db_url, tmp_path):
             "PUBLIC_BASE_URL": "http://survey.test",
             "QR_OUTPUT_DIR": str(tmp_path / "qr"),
             # The wall clock must not decide a test's outcome: the opening-hours rule is tested
-            # on its own (tests/test_signals.py) with the hours it sets.
+            # on its own (tests/review/test_signals.py) with the hours it sets.
             "SIGNAL_OPENING_HOURS": "",
         }
     )

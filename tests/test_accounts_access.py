@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import AuditLog, Unit, User
-from survey.services.access import descendants, scope, visible_unit_ids
+from survey.access import descendants, scope, visible_unit_ids
 from tests.conftest import DEMO_PASSWORDS, csrf_of, login
 
 

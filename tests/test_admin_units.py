@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import AuditLog, Counter, Response, Unit, User
 from tests.conftest import csrf_of, login
-from tests.test_public_form import submit
+from tests.intake.test_public_form import submit
 
 ADMIN_GET = ("/quan-tri/don-vi", "/quan-tri/don-vi/moi", "/quan-tri/don-vi/nhap", "/quan-tri/tai-khoan",
              "/quan-tri/tai-khoan/moi")

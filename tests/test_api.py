@@ -14,7 +14,7 @@ from survey.models import ApiToken, AuditLog, ServiceVolume, User
 from survey.services import api_tokens
 from survey.services.imports import FIELD_CODES
 from tests.conftest import DEMO_PASSWORDS, csrf_of, login
-from tests.test_exports import OTHER, OWN, add_response, unit_id
+from tests.indices.test_exports import OTHER, OWN, add_response, unit_id
 
 SPEC_PATH = "survey/api/openapi.yaml"
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from survey.extensions import db
 from survey.models import Answer, Question, Response, Survey
-from survey.services.tokens import (
+from survey.intake.tokens import (
     CounterToken,
     UnitToken,
     make_token,

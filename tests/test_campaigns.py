@@ -10,8 +10,8 @@ from sqlalchemy import select
 from survey.extensions import db
 from survey.models import AuditLog, CampaignTarget, Counter, Response, Survey, SurveyVersion, Unit, User
 from survey.services import campaigns as service
-from survey.services.periods import VIETNAM, as_utc
-from survey.services.tokens import make_token, make_unit_token
+from survey.catalog.periods import VIETNAM, as_utc
+from survey.intake.tokens import make_token, make_unit_token
 from tests.conftest import csrf_of, full_answers, hidden_fields, login
 
 BASE = "/quan-ly/chuyen-de"

@@ -2,7 +2,7 @@
 of a submission, a read-only or full SQLite file, and the ways one form gets sent twice.
 
 The figures under real load (PostgreSQL restarted, a worker killed) come from bench/faults.py.
-tests/test_public_form.py already covers answers the database refuses (a disk-full trigger) and a plain
+tests/intake/test_public_form.py already covers answers the database refuses (a disk-full trigger) and a plain
 double submit.
 """
 from __future__ import annotations
@@ -197,8 +197,8 @@ def test_a_submission_failing_half_way_stores_nothing(app, counter):
     from sqlalchemy.exc import IntegrityError
 
     from survey.models import SurveyVersion
-    from survey.public.place import VersionRef
-    from survey.services import responses
+    from survey.intake.place import VersionRef
+    from survey.intake import responses
 
     with app.test_request_context():
         version = db.session.scalar(select(SurveyVersion).order_by(SurveyVersion.id.desc()))

@@ -18,7 +18,7 @@ from schemathesis.generation import GenerationMode
 
 from survey.services.imports import FIELD_CODES
 from tests.test_api import auth, make_token
-from tests.test_exports import OTHER, OWN, add_response, unit_id
+from tests.indices.test_exports import OTHER, OWN, add_response, unit_id
 from tests.test_fuzz_common import FUZZ, TEXT, assert_no_server_error, changed_tables, last_state, no_limits, snapshot
 
 __all__ = ["no_limits"]

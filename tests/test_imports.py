@@ -171,7 +171,7 @@ def test_upload_larger_than_the_citizen_limit_is_accepted(app, client):
     # units instead: sixty more communes beside the demo ones.
     from datetime import datetime, timezone
 
-    from survey.services.periods import FIRST_PERIOD, following, period_of
+    from survey.catalog.periods import FIRST_PERIOD, following, period_of
 
     with app.app_context():
         province = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)))

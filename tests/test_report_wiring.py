@@ -14,7 +14,7 @@ from sqlalchemy import select
 from analysis.report.format_vi import format_percent
 from survey.extensions import db
 from survey.models import Counter, Unit
-from survey.services import aggregates
+from survey.indices import aggregates
 from survey.services.demo_responses import seed_demo_responses
 from tests.conftest import login
 
@@ -182,7 +182,7 @@ def test_dashboards_offer_the_downloads(app, client, responses):
 def test_province_overall_is_the_pooled_index(app, responses):
     """The province figure pools every unit's strata; a hand check: with equal weights inside a
     unit and disjoint strata, it lies between the lowest and highest unit estimate."""
-    from survey.services import report_data
+    from survey.indices import report_data
 
     with app.app_context():
         data = report_data.province_report_data(PERIOD, appendix=False)

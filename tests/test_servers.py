@@ -1,5 +1,5 @@
 """The app under real WSGI servers keeps answering: citizen page loads by the hundred, then an
-official's sign-in (survey/services/citizen_connection.py keeps connections per process).
+official's sign-in (survey/intake/citizen_connection.py keeps connections per process).
 
 Each server runs as production would start it (`flask run` as `./dev demo` does, gunicorn with
 gunicorn.conf.py, waitress-serve), on a free loopback port, on the test's database, without
@@ -29,8 +29,8 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Counter, Survey
-from survey.services.instrument import STANDING_CODE
-from survey.services.tokens import make_token
+from survey.catalog.instrument import STANDING_CODE
+from survey.intake.tokens import make_token
 from tests.conftest import DEMO_PASSWORDS
 
 ROOT = Path(__file__).resolve().parent.parent

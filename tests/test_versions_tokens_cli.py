@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from survey.extensions import db
 from survey.models import Counter, Question, Response, Survey, SurveyVersion
-from survey.services.instrument import SIPAS_STANDING, publish_questions
-from survey.services.periods import period_of
-from survey.services.tokens import make_token, read_token
+from survey.catalog.instrument import SIPAS_STANDING, publish_questions
+from survey.catalog.periods import period_of
+from survey.intake.tokens import make_token, read_token
 from tests.conftest import full_answers, open_form
 
 

@@ -15,7 +15,7 @@ bp = Blueprint("admin", __name__, url_prefix="/quan-tri", cli_group=None)
 
 @bp.context_processor
 def formatting():
-    from survey.services.exports import local_time
+    from survey.indices.exports import local_time
 
     def fmt_datetime(moment):
         return format_datetime(local_time(moment) if moment else None)

@@ -1,6 +1,6 @@
 """Reading a comment unredacted: an administrator's action, one audit row per read.
 
-Everywhere else a comment is shown redacted (services/comments). An administrator may need the
+Everywhere else a comment is shown redacted (indices/comments). An administrator may need the
 original, e.g. to call back a citizen who asked for it or to answer a complaint; the read is a
 POST naming the response and a reason, written to the audit log in the same transaction.
 """
@@ -11,7 +11,8 @@ from flask import render_template
 from forms.admin import RawCommentForm
 from survey.admin import bp
 from survey.extensions import db
-from survey.services import audit, comments
+from survey.services import audit
+from survey.indices import comments
 from survey.permissions import Permission, requires
 
 

@@ -14,10 +14,11 @@ from survey.args import period_arg, unit_arg
 from survey.extensions import csrf, db
 from survey.models import Response as SurveyResponse
 from survey.models import ServiceVolume, Survey, Unit
-from survey.services import audit, exports, imports
+from survey.services import audit, imports
+from survey.indices import exports
 from survey.permissions import Permission, allows, requires
-from survey.services.access import restrict, visible_unit_ids
-from survey.services.instrument import STANDING_CODE
+from survey.access import restrict, visible_unit_ids
+from survey.catalog.instrument import STANDING_CODE
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

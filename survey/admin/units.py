@@ -16,9 +16,9 @@ from survey.extensions import csrf, db
 from survey.models import Counter, Survey, Unit
 from survey.services import audit, imports
 from survey.permissions import Permission, requires
-from survey.services.access import descendants
-from survey.services.instrument import STANDING_CODE
-from survey.services.tokens import survey_url
+from survey.access import descendants
+from survey.catalog.instrument import STANDING_CODE
+from survey.intake.tokens import survey_url
 
 KIND_LABELS = dict(UNIT_KIND_LABELS)
 

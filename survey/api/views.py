@@ -20,8 +20,9 @@ from survey.links.slip import SIZES as SLIP_SIZES, slip_for, slip_html, slip_pdf
 from survey.links.tokens import link_url
 from survey.models import Survey, Unit, User
 from survey.permissions import Permission, requires
-from survey.services import exports, imports
-from survey.services.access import restrict, unit_or_404, visible_unit_ids
+from survey.indices import exports
+from survey.services import imports
+from survey.access import restrict, unit_or_404, visible_unit_ids
 
 SPEC = Path(__file__).with_name("openapi.yaml")
 DEFAULT_LIMIT, MAX_LIMIT = 500, 5000

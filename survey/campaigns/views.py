@@ -16,9 +16,9 @@ from survey.campaigns import bp
 from survey.models import Survey
 from survey.permissions import Permission, requires
 from survey.services import campaigns as service
-from survey.services.instrument import COMPONENTS
-from survey.services.question_bank import AREA_NAMES, B_COMPONENTS, GROUP_A, b_preview
-from survey.services.tokens import unit_survey_url
+from survey.catalog.instrument import COMPONENTS
+from survey.catalog.question_bank import AREA_NAMES, B_COMPONENTS, GROUP_A, b_preview
+from survey.intake.tokens import unit_survey_url
 
 
 def _reason(error: service.CampaignError) -> str:

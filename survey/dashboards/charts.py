@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Sequence
 
-from survey.services.aggregates import Indicator
+from survey.indices.aggregates import Indicator
 
 
 @dataclass(frozen=True)

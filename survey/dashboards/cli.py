@@ -12,8 +12,8 @@ from survey.args import PERIOD, cli_value, unit_by_code
 from survey.dashboards import bp
 from survey.dashboards.formatting import (format_int, interval_text, measure_label, notes_text,
                                           rank_text, value_text)
-from survey.services.access import descendants
-from survey.services.aggregates import index_rows
+from survey.access import descendants
+from survey.indices.aggregates import index_rows
 
 HEADINGS = ("Mã", "Đơn vị", "Chỉ số", "Giá trị", "KTC 95%", "Số phiếu", "Hạng", "Ghi chú")
 RAW_COLUMNS = ("unit_code", "unit_name", "unit_kind", "period", "stat", "measure", "estimate",
@@ -108,7 +108,7 @@ def rollup_command(chunk: int, rebuild: bool) -> None:
 
     Results are exact without it; it keeps dashboards and reports fast as responses grow.
     """
-    from survey.services import rollups
+    from survey.indices import rollups
 
     if rebuild:
         rollups.reset()

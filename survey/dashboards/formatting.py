@@ -10,8 +10,8 @@ from typing import Any
 from analysis.report.format_vi import (MISSING, format_date, format_int, format_interval,
                                        format_number, format_percent, period_label,
                                        period_label_short)
-from survey.services.aggregates import UNWEIGHTED_NOTE
-from survey.services.instrument import COMPONENTS
+from survey.indices.aggregates import UNWEIGHTED_NOTE
+from survey.catalog.instrument import COMPONENTS
 
 UNRELIABLE = "không đủ độ tin cậy"
 STAT_LABELS = {

@@ -1,9 +1,9 @@
 """What the dashboards read besides the indices: counts per counter and day, periods.
 
-Comments come from services/comments, the one reader of citizens' text (redacted there).
+Comments come from indices/comments, the one reader of citizens' text (redacted there).
 
-Every function takes unit ids the caller has already checked against services/access; none
-formats anything.  Counts are of counted responses only (rollups.counted): quarantined and
+Every function takes unit ids the caller has already checked against survey/access; none
+formats anything.  Counts are of counted responses only (stratum_sums.counted): quarantined and
 rejected ones count in no figure; :func:`held_in_quarantine` tells analysts they exist.
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from survey.extensions import db
 from survey.models import Counter, Response, Survey, Unit
 from survey.models.responses import QUARANTINED
-from survey.services.rollups import counted
-from survey.services.instrument import STANDING_CODE
+from survey.indices.stratum_sums import counted
+from survey.catalog.instrument import STANDING_CODE
 
 PERIOD_RE = re.compile(r"^\d{4}-H[12]$")
 

@@ -1,8 +1,8 @@
 """Dashboard pages: one unit's indices (every role), the province ranking (analysts, admins).
 
 Views only pick parameters, check access and hand plain data to templates; numbers come from
-services/aggregates (SQL aggregates -> analysis.indices) and dashboards/queries; comments from
-services/comments.
+indices/aggregates (SQL aggregates -> analysis.indices) and dashboards/queries; comments from
+indices/comments.
 """
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from survey.models import Unit
 from survey.models.units import UNIT_KINDS
 from survey.officials.nav import can
 from survey.permissions import Permission, requires
-from survey.services.access import Scope, visible_unit_ids
-from survey.services.aggregates import indicator, index_rows, trend, unit_summary
-from survey.services import comments
-from survey.services.instrument import COMPONENTS, STANDING_CODE
-from survey.services.periods import last_periods
+from survey.access import Scope, visible_unit_ids
+from survey.indices.aggregates import indicator, index_rows, trend, unit_summary
+from survey.indices import comments
+from survey.catalog.instrument import COMPONENTS, STANDING_CODE
+from survey.catalog.periods import last_periods
 from survey.links.service import verified_count
 
 TREND_PERIODS = 4

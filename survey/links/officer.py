@@ -17,8 +17,8 @@ from survey.links.service import (DEFAULT_DAYS, MAX_DAYS, Invalid, Refused, Unit
                                   parse_request, state, visible_link)
 from survey.links.slip import DEFAULT_SIZE, SIZES, slip_for, slip_html, slip_pdf
 from survey.models import Counter, Unit
-from survey.services.access import scope
-from survey.services.instrument import SERVICE_FIELDS
+from survey.access import scope
+from survey.catalog.instrument import SERVICE_FIELDS
 
 FORM_FIELDS = ("dossier_code", "unit", "counter", "service_field", "procedure_name", "expires_in_days")
 

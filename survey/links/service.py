@@ -23,10 +23,10 @@ from survey.extensions import db
 from survey.models import Counter, Response, Survey, Unit, User
 from survey.models.integrity import DossierLink, UsedDossier
 from survey.services import audit
-from survey.services.access import can_see_unit
-from survey.services.instrument import SERVICE_FIELDS, STANDING_CODE
-from survey.services.periods import VIETNAM, as_utc, in_vietnam
-from survey.services.responses import dossier_hash
+from survey.access import can_see_unit
+from survey.catalog.instrument import SERVICE_FIELDS, STANDING_CODE
+from survey.catalog.periods import VIETNAM, as_utc, in_vietnam
+from survey.intake.responses import dossier_hash
 
 DEFAULT_DAYS, MAX_DAYS = 30, 90
 PROCEDURE_MAX = 255

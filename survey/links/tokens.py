@@ -6,13 +6,13 @@ still usable (unused, not expired) is the database's to say.
 
 A token is accepted only in its canonical spelling: itsdangerous ignores trailing characters and
 tolerates some re-encodings of its base64, so `<token>=` or `<token>é` would otherwise open the same
-link under another URL: the counter tokens' rule (survey/services/tokens.canonical_payload) applies.
+link under another URL: the counter tokens' rule (survey/intake/tokens.canonical_payload) applies.
 """
 from __future__ import annotations
 
 from flask import current_app, url_for
 
-from survey.services.tokens import canonical_payload, sign
+from survey.intake.tokens import canonical_payload, sign
 
 SALT = "dossier-link-v1"
 TAG = "h"

@@ -59,7 +59,7 @@ class Response(db.Model):
     # HMAC of the client address under that day's random salt (client_salt, deleted after the
     # day): spots stuffing within a day, and cannot be recomputed once the salt is gone.
     client_hash: Mapped[str | None] = mapped_column(String(64))
-    # NULL until the response's sums are in the rollup tables (survey/services/rollups.py);
+    # NULL until the response's sums are in the rollup tables (survey/indices/rollups.py);
     # then the id of the refresh that folded it in.
     rollup_batch: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(12), default="counted", server_default="counted")

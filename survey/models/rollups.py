@@ -2,7 +2,7 @@
 
 A response is folded in once (``Response.rollup_batch`` set in the same transaction that adds
 its sums); index queries read these rows plus a live GROUP BY over responses not yet folded, so
-results are exact whether or not the rollup is current.  See survey/services/rollups.py.
+results are exact whether or not the rollup is current.  See survey/indices/rollups.py.
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
-from survey.services.periods import as_utc
+from survey.catalog.periods import as_utc
 
 QUESTION_TYPES = ("likert5", "yesno", "choice", "multi", "text")
 

@@ -11,9 +11,9 @@ from survey.extensions import db
 from survey.models import Response, Unit
 from survey.officials import bp
 from survey.permissions import Permission, requires
-from survey.services.access import scope
-from survey.services.periods import period_of
-from survey.services.rollups import counted
+from survey.access import scope
+from survey.catalog.periods import period_of
+from survey.indices.stratum_sums import counted
 
 
 @bp.get("/")

@@ -4,4 +4,4 @@ from flask import Blueprint
 bp = Blueprint("public", __name__)
 
 from survey.public import views  # noqa: E402,F401
-from survey.links import public as dossier_links  # noqa: E402,F401  (/h/<token>, on this blueprint)
+from survey.public import dossier_link  # noqa: E402,F401  (/h/<token>)

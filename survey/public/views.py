@@ -7,326 +7,58 @@ counter).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import generate_csrf, validate_csrf
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from wtforms import ValidationError
 
-from forms.citizen import QuestionView, build_citizen_form
 from survey.extensions import csrf
-from survey.public import bp, pages
-from survey.public.answers import (
-    Checked, answers_fingerprint, collect, drop_demographics_without_consent, posted_version, quick_check,
+from survey.public import bp
+from survey.public.form_page import (CHANNELS, FLOODED, Place, check_posted, citizen_lang, csrf_enabled, empty_page,
+                                      parse_token, place_key, posted_form, render_form, resolve,
+                                      resolve_parsed, retry_form, unavailable_form, version_for)
+from survey.intake.answers import (
+    Checked, answers_fingerprint, posted_version,
 )
-from survey.errors import RETRY_AFTER, UNAVAILABLE
+from survey.errors import UNAVAILABLE
 from survey.review.signals import SubmissionContext, submission_flags
 from survey.security import Flooded, take_submission_slot
-from survey.public.place import (
-    CounterInfo,
-    SurveyInfo,
-    UnitInfo,
+from survey.intake.place import (
     VersionInfo,
-    VersionRef,
-    lookup_counter,
-    lookup_unit,
     remember,
-    remembered,
     version_info,
-    version_ref,
 )
-from survey.services import responses
-from survey.services.anonymity import client_hash
-from survey.services.instrument import COMPONENTS, SERVICE_FIELDS
-from survey.services.periods import VIETNAM, as_utc
-from survey.services.question_bank import B_COMPONENTS, section_titles
-from survey.services.tokens import CounterToken, UnitToken, read_any_token
-
-CHANNELS = {"qr", "kiosk", "link"}
-SECTION_TITLES = section_titles()
-NUMBERED = {**COMPONENTS, **B_COMPONENTS}  # sections headed "A1. …", "B2. …"
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where the citizen answers: a counter (and its unit), or a campaign's target unit."""
-
-    unit: UnitInfo
-    counter: CounterInfo | None
-    survey: SurveyInfo
-    version: VersionRef  # the survey's current version
-    # A dossier link's service field (code) and procedure: shown, fixed, not asked (survey/links).
-    service_field: str | None = None
-    procedure: str | None = None
-
-    @property
-    def is_link(self) -> bool:
-        return self.counter is None
-
-
-def _lang() -> str:
-    return "en" if request.args.get("lang") == "en" else "vi"
-
-
-def unavailable_page(kind: str, status: int, opens_at: datetime | None = None):
-    """Stop with a page saying why this link or poster opens no form (never a form)."""
-    opens_on = opens_at.astimezone(VIETNAM).strftime("%d/%m/%Y") if opens_at else None
-    page = render_template("public/unavailable.html", kind=kind, code=status, opens_on=opens_on)
-    abort(make_response(page, status))
-
-
-def _parse(token: str) -> CounterToken | UnitToken:
-    """The token's content, or the 404 "Mã QR không hợp lệ" page (re-spelled tokens included)."""
-    parsed = read_any_token(token)
-    if parsed is None:
-        abort(404, description="token")
-    return parsed
-
-
-def place_key(parsed: CounterToken | UnitToken) -> str:
-    """What a token names, for limits and per-worker caches: never the URL text, which a stuffer
-    can re-spell (survey/services/tokens.py accepts only the canonical one, this holds anyway)."""
-    if isinstance(parsed, CounterToken):
-        return f"c{parsed.counter_id}"
-    return f"u{parsed.unit_id}-s{parsed.survey_id}"
-
-
-def _resolve(token: str) -> Place:
-    """The place and survey a token opens, or the error page that explains why not."""
-    return _resolve_parsed(_parse(token))
-
-
-def _resolve_parsed(parsed: CounterToken | UnitToken) -> Place:
-    if isinstance(parsed, CounterToken):
-        return _resolve_counter(parsed)
-    found = lookup_unit(parsed)
-    survey, unit = found.survey, found.unit
-    if survey is None or unit is None or survey.kind != "thematic":
-        abort(404, description="token")
-    if not found.targeted:
-        unavailable_page("not-target", 404)
-    if survey.status == "draft":
-        unavailable_page("draft", 404)
-    now = datetime.now(timezone.utc)
-    if survey.status == "open" and survey.opens_at is not None and now < as_utc(survey.opens_at):
-        unavailable_page("not-yet", 410, as_utc(survey.opens_at))
-    if not survey.is_open(now) or found.version is None:
-        abort(410, description="survey")
-    return Place(unit, None, survey, found.version)
-
-
-def _resolve_counter(parsed: CounterToken) -> Place:
-    found = lookup_counter(parsed)
-    counter, survey = found.counter, found.survey
-    if counter is None or survey is None or counter.token_version < parsed.token_version:
-        abort(404, description="token")
-    if not counter.active:
-        abort(410, description="counter")
-    if counter.token_version > parsed.token_version:
-        # A poster printed before the counter's code was rotated: say so, point to the new one.
-        unavailable_page("replaced", 410)
-    if not survey.is_open(datetime.now(timezone.utc)) or found.version is None:
-        abort(410, description="survey")
-    return Place(found.unit, counter, survey, found.version)
-
-
-def _views(version: VersionInfo, lang: str) -> tuple[QuestionView, ...]:
-    return tuple(
-        QuestionView(
-            code=q.code,
-            component=q.component,
-            text=q.text(lang),
-            type=q.type,
-            required=q.required,
-            allows_na=q.allows_na,
-            choices=tuple(
-                (c["value"], c.get(lang) or c["vi"]) for c in q.choice_dicts()
-            ),
-            max_length=q.max_length,
-        )
-        for q in version.questions
-    )
-
-
-def _fields(lang: str) -> tuple[tuple[str, str], ...]:
-    return tuple((code, en if lang == "en" else vi) for code, vi, en in SERVICE_FIELDS)
-
-
-FIELDS = {lang: _fields(lang) for lang in ("vi", "en")}
-
-
-def _version_for(place: Place, posted: int | None) -> VersionInfo:
-    """The version the citizen was shown, if it is really one of this survey's; else the current.
-
-    A form opened before an administrator published new questions is still stored against the
-    questions the citizen actually read.
-    """
-    ref = place.version
-    if posted is not None and posted != ref.id:
-        ref = version_ref(posted, place.survey.id) or ref
-    return version_info(ref)
-
-
-def _render(place: Place, version: VersionInfo, form, lang, status=200, notice=None):
-    questions = _views(version, lang)
-    sections: list[tuple[str, str, str, list]] = []  # (component, number, heading, fields)
-    for q in questions:
-        key = q.component or ""
-        if not sections or sections[-1][0] != key:
-            titles = SECTION_TITLES.get(key)
-            sections.append((key, key if key in NUMBERED else "", titles[lang == "en"] if titles else "", []))
-        sections[-1][3].append(form[q.name])
-    survey = place.survey
-    return (
-        render_template(
-            "public/form.html",
-            counter=place.counter,
-            unit=place.unit,
-            survey=survey,
-            form=form,
-            sections=sections,
-            lang=lang,
-            notice=notice,
-            fixed_field=dict(FIELDS[lang]).get(place.service_field) if place.service_field else None,
-            procedure=place.procedure,
-            title=survey.title_en if lang == "en" and survey.title_en else survey.title_vi,
-        ),
-        status,
-    )
-
-
-def _csrf_enabled() -> bool:
-    return current_app.config.get("WTF_CSRF_ENABLED", True)
-
-
-def _page_key(place: Place, version: VersionInfo, lang: str) -> tuple:
-    # Everything the form template reads, but the per-request values filled in by pages.Page.
-    s = place.survey
-    # A frozen version is known by its id and creation time; an unfrozen one by its questions.
-    return (version.cache_key or version.questions, lang, place.is_link, s.kind, s.title_vi, s.title_en,
-            s.purpose, s.privacy_vi, _csrf_enabled())
-
-
-def _empty_page(place: Place, version: VersionInfo, lang: str) -> pages.Page:
-    key = _page_key(place, version, lang)
-    page = pages.get(key)
-    if page is None:
-        marked = Place(
-            UnitInfo(place.unit.id, pages.MARKERS["unit"]),
-            None if place.is_link else replace(place.counter, name=pages.MARKERS["counter"]),
-            place.survey,
-            place.version,
-        )
-        form = build_citizen_form(_views(version, lang), FIELDS[lang], formdata=None)
-        form.idem.data = pages.MARKERS["idem"]
-        form.version.data = str(version.id)
-        if "csrf_token" in form:
-            form.csrf_token.current_token = pages.MARKERS["csrf"]
-        html, _status = _render(marked, version, form, lang)
-        page = pages.put(key, html)
-    return page
-
+from survey.intake import responses
+from survey.intake.anonymity import client_hash
 
 @bp.get("/s/<token>")
 def survey_form(token: str):
-    parsed = _parse(token)
-    place = _resolve_parsed(parsed)
-    lang = _lang()
+    parsed = parse_token(token)
+    place = resolve_parsed(parsed)
+    lang = citizen_lang()
     version = version_info(place.version)
     remember(place_key(parsed), (place, version))
-    page = _empty_page(place, version, lang)
+    page = empty_page(place, version, lang)
     return page.fill(
-        csrf=generate_csrf() if _csrf_enabled() else "",
+        csrf=generate_csrf() if csrf_enabled() else "",
         idem=uuid.uuid4().hex,
         unit=place.unit.name,
         counter=place.counter.name if place.counter else "",
     )
 
 
-def _posted_form(version: VersionInfo, lang: str):
-    """The WTForms form of what was posted, validated: it decides what is wrong, and re-shows."""
-    form = build_citizen_form(_views(version, lang), FIELDS[lang], meta={"csrf": True})
-    drop_demographics_without_consent(form, version)
-    valid = form.validate()
-    return form, valid
-
-
-def _csrf_valid() -> bool:
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except ValidationError:
-        return False
-    return True
-
-
-def _unavailable_form(parsed: CounterToken | UnitToken, lang: str):
-    """The form with the citizen's answers and a "send again" notice, when the database cannot be
-    reached to resolve the token: from what this worker last knew of its place, else None."""
-    known = remembered(place_key(parsed))
-    if known is None:
-        return None
-    place, version = known
-    if parsed.survey_id != place.survey.id or (
-            isinstance(parsed, CounterToken) and place.counter.token_version != parsed.token_version):
-        return None  # another survey, or a replaced poster: no form, even to say "send again"
-    if posted_version(request.form) not in (None, version.id):
-        return None
-    return _retry_form(place, version, lang)
-
-
-BUSY = _l("Hệ thống đang bận, câu trả lời chưa được lưu. Vui lòng bấm Gửi lại sau ít phút.")
-FLOODED = _l("Địa chỉ mạng này đang gửi quá nhiều phiếu nên hệ thống tạm ngừng nhận. Câu trả lời của "
-             "Ông/Bà chưa được lưu, vẫn được giữ dưới đây; vui lòng bấm Gửi lại sau ít phút.")
-
-
-def _retry_form(place: Place, version: VersionInfo, lang: str, form=None, status: int = 503,
-                notice=BUSY, retry_after: str = RETRY_AFTER):
-    """503 (or 429 for a flood): nothing was stored; the form again with every answer, asking to
-    send it again."""
-    form = form or _posted_form(version, lang)[0]
-    form.version.data = str(version.id)
-    html, status = _render(place, version, form, lang, status=status, notice=str(notice))
-    return html, status, {"Retry-After": retry_after}
-
-
-def check_posted(place: Place, version: VersionInfo, lang: str) -> tuple[Checked | None, object, object]:
-    """(what was posted, as it will be stored; the WTForms form if one was built; None), or
-    (None, form, the 422 page that shows it again with every answer kept)."""
-    # Nearly every submission is complete and well formed: read it straight from the posted
-    # fields. Anything else goes through the WTForms form, which says what is wrong.
-    checked = quick_check(request.form, version) if _csrf_valid() else None
-    form = None
-    if checked is None:
-        form, valid = _posted_form(version, lang)
-        if not valid:
-            form.version.data = str(version.id)
-            notice = None
-            if "csrf_token" in form.errors:
-                notice = _("Phiên làm việc đã hết hạn. Câu trả lời của Ông/Bà vẫn được giữ, vui lòng bấm Gửi lại.")
-            if "idem" in form.errors or "version" in form.errors:
-                # Tampered or lost hidden fields: a fresh key, the citizen's answers kept.
-                form.idem.data = uuid.uuid4().hex
-                notice = notice or _("Biểu mẫu không hợp lệ, vui lòng kiểm tra và bấm Gửi lại.")
-            return None, form, _render(place, version, form, lang, status=422, notice=notice)
-        checked = Checked(form.idem.data, collect(form, version), form.service_field.data or None,
-                          form.dossier_code.data or None)
-    return checked, form, None
-
-
 @bp.post("/s/<token>")
 @csrf.exempt  # checked below, so a stale token re-shows the form with answers instead of a 400
 def submit(token: str):
-    lang = _lang()
-    parsed = _parse(token)
+    lang = citizen_lang()
+    parsed = parse_token(token)
     try:
-        place = _resolve_parsed(parsed)
-        version = _version_for(place, posted_version(request.form))
+        place = resolve_parsed(parsed)
+        version = version_for(place, posted_version(request.form))
     except UNAVAILABLE:
-        page = _unavailable_form(parsed, lang)
+        page = unavailable_form(parsed, lang)
         if page is None:
             raise  # the plain retry page (survey/errors.py)
         return page
@@ -345,7 +77,7 @@ def submit(token: str):
     try:
         slot = take_submission_slot(key)
     except Flooded as flood:
-        return _retry_form(place, version, lang, form, status=429, notice=FLOODED, retry_after=str(flood.retry))
+        return retry_form(place, version, lang, form, status=429, notice=FLOODED, retry_after=str(flood.retry))
     try:
         client = client_hash(request.remote_addr, now)
         signals = _signal_flags(place, version, checked, client, now)
@@ -367,15 +99,15 @@ def submit(token: str):
         stored = responses.store(submission, now)
     except responses.DuplicateDossier:
         slot.give_back()
-        form = form or _posted_form(version, lang)[0]
+        form = form or posted_form(version, lang)[0]
         form.version.data = str(version.id)
         form.dossier_code.errors = [_("Hồ sơ này đã được đánh giá trong đợt khảo sát. Mỗi hồ sơ chỉ đánh giá một lần.")]
         form.idem.data = uuid.uuid4().hex
-        return _render(place, version, form, lang, status=409)
+        return render_form(place, version, form, lang, status=409)
     except (OperationalError, SQLAlchemyError):
         slot.give_back()
         current_app.logger.exception("storing a response failed")
-        return _retry_form(place, version, lang, form)
+        return retry_form(place, version, lang, form)
     if not stored.created:
         slot.give_back()
     return redirect(url_for("public.thanks", token=token, lang=lang if lang == "en" else None,
@@ -403,8 +135,8 @@ def _signal_flags(place: Place, version: VersionInfo, checked: Checked, client: 
 
 @bp.get("/s/<token>/cam-on")
 def thanks(token: str):
-    place = _resolve(token)
-    lang = _lang()
+    place = resolve(token)
+    lang = citizen_lang()
     kiosk = request.args.get("c") == "kiosk" and not place.is_link
     return render_template("public/thanks.html", counter=place.counter, unit=place.unit,
                            survey=place.survey, lang=lang, kiosk=kiosk, token=token)

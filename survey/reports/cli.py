@@ -16,7 +16,7 @@ from survey.extensions import db
 from survey.models import Response, Unit
 from survey.reports import bp
 from survey.reports.jobs import QUEUE, render_unit_to_file
-from survey.services import report_data
+from survey.indices import report_data
 
 
 def _unit(code: str) -> Unit:
@@ -105,7 +105,7 @@ def _run_queued(redis_url: str, db_url: str, period: str, targets: list[tuple[st
 @with_appcontext
 def report_thematic(survey_code: str, output: Path) -> None:
     """A thematic campaign's report, pooled over its target units."""
-    from survey.services.pooled import survey_by_code
+    from survey.indices.pooled import survey_by_code
 
     survey = survey_by_code(survey_code)
     if survey is None or survey.kind != "thematic":

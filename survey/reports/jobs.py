@@ -18,7 +18,7 @@ def render_unit_to_file(database_url: str, unit_code: str, period: str, output: 
     from survey import create_app
     from survey.extensions import db
     from survey.models import Unit
-    from survey.services.report_data import unit_report_data
+    from survey.indices.report_data import unit_report_data
 
     # It renders one PDF and signs nothing: a throwaway key, so a worker needs no copy of the web
     # tier's SECRET_KEY (create_app refuses to run without a real one).

@@ -10,8 +10,9 @@ from survey.args import period_arg
 from survey.extensions import db
 from survey.permissions import Permission, requires
 from survey.reports import bp
-from survey.services import audit, report_data
-from survey.services.access import unit_or_404
+from survey.services import audit
+from survey.indices import report_data
+from survey.access import unit_or_404
 
 
 def _pdf(content: bytes, filename: str) -> Response:

@@ -23,9 +23,10 @@ from analysis.indices import MIN_N
 from survey.extensions import db
 from survey.models import Response, ServiceVolume, Survey, Unit
 from survey.models.responses import COUNTED
-from survey.services import aggregates
-from survey.services.instrument import STANDING_CODE
-from survey.services.rollups import counted
+from survey.indices import aggregates
+from survey.indices.stratum_sums import instrument_of
+from survey.catalog.instrument import STANDING_CODE
+from survey.indices.stratum_sums import counted
 
 OPEN, VERIFIED = "open", "verified"
 
@@ -74,7 +75,7 @@ class ChannelGap:
 
 def _channel_table(unit_id: int, period: str, survey_code: str
                    ) -> tuple[list[str], list[int], dict[str, list]] | None:
-    inst = aggregates.instrument_of(survey_code)
+    inst = instrument_of(survey_code)
     if inst is None:
         return None
     labels: list[str] = []

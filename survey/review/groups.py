@@ -19,7 +19,7 @@ from survey.extensions import db
 from survey.models import Answer, Counter, Response, Survey, Unit
 from survey.models.responses import COUNTED, QUARANTINED
 from survey.review.quarantine import Selection, held_ids
-from survey.services import aggregates
+from survey.indices import aggregates
 
 PAGE = 30
 CODES_VI = {

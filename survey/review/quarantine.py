@@ -19,8 +19,9 @@ from sqlalchemy import case, or_, select, update
 from survey.extensions import db
 from survey.models import Response
 from survey.models.responses import COUNTED, QUARANTINED, REJECTED
-from survey.services import audit, rollups
-from survey.services.periods import VIETNAM
+from survey.services import audit
+from survey.indices import rollups
+from survey.catalog.periods import VIETNAM
 
 MANUAL = "manual"
 # action -> (statuses it applies to, status it sets)

@@ -35,7 +35,7 @@ from flask import current_app
 from limits.storage import RedisStorage
 
 from survey.extensions import limiter
-from survey.services.periods import in_vietnam
+from survey.catalog.periods import in_vietnam
 
 BURST, OUT_OF_HOURS = "burst", "out-of-hours"
 SAME_CLIENT, IDENTICAL_RUN = "same-client", "identical-run"

@@ -16,8 +16,8 @@ from survey.dashboards.queries import PERIOD_RE, units_for_choice
 from survey.models.responses import COUNTED, QUARANTINED, STATUSES
 from survey.review import bp, evidence, groups
 from survey.review.quarantine import ACTIONS, Selection, decide
-from survey.services.access import unit_or_404
-from survey.services.periods import period_of
+from survey.access import unit_or_404
+from survey.catalog.periods import period_of
 
 TABS = {QUARANTINED: "Đang cách ly", "rejected": "Đã loại khỏi số liệu",
         COUNTED: "Đã trả lại (được tính)"}

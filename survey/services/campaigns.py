@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import CampaignTarget, Response, Survey, SurveyVersion, Unit
 from survey.services import audit
-from survey.services.instrument import PRIVACY_VI, publish_questions
-from survey.services.periods import VIETNAM, as_utc
-from survey.services.rollups import counted
-from survey.services.question_bank import (
+from survey.catalog.instrument import PRIVACY_VI, publish_questions
+from survey.catalog.periods import VIETNAM, as_utc
+from survey.indices.stratum_sums import counted
+from survey.catalog.question_bank import (
     A_CODES,
     B_CODES,
     CUSTOM_TYPES,

@@ -18,10 +18,10 @@ from sqlalchemy import delete, insert, select, update
 
 from survey.extensions import db
 from survey.models import Answer, Question, Response, ServiceVolume, Survey, SurveyVersion, Unit
-from survey.services.anonymity import to_the_hour  # stored as citizens' are: to the hour
-from survey.services import rollups
-from survey.services.instrument import SERVICE_FIELDS, STANDING_CODE
-from survey.services.periods import VIETNAM
+from survey.intake.anonymity import to_the_hour  # stored as citizens' are: to the hour
+from survey.indices import rollups
+from survey.catalog.instrument import SERVICE_FIELDS, STANDING_CODE
+from survey.catalog.periods import VIETNAM
 
 DEMO_KEY = "demo-"
 CHUNK = 2000

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import User
 from survey.services import audit
-from survey.services.periods import as_utc
-from survey.services.anonymity import keyed_hash
+from survey.catalog.periods import as_utc
+from survey.intake.anonymity import keyed_hash
 
 HOUR = timedelta(hours=1)
 # A response stored at 08:59:59 may commit a moment after 09:00: an hour is shown only once it is

@@ -6,16 +6,16 @@ is idempotent: a second run at once finds nothing. Periods are in days, from the
 """
 from __future__ import annotations
 
+from typing import Any, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from flask import current_app
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from survey.extensions import db
 from survey.models import Answer, AuditLog, Response
 from survey.models.integrity import ClientSalt, DossierLink
-from survey.services.periods import in_vietnam
+from survey.catalog.periods import in_vietnam
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,7 @@ class Retention:
     rejected_days: int
 
     @classmethod
-    def from_config(cls) -> Retention:
-        config = current_app.config
+    def from_config(cls, config: Mapping[str, Any]) -> Retention:
         return cls(failed_login_days=int(config["RETAIN_FAILED_LOGIN_DAYS"]),
                    dossier_link_days=int(config["RETAIN_DOSSIER_LINK_DAYS"]),
                    client_hash_days=int(config["RETAIN_CLIENT_HASH_DAYS"]),
@@ -44,11 +43,9 @@ class PurgeReport:
     refused_rejected: int = 0
 
 
-def purge(now: datetime | None = None, retention: Retention | None = None,
-          dry_run: bool = False) -> PurgeReport:
+def purge(retention: Retention, now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
     """Apply every retention rule in one transaction (committed unless `dry_run`)."""
     now = now or datetime.now(timezone.utc)
-    retention = retention or Retention.from_config()
     report = PurgeReport()
     today = in_vietnam(now).date().isoformat()
 

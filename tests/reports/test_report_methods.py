@@ -12,9 +12,9 @@ from analysis.report import render_unit_report
 from analysis.report.model import EstimateView, ci_method_text
 from survey.extensions import db
 from survey.models import Unit
-from survey.services import aggregates
+from survey.indices import aggregates
 from survey.services.demo_responses import seed_demo_responses
-from survey.services.report_data import unit_report_data
+from survey.indices.report_data import unit_report_data
 
 PERIOD, EARLIER = "2026-H1", "2025-H2"
 

@@ -1,0 +1,1 @@
+"""Catalog: reference data (the SIPAS instrument, the question bank, periods and labels)."""

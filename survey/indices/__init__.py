@@ -1,0 +1,2 @@
+"""Indices: stored responses to estimates (rollup fold and read, index tables, report inputs,
+counts, comments, exports)."""

@@ -1,0 +1,365 @@
+"""SIPAS index tables from the database: per-stratum sums in, analysis.indices.index_table() out.
+
+Row-level responses never reach Python.  indices/rollups.py gives, per stratum (unit x
+service field x period) and measure, n, the satisfied count, Σy and Σy² (pre-summed rollup
+plus a live GROUP BY over responses not yet folded, exact either way).  This module weights
+them and builds the two tables whose contract is the docstring of :mod:`analysis.indices`:
+
+- ``frame``: one row per stratum h with n_h (responses) as n_psu; its weight is w_h;
+- ``cells``: per (unit, period, stat, measure, stratum) the weighted sums.  w is constant
+  within a stratum, so Σw·y = w_h·Σy, Σw²y² = w_h²·Σy² and so on: exact, not an approximation.
+
+Measures: ``rate`` and ``score`` per item code (y = 1 if 4-5 else 0, and y = the answer);
+``component`` (a response's share of its valid items in the component rated 4-5) and
+``overall`` (the component-weighted mean over the components the response answered; equal
+weights unless the survey's ``scope["component_weights"]`` says otherwise).
+
+Weights, and what happens when service volumes are missing
+-----------------------------------------------------------
+For each unit and period, with D_u = the unit's total dossiers in the period
+(ServiceVolume rows with dossiers > 0) and N_u = its responses:
+
+1. a response whose service_field has a ServiceVolume row gets the field stratum,
+   w = dossiers_field / responses_field (DESIGN.md section 5);
+2. a response with NULL service_field, or a field without a volume row, goes to the unit's
+   residual stratum (field key ``"*"``) and gets the unit-average weight w = D_u / N_u: it
+   counts as much as an average respondent of that unit, neither more nor less;
+3. a unit with no volumes at all in the period has no field with a volume row, so by rule 2
+   all its responses fall into its one residual stratum (``"*"``), with w = 1 since D_u = 0:
+   its estimates are unweighted and their variance is that of one unstratified sample of the
+   unit (no split by field).  Such rows carry ``weighted=False`` and every report must print
+   :data:`UNWEIGHTED_NOTE`.  ``fallback_responses`` counts responses weighted by rule 2 or 3.
+
+Since strata are nested in units, a unit's estimates do not depend on which other units are
+in the query; ranks do (they are computed among the units asked for).
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter as Tally
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from sqlalchemy import select
+
+from analysis.indices import index_table
+from analysis.report.model import weakest_items
+from survey.extensions import db
+from survey.models import Question, ServiceVolume, Survey, SurveyVersion, Unit
+from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
+from survey.indices import rollup_read
+from survey.catalog.instrument import COMPONENTS, STANDING_CODE
+from survey.indices.stratum_sums import Instrument, StratumSums, instrument_of, kinds_for
+
+RESIDUAL = "*"
+UNWEIGHTED_NOTE = "chưa có số liệu hồ sơ: ước lượng chưa gia quyền"
+STATS = ("overall", "component", "rate", "score")
+STATS_SORTED = np.array(sorted(STATS))
+SUMS = ("n", "sum_w", "sum_wy", "sum_wy2", "sum_w2", "sum_w2y", "sum_w2y2")
+ESTIMATE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff", "df",
+                    "method", "reliable", "rank", "rank_best", "rank_worst")
+
+
+def stratum_label(unit_id: int, period: str, field_key: str) -> str:
+    return f"{unit_id}|{period}|{field_key}"
+
+
+@dataclass(frozen=True)
+class Weighted:
+    """Strata (list of dicts, the frame's rows in order) and cells whose ``stratum`` column
+    is the index of the stratum in that list."""
+
+    strata: list[dict[str, Any]]
+    cells: dict[str, np.ndarray]
+
+    def frame(self) -> dict[str, np.ndarray]:
+        return {"stratum": np.arange(len(self.strata)),
+                "n_psu": np.array([s["n_h"] for s in self.strata], dtype=np.int64)}
+
+
+def _volumes(periods: Sequence[str], unit_ids: set[int] | None) -> dict[tuple[int, str, str], int]:
+    query = select(ServiceVolume.unit_id, ServiceVolume.period, ServiceVolume.field,
+                   ServiceVolume.dossiers).where(ServiceVolume.dossiers > 0,
+                                                 ServiceVolume.period.in_(list(periods)))
+    if unit_ids is not None:
+        query = query.where(ServiceVolume.unit_id.in_(sorted(unit_ids)))
+    return {(u, p, f): int(d) for u, p, f, d in db.session.execute(query)}
+
+
+def _strata(sums: StratumSums, periods: Sequence[str], unit_ids: set[int] | None
+            ) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Weighting strata by the rules above, and each raw (service field) stratum's index."""
+    vol = _volumes(periods, unit_ids)
+    unit_d: Tally = Tally()
+    for (u, p, _), d in vol.items():
+        unit_d[(u, p)] += d
+    at: dict[tuple[int, str, str], int] = {}
+    strata: list[dict[str, Any]] = []
+    raw_to = np.empty(len(sums.strata), dtype=np.int64)
+    for i, ((u, p, f), n) in enumerate(zip(sums.strata, sums.responses)):
+        key = (u, p, f if (u, p, f) in vol else RESIDUAL)
+        if key not in at:
+            at[key] = len(strata)
+            strata.append({"unit_id": u, "period": p, "field_key": key[2],
+                           "stratum": stratum_label(*key), "n_h": 0,
+                           "d_h": vol.get((u, p, f)), "d_u": unit_d.get((u, p))})
+        strata[at[key]]["n_h"] += n
+        raw_to[i] = at[key]
+    unit_n: Tally = Tally()
+    for s in strata:
+        unit_n[(s["unit_id"], s["period"])] += s["n_h"]
+    for s in strata:
+        d_h, d_u = s.pop("d_h"), s.pop("d_u")
+        if d_h is not None:
+            s["w"] = d_h / s["n_h"]
+        elif d_u:
+            s["w"] = d_u / unit_n[(s["unit_id"], s["period"])]
+        else:
+            s["w"] = 1.0
+        s["weighted"], s["fallback"] = bool(d_u), d_h is None
+    return strata, raw_to
+
+
+def weighted(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
+             stats: Iterable[str] = STATS, include: Sequence[int] = (),
+             verified: bool | None = None) -> Weighted:
+    """Strata with n_h and w_h, and the cells table of analysis.indices.index_table().
+
+    Counted responses only, plus ``include`` (see rollup_read.read); ``verified`` True/False
+    weights one channel's responses alone to the service volumes.
+    """
+    stats = set(stats)
+    sums = rollup_read.read(inst, periods, unit_ids, kinds_for(stats), include, verified)
+    strata, raw_to = _strata(sums, periods, unit_ids)
+    n_measures = max(len(sums.measures), 1)
+    key = raw_to[np.asarray(sums.cell_stratum, dtype=np.int64)] * n_measures \
+        + np.asarray(sums.cell_measure, dtype=np.int64)
+    cells, inverse = np.unique(key, return_inverse=True)
+    total = {k: np.bincount(inverse, weights=np.asarray(getattr(sums, k), dtype=float),
+                            minlength=len(cells)) for k in ("n", "sat", "s1", "s2")}
+    stratum, measure = cells // n_measures, cells % n_measures
+    w = np.array([s["w"] for s in strata], dtype=float)[stratum]
+    # Fixed-width strings, not objects: index_table sorts these columns (np.unique).
+    kind = np.array([k for k, _ in sums.measures] or [0])[measure]
+    code = np.array([c for _, c in sums.measures] or [""])[measure]
+    unit = np.array([s["unit_id"] for s in strata] or [0], dtype=np.int64)[stratum]
+    period = np.array([s["period"] for s in strata] or [""])[stratum]
+    # (stat, mask over cells, Σy, Σy²); a 0/1 rate is its own square.
+    parts = [("rate", kind == KIND_ITEM, total["sat"], total["sat"]),
+             ("score", kind == KIND_ITEM, total["s1"], total["s2"]),
+             ("component", kind == KIND_COMPONENT, total["s1"], total["s2"]),
+             ("overall", kind == KIND_OVERALL, total["s1"], total["s2"])]
+    pieces: dict[str, list[np.ndarray]] = {k: [] for k in
+                                           ("unit", "period", "stat", "measure", "stratum") + SUMS}
+    for stat, mask, s1, s2 in parts:
+        if stat not in stats or not mask.any():
+            continue
+        n, ww = total["n"][mask], w[mask]
+        pieces["unit"].append(unit[mask])
+        pieces["period"].append(period[mask])
+        pieces["stat"].append(np.full(int(mask.sum()), stat))
+        pieces["measure"].append(code[mask])
+        pieces["stratum"].append(stratum[mask])
+        for name, value in zip(SUMS, (n.astype(np.int64), ww * n, ww * s1[mask], ww * s2[mask],
+                                      ww * ww * n, ww * ww * s1[mask], ww * ww * s2[mask])):
+            pieces[name].append(value)
+    out = {k: (np.concatenate(v) if v else np.array([], dtype=str if k in
+                                                      ("period", "stat", "measure") else float))
+           for k, v in pieces.items()}
+    return Weighted(strata, out)
+
+
+def strata_rows(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None
+                ) -> list[dict[str, Any]]:
+    """Strata with n_h, w_h, weighted (the unit has volumes) and fallback (rule 2 or 3)."""
+    return weighted(inst, periods, unit_ids, stats=()).strata
+
+
+def index_cells(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
+                stats: Iterable[str] = STATS) -> dict[str, np.ndarray]:
+    """The ``cells`` table with stratum labels (see :func:`stratum_label`)."""
+    data = weighted(inst, periods, unit_ids, stats)
+    labels = np.array([s["stratum"] for s in data.strata] or [""], dtype=object)
+    return {**data.cells, "stratum": labels[data.cells["stratum"].astype(np.int64)]}
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars to Python; NaN and inf to None so rows serialise to JSON."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _plain_list(values: np.ndarray) -> list[Any]:
+    """:func:`_plain` for a whole column."""
+    out = values.tolist()
+    if values.dtype.kind == "f":
+        out = [x if math.isfinite(x) else None for x in out]
+    return out
+
+
+def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
+                    survey_code: str = STANDING_CODE, stats: Iterable[str] = STATS,
+                    include: Sequence[int] = (), verified_only: bool = False) -> list[dict[str, Any]]:
+    """index_table() rows for several periods, with unit code/name/kind and weighting flags.
+
+    Counted responses only; ``include`` adds held responses by id (the review page's "with");
+    ``verified_only``: from dossier-link responses alone (a robustness check; read live).
+    """
+    inst = instrument_of(survey_code)
+    if inst is None or (unit_ids is not None and not unit_ids):
+        return []
+    data = weighted(inst, periods, unit_ids, stats, include, True if verified_only else None)
+    if not data.strata or len(data.cells["n"]) == 0:
+        return []
+    table = index_table(data.frame(), data.cells)
+    units = {u.id: (u.id, u.code, u.name, u.kind) for u in db.session.scalars(
+        select(Unit).where(Unit.id.in_({int(x) for x in np.unique(table["unit"])})))}
+    flags: dict[tuple[int, str], tuple[bool, int, int]] = {}
+    for s in data.strata:
+        weighted_, responses, fallback = flags.get((s["unit_id"], s["period"]),
+                                                   (s["weighted"], 0, 0))
+        flags[(s["unit_id"], s["period"])] = (weighted_, responses + s["n_h"],
+                                              fallback + (s["n_h"] if s["fallback"] else 0))
+    # Order first (NumPy), then build dicts from whole columns: ~200,000 rows for a province.
+    unit_col = table["unit"].astype(np.int64)
+    code = np.array([units[u][1] for u in unit_col.tolist()])
+    stat_order = np.array([STATS.index(x) for x in STATS_SORTED])[
+        np.searchsorted(STATS_SORTED, table["stat"])]
+    rank_key = np.where(table["rank"] > 0, table["rank"], 10**9)
+    order = np.lexsort((code, rank_key, table["measure"], stat_order, table["period"]))
+    columns = {k: _plain_list(table[k][order]) for k in ("period", "stat", "measure")
+               + ESTIMATE_COLUMNS}
+    unit_ids = unit_col[order].tolist()
+    periods = columns["period"]
+    info = [units[u] for u in unit_ids]
+    flag = [flags[(u, p)] for u, p in zip(unit_ids, periods)]
+    names = (("unit_id", "unit_code", "unit_name", "unit_kind", "period", "stat", "measure")
+             + ESTIMATE_COLUMNS + ("weighted", "responses", "fallback_responses"))
+    values = zip(info, periods, columns["stat"], columns["measure"],
+                 *(columns[k] for k in ESTIMATE_COLUMNS), flag)
+    return [dict(zip(names, (*i, p, st, m, *est, *fl)))
+            for i, p, st, m, *est, fl in values]
+
+
+def index_rows(period: str, unit_ids: set[int] | None, survey_code: str = STANDING_CODE,
+               stats: Iterable[str] = STATS, verified_only: bool = False) -> list[dict[str, Any]]:
+    """The SIPAS index table of one period as plain dicts (None for NaN), ranked rows first.
+
+    Keys: unit_id, unit_code, unit_name, unit_kind, period, stat, measure, estimate, se,
+    ci_low, ci_high, n, n_eff, deff, df, method, reliable, rank, rank_best, rank_worst (rank
+    -1 when not reliable), weighted, responses, fallback_responses.  unit_ids=None: every unit.
+    """
+    return index_table_for([period], unit_ids, survey_code, stats, verified_only=verified_only)
+
+
+# --- summaries for dashboards and reports: plain data, no formatting ------------------------
+
+@dataclass(frozen=True)
+class Indicator:
+    """One estimate; attribute names follow analysis.Estimate so report views accept it."""
+
+    estimate: float
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    se: float | None = None
+    n_eff: float | None = None
+    deff: float | None = None
+    reliable: bool = False
+    rank: int = -1
+    rank_best: int = -1
+    rank_worst: int = -1
+    df: int | None = None          # t degrees of freedom (period changes add them)
+    method: str = "mean"           # the interval it got: analysis.indices "method"
+
+    @property
+    def unreliable(self) -> bool:
+        return not self.reliable
+
+    @property
+    def tied(self) -> bool:
+        return self.rank_best < self.rank_worst
+
+
+def indicator(row: dict[str, Any] | None) -> Indicator | None:
+    if row is None or row["estimate"] is None:
+        return None
+    return Indicator(row["estimate"], row["ci_low"], row["ci_high"], row["n"], row["se"],
+                     row["n_eff"], row["deff"], bool(row["reliable"]), row["rank"],
+                     row["rank_best"], row["rank_worst"], row.get("df"), row.get("method") or "mean")
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    code: str
+    text: str
+    component: str | None
+    rate: Indicator | None
+    score: Indicator | None
+
+
+@dataclass(frozen=True)
+class UnitSummary:
+    unit_id: int
+    period: str
+    responses: int
+    weighted: bool                 # False: print UNWEIGHTED_NOTE
+    fallback_responses: int
+    overall: Indicator | None
+    components: tuple[tuple[str, str, Indicator | None], ...]   # (code, name, estimate)
+    items: tuple[ItemResult, ...]
+    overall_item: ItemResult | None  # the "Nhìn chung..." question, not part of the index
+
+    def weakest(self, k: int = 3) -> list[ItemResult]:
+        """The reliable items with the lowest satisfaction rate, ties shown (overall question
+        excluded): the PDF's rule, analysis.report.model.weakest_items."""
+        return weakest_items(self.items, k)
+
+
+def question_texts(survey_code: str = STANDING_CODE) -> dict[str, tuple[str, str | None]]:
+    """Item code -> (wording, component), the newest version's wording winning."""
+    rows = db.session.execute(
+        select(Question.code, Question.text_vi, Question.component)
+        .join(SurveyVersion, SurveyVersion.id == Question.version_id)
+        .join(Survey, Survey.id == SurveyVersion.survey_id)
+        .where(Survey.code == survey_code).order_by(SurveyVersion.number)
+    ).all()
+    return {code: (text, comp) for code, text, comp in rows}
+
+
+def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE,
+                 verified_only: bool = False) -> UnitSummary:
+    """Overall index, components and items of one unit in one period (responses=0 if none)."""
+    rows = index_rows(period, {unit_id}, survey_code, verified_only=verified_only)
+    by_key = {(r["stat"], r["measure"]): r for r in rows}
+    texts = question_texts(survey_code)
+    comps = sorted({r["measure"] for r in rows if r["stat"] == "component"} | set(COMPONENTS))
+    items = []
+    for code in sorted({r["measure"] for r in rows if r["stat"] == "rate"}):
+        text, comp = texts.get(code, (code, None))
+        items.append(ItemResult(code, text, comp, indicator(by_key.get(("rate", code))),
+                                indicator(by_key.get(("score", code)))))
+    first = rows[0] if rows else {}
+    return UnitSummary(
+        unit_id=unit_id, period=period, responses=first.get("responses", 0),
+        weighted=first.get("weighted", False),
+        fallback_responses=first.get("fallback_responses", 0),
+        overall=indicator(by_key.get(("overall", "overall"))),
+        components=tuple((c, COMPONENTS.get(c, (c,))[0], indicator(by_key.get(("component", c))))
+                         for c in comps),
+        items=tuple(i for i in items if i.component != "OVERALL"),
+        overall_item=next((i for i in items if i.component == "OVERALL"), None),
+    )
+
+
+def trend(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE,
+          verified_only: bool = False) -> list[tuple[str, Indicator | None]]:
+    """Overall index of a unit per period, in the order given (None where no responses)."""
+    rows = index_table_for(list(periods), {unit_id}, survey_code, stats=("overall",),
+                           verified_only=verified_only)
+    found = {r["period"]: indicator(r) for r in rows}
+    return [(p, found.get(p)) for p in periods]

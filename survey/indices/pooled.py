@@ -1,0 +1,50 @@
+"""Estimates pooled over several units and periods (a thematic campaign as a whole).
+
+The cells of services.aggregates are per unit × period × stratum, and strata are nested in
+units and periods. Relabelling every cell's unit and period to one domain therefore gives the
+pooled estimate with the same stratified linearization variance; no new statistics here.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from sqlalchemy import select
+
+from analysis.indices import index_table
+from survey.extensions import db
+from survey.models import Response, Survey
+from survey.indices import aggregates
+from survey.indices.stratum_sums import instrument_of
+
+POOLED_UNIT = 0
+POOLED_PERIOD = "*"
+
+
+def campaign_periods(survey_id: int) -> list[str]:
+    return list(db.session.scalars(select(Response.period).where(Response.survey_id == survey_id)
+                                   .distinct().order_by(Response.period)))
+
+
+def pooled_rows(survey_code: str, periods: Sequence[str], unit_ids: set[int] | None
+                ) -> dict[tuple[str, str], aggregates.Indicator | None]:
+    """(stat, measure) → the estimate over all `unit_ids` (None: all units) and `periods`."""
+    inst = instrument_of(survey_code)
+    if inst is None or not periods:
+        return {}
+    data = aggregates.weighted(inst, periods, unit_ids)
+    if not data.strata or len(data.cells["n"]) == 0:
+        return {}
+    cells = dict(data.cells)
+    cells["unit"] = np.full(len(cells["n"]), POOLED_UNIT)
+    cells["period"] = np.full(len(cells["n"]), POOLED_PERIOD)
+    table = index_table(data.frame(), cells)
+    rows: dict[tuple[str, str], Any] = {}
+    for i in range(len(table["estimate"])):
+        row = {k: aggregates._plain(table[k][i]) for k in aggregates.ESTIMATE_COLUMNS}
+        rows[(str(table["stat"][i]), str(table["measure"][i]))] = aggregates.indicator(row)
+    return rows
+
+
+def survey_by_code(code: str) -> Survey | None:
+    return db.session.scalar(select(Survey).where(Survey.code == code))

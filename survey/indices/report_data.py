@@ -1,0 +1,232 @@
+"""Report inputs from the database: the plain dataclasses analysis.report renders.
+
+Queries and estimates come from services.aggregates; this module only assembles them, so the
+numbers in a PDF are the same as on the dashboard.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from analysis import independent_difference
+from analysis.report.model import (
+    ChangeRow,
+    ComponentRow,
+    EstimateView,
+    HeatRow,
+    ItemRow,
+    MethodsInfo,
+    PosterData,
+    ProvinceReportData,
+    TargetProgress,
+    ThematicReportData,
+    TrendPoint,
+    UnitReportData,
+    ci_method_text,
+)
+from analysis.report.ranking import rank_units
+from survey.extensions import db
+from survey.models import Counter, ServiceVolume, Survey, Unit
+from survey.indices import aggregates
+from survey.indices import comments as comment_reader
+from survey.catalog.instrument import COMPONENTS, PRIVACY_VI, STANDING_CODE
+from survey.catalog.periods import VIETNAM, last_periods, previous
+from survey.intake.tokens import survey_url
+from survey.short_links import short_url
+from survey.links.service import verified_count
+
+UNIT_KINDS_VI = {
+    "province": "Ủy ban nhân dân tỉnh",
+    "agency": "Cơ quan chuyên môn thuộc UBND tỉnh",
+    "commune": "Ủy ban nhân dân xã",
+    "ward": "Ủy ban nhân dân phường",
+    "centre": "Trung tâm Phục vụ hành chính công",
+}
+TREND_PERIODS = 4
+COMMENT_SAMPLE = 30
+
+
+def _view(ind: aggregates.Indicator | None) -> EstimateView | None:
+    if ind is None:
+        return None
+    return EstimateView(estimate=ind.estimate, ci_low=ind.ci_low, ci_high=ind.ci_high, n=ind.n,
+                        unreliable=ind.unreliable, n_eff=ind.n_eff, deff=ind.deff, method=ind.method)
+
+
+def change_view(current: aggregates.Indicator | None, before: aggregates.Indicator | None
+                ) -> EstimateView | None:
+    """Change between two periods, from analysis.independent_difference (t on df_a + df_b)."""
+    if current is None or before is None or None in (current.se, before.se, current.df, before.df):
+        return None
+    change = independent_difference(current, before)
+    return EstimateView(estimate=change.estimate, ci_low=change.ci_low, ci_high=change.ci_high,
+                        n=current.n, unreliable=current.unreliable or before.unreliable,
+                        method=change.method)
+
+
+def _province(unit: Unit) -> Unit:
+    while unit.parent is not None:
+        unit = unit.parent
+    return unit
+
+
+def _survey_title(survey_code: str) -> str:
+    return db.session.scalar(select(Survey.title_vi).where(Survey.code == survey_code)) or survey_code
+
+
+INDEX_ESTIMATES = "chỉ số chung và chỉ số thành phần"
+ITEM_ESTIMATES = "tỷ lệ hài lòng từng tiêu chí"
+CHANGE_ESTIMATES = "thay đổi so với kỳ trước"
+
+
+def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, responses: int,
+             ci_method: str) -> MethodsInfo:
+    query = select(func.coalesce(func.sum(ServiceVolume.dossiers), 0)).where(ServiceVolume.period == period)
+    if unit_ids is not None:
+        query = query.where(ServiceVolume.unit_id.in_(unit_ids))
+    dossiers = int(db.session.scalar(query) or 0)
+    if summary_weighted:
+        text = ("Mỗi phiếu được gia quyền theo số hồ sơ đơn vị đã giải quyết trong từng lĩnh vực, "
+                "nên kết quả mô tả người trả lời được điều chỉnh theo khối lượng dịch vụ.")
+    else:
+        note = aggregates.UNWEIGHTED_NOTE
+        text = f"{note[0].upper()}{note[1:]}."
+    return MethodsInfo(weights_description=text, responses=responses, dossiers=dossiers,
+                       ci_method=ci_method)
+
+
+def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) -> UnitReportData:
+    summary = aggregates.unit_summary(unit.id, period, survey_code)
+    earlier = previous(period)
+    before = aggregates.unit_summary(unit.id, earlier, survey_code).overall
+    change = change_view(summary.overall, before)
+    ci_method = ci_method_text([
+        (INDEX_ESTIMATES, [summary.overall, *(ind for _c, _n, ind in summary.components)]),
+        (ITEM_ESTIMATES, [i.rate for i in summary.items]), (CHANGE_ESTIMATES, [change])])
+    return UnitReportData(
+        unit_name=unit.name,
+        unit_kind=UNIT_KINDS_VI.get(unit.kind, unit.kind),
+        province_name=_province(unit).name,
+        period=period,
+        survey_title=_survey_title(survey_code),
+        response_count=summary.responses,
+        overall=_view(summary.overall),
+        overall_previous=_view(before),
+        previous_period=earlier,
+        overall_change=change,
+        components=tuple(ComponentRow(code=code, name=name, estimate=_view(ind))
+                         for code, name, ind in summary.components if code in COMPONENTS),
+        items=tuple(ItemRow(code=i.code, text=i.text, rate=_view(i.rate), mean=_view(i.score),
+                            component=i.component or "") for i in summary.items),
+        trend=tuple(TrendPoint(period=p, estimate=_view(ind))
+                    for p, ind in aggregates.trend(unit.id, last_periods(period, TREND_PERIODS), survey_code)),
+        comments=tuple(comment_reader.latest(None, survey_code, unit_ids={unit.id}, period=period,
+                                             limit=COMMENT_SAMPLE)),
+        methods=_methods({unit.id}, period, summary.weighted, summary.responses, ci_method),
+        unit_code=unit.code,
+        generated_at=datetime.now(VIETNAM),
+        verified_count=verified_count({unit.id}, period, survey_code),
+        verified_overall=_view(aggregates.unit_summary(unit.id, period, survey_code,
+                                                       verified_only=True).overall),
+    )
+
+
+def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix: bool = True
+                         ) -> ProvinceReportData:
+    rows = aggregates.index_rows(period, None, survey_code, stats=("overall", "component"))
+    before = {r["unit_id"]: aggregates.indicator(r)
+              for r in aggregates.index_rows(previous(period), None, survey_code, stats=("overall",))}
+    overall = {r["unit_id"]: r for r in rows if r["stat"] == "overall"}
+    comp = {(r["unit_id"], r["measure"]): aggregates.indicator(r) for r in rows if r["stat"] == "component"}
+    units = db.session.scalars(select(Unit).where(Unit.id.in_(overall.keys())).order_by(Unit.code)).all()
+    province = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))
+    ranked = rank_units([(u.name, _view(aggregates.indicator(overall[u.id])), overall[u.id]["responses"])
+                         for u in units])
+    from survey.indices.pooled import pooled_rows
+
+    province_wide = pooled_rows(survey_code, [period], None).get(("overall", "overall")) if overall else None
+    changes = tuple(ChangeRow(unit_name=u.name, current=_view(aggregates.indicator(overall[u.id])),
+                              previous=_view(before.get(u.id)),
+                              change=change_view(aggregates.indicator(overall[u.id]), before.get(u.id)))
+                    for u in units)
+    ci_method = ci_method_text([
+        (INDEX_ESTIMATES, [province_wide, *(aggregates.indicator(r) for r in overall.values()),
+                           *comp.values()]),
+        (CHANGE_ESTIMATES, [c.change for c in changes])])
+    return ProvinceReportData(
+        province_name=province.name if province else "",
+        period=period,
+        survey_title=_survey_title(survey_code),
+        units=tuple(ranked),
+        heat=tuple(HeatRow(unit_name=u.name, values=tuple(_view(comp.get((u.id, c))) for c in COMPONENTS))
+                   for u in units),
+        changes=changes,
+        appendix=tuple(unit_report_data(u, period, survey_code) for u in units) if appendix else (),
+        overall=_view(province_wide),
+        response_count=sum(r["responses"] for r in overall.values()),
+        previous_period=previous(period),
+        methods=_methods(None, period, all(r["weighted"] for r in overall.values()) if overall else False,
+                         sum(r["responses"] for r in overall.values()), ci_method),
+        generated_at=datetime.now(VIETNAM),
+    )
+
+
+def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData]:
+    """One poster per active counter of the unit, with its signed URL and a typeable short link."""
+    survey = db.session.scalar(select(Survey).where(Survey.code == survey_code))
+    counters = db.session.scalars(select(Counter).where(Counter.unit_id == unit.id, Counter.active)
+                                  .order_by(Counter.code)).all()
+    return [PosterData(unit_name=unit.name, counter_name=c.name,
+                       url=survey_url(c.id, survey.id, c.token_version),
+                       short_url=short_url(c.code, c.token_version), privacy_line=survey.privacy_vi or PRIVACY_VI)
+            for c in counters]
+
+
+def thematic_report_data(survey: Survey) -> ThematicReportData:
+    """A thematic campaign pooled over its target units and the periods it ran in."""
+    from survey.services import campaigns
+    from survey.indices import pooled
+
+    targets = campaigns.progress(survey)
+    unit_ids = {t.unit.id for t in targets}
+    rows = pooled.pooled_rows(survey.code, pooled.campaign_periods(survey.id), unit_ids or None)
+    texts = aggregates.question_texts(survey.code)
+    items = []
+    for (stat, code), ind in sorted(rows.items()):
+        text, component = texts.get(code, (code, None))
+        if stat == "rate" and component not in ("OVERALL", None, "DEMO"):
+            items.append(ItemRow(code=code, text=text, rate=_view(ind),
+                                 mean=_view(rows.get(("score", code))), component=component))
+    components = tuple(ComponentRow(code=code, name=_component_name(code), estimate=_view(ind))
+                       for (stat, code), ind in sorted(rows.items()) if stat == "component")
+    responses = sum(t.responses for t in targets)
+    province = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))
+    return ThematicReportData(
+        campaign_title=survey.title_vi,
+        purpose=survey.purpose or "",
+        opens_on=campaigns.local_day(survey.opens_at),
+        closes_on=campaigns.local_day(survey.closes_at, exclusive_end=True),
+        organizer=f"Sở Nội vụ {province.name}" if province else "Sở Nội vụ",
+        response_count=responses,
+        overall=_view(rows.get(("overall", "overall"))),
+        components=components,
+        items=tuple(items),
+        targets=tuple(TargetProgress(unit_name=t.unit.name, responses=t.responses, quota=t.quota or 0)
+                      for t in targets),
+        comments=tuple(comment_reader.latest(None, survey.code, limit=COMMENT_SAMPLE)),
+        methods=MethodsInfo(
+            weights_description=("Kết quả gộp các đơn vị được khảo sát; mỗi phiếu được gia quyền theo số hồ sơ "
+                                 "của đơn vị khi có số liệu, nếu chưa có thì mỗi phiếu có trọng số như nhau."),
+            responses=responses, dossiers=0, ci_method=ci_method_text([
+                (INDEX_ESTIMATES, [rows.get(("overall", "overall")),
+                                   *(c.estimate for c in components)]),
+                (ITEM_ESTIMATES, [i.rate for i in items])])),
+        generated_at=datetime.now(VIETNAM),
+    )
+
+
+def _component_name(code: str) -> str:
+    from survey.catalog.question_bank import B_COMPONENTS
+
+    return {**COMPONENTS, **B_COMPONENTS}.get(code, (code,))[0]

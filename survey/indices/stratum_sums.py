@@ -1,0 +1,202 @@
+"""The SQL that sums answers per stratum and measure, shared by the rollup fold and the read.
+
+See :mod:`survey.indices.rollups` for how the sums are folded and read back exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from sqlalchemy import (Float, Integer, String, and_, case, cast, func,
+                        literal, select)
+
+from survey.extensions import db
+from survey.models import (Answer, Question, Response, RollupState,
+                           Survey, SurveyVersion)
+from survey.models.responses import COUNTED
+from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
+from survey.catalog.instrument import STANDING_CODE
+
+KIND_COUNT = 0
+OVERALL = "overall"
+NO_FIELD = ""                 # service_field NULL, stored as '' so it can be part of a key
+LOCK_KEY = 7_240_311          # pg_advisory_xact_lock: one refresh at a time
+PG_WORK_MEM = "64MB"
+FOLD_WORK_MEM = "256MB"       # a first fold of millions of responses sorts big groups
+ANALYZE_FROM = 50_000         # marked rows from which the planner must learn the batch size
+
+
+@dataclass(frozen=True)
+class Instrument:
+    survey_id: int
+    components: tuple[str, ...]
+    component_weights: dict[str, float]
+
+    def measures(self) -> list[tuple[int, str]]:
+        """The composite measures, in the order of the score columns."""
+        return ([(KIND_COMPONENT, c) for c in self.components] + [(KIND_OVERALL, OVERALL)])
+
+
+def instrument_for(survey: Survey) -> Instrument:
+    """The survey's composite components (from its questions) and their weights."""
+    comps = db.session.scalars(
+        select(Question.component).distinct()
+        .join(SurveyVersion, SurveyVersion.id == Question.version_id)
+        .where(SurveyVersion.survey_id == survey.id, Question.type == "likert5",
+               Question.component.isnot(None), Question.component != "OVERALL")
+    ).all()
+    configured = (survey.scope or {}).get("component_weights") or {}
+    weights = {c: float(configured.get(c, 1.0)) for c in comps}
+    return Instrument(survey.id, tuple(sorted(comps)), weights)
+
+
+def instrument_of(survey_code: str = STANDING_CODE) -> Instrument | None:
+    survey = db.session.scalar(select(Survey).where(Survey.code == survey_code))
+    return None if survey is None else instrument_for(survey)
+
+
+def counted() -> Any:
+    """The filter of every figure: quarantined and rejected responses count nowhere."""
+    return Response.status == COUNTED
+
+
+def _f(expr: Any) -> Any:
+    # Double precision everywhere: SQLite divides integers as integers, PostgreSQL would
+    # otherwise return NUMERIC (Decimal) for sums of integers.
+    return cast(expr, Float)
+
+
+def _field_expr() -> Any:
+    return func.coalesce(Response.service_field, literal(NO_FIELD))
+
+
+def is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+# --- the GROUP BY over responses: one shape for folding and for the live tail ---------------
+# Columns of every select: unit_id, period, field, kind, code, n, sat, s1, s2.
+
+def count_select(where: Sequence[Any]) -> Any:
+    f = _field_expr()
+    return (select(Response.unit_id.label("unit_id"), Response.period.label("period"),
+                   f.label("field"), literal(KIND_COUNT, Integer).label("kind"),
+                   literal("", String).label("code"), func.count().label("n"),
+                   literal(0, Integer).label("sat"), _f(literal(0)).label("s1"),
+                   _f(literal(0)).label("s2"))
+            .where(*where).group_by(Response.unit_id, Response.period, f))
+
+
+def _item_select(where: Sequence[Any]) -> Any:
+    """Per stratum and item code: valid answers (1..5), satisfied (4-5), Σv, Σv²."""
+    v, f = Answer.value_int, _field_expr()
+    # Group by question id first (answer and response columns only); item codes and the
+    # likert5 filter are joined to the much smaller grouped result.
+    raw = (select(Response.unit_id, Response.period, f.label("field"), Answer.question_id,
+                  func.count().label("n"), func.count().filter(v >= 4).label("sat"),
+                  func.sum(v).label("s1"), func.sum(v * v).label("s2"))
+           .join(Response, Response.id == Answer.response_id)
+           .where(*where, v.between(1, 5))
+           .group_by(Response.unit_id, Response.period, f, Answer.question_id)).subquery("raw")
+    keys = (raw.c.unit_id, raw.c.period, raw.c.field, Question.code)
+    return (select(raw.c.unit_id, raw.c.period, raw.c.field,
+                   literal(KIND_ITEM, Integer).label("kind"), Question.code.label("code"),
+                   func.sum(raw.c.n).label("n"), func.sum(raw.c.sat).label("sat"),
+                   _f(func.sum(raw.c.s1)).label("s1"), _f(func.sum(raw.c.s2)).label("s2"))
+            .join(Question, Question.id == raw.c.question_id)
+            .where(Question.type == "likert5").group_by(*keys))
+
+
+def _composite_selects(inst: Instrument, where: Sequence[Any]) -> list[Any]:
+    """Per stratum: count, Σy, Σy² of each component score and of the overall score.
+
+    A response's component score is the share of its valid items in the component rated 4-5;
+    its overall score the component-weighted mean over the components it answered.
+    """
+    if not inst.components:
+        return []
+    scores = []
+    for i, comp in enumerate(inst.components):
+        inside = Question.component == comp
+        satisfied = func.count().filter(and_(inside, Answer.value_int >= 4))
+        answered = func.count().filter(inside)
+        scores.append((_f(satisfied) / _f(func.nullif(answered, 0))).label(f"c{i}"))
+    per = (select(Answer.response_id.label("rid"), *scores)
+           .join(Question, Question.id == Answer.question_id)
+           .join(Response, Response.id == Answer.response_id)
+           .where(*where, Question.type == "likert5", Answer.value_int.between(1, 5),
+                  Question.component.in_(inst.components))
+           .group_by(Answer.response_id)).subquery("per_response")
+    comp_cols = [per.c[f"c{i}"] for i in range(len(inst.components))]
+    cw = [inst.component_weights[c] for c in inst.components]
+    numerator = sum((func.coalesce(col * k, 0.0) for col, k in zip(comp_cols, cw)),
+                    _f(literal(0)))
+    denominator = sum((case((col.isnot(None), k), else_=0.0) for col, k in zip(comp_cols, cw)),
+                      _f(literal(0)))
+    overall = numerator / func.nullif(denominator, 0.0)
+    f = _field_expr()
+    columns = []
+    for i, y in enumerate(comp_cols + [overall]):
+        columns += [func.count(y).label(f"m{i}_n"), func.sum(y).label(f"m{i}_s1"),
+                    func.sum(y * y).label(f"m{i}_s2")]
+    wide = (select(Response.unit_id, Response.period, f.label("field"), *columns)
+            .join(per, per.c.rid == Response.id)
+            .group_by(Response.unit_id, Response.period, f)).cte("wide")
+    return [select(wide.c.unit_id, wide.c.period, wide.c.field,
+                   literal(kind, Integer).label("kind"), literal(code, String).label("code"),
+                   wide.c[f"m{i}_n"].label("n"), literal(0, Integer).label("sat"),
+                   _f(wide.c[f"m{i}_s1"]).label("s1"), _f(wide.c[f"m{i}_s2"]).label("s2"))
+            .where(wide.c[f"m{i}_n"] > 0)
+            for i, (kind, code) in enumerate(inst.measures())]
+
+
+def sum_selects(inst: Instrument, where: Sequence[Any], kinds: set[int]) -> list[Any]:
+    parts = [count_select(where)]
+    if KIND_ITEM in kinds:
+        parts.append(_item_select(where))
+    if kinds & {KIND_COMPONENT, KIND_OVERALL}:
+        parts += [s for s, (kind, _) in zip(_composite_selects(inst, where), inst.measures())
+                  if kind in kinds]
+    return parts
+
+
+# --- reading: rollup + tail from one snapshot --------------------------------------------
+
+@dataclass
+class StratumSums:
+    """Plain per-stratum sums: what aggregates.py weights and hands to analysis.indices.
+
+    ``strata``: (unit_id, period, field) keys, ``field`` '' for no service field;
+    ``responses[i]`` responses in stratum i.  ``measures``: (kind, code) pairs.  Cell j:
+    stratum ``cell_stratum[j]``, measure ``cell_measure[j]``, sums ``n, sat, s1, s2``.
+    A (stratum, measure) pair may appear more than once (rollup and tail): add them up.
+    """
+
+    strata: list[tuple[int, str, str]]
+    responses: list[int]
+    measures: list[tuple[int, str]]
+    cell_stratum: np.ndarray
+    cell_measure: np.ndarray
+    n: np.ndarray
+    sat: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
+
+
+def state_matches(inst: Instrument) -> bool:
+    state = db.session.get(RollupState, inst.survey_id)
+    return state is None or state.component_weights == inst.component_weights
+
+
+def kinds_for(stats: Iterable[str]) -> set[int]:
+    stats = set(stats)
+    kinds = {KIND_COUNT}
+    if stats & {"rate", "score"}:
+        kinds.add(KIND_ITEM)
+    if "component" in stats:
+        kinds.add(KIND_COMPONENT)
+    if "overall" in stats:
+        kinds.add(KIND_OVERALL)
+    return kinds
