@@ -35,7 +35,7 @@ def unversioned_link(code: str):
 
 @bp.get("/q/<code>/<int:version>")
 def counter_link(code: str, version: int):
-    from survey.public.views import unavailable_page
+    from survey.public.form_page import unavailable_page
 
     # Case-insensitive: people type what they read on a poster.
     counter = db.session.scalar(select(Counter).where(Counter.code == code.upper()))

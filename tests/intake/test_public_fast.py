@@ -19,7 +19,7 @@ from survey.models import Counter, Response, Survey, SurveyVersion, Unit
 from survey.intake import pages
 from survey.intake.answers import collect, drop_demographics_without_consent, quick_check
 from survey.intake.place import VersionRef, version_info
-from survey.public.views import FIELDS, _views
+from survey.public.form_page import FIELDS, question_views
 from survey.catalog.instrument import SIPAS_STANDING, publish_questions
 from survey.catalog.question_bank import DEMOGRAPHICS
 from forms.citizen import build_citizen_form, field_name
@@ -237,7 +237,7 @@ def _compare(app, ref: VersionRef, data: MultiDict) -> None:
     with app.test_request_context(method="POST", data=data):
         version = version_info(ref)
         quick = quick_check(data, version)
-        form = build_citizen_form(_views(version, "vi"), FIELDS["vi"], formdata=data, meta={"csrf": False})
+        form = build_citizen_form(question_views(version, "vi"), FIELDS["vi"], formdata=data, meta={"csrf": False})
         drop_demographics_without_consent(form, version)
         valid = form.validate()
         outcomes.append((quick is not None, valid))
