@@ -4,7 +4,8 @@ Plain data in (NumPy arrays, aggregate tables), frozen dataclasses out.  R ``sur
 the yardstick: see tests/analysis/reference/make_reference.R and make_constant.R.
 """
 from .design import Design, DesignError, LonelyPSUError
-from .estimators import (Estimate, by, columns_from_moments, difference,
+from .estimate import Estimate
+from .estimators import (by, columns_from_moments, difference,
                          difference_from_sums, from_sums, independent_difference, mean,
                          proportion)
 from .replicate import jackknife

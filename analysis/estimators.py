@@ -11,37 +11,17 @@ n_eff = n / deff.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Hashable
 
 import numpy as np
 
 from . import intervals
 from .design import Design, DesignError
+from .estimate import MIN_N, Estimate, is_reliable
 from .linearization import Moments, all_strata_cells, psu_cells, row_moments, stratum_variance
 from .sums import Table, column, moments_from_sums
 
 CI_METHODS = ("mean", "logit", "beta", "wilson")
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """One estimate with its uncertainty.  ``df`` is the t degrees of freedom."""
-
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    n: int
-    n_eff: float
-    deff: float
-    df: int
-    level: float = 0.95
-    method: str = "mean"
-
-    @property
-    def half_width(self) -> float:
-        return (self.ci_high - self.ci_low) / 2
 
 
 def columns_from_moments(m: Moments, ci: str = "mean", level: float = 0.95
@@ -70,12 +50,16 @@ def columns_from_moments(m: Moments, ci: str = "mean", level: float = 0.95
 
 
 def _to_estimates(cols: dict[str, np.ndarray], ci: str, level: float) -> list[Estimate]:
-    return [Estimate(estimate=float(cols["estimate"][i]), se=float(cols["se"][i]),
-                     ci_low=float(cols["ci_low"][i]), ci_high=float(cols["ci_high"][i]),
-                     n=int(cols["n"][i]), n_eff=float(cols["n_eff"][i]),
-                     deff=float(cols["deff"][i]), df=int(cols["df"][i]), level=level,
-                     method=ci)
-            for i in range(len(cols["estimate"]))]
+    # A bare estimate's scale is unknown: the reliability rule is applied as for a
+    # proportion (10 points); analysis.indices uses the 1-5 score limit for scores.
+    out = []
+    for i in range(len(cols["estimate"])):
+        lo, hi, n = float(cols["ci_low"][i]), float(cols["ci_high"][i]), int(cols["n"][i])
+        out.append(Estimate(estimate=float(cols["estimate"][i]), se=float(cols["se"][i]),
+                            ci_low=lo, ci_high=hi, n=n, n_eff=float(cols["n_eff"][i]),
+                            deff=float(cols["deff"][i]), df=int(cols["df"][i]), level=level,
+                            method=ci, reliable=is_reliable(n, lo, hi)))
+    return out
 
 
 def _check_binary(y: np.ndarray) -> None:
@@ -155,8 +139,9 @@ def from_sums(design: Design, table: Table | np.ndarray, ci: str = "mean",
 
 
 def _difference_estimate(design: Design, est: float, cell_dom: np.ndarray,
-                         cell_h: np.ndarray, t1: np.ndarray, t2: np.ndarray, n: int,
-                         level: float) -> Estimate:
+                         cell_h: np.ndarray, t1: np.ndarray, t2: np.ndarray,
+                         n: tuple[int, int], level: float) -> Estimate:
+    """The contrast a - b within one design; ``n`` is the rows of the two domains."""
     # R: svyby(..., covmat=TRUE) then svycontrast: the covariance is computed over the
     # full design, so every stratum is present; confint uses degf(design).
     extra_dom, extra_h = all_strata_cells(design, 1)
@@ -166,9 +151,12 @@ def _difference_estimate(design: Design, est: float, cell_dom: np.ndarray,
                               np.concatenate([t2, np.zeros(len(extra_h))]), 1)
     se = float(np.sqrt(var[0]))
     lo, hi = intervals.t_interval(np.array(est), np.array(se), np.array(design.df), level)
-    return Estimate(estimate=est, se=se, ci_low=float(lo), ci_high=float(hi), n=n,
+    # Reliable when both domains have enough rows and the interval exists; the 10-point
+    # width rule is for levels, not for contrasts (a real change is often narrower).
+    ok = min(n) >= MIN_N and bool(np.isfinite(lo) and np.isfinite(hi))
+    return Estimate(estimate=est, se=se, ci_low=float(lo), ci_high=float(hi), n=sum(n),
                     n_eff=float("nan"), deff=float("nan"), df=design.df, level=level,
-                    method="difference")
+                    method="difference", reliable=ok)
 
 
 def difference(design: Design, y: Any, domain_a: Any, domain_b: Any,
@@ -192,7 +180,7 @@ def difference(design: Design, y: Any, domain_a: Any, domain_b: Any,
     cell_dom, cell_h, t1, _ = psu_cells(design, rows, np.zeros(len(rows), np.int64),
                                         (za - zb)[rows], 1)
     return _difference_estimate(design, float(ests[0] - ests[1]), cell_dom, cell_h, t1,
-                                t1**2, int(a.sum() + b.sum()), level)
+                                t1**2, (int(a.sum()), int(b.sum())), level)
 
 
 def difference_from_sums(design: Design, table: Table | np.ndarray, domain_a: Hashable,
@@ -235,20 +223,21 @@ def difference_from_sums(design: Design, table: Table | np.ndarray, domain_a: Ha
         t2c = t1**2
     est = float(ma.estimate[0] - mb.estimate[0])
     return _difference_estimate(design, est, np.zeros(len(cell_h), np.int64), cell_h, t1,
-                                t2c, int(ma.n[0] + mb.n[0]), level)
+                                t2c, (int(ma.n[0]), int(mb.n[0])), level)
 
 
-def independent_difference(a: Any, b: Any, level: float = 0.95) -> Estimate:
-    """a - b for two estimates from independent samples, e.g. one unit in two periods.
+def independent_difference(a: Estimate, b: Estimate, level: float = 0.95) -> Estimate:
+    """a - b for two estimates from independent samples: one unit in two periods, two units.
 
-    `a` and `b` are estimate-like (estimate, se, df, n: an :class:`Estimate` or a row of
-    :func:`analysis.indices.index_table`).  Their responses and strata are disjoint (strata
-    are unit x field x period), so they are one design with no shared stratum, and R's
-    ``svyby(..., covmat=TRUE)`` + ``svycontrast`` gives Var = Var(a) + Var(b), the covariance
-    being 0.  The t interval uses that design's ``degf``: PSUs minus strata of both samples,
-    i.e. **df = df_a + df_b** (checked against R in tests/analysis/test_analysis_constant.py).
-    Always a t interval on the difference itself, even when a and b are proportions with
-    logit intervals: the difference of two proportions has no logit scale.
+    Their responses and strata are disjoint (strata are unit x field x period), so they are
+    one design with no shared stratum, and R's ``svyby(..., covmat=TRUE)`` + ``svycontrast``
+    gives Var = Var(a) + Var(b), the covariance being 0.  The t interval uses that design's
+    ``degf``: PSUs minus strata of both samples, i.e. **df = df_a + df_b** (checked against R
+    in tests/analysis/test_analysis_constant.py).  Always a t interval on the difference
+    itself, even when a and b are proportions with logit intervals: the difference of two
+    proportions has no logit scale.  It is reliable when both a and b are.  The keys (unit,
+    period, stat, measure) are a's where b has the same, else None (a unit's change keeps
+    its unit; the difference of two units has no unit).
     """
     se = float(np.hypot(a.se, b.se))
     df = int(a.df) + int(b.df)
@@ -256,7 +245,12 @@ def independent_difference(a: Any, b: Any, level: float = 0.95) -> Estimate:
     lo, hi = intervals.t_interval(np.array(est), np.array(se), np.array(df), level)
     return Estimate(estimate=est, se=se, ci_low=float(lo), ci_high=float(hi),
                     n=int(a.n) + int(b.n), n_eff=float("nan"), deff=float("nan"), df=df,
-                    level=level, method="difference")
+                    level=level, method="independent_difference",
+                    reliable=a.reliable and b.reliable,
+                    unit=a.unit if a.unit == b.unit else None,
+                    period=a.period if a.period == b.period else None,
+                    stat=a.stat if a.stat == b.stat else None,
+                    measure=a.measure if a.measure == b.measure else None)
 
 
 def _element_t2(sub: dict[str, np.ndarray], m: Moments) -> np.ndarray:

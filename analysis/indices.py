@@ -34,8 +34,9 @@ and columns ``n, sum_w, sum_wy, sum_wy2, sum_w2, sum_w2y, sum_w2y2`` as in
 :mod:`analysis.sums` (a ``psu`` column instead of the w^2 sums for clustered designs).
 :func:`index_cells_from_rows` is the plain-Python reference of that GROUP BY.
 
-Output: columns unit, period, stat, measure, estimate, se, ci_low, ci_high, n, n_eff,
-deff, df, method, reliable, rank, rank_best, rank_worst.  ``method`` is the interval the
+Output of :func:`index_table`: one :class:`~analysis.estimate.Estimate` per cell domain,
+with its keys unit, period, stat, measure and estimate, se, ci_low, ci_high, n, n_eff, deff,
+df, method, reliable, rank, rank_best, rank_worst.  ``method`` is the interval the
 row got (:data:`analysis.estimators.CI_METHODS`): "mean" (t) for scores, components and
 overall, ``rate_ci`` for rates, "beta" (Korn-Graubard) where the logit interval falls back.
 ``reliable`` is False when n < 30 or the CI half-width exceeds 10 percentage points (0.4
@@ -55,12 +56,15 @@ import numpy as np
 
 from . import intervals
 from .design import Design, DesignError
+from .estimate import MAX_HALF_WIDTH as LEVEL_HALF_WIDTH
+from .estimate import MIN_N, Estimate
 from .estimators import columns_from_moments
 from .sums import ELEMENT_COLUMNS, column, has_column, moments_from_sums
 from .ties import competition_ranks
 
-MIN_N = 30
-MAX_HALF_WIDTH = {"rate": 0.10, "component": 0.10, "overall": 0.10, "score": 0.40}
+# 10 points for shares (0-1); 0.4 for 1-5 scores, the same share of the scale.
+MAX_HALF_WIDTH = {"rate": LEVEL_HALF_WIDTH, "component": LEVEL_HALF_WIDTH,
+                  "overall": LEVEL_HALF_WIDTH, "score": 0.40}
 SUM_COLUMNS = ("n", "sum_w", "sum_wy", "sum_wy2") + ELEMENT_COLUMNS
 KEY_COLUMNS = ("unit", "period", "stat", "measure")
 
@@ -140,13 +144,33 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def index_table(frame: Any, cells: Any, lonely_psu: str = "adjust",
-                rate_ci: str = "logit", level: float = 0.95
-                ) -> dict[str, np.ndarray]:
+                rate_ci: str = "logit", level: float = 0.95) -> list[Estimate]:
     """Estimates with CIs, reliability flags and rank intervals for every cell domain.
 
     ``lonely_psu`` defaults to "adjust": strata with one response are common (a unit's
     rare service field), and R's "adjust" keeps their variance instead of dropping it.
+    Rows come in the order of their keys (unit, period, stat, measure, each sorted).
     """
+    return _rows(_index_columns(frame, cells, lonely_psu, rate_ci, level), level)
+
+
+def _rows(t: dict[str, np.ndarray], level: float) -> list[Estimate]:
+    """Columns to Estimates, as plain Python values (tolist: one conversion per column)."""
+    c = {k: t[k].tolist() for k in KEY_COLUMNS + _VALUE_COLUMNS}
+    return [Estimate(estimate=e, se=se, ci_low=lo, ci_high=hi, n=n, n_eff=ne, deff=de, df=df,
+                     level=level, method=m, reliable=ok, rank=r, rank_best=rb, rank_worst=rw,
+                     unit=u, period=p, stat=st, measure=ms)
+            for u, p, st, ms, e, se, lo, hi, n, ne, de, df, m, ok, r, rb, rw
+            in zip(*(c[k] for k in KEY_COLUMNS + _VALUE_COLUMNS))]
+
+
+_VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff", "df", "method",
+                  "reliable", "rank", "rank_best", "rank_worst")
+
+
+def _index_columns(frame: Any, cells: Any, lonely_psu: str, rate_ci: str, level: float
+                   ) -> dict[str, np.ndarray]:
+    """:func:`index_table` as columns (NumPy arrays, one entry per cell domain)."""
     clustered = has_column(cells, "psu")
     design = Design.from_aggregates(column(frame, "stratum"), column(frame, "n_psu"),
                                     lonely_psu=lonely_psu, elements=not clustered)
@@ -180,7 +204,7 @@ def index_table(frame: Any, cells: Any, lonely_psu: str = "adjust",
         fell_back = intervals.logit_falls_back(cols["estimate"][rate], cols["se"][rate] ** 2)
         method[rate[fell_back]] = "beta"
     out["method"] = method
-    limit = np.where(out["stat"] == "score", MAX_HALF_WIDTH["score"], 0.10)
+    limit = np.where(out["stat"] == "score", MAX_HALF_WIDTH["score"], LEVEL_HALF_WIDTH)
     half = (cols["ci_high"] - cols["ci_low"]) / 2
     out["reliable"] = (cols["n"] >= MIN_N) & np.isfinite(half) & (half <= limit)
     out.update(_ranks(out))

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import intervals
 from .design import Design, DesignError, LonelyPSUError
-from .estimators import Estimate
+from .estimate import Estimate, is_reliable
 
 
 def jackknife(design: Design, y: Any, kind: str = "JKn", domain: Any = None,
@@ -62,6 +62,7 @@ def jackknife(design: Design, y: Any, kind: str = "JKn", domain: Any = None,
         var = 0.0  # every value equal: replicates differ only by rounding (linearization.py)
     se = np.sqrt(var)
     lo, hi = intervals.t_interval(np.array(est), np.array(se), np.array(df), level)
+    n = int(mask.sum())
     return Estimate(estimate=float(est), se=float(se), ci_low=float(lo), ci_high=float(hi),
-                    n=int(mask.sum()), n_eff=float("nan"), deff=float("nan"), df=int(df),
-                    level=level, method=kind)
+                    n=n, n_eff=float("nan"), deff=float("nan"), df=int(df),
+                    level=level, method=kind, reliable=is_reliable(n, float(lo), float(hi)))

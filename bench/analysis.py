@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from analysis import Design, by  # noqa: E402
+from analysis import Design, Estimate, by  # noqa: E402
 from analysis.indices import index_table, respondent_scores  # noqa: E402
 
 N_UNITS, N_FIELDS, N_PERIODS = 3321, 4, 2
@@ -239,8 +239,8 @@ def bench(n: int, runs: int, samplics_rows: int) -> None:
     t_idx, table = median_time(analyse, runs)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    n_rel = int(table["reliable"].sum())
-    print(f"  index table with CIs (median of {runs}) {t_idx:.2f} s: {len(table['estimate']):,}"
+    n_rel = sum(e.reliable for e in table)
+    print(f"  index table with CIs (median of {runs}) {t_idx:.2f} s: {len(table):,}"
           f" estimates, {n_rel:,} reliable; peak Python memory {peak / 2**20:,.0f} MiB")
     print(f"  total SQL + index {t_sql + t_idx:.2f} s; process max RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
@@ -248,7 +248,7 @@ def bench(n: int, runs: int, samplics_rows: int) -> None:
     compare_samplics(data, samplics_rows, runs)
 
 
-def check_against_rows(data: dict[str, np.ndarray], table: dict[str, np.ndarray]) -> None:
+def check_against_rows(data: dict[str, np.ndarray], table: list[Estimate]) -> None:
     """SQL path == row path for the overall index of every unit x period."""
     w_h = data["dossiers_h"] / np.maximum(data["responses_h"], 1)
     _, _, overall = respondent_scores(data["answers"], ITEM_COMPONENT)
@@ -256,16 +256,16 @@ def check_against_rows(data: dict[str, np.ndarray], table: dict[str, np.ndarray]
                                 lonely_psu="adjust")
     domain = data["unit"].astype(np.int64) * N_PERIODS + data["period"]
     rows = by(design, overall, domain)
-    sel = np.flatnonzero(table["stat"] == "overall")
+    sel = [e for e in table if e.stat == "overall"]
     worst = {f: (0.0, None) for f in ("estimate", "se", "ci_low", "ci_high")}
-    for i in sel:
-        r = rows[int(table["unit"][i]) * N_PERIODS + int(table["period"][i])]
+    for e in sel:
+        unit, period = int(e.unit), int(e.period)
+        r = rows[unit * N_PERIODS + period]
         for f in worst:
             # Absolute: SEs that are truly 0 come out ~1e-9 from raw-moment sums.
-            d = abs(getattr(r, f) - table[f][i])
+            d = abs(getattr(r, f) - getattr(e, f))
             if d > worst[f][0]:
-                worst[f] = (d, (int(table["unit"][i]), int(table["period"][i]),
-                                getattr(r, f), table[f][i]))
+                worst[f] = (d, (unit, period, getattr(r, f), getattr(e, f)))
     print(f"  SQL path vs row path, overall index of {len(sel):,} unit-periods: max abs "
           "diff " + ", ".join(f"{f} {v[0]:.1e}" for f, v in worst.items()))
 

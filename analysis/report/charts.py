@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import re
 import threading
 import unicodedata
@@ -29,8 +30,8 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
+from ..estimate import Estimate
 from .format_vi import format_percent, period_label_short
-from .model import EstimateView
 
 __all__ = ["Bar", "bar_chart", "svg_data_uri", "trend_chart", "comparison_chart", "heat_colour", "FONT_DIR"]
 
@@ -78,10 +79,19 @@ _RC = {
 }
 
 
+def _present(v: Estimate | None) -> bool:
+    """An estimate to draw: NaN (R's NA) is drawn as "no data", like None."""
+    return v is not None and math.isfinite(v.estimate)
+
+
+def _has_interval(v: Estimate) -> bool:
+    return math.isfinite(v.ci_low) and math.isfinite(v.ci_high)
+
+
 @dataclass(frozen=True)
 class Bar:
     label: str
-    value: EstimateView | None
+    value: Estimate | None
     group: int | None = None   # tie group, for colouring ranked bars
 
 
@@ -169,9 +179,9 @@ def _figure(width_cm: float, height_cm: float) -> Figure:
 def _draw_bars(ax, bars: Sequence[Bar], labels: list[str], label_size: float,
                show_axis: bool) -> None:
     ys = list(range(len(bars)))[::-1]  # first bar at the top
-    drawn = [(y, b.value, b.group) for y, b in zip(ys, bars) if b.value is not None and not b.value.missing]
+    drawn = [(y, b.value, b.group) for y, b in zip(ys, bars) if _present(b.value)]
     for y, b in zip(ys, bars):
-        if b.value is None or b.value.missing:
+        if not _present(b.value):
             ax.text(0.01, y, "chưa có dữ liệu", va="center", fontsize=7.5, color="#6b7785")
     # One barh and one errorbar call per chart: matplotlib's per-call cost dominates otherwise.
     if drawn:
@@ -179,16 +189,16 @@ def _draw_bars(ax, bars: Sequence[Bar], labels: list[str], label_size: float,
                    for _, v, g in drawn]
         ax.barh([y for y, _, _ in drawn], [v.estimate for _, v, _ in drawn], height=0.62,
                 color=colours, zorder=2)
-        ci = [(y, v) for y, v, _ in drawn if v.ci_low is not None and v.ci_high is not None]
+        ci = [(y, v) for y, v, _ in drawn if _has_interval(v)]
         if ci:
             ax.errorbar([v.estimate for _, v in ci], [y for y, _ in ci],
                         xerr=[[v.estimate - v.ci_low for _, v in ci], [v.ci_high - v.estimate for _, v in ci]],
                         fmt="none", ecolor=WHISKER, elinewidth=0.9, capsize=2.5, zorder=3)
     for y, v, _ in drawn:
-        right = v.ci_high if v.ci_high is not None else v.estimate
+        right = v.ci_high if math.isfinite(v.ci_high) else v.estimate
         label = format_percent(v.estimate) + (" *" if v.unreliable else "")
         if right > 0.86:  # no room to the right: write inside the bar, left of the whisker
-            ax.text(min(v.ci_low if v.ci_low is not None else v.estimate, v.estimate) - 0.01, y,
+            ax.text(min(v.ci_low if math.isfinite(v.ci_low) else v.estimate, v.estimate) - 0.01, y,
                     label, va="center", ha="right", fontsize=7.5, zorder=4,
                     color=INK if v.unreliable else "white")
         else:
@@ -242,18 +252,18 @@ def comparison_chart(bars: Sequence[Bar], *, width_cm: float = 17.0) -> str:
     return bar_chart(bars, width_cm=width_cm, max_label_share=0.36, row_cm=0.5)
 
 
-def trend_chart(points: Sequence[tuple[str, EstimateView | None]], *,
+def trend_chart(points: Sequence[tuple[str, Estimate | None]], *,
                 width_cm: float = 17.0, height_cm: float = 5.5) -> str:
     """Overall index over periods (oldest first) with its 95% interval as a band."""
     with _lock, matplotlib.rc_context(_RC):
         fig = _figure(width_cm, height_cm)
         ax = fig.add_axes((0.09, 0.17, 0.88, 0.78))
         xs = list(range(len(points)))
-        known = [(x, v) for x, (_p, v) in zip(xs, points) if v is not None and not v.missing]
+        known = [(x, v) for x, (_p, v) in zip(xs, points) if v is not None and _present(v)]
         if known:
             kx = [x for x, _ in known]
             est = [v.estimate for _, v in known]
-            with_ci = [(x, v) for x, v in known if v.ci_low is not None and v.ci_high is not None]
+            with_ci = [(x, v) for x, v in known if _has_interval(v)]
             if with_ci:
                 ax.fill_between([x for x, _ in with_ci], [v.ci_low for _, v in with_ci],
                                 [v.ci_high for _, v in with_ci], color=BAR, alpha=0.15,
@@ -262,8 +272,8 @@ def trend_chart(points: Sequence[tuple[str, EstimateView | None]], *,
             for x, v in known:
                 ax.annotate(format_percent(v.estimate), (x, v.estimate), textcoords="offset points",
                             xytext=(0, 7), ha="center", fontsize=7.5)
-            lows = [v.ci_low if v.ci_low is not None else v.estimate for _, v in known]
-            highs = [v.ci_high if v.ci_high is not None else v.estimate for _, v in known]
+            lows = [v.ci_low if math.isfinite(v.ci_low) else v.estimate for _, v in known]
+            highs = [v.ci_high if math.isfinite(v.ci_high) else v.estimate for _, v in known]
             lo = max(0.0, (int(min(lows) * 10) / 10) - 0.1)
             hi = min(1.0, (int(max(highs) * 10) + 1) / 10 + 0.05)
         else:
@@ -279,12 +289,12 @@ def trend_chart(points: Sequence[tuple[str, EstimateView | None]], *,
         return _to_svg(fig)
 
 
-def heat_colour(value: EstimateView | None) -> str:
+def heat_colour(value: Estimate | None) -> str:
     """Background for a heat-table cell: red (≤60%) through yellow to green (≥95%).
 
     Unreliable or missing cells are grey so they never read as a result.
     """
-    if value is None or value.missing:
+    if not _present(value):
         return "#eef0f3"
     if value.unreliable:
         return "#e2e5ea"

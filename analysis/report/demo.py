@@ -8,11 +8,13 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
-from .model import (SIPAS_COMPONENTS, Comment, ComponentRow, ChangeRow, HeatRow, ItemRow,
+from ..estimate import Estimate, is_reliable
+from ..estimators import independent_difference
+from ..indices import MAX_HALF_WIDTH
+from .model import (SIPAS_COMPONENTS, ChangeRow, Comment, ComponentRow, HeatRow, ItemRow,
                     MethodsInfo, PosterData, ProvinceReportData, TargetProgress,
-                    ThematicReportData, TrendPoint, UnitReportData)
+                    ThematicReportData, TrendPoint, UnitReportData, ci_method_text)
 from .ranking import rank_units
-from ..estimators import Estimate
 
 __all__ = ["SIPAS_ITEMS", "demo_unit", "demo_province", "demo_thematic",
            "demo_posters"]
@@ -56,20 +58,22 @@ _COMMENTS = (
 
 
 def fake_rate(rng: random.Random, p: float, n: int, deff: float = 1.4) -> Estimate | None:
+    """A made-up share with a symmetric t-like interval, so its method is "mean"."""
     if n == 0:
         return None
     p = min(0.995, max(0.2, p))
     se = (p * (1 - p) * deff / max(n, 1)) ** 0.5
-    return Estimate(p, se, max(0.0, p - 1.97 * se), min(1.0, p + 1.97 * se), n, n / deff,
-                        deff, max(1, n // 8))
+    lo, hi = max(0.0, p - 1.97 * se), min(1.0, p + 1.97 * se)
+    return Estimate(p, se, lo, hi, n, n / deff, deff, max(1, n // 8), method="mean",
+                    reliable=is_reliable(n, lo, hi))
 
 
-def fake_mean(rng: random.Random, p: float, n: int) -> Estimate | None:
-    if n == 0:
-        return None
+def fake_mean(rng: random.Random, p: float, n: int) -> Estimate:
     m = 1 + 4 * (0.25 + 0.7 * p)
     se = 0.9 / max(n, 1) ** 0.5
-    return Estimate(m, se, m - 1.97 * se, m + 1.97 * se, n, n / 1.4, 1.4, max(1, n // 8))
+    lo, hi = m - 1.97 * se, m + 1.97 * se
+    return Estimate(m, se, lo, hi, n, n / 1.4, 1.4, max(1, n // 8), method="mean",
+                    reliable=is_reliable(n, lo, hi, MAX_HALF_WIDTH["score"]))
 
 
 def demo_unit(name: str = "Ủy ban nhân dân phường Hòa Khánh Bắc", *, n: int = 412, seed: int = 1,
@@ -81,7 +85,7 @@ def demo_unit(name: str = "Ủy ban nhân dân phường Hòa Khánh Bắc", *, 
         p = level + rng.uniform(-0.12, 0.08)
         k = n if not code.startswith(("A5", "A6")) else n // 4  # fewer answer online/feedback items
         k = int(k * rng.uniform(0.85, 1.0)) if k else 0
-        items.append(ItemRow(code, text, fake_rate(rng, p, k), fake_mean(rng, p, k)))
+        items.append(ItemRow(code, text, fake_rate(rng, p, k), fake_mean(rng, p, k) if k else None))
         comp_p.setdefault(code[:2], []).append(p)
     comps = [ComponentRow(c, SIPAS_COMPONENTS[c],
                           fake_rate(rng, sum(ps) / len(ps), n if c not in ("A5", "A6") else n // 4))
@@ -97,11 +101,7 @@ def demo_unit(name: str = "Ủy ban nhân dân phường Hòa Khánh Bắc", *, 
     else:
         trend[-1] = TrendPoint(trend[-1].period, None)
     prev = trend[-2].estimate if len(trend) > 1 else None
-    change = None
-    if overall and prev and not prev.missing:
-        d = overall.estimate - prev.estimate
-        se = (overall.se ** 2 + ((prev.ci_high - prev.ci_low) / 3.94) ** 2) ** 0.5
-        change = Estimate(d, se, d - 1.97 * se, d + 1.97 * se, n, n, 1, n)
+    change = independent_difference(overall, prev) if overall and prev else None
     start = date(2026, 6, 28)
     cmts = [Comment(start - timedelta(days=3 * i), _COMMENTS[(i + seed) % len(_COMMENTS)])
             for i in range(min(comments, n))]
@@ -112,7 +112,11 @@ def demo_unit(name: str = "Ủy ban nhân dân phường Hòa Khánh Bắc", *, 
         previous_period=trend[-2].period if len(trend) > 1 else None, overall_change=change,
         components=comps if n else [], items=items if n else [], trend=trend, comments=cmts,
         methods=MethodsInfo("Trọng số = số hồ sơ đã giải quyết của lĩnh vực ÷ số phiếu của lĩnh vực.",
-                            n, n * 23, strata=9, ci_method="Korn–Graubard cho tỷ lệ"),
+                            n, n * 23, strata=9, ci_method=ci_method_text([
+                                ("chỉ số chung và chỉ số thành phần",
+                                 [overall, *(c.estimate for c in comps)]),
+                                ("tỷ lệ hài lòng từng tiêu chí", [i.rate for i in items]),
+                                ("thay đổi so với kỳ trước", [change])])),
         unit_code="20200", generated_at=datetime(2026, 7, 2, 8, 30))
 
 
@@ -133,9 +137,8 @@ def demo_province(n_units: int = 14, seed: int = 7) -> ProvinceReportData:
         entries.append((name, est, n))
         heat.append(HeatRow(name, tuple(fake_rate(rng, p + rng.uniform(-0.1, 0.06), n) for _ in codes)))
         prev = fake_rate(rng, p + (0.09 if i % 5 == 2 else rng.uniform(-0.04, 0.03)), n)
-        se = (est.se ** 2 + prev.se ** 2) ** 0.5
-        d = est.estimate - prev.estimate
-        changes.append(ChangeRow(name, est, prev, Estimate(d, se, d - 1.97 * se, d + 1.97 * se, n, n, 1, n)))
+        changes.append(ChangeRow(name, est, prev, independent_difference(est, prev)
+                                 if est and prev else None))
         if i < 4:
             appendix.append(demo_unit(name, n=n, seed=seed + i, level=p, comments=0, periods=2))
     return ProvinceReportData(

@@ -2,32 +2,31 @@
 
 Whoever assembles a report (the web app, a CLI, a test) fills these from
 the estimators' results; rendering never queries anything. Estimate fields
-accept any object with the estimator attributes (estimate, ci_low, ci_high,
-n, ...); they are normalised to `EstimateView` on construction, so the
-templates see one shape only.
+hold :class:`analysis.Estimate` (or None where there is no estimate) and
+nothing else: construction refuses any other shape, so the templates see one.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Protocol, TypeVar
 
+from ..estimate import MAX_HALF_WIDTH, MIN_N, Estimate
 from ..ties import by_name_within_ties, same
 
 __all__ = [
     "MIN_RELIABLE_N", "MAX_RELIABLE_HALF_WIDTH", "SIPAS_COMPONENTS",
-    "EstimateLike", "EstimateView", "as_view",
     "ComponentRow", "ItemRow", "TrendPoint", "Comment", "MethodsInfo",
     "UnitReportData", "RankedUnit", "HeatRow", "ChangeRow", "ProvinceReportData",
     "TargetProgress", "ThematicReportData", "PosterData", "weakest_items",
-    "METHOD_LABELS", "ci_method_text",
+    "METHOD_LABELS", "method_label", "ci_method_text",
 ]
 
-T = TypeVar("T")
-
-# DESIGN.md §5: n < 30 or a half-width over 10 points is "không đủ độ tin cậy".
-MIN_RELIABLE_N = 30
-MAX_RELIABLE_HALF_WIDTH = 0.10
+# DESIGN.md §5: n < 30 or a half-width over 10 points is "không đủ độ tin cậy" (the rule is
+# analysis.estimate.is_reliable; every Estimate carries its verdict).
+MIN_RELIABLE_N = MIN_N
+MAX_RELIABLE_HALF_WIDTH = MAX_HALF_WIDTH
 
 # Default component names (DESIGN.md §4); callers may pass their own names.
 SIPAS_COMPONENTS: dict[str, str] = {
@@ -40,129 +39,90 @@ SIPAS_COMPONENTS: dict[str, str] = {
 }
 
 
-class EstimateLike(Protocol):
-    estimate: float
-    ci_low: float
-    ci_high: float
-    n: int
-
-
-@dataclass(frozen=True)
-class EstimateView:
-    """What a report shows of an estimate. Rates are proportions in [0, 1]."""
-    estimate: float | None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    n: int = 0
-    unreliable: bool = False
-    n_eff: float | None = None
-    deff: float | None = None
-    method: str | None = None      # the interval it got (analysis.estimators.CI_METHODS, ...)
-
-    @property
-    def missing(self) -> bool:
-        return self.estimate is None
-
-    @property
-    def half_width(self) -> float | None:
-        if self.ci_low is None or self.ci_high is None:
-            return None
-        return (self.ci_high - self.ci_low) / 2
-
-
-def _num(x: Any) -> float | None:
-    if x is None:
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if v == v and v not in (float("inf"), float("-inf")) else None
-
-
-def as_view(obj: Any, *, proportion: bool = True) -> EstimateView | None:
-    """Normalise an estimator result (or None) to an EstimateView.
-
-    The reliability flag is taken from the object when it carries one
-    (`unreliable` or `flag`); otherwise the DESIGN.md rule is applied. The
-    half-width rule is in proportion units, so it is skipped for mean scores.
-    """
-    if obj is None:
-        return None
-    if isinstance(obj, EstimateView):
-        return obj
-    est = _num(getattr(obj, "estimate", None))
-    lo, hi = _num(getattr(obj, "ci_low", None)), _num(getattr(obj, "ci_high", None))
-    n = int(getattr(obj, "n", 0) or 0)
-    flag = getattr(obj, "unreliable", getattr(obj, "flag", None))
-    if not isinstance(flag, bool):
-        flag = est is None or n < MIN_RELIABLE_N
-        if proportion and lo is not None and hi is not None:
-            flag = flag or (hi - lo) / 2 > MAX_RELIABLE_HALF_WIDTH
-    method = getattr(obj, "method", None)
-    return EstimateView(est, lo, hi, n, flag,
-                        _num(getattr(obj, "n_eff", None)), _num(getattr(obj, "deff", None)),
-                        method if isinstance(method, str) else None)
-
-
-# How each interval method is named in a report (keys: Estimate.method / index_table "method").
-METHOD_LABELS: dict[str, str] = {
-    "mean": "t (Student)",
-    "logit": "logit",
-    "beta": "Korn–Graubard",
-    "wilson": "Wilson",
-    "difference": "t (Student) trên hiệu số, bậc tự do của hai kỳ cộng lại",
-    "JK1": "jackknife",
-    "JKn": "jackknife",
+# How each interval method is named in a report: Estimate.method -> (Vietnamese, English).
+METHOD_LABELS: dict[str, tuple[str, str]] = {
+    "mean": ("t (Student)", "Student t"),
+    "logit": ("logit", "logit"),
+    "beta": ("Korn–Graubard", "Korn–Graubard"),
+    "wilson": ("Wilson", "Wilson"),
+    "difference": ("t (Student) trên hiệu số", "Student t on the difference"),
+    # Reports use it for a unit's change between two periods only, hence "hai kỳ".
+    "independent_difference": ("t (Student) trên hiệu số, bậc tự do của hai kỳ cộng lại",
+                               "Student t on the difference, degrees of freedom of the two "
+                               "periods added"),
+    "JK1": ("jackknife", "jackknife"),
+    "JKn": ("jackknife", "jackknife"),
 }
+JACKKNIFE = frozenset({"JK1", "JKn"})
 
 
-def ci_method_text(groups: Iterable[tuple[str, Iterable[Any]]]) -> str:
+def method_label(method: str, lang: str = "vi") -> str:
+    """The printed name of an interval method (the key itself if the table lacks it)."""
+    labels = METHOD_LABELS.get(method)
+    return method if labels is None else labels[0 if lang == "vi" else 1]
+
+
+def ci_method_text(groups: Iterable[tuple[str, Iterable[Estimate | None]]]) -> str:
     """What a report prints as its interval methods, read from the estimates themselves.
 
     `groups` are (what, estimates) pairs, e.g. ("chỉ số chung và thành phần", [...]); each
     names the methods its estimates carry, so a label can never say logit for a t interval.
     """
     parts = []
+    found_all: set[str] = set()
     for what, estimates in groups:
-        found = {v.method for v in map(as_view, estimates) if v is not None and v.method}
+        found = {_checked(e, what).method for e in estimates if e is not None}
         if found:
-            labels = [label for key, label in METHOD_LABELS.items() if key in found]
-            labels += sorted(found - METHOD_LABELS.keys())
+            found_all |= found
+            keys = [key for key in METHOD_LABELS if key in found] + sorted(found - METHOD_LABELS.keys())
+            labels = [method_label(key) for key in keys]
             parts.append(f"{what}: {', '.join(dict.fromkeys(labels))}")
-    return "phương sai Taylor; " + "; ".join(parts) if parts else ""
+    if not parts:
+        return ""
+    variance = [name for name, used in (("Taylor", bool(found_all - JACKKNIFE)),
+                                        ("jackknife", bool(found_all & JACKKNIFE))) if used]
+    return f"phương sai {', '.join(variance)}; " + "; ".join(parts)
+
+
+def _checked(value: Any, name: str) -> Estimate:
+    # One estimate type end to end: a dict or a look-alike here is a caller's bug, caught at
+    # construction rather than as a wrong figure in a PDF.
+    if not isinstance(value, Estimate):
+        raise TypeError(f"{name}: expected analysis.Estimate or None, got {type(value).__name__}")
+    return value
 
 
 def _set(obj: Any, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)  # frozen dataclasses normalise in __post_init__
 
 
-def _views(obj: Any, *names: str, proportion: bool = True) -> None:
+def _estimates(obj: Any, *names: str) -> None:
     for name in names:
-        _set(obj, name, as_view(getattr(obj, name), proportion=proportion))
+        value = getattr(obj, name)
+        if value is not None:
+            _checked(value, name)
 
 
 @dataclass(frozen=True)
 class ComponentRow:
     code: str                      # "A1"
     name: str                      # "Tiếp cận dịch vụ"
-    estimate: EstimateView | None
+    estimate: Estimate | None
 
     def __post_init__(self) -> None:
-        _views(self, "estimate")
+        _estimates(self, "estimate")
 
 
 @dataclass(frozen=True)
 class ItemRow:
     code: str                      # "A3.2"
     text: str                      # question wording as the citizen read it
-    rate: EstimateView | None      # share answering 4-5
-    mean: EstimateView | None = None   # mean score on 1-5
+    rate: Estimate | None      # share answering 4-5
+    mean: Estimate | None = None   # mean score on 1-5
     component: str = ""            # "A3"; derived from the code when empty
 
     def __post_init__(self) -> None:
-        _views(self, "rate")
-        _views(self, "mean", proportion=False)
+        _estimates(self, "rate", "mean")
         if not self.component:
             _set(self, "component", self.code.split(".")[0])
 
@@ -178,10 +138,10 @@ class ItemRow:
 @dataclass(frozen=True)
 class TrendPoint:
     period: str                    # "2025-H2"
-    estimate: EstimateView | None
+    estimate: Estimate | None
 
     def __post_init__(self) -> None:
-        _views(self, "estimate")
+        _estimates(self, "estimate")
 
 
 @dataclass(frozen=True)
@@ -213,12 +173,12 @@ class UnitReportData:
     period: str                    # "2026-H1"
     survey_title: str
     response_count: int
-    overall: EstimateView | None
-    overall_previous: EstimateView | None = None
+    overall: Estimate | None
+    overall_previous: Estimate | None = None
     previous_period: str | None = None
     # Difference current - previous with its interval, from the estimators;
     # without it the report states the change but makes no claim of significance.
-    overall_change: EstimateView | None = None
+    overall_change: Estimate | None = None
     components: tuple[ComponentRow, ...] = ()
     items: tuple[ItemRow, ...] = ()
     trend: tuple[TrendPoint, ...] = ()      # oldest first
@@ -229,33 +189,36 @@ class UnitReportData:
     # Responses through one-time dossier links (verified channel), and the overall index on
     # them alone: a robustness check beside the open channel (DESIGN.md §7).
     verified_count: int = 0
-    verified_overall: EstimateView | None = None
+    verified_overall: Estimate | None = None
 
     def __post_init__(self) -> None:
-        _views(self, "overall", "overall_previous", "overall_change", "verified_overall")
+        _estimates(self, "overall", "overall_previous", "overall_change", "verified_overall")
         _tuple(self, "components", "items", "trend", "comments")
 
 
 @dataclass(frozen=True)
 class RankedUnit:
     unit_name: str
-    estimate: EstimateView | None
+    estimate: Estimate | None
     responses: int = 0
     rank: int | None = None        # None: not ranked (unreliable or no data)
     tie_group: int | None = None   # units sharing a group have overlapping intervals
     unit_kind: str = ""
 
     def __post_init__(self) -> None:
-        _views(self, "estimate")
+        _estimates(self, "estimate")
 
 
 @dataclass(frozen=True)
 class HeatRow:
     unit_name: str
-    values: tuple[EstimateView | None, ...]   # aligned with ProvinceReportData.components
+    values: tuple[Estimate | None, ...]   # aligned with ProvinceReportData.components
 
     def __post_init__(self) -> None:
-        _set(self, "values", tuple(as_view(v) for v in self.values))
+        _set(self, "values", tuple(self.values))
+        for v in self.values:
+            if v is not None:
+                _checked(v, "values")
 
 
 @dataclass(frozen=True)
@@ -263,12 +226,12 @@ class ChangeRow:
     """A unit's change since the previous period; pass every unit, the report
     lists those whose decline is significant (interval of the change below 0)."""
     unit_name: str
-    current: EstimateView | None
-    previous: EstimateView | None
-    change: EstimateView | None    # difference current - previous with its interval
+    current: Estimate | None
+    previous: Estimate | None
+    change: Estimate | None    # difference current - previous with its interval
 
     def __post_init__(self) -> None:
-        _views(self, "current", "previous", "change")
+        _estimates(self, "current", "previous", "change")
 
 
 @dataclass(frozen=True)
@@ -281,14 +244,14 @@ class ProvinceReportData:
     heat: tuple[HeatRow, ...] = ()
     changes: tuple[ChangeRow, ...] = ()
     appendix: tuple[UnitReportData, ...] = ()
-    overall: EstimateView | None = None        # whole province
+    overall: Estimate | None = None        # whole province
     response_count: int = 0
     previous_period: str | None = None
     methods: MethodsInfo | None = None
     generated_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        _views(self, "overall")
+        _estimates(self, "overall")
         _tuple(self, "units", "components", "heat", "changes", "appendix")
 
 
@@ -311,7 +274,7 @@ class ThematicReportData:
     closes_on: date
     organizer: str                 # "Sở Nội vụ tỉnh ..."
     response_count: int
-    overall: EstimateView | None = None
+    overall: Estimate | None = None
     components: tuple[ComponentRow, ...] = ()
     items: tuple[ItemRow, ...] = ()
     targets: tuple[TargetProgress, ...] = ()
@@ -320,7 +283,7 @@ class ThematicReportData:
     generated_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        _views(self, "overall")
+        _estimates(self, "overall")
         _tuple(self, "components", "items", "targets", "comments")
 
 
@@ -333,20 +296,32 @@ class PosterData:
     privacy_line: str | None = None  # None: the template's standard wording
 
 
-def weakest_items(items: Iterable[T], k: int = 3) -> list[T]:
+class HasRate(Protocol):
+    """An item with a satisfaction rate: ItemRow here, aggregates.ItemResult in the app."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def rate(self) -> Estimate | None: ...
+
+
+R = TypeVar("R", bound=HasRate)
+
+
+def weakest_items(items: Iterable[R], k: int = 3) -> list[R]:
     """The k reliable items with the lowest satisfaction rate, and any item tied with the k-th.
 
-    The one rule for the dashboard (services.aggregates.UnitSummary.weakest) and the PDFs.
-    Items are anything with ``code`` and ``rate`` (an estimate with ``estimate`` and
-    ``unreliable``). An unreliable rate (n < 30 or half-width > 10 points) is never named
-    "weakest": its low value may be chance. When the k-th and the next are the same estimate
-    (analysis.ties), both are shown rather than one picked by code.
+    The one rule for the dashboard (indices.aggregates.UnitSummary.weakest) and the PDFs.
+    An unreliable rate (n < 30 or half-width > 10 points) is never named "weakest": its low
+    value may be chance. When the k-th and the next are the same estimate (analysis.ties),
+    both are shown rather than one picked by code.
     """
-    usable = [i for i in items if i.rate is not None and _num(i.rate.estimate) is not None
-              and not i.rate.unreliable]
-    usable = by_name_within_ties(sorted(usable, key=lambda i: (i.rate.estimate, i.code)),
-                                 lambda i: i.rate.estimate, lambda i: i.code)
+    usable = [(i, i.rate) for i in items if i.rate is not None
+              and math.isfinite(i.rate.estimate) and i.rate.reliable]
+    usable = by_name_within_ties(sorted(usable, key=lambda p: (p[1].estimate, p[0].code)),
+                                 lambda p: p[1].estimate, lambda p: p[0].code)
     if len(usable) <= k:
-        return usable
-    cut = usable[k - 1].rate.estimate
-    return usable[:k] + [i for i in usable[k:] if same(i.rate.estimate, cut)]
+        return [i for i, _ in usable]
+    cut = usable[k - 1][1].estimate
+    return [i for i, _ in usable[:k]] + [i for i, r in usable[k:] if same(r.estimate, cut)]

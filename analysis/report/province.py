@@ -30,13 +30,13 @@ def province_context(d: ProvinceReportData) -> dict[str, Any]:
         for i in range(0, len(ranked), CHART_CHUNK)
     ]
     heat = [(row.unit_name, [(v, charts.heat_colour(v)) for v in row.values]) for row in d.heat]
-    declines = sorted(
-        (c for c in d.changes if c.change is not None and c.change.ci_high is not None
-         and c.change.ci_high < 0),
-        key=lambda c: c.change.estimate)
+    # A significant decline: the whole interval of the change is below 0 (NaN never is).
+    declines = sorted(((c, c.change) for c in d.changes
+                       if c.change is not None and c.change.ci_high < 0),
+                      key=lambda p: p[1].estimate)
     appendix = [(u, weakest_items(u.items)) for u in d.appendix]
     return {
         "d": d, "ranked": [(u, rank_span(u, ranked)) for u in ranked], "unranked": unranked, "comparison": comparison,
-        "heat": heat, "declines": declines, "appendix": appendix,
+        "heat": heat, "declines": [c for c, _ in declines], "appendix": appendix,
         "n_ranked": len(ranked),
     }

@@ -9,29 +9,38 @@ whose intervals overlap its own, which is what the report prints.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+import math
+from typing import Iterable, Sequence
 
+from ..estimate import Estimate
 from ..ties import by_name_within_ties, competition_ranks
-from .model import RankedUnit, as_view
+from .model import RankedUnit
 
 __all__ = ["rank_units", "rank_span"]
 
 
-def _overlap(a, b) -> bool:
+def _overlap(a: Estimate, b: Estimate) -> bool:
     return a.ci_low <= b.ci_high and b.ci_low <= a.ci_high
 
 
-def rank_units(entries: Iterable[tuple[str, Any, int]]) -> list[RankedUnit]:
-    """(unit name, estimate-like, responses) -> ranked units, best first.
+def _has_interval(v: Estimate) -> bool:
+    return math.isfinite(v.estimate) and math.isfinite(v.ci_low) and math.isfinite(v.ci_high)
+
+
+def rank_units(entries: Iterable[tuple[str, Estimate | None, int]]) -> list[RankedUnit]:
+    """(unit name, estimate, responses) -> ranked units, best first.
 
     Unreliable or missing estimates come last, unranked (rank None), by name. Equal
     estimates (analysis.ties) share a rank and are listed by name.
     Tie groups number from 1 and are only set for groups of two or more.
     """
-    rows = [(name, as_view(est), n) for name, est, n in entries]
-    good = [r for r in rows if r[1] is not None and not r[1].missing and not r[1].unreliable
-            and r[1].ci_low is not None and r[1].ci_high is not None]
-    rest = [r for r in rows if r not in good]
+    good: list[tuple[str, Estimate, int]] = []
+    rest: list[tuple[str, Estimate | None, int]] = []
+    for name, v, n in entries:
+        if v is not None and v.reliable and _has_interval(v):
+            good.append((name, v, n))
+        else:
+            rest.append((name, v, n))
     good = by_name_within_ties(sorted(good, key=lambda r: (-r[1].estimate, r[0])),
                                lambda r: r[1].estimate, lambda r: r[0])
     groups: list[list[int]] = []
@@ -58,8 +67,8 @@ def rank_units(entries: Iterable[tuple[str, Any, int]]) -> list[RankedUnit]:
 def rank_span(unit: RankedUnit, ranked: Sequence[RankedUnit]) -> tuple[int, int] | None:
     """Lowest and highest rank among ranked units whose interval overlaps `unit`'s."""
     v = unit.estimate
-    if unit.rank is None or v is None or v.ci_low is None or v.ci_high is None:
+    if unit.rank is None or v is None or not _has_interval(v):
         return None
     ranks = [u.rank for u in ranked if u.rank is not None and u.estimate is not None
-             and u.estimate.ci_low is not None and _overlap(v, u.estimate)]
+             and _has_interval(u.estimate) and _overlap(v, u.estimate)]
     return (min(ranks), max(ranks)) if ranks else (unit.rank, unit.rank)

@@ -7,6 +7,7 @@ a province batch renders hundreds of them.
 """
 from __future__ import annotations
 
+import math
 import re
 import threading
 from datetime import datetime, timedelta, timezone
@@ -21,7 +22,8 @@ from markupsafe import Markup
 from . import charts
 from .format_vi import (format_date, format_datetime, format_int, format_interval,
                         format_number, format_percent, format_points, period_label)
-from .model import (SIPAS_COMPONENTS, ComponentRow, EstimateView, ItemRow, PosterData,
+from ..estimate import Estimate
+from .model import (SIPAS_COMPONENTS, ComponentRow, ItemRow, PosterData,
                     ProvinceReportData, ThematicReportData, UnitReportData, weakest_items)
 
 __all__ = ["render_unit_report", "render_province_report", "render_thematic_report",
@@ -60,7 +62,7 @@ def _pp(delta: float | None) -> str:
     return format_points(delta).replace(" điểm %", "")
 
 
-def _ci(v: EstimateView | None, percent: bool = True) -> str:
+def _ci(v: Estimate | None, percent: bool = True) -> str:
     if v is None:
         return format_interval(None, None)
     return format_interval(v.ci_low, v.ci_high, percent=percent)
@@ -140,12 +142,13 @@ def render_pdf(template: str, generated_at: datetime | None = None, **context: A
 
 def _change(d: UnitReportData) -> dict | None:
     cur, prev = d.overall, d.overall_previous
-    if not d.previous_period or cur is None or prev is None or cur.missing or prev.missing:
+    if (not d.previous_period or cur is None or prev is None
+            or not math.isfinite(cur.estimate) or not math.isfinite(prev.estimate)):
         return None
     delta = cur.estimate - prev.estimate
     ch = d.overall_change
     significant = None
-    if ch is not None and ch.ci_low is not None and ch.ci_high is not None:
+    if ch is not None and math.isfinite(ch.ci_low) and math.isfinite(ch.ci_high):
         significant = ch.ci_low > 0 or ch.ci_high < 0
     return {
         "delta": delta, "points": format_points(delta),
@@ -168,7 +171,7 @@ def _unit_charts(d: UnitReportData | ThematicReportData, trend: Sequence = ()) -
     if d.components:
         out["components"] = charts.bar_chart(
             [charts.Bar(f"{c.code}. {c.name}", c.estimate) for c in d.components])
-    if sum(1 for t in trend if t.estimate is not None and not t.estimate.missing) >= 2:
+    if sum(1 for t in trend if t.estimate is not None and math.isfinite(t.estimate.estimate)) >= 2:
         out["trend"] = charts.trend_chart([(t.period, t.estimate) for t in trend])
     names = _component_names(d.components)
     comp_by_code = {c.code: c for c in d.components}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Sequence
 
-from survey.indices.aggregates import Indicator
+from analysis import Estimate
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,10 @@ class IntervalRow:
     x_low: float | None
     x_high: float | None
     unreliable: bool
-    indicator: Indicator | None
+    est: Estimate | None
 
 
-def interval_rows(items: Sequence[tuple[str, Indicator | None]], scale: Scale,
+def interval_rows(items: Sequence[tuple[str, Estimate | None]], scale: Scale,
                   row_height: float = 26, top: float = 8) -> list[IntervalRow]:
     """A bar to the estimate with its 95% interval as a whisker, one row per item."""
     out = []
@@ -58,7 +58,7 @@ def interval_rows(items: Sequence[tuple[str, Indicator | None]], scale: Scale,
         if est is None:
             out.append(IntervalRow(label, y, None, None, None, True, None))
             continue
-        clip = lambda v: scale.x(min(max(v, scale.lo), scale.hi)) if v is not None else None  # noqa: E731
+        clip = lambda v: scale.x(min(max(v, scale.lo), scale.hi)) if math.isfinite(v) else None  # noqa: E731
         out.append(IntervalRow(label, y, clip(est.estimate), clip(est.ci_low), clip(est.ci_high),
                                est.unreliable, est))
     return out
@@ -71,10 +71,10 @@ class TrendPoint:
     y: float | None
     y_low: float | None
     y_high: float | None
-    indicator: Indicator | None
+    est: Estimate | None
 
 
-def trend_points(points: Sequence[tuple[str, Indicator | None]], width: float = 420,
+def trend_points(points: Sequence[tuple[str, Estimate | None]], width: float = 420,
                  height: float = 160, pad: float = 30) -> tuple[list[TrendPoint], str]:
     """Points (proportion up the y axis, 0-100%) and the polyline through those present."""
     step = (width - 2 * pad) / max(len(points) - 1, 1)
@@ -86,8 +86,8 @@ def trend_points(points: Sequence[tuple[str, Indicator | None]], width: float = 
             out.append(TrendPoint(period, x, None, None, None, None))
         else:
             out.append(TrendPoint(period, x, y_of(est.estimate),
-                                  y_of(est.ci_low) if est.ci_low is not None else None,
-                                  y_of(est.ci_high) if est.ci_high is not None else None, est))
+                                  y_of(est.ci_low) if math.isfinite(est.ci_low) else None,
+                                  y_of(est.ci_high) if math.isfinite(est.ci_high) else None, est))
     line = " ".join(f"{p.x},{p.y}" for p in out if p.y is not None)
     return out, line
 

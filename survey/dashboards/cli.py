@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from typing import Any, Sequence
 
 import click
@@ -13,22 +14,36 @@ from survey.dashboards import bp
 from survey.dashboards.formatting import (format_int, interval_text, measure_label, notes_text,
                                           rank_text, value_text)
 from survey.access import descendants
-from survey.indices.aggregates import index_rows
+from survey.indices.aggregates import IndexRow, index_rows
 
 HEADINGS = ("Mã", "Đơn vị", "Chỉ số", "Giá trị", "KTC 95%", "Số phiếu", "Hạng", "Ghi chú")
 RAW_COLUMNS = ("unit_code", "unit_name", "unit_kind", "period", "stat", "measure", "estimate",
                "ci_low", "ci_high", "se", "n", "n_eff", "deff", "df", "reliable", "rank",
                "rank_best", "rank_worst", "weighted", "responses", "fallback_responses")
+# The RAW_COLUMNS that are the estimate's own (the rest describe its unit and period).
+ESTIMATE_FIELDS = ("period", "stat", "measure", "estimate", "ci_low", "ci_high", "se", "n",
+                   "n_eff", "deff", "df", "reliable", "rank", "rank_best", "rank_worst")
 
 
-def table_cells(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
+def raw_record(row: IndexRow) -> dict[str, Any]:
+    """The RAW_COLUMNS of a row as plain JSON/CSV values; NaN and infinities become None."""
+    est = row.est
+    values = {"unit_code": row.unit_code, "unit_name": row.unit_name, "unit_kind": row.unit_kind,
+              **{k: getattr(est, k) for k in ESTIMATE_FIELDS},
+              "weighted": row.weighted, "responses": row.responses,
+              "fallback_responses": row.fallback_responses}
+    return {k: None if isinstance(values[k], float) and not math.isfinite(values[k]) else values[k]
+            for k in RAW_COLUMNS}
+
+
+def table_cells(rows: Sequence[IndexRow]) -> list[list[str]]:
     """Rows as Vietnamese text cells: ranked rows first, unreliable ones after them."""
-    ordered = sorted(rows, key=lambda r: (r["stat"], r["measure"], not r["reliable"],
-                                          r["rank"], r["unit_code"]))
-    return [[r["unit_code"], r["unit_name"], measure_label(r["stat"], r["measure"]),
-             value_text(r["stat"], r["estimate"]),
-             interval_text(r["stat"], r["ci_low"], r["ci_high"]), format_int(r["n"]),
-             rank_text(r), notes_text(r)] for r in ordered]
+    ordered = sorted(rows, key=lambda r: (r.est.stat, r.est.measure, r.est.unreliable,
+                                          r.est.rank, r.unit_code))
+    return [[r.unit_code, r.unit_name, measure_label(r.est.stat, r.est.measure),
+             value_text(r.est.stat, r.est.estimate),
+             interval_text(r.est.stat, r.est.ci_low, r.est.ci_high), format_int(r.est.n),
+             rank_text(r.est), notes_text(r)] for r in ordered]
 
 
 def render_table(headings: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
@@ -41,11 +56,11 @@ def render_table(headings: Sequence[str], cells: Sequence[Sequence[str]]) -> str
     return "\n".join([line(headings), line(["-" * w for w in widths])] + [line(c) for c in cells])
 
 
-def render_csv(rows: Sequence[dict[str, Any]]) -> str:
+def render_csv(rows: Sequence[IndexRow]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=RAW_COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=RAW_COLUMNS)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(raw_record(r) for r in rows)
     return out.getvalue()
 
 
@@ -69,10 +84,9 @@ def indices_command(period: str, unit_code: str | None, stat: str, fmt: str,
     if unit_code:
         keep = descendants({cli_value(unit_by_code, unit_code).id})
     rows = [r for r in index_rows(period, None, survey_code, stats=(stat,), verified_only=verified_only)
-            if keep is None or r["unit_id"] in keep]
+            if keep is None or r.unit_id in keep]
     if fmt == "json":
-        click.echo(json.dumps([{k: r[k] for k in RAW_COLUMNS} for r in rows], ensure_ascii=False,
-                              indent=1))
+        click.echo(json.dumps([raw_record(r) for r in rows], ensure_ascii=False, indent=1))
     elif fmt == "csv":
         click.echo(render_csv(rows), nl=False)
     elif not rows:

@@ -1,16 +1,15 @@
-"""Vietnamese labels and number formats for index rows: dashboards and `flask indices` share them.
+"""Vietnamese labels and number formats for estimates: dashboards and `flask indices` share them.
 
 Numbers are formatted by analysis/report/format_vi.py (the PDF reports use the same functions),
 so a figure reads the same on screen, in the terminal and on paper.
 """
 from __future__ import annotations
 
-from typing import Any
-
+from analysis import Estimate
 from analysis.report.format_vi import (MISSING, format_date, format_int, format_interval,
                                        format_number, format_percent, period_label,
                                        period_label_short)
-from survey.indices.aggregates import UNWEIGHTED_NOTE
+from survey.indices.aggregates import UNWEIGHTED_NOTE, IndexRow
 from survey.catalog.instrument import COMPONENTS
 
 UNRELIABLE = "không đủ độ tin cậy"
@@ -43,25 +42,20 @@ def interval_text(stat: str, low: float | None, high: float | None) -> str:
     return format_interval(low, high, 2 if stat == "score" else 1, percent=stat != "score")
 
 
-def rank_text(row: Any) -> str:
+def rank_text(est: Estimate) -> str:
     """"3" when the intervals separate the unit from every other; "3 (2–5)" marks a tie."""
-    rank, best, worst = (_get(row, k) for k in ("rank", "rank_best", "rank_worst"))
-    if rank is None or rank < 1:
+    if est.rank < 1:
         return MISSING
-    return str(rank) if best == worst else f"{rank} ({best}–{worst})"
+    return f"{est.rank} ({est.rank_best}–{est.rank_worst})" if est.tied else str(est.rank)
 
 
-def notes_text(row: Any) -> str:
+def notes_text(row: IndexRow) -> str:
     notes = []
-    if not _get(row, "reliable"):
+    if row.est.unreliable:
         notes.append(UNRELIABLE)
-    if _get(row, "weighted") is False:
+    if not row.weighted:
         notes.append(UNWEIGHTED_NOTE)
     return "; ".join(notes)
-
-
-def _get(row: Any, key: str) -> Any:
-    return row.get(key) if isinstance(row, dict) else getattr(row, key, None)
 
 
 __all__ = ["MISSING", "UNRELIABLE", "UNWEIGHTED_NOTE", "STAT_LABELS", "KIND_LABELS",

@@ -18,7 +18,7 @@ from survey.models.units import UNIT_KINDS
 from survey.officials.nav import can
 from survey.permissions import Permission, requires
 from survey.access import Scope, visible_unit_ids
-from survey.indices.aggregates import indicator, index_rows, trend, unit_summary
+from survey.indices.aggregates import index_rows, trend, unit_summary
 from survey.indices import comments
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.catalog.periods import last_periods
@@ -91,16 +91,16 @@ def province():
     unit_ids = None
     if kind:  # ranks among units of this kind only, so they compare like with like
         unit_ids = set(db.session.scalars(select(Unit.id).where(Unit.kind == kind)))
-    rows = [r for r in index_rows(period, unit_ids, stats=(stat,)) if r["measure"] == code]
-    ranked = sorted((r for r in rows if r["reliable"]), key=lambda r: (r["rank"], r["unit_code"]))
-    unreliable = sorted((r for r in rows if not r["reliable"]), key=lambda r: r["unit_code"])
-    scale = charts.scale_for([r["ci_low"] for r in ranked], 0, 260)
-    bars = charts.interval_rows([(r["unit_name"], indicator(r)) for r in ranked], scale)
+    rows = [r for r in index_rows(period, unit_ids, stats=(stat,)) if r.est.measure == code]
+    ranked = sorted((r for r in rows if r.est.reliable), key=lambda r: (r.est.rank, r.unit_code))
+    unreliable = sorted((r for r in rows if r.est.unreliable), key=lambda r: r.unit_code)
+    scale = charts.scale_for([r.est.ci_low for r in ranked], 0, 260)
+    bars = charts.interval_rows([(r.unit_name, r.est) for r in ranked], scale)
     return render_template(
         "dashboards/province.html",
         period=period, kind=kind, measure=measure, stat=stat,
         periods=sorted(set(queries.periods_with_responses(None)) | {period}, reverse=True),
         kinds=[k for k in UNIT_KINDS if k != "province"], measures=MEASURES,
         ranked=list(zip(ranked, bars)), unreliable=unreliable, scale=scale,
-        unweighted=any(r["weighted"] is False for r in rows),
+        unweighted=any(not r.weighted for r in rows),
     )

@@ -1,4 +1,4 @@
-"""SIPAS index tables from the database: per-stratum sums in, analysis.indices.index_table() out.
+"""SIPAS index tables from the database: per-stratum sums in, analysis.Estimate rows out.
 
 Row-level responses never reach Python.  indices/rollups.py gives, per stratum (unit x
 service field x period) and measure, n, the satisfied count, Σy and Σy² (pre-summed rollup
@@ -35,7 +35,6 @@ in the query; ranks do (they are computed among the units asked for).
 """
 from __future__ import annotations
 
-import math
 from collections import Counter as Tally
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
@@ -43,6 +42,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from sqlalchemy import select
 
+from analysis import Estimate
 from analysis.indices import index_table
 from analysis.report.model import weakest_items
 from survey.extensions import db
@@ -55,10 +55,7 @@ from survey.indices.stratum_sums import Instrument, StratumSums, instrument_of, 
 RESIDUAL = "*"
 UNWEIGHTED_NOTE = "chưa có số liệu hồ sơ: ước lượng chưa gia quyền"
 STATS = ("overall", "component", "rate", "score")
-STATS_SORTED = np.array(sorted(STATS))
 SUMS = ("n", "sum_w", "sum_wy", "sum_wy2", "sum_w2", "sum_w2y", "sum_w2y2")
-ESTIMATE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff", "df",
-                    "method", "reliable", "rank", "rank_best", "rank_worst")
 
 
 def stratum_label(unit_id: int, period: str, field_key: str) -> str:
@@ -184,30 +181,35 @@ def index_cells(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | N
     return {**data.cells, "stratum": labels[data.cells["stratum"].astype(np.int64)]}
 
 
-def _plain(value: Any) -> Any:
-    """NumPy scalars to Python; NaN and inf to None so rows serialise to JSON."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+@dataclass(frozen=True)
+class IndexRow:
+    """One row of the index table: the estimate (keys unit, period, stat, measure included)
+    and what the app knows of its unit and period, which is not part of the estimate."""
 
+    est: Estimate
+    unit_code: str
+    unit_name: str
+    unit_kind: str
+    responses: int                 # responses of the unit in the period
+    weighted: bool                 # False: no service volumes, print UNWEIGHTED_NOTE
+    fallback_responses: int        # weighted by rule 2 or 3 of the module docstring
 
-def _plain_list(values: np.ndarray) -> list[Any]:
-    """:func:`_plain` for a whole column."""
-    out = values.tolist()
-    if values.dtype.kind == "f":
-        out = [x if math.isfinite(x) else None for x in out]
-    return out
+    @property
+    def unit_id(self) -> int:
+        unit = self.est.unit
+        assert isinstance(unit, int), unit  # the app's index tables are keyed by unit id
+        return unit
 
 
 def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
                     survey_code: str = STANDING_CODE, stats: Iterable[str] = STATS,
-                    include: Sequence[int] = (), verified_only: bool = False) -> list[dict[str, Any]]:
+                    include: Sequence[int] = (), verified_only: bool = False) -> list[IndexRow]:
     """index_table() rows for several periods, with unit code/name/kind and weighting flags.
 
-    Counted responses only; ``include`` adds held responses by id (the review page's "with");
-    ``verified_only``: from dossier-link responses alone (a robustness check; read live).
+    Ordered by period, stat (overall, component, rate, score), measure, rank (ranked rows
+    first), unit code.  Counted responses only; ``include`` adds held responses by id (the
+    review page's "with"); ``verified_only``: from dossier-link responses alone (a robustness
+    check; read live).
     """
     inst = instrument_of(survey_code)
     if inst is None or (unit_ids is not None and not unit_ids):
@@ -215,43 +217,28 @@ def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
     data = weighted(inst, periods, unit_ids, stats, include, True if verified_only else None)
     if not data.strata or len(data.cells["n"]) == 0:
         return []
-    table = index_table(data.frame(), data.cells)
-    units = {u.id: (u.id, u.code, u.name, u.kind) for u in db.session.scalars(
-        select(Unit).where(Unit.id.in_({int(x) for x in np.unique(table["unit"])})))}
-    flags: dict[tuple[int, str], tuple[bool, int, int]] = {}
+    estimates = index_table(data.frame(), data.cells)
+    units = {u.id: (u.code, u.name, u.kind) for u in db.session.scalars(
+        select(Unit).where(Unit.id.in_({e.unit for e in estimates})))}
+    flags: dict[tuple[int, str], dict[str, Any]] = {}
     for s in data.strata:
-        weighted_, responses, fallback = flags.get((s["unit_id"], s["period"]),
-                                                   (s["weighted"], 0, 0))
-        flags[(s["unit_id"], s["period"])] = (weighted_, responses + s["n_h"],
-                                              fallback + (s["n_h"] if s["fallback"] else 0))
-    # Order first (NumPy), then build dicts from whole columns: ~200,000 rows for a province.
-    unit_col = table["unit"].astype(np.int64)
-    code = np.array([units[u][1] for u in unit_col.tolist()])
-    stat_order = np.array([STATS.index(x) for x in STATS_SORTED])[
-        np.searchsorted(STATS_SORTED, table["stat"])]
-    rank_key = np.where(table["rank"] > 0, table["rank"], 10**9)
-    order = np.lexsort((code, rank_key, table["measure"], stat_order, table["period"]))
-    columns = {k: _plain_list(table[k][order]) for k in ("period", "stat", "measure")
-               + ESTIMATE_COLUMNS}
-    unit_ids = unit_col[order].tolist()
-    periods = columns["period"]
-    info = [units[u] for u in unit_ids]
-    flag = [flags[(u, p)] for u, p in zip(unit_ids, periods)]
-    names = (("unit_id", "unit_code", "unit_name", "unit_kind", "period", "stat", "measure")
-             + ESTIMATE_COLUMNS + ("weighted", "responses", "fallback_responses"))
-    values = zip(info, periods, columns["stat"], columns["measure"],
-                 *(columns[k] for k in ESTIMATE_COLUMNS), flag)
-    return [dict(zip(names, (*i, p, st, m, *est, *fl)))
-            for i, p, st, m, *est, fl in values]
+        f = flags.setdefault((s["unit_id"], s["period"]), {
+            "responses": 0, "weighted": s["weighted"], "fallback_responses": 0})
+        f["responses"] += s["n_h"]
+        f["fallback_responses"] += s["n_h"] if s["fallback"] else 0
+    stat_order = {stat: i for i, stat in enumerate(STATS)}
+    rows = [IndexRow(e, *units[e.unit], **flags[(e.unit, e.period)]) for e in estimates]
+    rows.sort(key=lambda r: (r.est.period, stat_order[r.est.stat], r.est.measure,
+                             r.est.rank if r.est.rank > 0 else 10**9, r.unit_code))
+    return rows
 
 
 def index_rows(period: str, unit_ids: set[int] | None, survey_code: str = STANDING_CODE,
-               stats: Iterable[str] = STATS, verified_only: bool = False) -> list[dict[str, Any]]:
-    """The SIPAS index table of one period as plain dicts (None for NaN), ranked rows first.
+               stats: Iterable[str] = STATS, verified_only: bool = False) -> list[IndexRow]:
+    """The SIPAS index table of one period, ranked rows first (see :func:`index_table_for`).
 
-    Keys: unit_id, unit_code, unit_name, unit_kind, period, stat, measure, estimate, se,
-    ci_low, ci_high, n, n_eff, deff, df, method, reliable, rank, rank_best, rank_worst (rank
-    -1 when not reliable), weighted, responses, fallback_responses.  unit_ids=None: every unit.
+    Every row's ``est`` is an analysis.Estimate (rank -1 when not reliable); unit_ids=None:
+    every unit.
     """
     return index_table_for([period], unit_ids, survey_code, stats, verified_only=verified_only)
 
@@ -259,47 +246,12 @@ def index_rows(period: str, unit_ids: set[int] | None, survey_code: str = STANDI
 # --- summaries for dashboards and reports: plain data, no formatting ------------------------
 
 @dataclass(frozen=True)
-class Indicator:
-    """One estimate; attribute names follow analysis.Estimate so report views accept it."""
-
-    estimate: float
-    ci_low: float | None
-    ci_high: float | None
-    n: int
-    se: float | None = None
-    n_eff: float | None = None
-    deff: float | None = None
-    reliable: bool = False
-    rank: int = -1
-    rank_best: int = -1
-    rank_worst: int = -1
-    df: int | None = None          # t degrees of freedom (period changes add them)
-    method: str = "mean"           # the interval it got: analysis.indices "method"
-
-    @property
-    def unreliable(self) -> bool:
-        return not self.reliable
-
-    @property
-    def tied(self) -> bool:
-        return self.rank_best < self.rank_worst
-
-
-def indicator(row: dict[str, Any] | None) -> Indicator | None:
-    if row is None or row["estimate"] is None:
-        return None
-    return Indicator(row["estimate"], row["ci_low"], row["ci_high"], row["n"], row["se"],
-                     row["n_eff"], row["deff"], bool(row["reliable"]), row["rank"],
-                     row["rank_best"], row["rank_worst"], row.get("df"), row.get("method") or "mean")
-
-
-@dataclass(frozen=True)
 class ItemResult:
     code: str
     text: str
     component: str | None
-    rate: Indicator | None
-    score: Indicator | None
+    rate: Estimate | None
+    score: Estimate | None
 
 
 @dataclass(frozen=True)
@@ -309,8 +261,8 @@ class UnitSummary:
     responses: int
     weighted: bool                 # False: print UNWEIGHTED_NOTE
     fallback_responses: int
-    overall: Indicator | None
-    components: tuple[tuple[str, str, Indicator | None], ...]   # (code, name, estimate)
+    overall: Estimate | None
+    components: tuple[tuple[str, str, Estimate | None], ...]   # (code, name, estimate)
     items: tuple[ItemResult, ...]
     overall_item: ItemResult | None  # the "Nhìn chung..." question, not part of the index
 
@@ -335,21 +287,21 @@ def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE,
                  verified_only: bool = False) -> UnitSummary:
     """Overall index, components and items of one unit in one period (responses=0 if none)."""
     rows = index_rows(period, {unit_id}, survey_code, verified_only=verified_only)
-    by_key = {(r["stat"], r["measure"]): r for r in rows}
+    by_key = {(r.est.stat, r.est.measure): r.est for r in rows}
     texts = question_texts(survey_code)
-    comps = sorted({r["measure"] for r in rows if r["stat"] == "component"} | set(COMPONENTS))
+    comps = sorted({m for st, m in by_key if st == "component"} | set(COMPONENTS))
     items = []
-    for code in sorted({r["measure"] for r in rows if r["stat"] == "rate"}):
+    for code in sorted(m for st, m in by_key if st == "rate"):
         text, comp = texts.get(code, (code, None))
-        items.append(ItemResult(code, text, comp, indicator(by_key.get(("rate", code))),
-                                indicator(by_key.get(("score", code)))))
-    first = rows[0] if rows else {}
+        items.append(ItemResult(code, text, comp, by_key.get(("rate", code)),
+                                by_key.get(("score", code))))
+    first = rows[0] if rows else None
     return UnitSummary(
-        unit_id=unit_id, period=period, responses=first.get("responses", 0),
-        weighted=first.get("weighted", False),
-        fallback_responses=first.get("fallback_responses", 0),
-        overall=indicator(by_key.get(("overall", "overall"))),
-        components=tuple((c, COMPONENTS.get(c, (c,))[0], indicator(by_key.get(("component", c))))
+        unit_id=unit_id, period=period, responses=first.responses if first else 0,
+        weighted=first.weighted if first else False,
+        fallback_responses=first.fallback_responses if first else 0,
+        overall=by_key.get(("overall", "overall")),
+        components=tuple((c, COMPONENTS.get(c, (c,))[0], by_key.get(("component", c)))
                          for c in comps),
         items=tuple(i for i in items if i.component != "OVERALL"),
         overall_item=next((i for i in items if i.component == "OVERALL"), None),
@@ -357,9 +309,9 @@ def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE,
 
 
 def trend(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE,
-          verified_only: bool = False) -> list[tuple[str, Indicator | None]]:
+          verified_only: bool = False) -> list[tuple[str, Estimate | None]]:
     """Overall index of a unit per period, in the order given (None where no responses)."""
     rows = index_table_for(list(periods), {unit_id}, survey_code, stats=("overall",),
                            verified_only=verified_only)
-    found = {r["period"]: indicator(r) for r in rows}
+    found = {r.est.period: r.est for r in rows}
     return [(p, found.get(p)) for p in periods]

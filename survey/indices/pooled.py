@@ -6,11 +6,13 @@ pooled estimate with the same stratified linearization variance; no new statisti
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import replace
+from typing import Sequence
 
 import numpy as np
 from sqlalchemy import select
 
+from analysis import Estimate
 from analysis.indices import index_table
 from survey.extensions import db
 from survey.models import Response, Survey
@@ -27,7 +29,7 @@ def campaign_periods(survey_id: int) -> list[str]:
 
 
 def pooled_rows(survey_code: str, periods: Sequence[str], unit_ids: set[int] | None
-                ) -> dict[tuple[str, str], aggregates.Indicator | None]:
+                ) -> dict[tuple[str, str], Estimate]:
     """(stat, measure) → the estimate over all `unit_ids` (None: all units) and `periods`."""
     inst = instrument_of(survey_code)
     if inst is None or not periods:
@@ -38,12 +40,9 @@ def pooled_rows(survey_code: str, periods: Sequence[str], unit_ids: set[int] | N
     cells = dict(data.cells)
     cells["unit"] = np.full(len(cells["n"]), POOLED_UNIT)
     cells["period"] = np.full(len(cells["n"]), POOLED_PERIOD)
-    table = index_table(data.frame(), cells)
-    rows: dict[tuple[str, str], Any] = {}
-    for i in range(len(table["estimate"])):
-        row = {k: aggregates._plain(table[k][i]) for k in aggregates.ESTIMATE_COLUMNS}
-        rows[(str(table["stat"][i]), str(table["measure"][i]))] = aggregates.indicator(row)
-    return rows
+    # The pooled domain is no one unit or period: its keys say so (None), not the placeholders.
+    return {(str(e.stat), str(e.measure)): replace(e, unit=None, period=None)
+            for e in index_table(data.frame(), cells)}
 
 
 def survey_by_code(code: str) -> Survey | None:

@@ -9,11 +9,10 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from analysis import independent_difference
+from analysis import Estimate, independent_difference
 from analysis.report.model import (
     ChangeRow,
     ComponentRow,
-    EstimateView,
     HeatRow,
     ItemRow,
     MethodsInfo,
@@ -47,22 +46,11 @@ TREND_PERIODS = 4
 COMMENT_SAMPLE = 30
 
 
-def _view(ind: aggregates.Indicator | None) -> EstimateView | None:
-    if ind is None:
+def period_change(current: Estimate | None, before: Estimate | None) -> Estimate | None:
+    """Change between two periods: analysis.independent_difference (t on df_a + df_b)."""
+    if current is None or before is None:
         return None
-    return EstimateView(estimate=ind.estimate, ci_low=ind.ci_low, ci_high=ind.ci_high, n=ind.n,
-                        unreliable=ind.unreliable, n_eff=ind.n_eff, deff=ind.deff, method=ind.method)
-
-
-def change_view(current: aggregates.Indicator | None, before: aggregates.Indicator | None
-                ) -> EstimateView | None:
-    """Change between two periods, from analysis.independent_difference (t on df_a + df_b)."""
-    if current is None or before is None or None in (current.se, before.se, current.df, before.df):
-        return None
-    change = independent_difference(current, before)
-    return EstimateView(estimate=change.estimate, ci_low=change.ci_low, ci_high=change.ci_high,
-                        n=current.n, unreliable=current.unreliable or before.unreliable,
-                        method=change.method)
+    return independent_difference(current, before)
 
 
 def _province(unit: Unit) -> Unit:
@@ -100,7 +88,7 @@ def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) 
     summary = aggregates.unit_summary(unit.id, period, survey_code)
     earlier = previous(period)
     before = aggregates.unit_summary(unit.id, earlier, survey_code).overall
-    change = change_view(summary.overall, before)
+    change = period_change(summary.overall, before)
     ci_method = ci_method_text([
         (INDEX_ESTIMATES, [summary.overall, *(ind for _c, _n, ind in summary.components)]),
         (ITEM_ESTIMATES, [i.rate for i in summary.items]), (CHANGE_ESTIMATES, [change])])
@@ -111,63 +99,60 @@ def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) 
         period=period,
         survey_title=_survey_title(survey_code),
         response_count=summary.responses,
-        overall=_view(summary.overall),
-        overall_previous=_view(before),
+        overall=summary.overall,
+        overall_previous=before,
         previous_period=earlier,
         overall_change=change,
-        components=tuple(ComponentRow(code=code, name=name, estimate=_view(ind))
-                         for code, name, ind in summary.components if code in COMPONENTS),
-        items=tuple(ItemRow(code=i.code, text=i.text, rate=_view(i.rate), mean=_view(i.score),
+        components=tuple(ComponentRow(code=code, name=name, estimate=est)
+                         for code, name, est in summary.components if code in COMPONENTS),
+        items=tuple(ItemRow(code=i.code, text=i.text, rate=i.rate, mean=i.score,
                             component=i.component or "") for i in summary.items),
-        trend=tuple(TrendPoint(period=p, estimate=_view(ind))
-                    for p, ind in aggregates.trend(unit.id, last_periods(period, TREND_PERIODS), survey_code)),
+        trend=tuple(TrendPoint(period=p, estimate=est)
+                    for p, est in aggregates.trend(unit.id, last_periods(period, TREND_PERIODS), survey_code)),
         comments=tuple(comment_reader.latest(None, survey_code, unit_ids={unit.id}, period=period,
                                              limit=COMMENT_SAMPLE)),
         methods=_methods({unit.id}, period, summary.weighted, summary.responses, ci_method),
         unit_code=unit.code,
         generated_at=datetime.now(VIETNAM),
         verified_count=verified_count({unit.id}, period, survey_code),
-        verified_overall=_view(aggregates.unit_summary(unit.id, period, survey_code,
-                                                       verified_only=True).overall),
+        verified_overall=aggregates.unit_summary(unit.id, period, survey_code,
+                                                 verified_only=True).overall,
     )
 
 
 def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix: bool = True
                          ) -> ProvinceReportData:
     rows = aggregates.index_rows(period, None, survey_code, stats=("overall", "component"))
-    before = {r["unit_id"]: aggregates.indicator(r)
+    before = {r.unit_id: r.est
               for r in aggregates.index_rows(previous(period), None, survey_code, stats=("overall",))}
-    overall = {r["unit_id"]: r for r in rows if r["stat"] == "overall"}
-    comp = {(r["unit_id"], r["measure"]): aggregates.indicator(r) for r in rows if r["stat"] == "component"}
+    overall = {r.unit_id: r for r in rows if r.est.stat == "overall"}
+    comp = {(r.unit_id, r.est.measure): r.est for r in rows if r.est.stat == "component"}
     units = db.session.scalars(select(Unit).where(Unit.id.in_(overall.keys())).order_by(Unit.code)).all()
     province = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))
-    ranked = rank_units([(u.name, _view(aggregates.indicator(overall[u.id])), overall[u.id]["responses"])
-                         for u in units])
+    ranked = rank_units([(u.name, overall[u.id].est, overall[u.id].responses) for u in units])
     from survey.indices.pooled import pooled_rows
 
     province_wide = pooled_rows(survey_code, [period], None).get(("overall", "overall")) if overall else None
-    changes = tuple(ChangeRow(unit_name=u.name, current=_view(aggregates.indicator(overall[u.id])),
-                              previous=_view(before.get(u.id)),
-                              change=change_view(aggregates.indicator(overall[u.id]), before.get(u.id)))
+    changes = tuple(ChangeRow(unit_name=u.name, current=overall[u.id].est, previous=before.get(u.id),
+                              change=period_change(overall[u.id].est, before.get(u.id)))
                     for u in units)
     ci_method = ci_method_text([
-        (INDEX_ESTIMATES, [province_wide, *(aggregates.indicator(r) for r in overall.values()),
-                           *comp.values()]),
+        (INDEX_ESTIMATES, [province_wide, *(r.est for r in overall.values()), *comp.values()]),
         (CHANGE_ESTIMATES, [c.change for c in changes])])
     return ProvinceReportData(
         province_name=province.name if province else "",
         period=period,
         survey_title=_survey_title(survey_code),
         units=tuple(ranked),
-        heat=tuple(HeatRow(unit_name=u.name, values=tuple(_view(comp.get((u.id, c))) for c in COMPONENTS))
+        heat=tuple(HeatRow(unit_name=u.name, values=tuple(comp.get((u.id, c)) for c in COMPONENTS))
                    for u in units),
         changes=changes,
         appendix=tuple(unit_report_data(u, period, survey_code) for u in units) if appendix else (),
-        overall=_view(province_wide),
-        response_count=sum(r["responses"] for r in overall.values()),
+        overall=province_wide,
+        response_count=sum(r.responses for r in overall.values()),
         previous_period=previous(period),
-        methods=_methods(None, period, all(r["weighted"] for r in overall.values()) if overall else False,
-                         sum(r["responses"] for r in overall.values()), ci_method),
+        methods=_methods(None, period, all(r.weighted for r in overall.values()) if overall else False,
+                         sum(r.responses for r in overall.values()), ci_method),
         generated_at=datetime.now(VIETNAM),
     )
 
@@ -193,13 +178,13 @@ def thematic_report_data(survey: Survey) -> ThematicReportData:
     rows = pooled.pooled_rows(survey.code, pooled.campaign_periods(survey.id), unit_ids or None)
     texts = aggregates.question_texts(survey.code)
     items = []
-    for (stat, code), ind in sorted(rows.items()):
+    for (stat, code), est in sorted(rows.items()):
         text, component = texts.get(code, (code, None))
         if stat == "rate" and component not in ("OVERALL", None, "DEMO"):
-            items.append(ItemRow(code=code, text=text, rate=_view(ind),
-                                 mean=_view(rows.get(("score", code))), component=component))
-    components = tuple(ComponentRow(code=code, name=_component_name(code), estimate=_view(ind))
-                       for (stat, code), ind in sorted(rows.items()) if stat == "component")
+            items.append(ItemRow(code=code, text=text, rate=est,
+                                 mean=rows.get(("score", code)), component=component))
+    components = tuple(ComponentRow(code=code, name=_component_name(code), estimate=est)
+                       for (stat, code), est in sorted(rows.items()) if stat == "component")
     responses = sum(t.responses for t in targets)
     province = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))
     return ThematicReportData(
@@ -209,7 +194,7 @@ def thematic_report_data(survey: Survey) -> ThematicReportData:
         closes_on=campaigns.local_day(survey.closes_at, exclusive_end=True),
         organizer=f"Sở Nội vụ {province.name}" if province else "Sở Nội vụ",
         response_count=responses,
-        overall=_view(rows.get(("overall", "overall"))),
+        overall=rows.get(("overall", "overall")),
         components=components,
         items=tuple(items),
         targets=tuple(TargetProgress(unit_name=t.unit.name, responses=t.responses, quota=t.quota or 0)

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import func, select
 
-from analysis.design import Design
-from analysis.estimators import Estimate, difference_from_sums, from_sums
-from analysis.indices import MIN_N
+from analysis import Design, Estimate, difference_from_sums, from_sums
+from analysis.estimate import MIN_N
 from survey.extensions import db
 from survey.models import Response, ServiceVolume, Survey, Unit
 from survey.models.responses import COUNTED

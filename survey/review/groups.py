@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from analysis import Estimate
 from survey.dashboards.queries import as_date, local_day, local_hour
 from survey.extensions import db
 from survey.models import Answer, Counter, Response, Survey, Unit
@@ -50,8 +51,8 @@ class Group:
     upto_id: int
     hours: list[tuple[int, int]] = field(default_factory=list)
     top_pattern: int = 0
-    index_now: aggregates.Indicator | None = None
-    index_with: aggregates.Indicator | None = None
+    index_now: Estimate | None = None
+    index_with: Estimate | None = None
 
     @property
     def reasons(self) -> list[str]:
@@ -92,10 +93,10 @@ def flagged_groups(status: str = QUARANTINED, period: str | None = None,
 
 
 def _overall(unit_id: int, period: str, survey_code: str, include: list[int] = ()
-             ) -> aggregates.Indicator | None:
+             ) -> Estimate | None:
     rows = aggregates.index_table_for([period], {unit_id}, survey_code, stats=("overall",),
                                       include=include)
-    return aggregates.indicator(rows[0]) if rows else None
+    return rows[0].est if rows else None
 
 
 def _evidence(g: Group, now: dict[tuple[int, str, str], Any]) -> None:

@@ -89,6 +89,9 @@ def test_period_change_is_svycontrast_on_the_joint_design():
     for key in ("estimate", "se", "ci_low", "ci_high"):
         assert close(getattr(got, key), want[key]), (key, getattr(got, key), want[key])
     assert got.df == want["df"] == per["P1"].df + per["P2"].df
+    # The one estimate type, naming the interval it got (what the report prints).
+    assert type(got) is type(per["P1"]) and got.method == "independent_difference"
+    assert got.reliable == (per["P1"].reliable and per["P2"].reliable)
     # Not a normal interval: z = 1.96 would be narrower than R's t on 119 df.
     assert got.ci_high - got.ci_low > 2 * 1.96 * got.se
     assert np.isclose(got.ci_high - got.estimate, got.estimate - got.ci_low)

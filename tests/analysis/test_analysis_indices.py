@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis import DesignError
+from analysis import DesignError, Estimate
 from analysis.indices import (_ranks, index_cells_from_rows, index_table, respondent_scores,
                               service_weights)
 from analysis_fixtures import load_csv, reference_cases
@@ -49,24 +49,27 @@ def test_respondent_scores_match_r(sipas):
 def test_index_table_matches_r(sipas, case):
     table = sipas[3]
     stat, measure = MEASURES[case["measure"]]
-    row = np.flatnonzero((table["unit"] == case["unit"]) & (table["period"] == case["period"])
-                         & (table["stat"] == stat) & (table["measure"] == measure))
-    assert len(row) == 1
-    i = row[0]
+    [row] = [e for e in table if (e.unit, e.period, e.stat, e.measure)
+             == (case["unit"], case["period"], stat, measure)]
+    assert isinstance(row, Estimate)
     want = case["expected"]
     for key in ("estimate", "se", "ci_low", "ci_high", "deff"):
-        assert math.isclose(table[key][i], want[key], rel_tol=1e-6), key
-    assert table["n"][i] == want["n"] and table["df"][i] == want["df"]
-    assert table["reliable"][i] == (want["n"] >= 30 and
-                                    (want["ci_high"] - want["ci_low"]) / 2 <= (
-                                        0.4 if stat == "score" else 0.1))
+        assert math.isclose(getattr(row, key), want[key], rel_tol=1e-6), key
+    assert row.n == want["n"] and row.df == want["df"]
+    assert type(row.n) is int and type(row.df) is int and type(row.estimate) is float
+    assert row.reliable == (want["n"] >= 30 and
+                            (want["ci_high"] - want["ci_low"]) / 2 <= (
+                                0.4 if stat == "score" else 0.1))
+    # The interval it got: t for scores, components and overall; logit (or its fallback) for rates.
+    assert row.method == ("mean" if stat != "rate" else "logit")
 
 
 def test_unreliable_rows_are_never_ranked(sipas):
     t = sipas[3]
-    assert np.all(t["rank"][~t["reliable"]] == -1)
-    assert np.all(t["rank"][t["reliable"]] >= 1)
-    assert not t["reliable"][t["n"] < 30].any()
+    assert all(e.rank == -1 for e in t if e.unreliable)
+    assert all(e.rank >= 1 for e in t if e.reliable)
+    assert not any(e.reliable for e in t if e.n < 30)
+    assert all(isinstance(e, Estimate) for e in t)
 
 
 def test_component_weights_and_na():
@@ -106,11 +109,10 @@ def test_equal_estimates_share_a_rank_whatever_their_summation_order():
     cells = index_cells_from_rows(units, ["P"] * (3 * n), units, np.r_[w, w[back], w],
                                   np.r_[a, a[back], a - 1], ["A1.1"], ["A1"])
     frame = {"stratum": np.array(["U1", "U2", "U3"]), "n_psu": np.array([n, n, n])}
-    t = index_table(frame, cells)
-    score = t["stat"] == "score"
-    est = dict(zip(t["unit"][score], t["estimate"][score]))
+    t = [e for e in index_table(frame, cells) if e.stat == "score"]
+    est = {e.unit: e.estimate for e in t}
     assert est["U1"] != est["U2"] and math.isclose(est["U1"], est["U2"], rel_tol=1e-14)
-    assert dict(zip(t["unit"][score], t["rank"][score].tolist())) == {"U1": 1, "U2": 1, "U3": 3}
+    assert {e.unit: e.rank for e in t} == {"U1": 1, "U2": 1, "U3": 3}
 
 
 def test_competition_ranks_and_tolerance():
@@ -120,3 +122,43 @@ def test_competition_ranks_and_tolerance():
     assert competition_ranks([0.9, 0.9, 0.9]).tolist() == [1, 1, 1]
     assert competition_ranks([]).tolist() == []
     assert same(0.6, 0.1 + 0.2 + 0.3) and not same(0.6, 0.6 + 1e-6)
+
+
+def test_constant_domain_gets_se_zero_in_index_rows():
+    # U1: 40 responses over two strata with uneven weights, every A1.1 answer 5 and every A1.2
+    # answer 3, so each of its rates (1 and 0), scores (5 and 3), component and overall (0.5)
+    # is constant: SE exactly 0 through the public rows, not the ~1e-8 raw-moment rounding
+    # noise these weights give without the exact branch (analysis.linearization.CONSTANT_TOL).
+    # U2 varies, as a control that SEs are computed at all.
+    rng = np.random.default_rng(3)
+    n = 40
+    units = ["U1"] * n + ["U2"] * n
+    strata = [f"{u}-{i % 2}" for i, u in enumerate(units)]
+    w = rng.uniform(0.3, 7.0, 2 * n)
+    answers = np.r_[np.full((n, 2), 5.0), rng.integers(1, 6, (n, 2)).astype(float)]
+    answers[:n, 1] = 3.0
+    cells = index_cells_from_rows(units, ["P"] * (2 * n), strata, w, answers, ["A1.1", "A1.2"],
+                                  ["A1", "A1"])
+    labels, counts = np.unique(strata, return_counts=True)
+    rows = index_table({"stratum": labels, "n_psu": counts}, cells)
+    u1 = {(e.stat, e.measure): e for e in rows if e.unit == "U1"}
+    want = {("rate", "A1.1"): 1.0, ("rate", "A1.2"): 0.0, ("score", "A1.1"): 5.0,
+            ("score", "A1.2"): 3.0, ("component", "A1"): 0.5, ("overall", "overall"): 0.5}
+    assert u1.keys() == want.keys()
+    for key, e in u1.items():
+        assert isinstance(e, Estimate) and e.se == 0.0, (key, e.se)
+        assert e.estimate == pytest.approx(want[key], rel=1e-12, abs=1e-15)
+    # A share of 0 or 1 has no logit interval: Korn-Graubard on n, and the row says so.
+    assert u1[("rate", "A1.1")].method == u1[("rate", "A1.2")].method == "beta"
+    assert u1[("rate", "A1.1")].ci_high == 1.0 and 0.9 < u1[("rate", "A1.1")].ci_low < 1.0
+    assert u1[("rate", "A1.2")].ci_low == 0.0 and 0.0 < u1[("rate", "A1.2")].ci_high < 0.1
+    assert u1[("score", "A1.1")].ci_low == u1[("score", "A1.1")].ci_high
+    assert all(e.se > 0 for e in rows if e.unit == "U2")
+
+
+def test_constant_domain_test_sees_rounding_noise_without_the_exact_branch(monkeypatch):
+    import analysis.linearization
+
+    monkeypatch.setattr(analysis.linearization, "CONSTANT_TOL", -1.0)
+    with pytest.raises(AssertionError):
+        test_constant_domain_gets_se_zero_in_index_rows()

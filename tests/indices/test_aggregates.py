@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from analysis import Estimate
 from analysis.indices import index_cells_from_rows, index_table, service_weights
 from survey.extensions import db
 from survey.models import Answer, Question, Response, ServiceVolume, Survey, Unit
 from survey.indices.stratum_sums import instrument_of
-from survey.indices.aggregates import (UNWEIGHTED_NOTE, index_cells, index_rows,
+from survey.indices.aggregates import (UNWEIGHTED_NOTE, IndexRow, index_cells, index_rows,
                                         stratum_label, strata_rows, trend, unit_summary)
 from survey.services.demo_responses import NewResponse, insert_responses
 from survey.catalog.instrument import STANDING_CODE
@@ -54,9 +55,11 @@ def volumes(unit_code: str, period: str, dossiers: dict[str, int]) -> None:
     db.session.commit()
 
 
-def overall_row(rows, code: str) -> dict:
-    [row] = [r for r in rows if r["unit_code"] == code and r["stat"] == "overall"]
-    return row
+def overall_row(rows, code: str) -> Estimate:
+    """The overall index of one unit among index rows (which must be IndexRow, not dicts)."""
+    [row] = [r for r in rows if r.unit_code == code and r.est.stat == "overall"]
+    assert isinstance(row, IndexRow) and isinstance(row.est, Estimate)
+    return row.est
 
 
 # --- the SQL cells equal analysis.indices.index_cells_from_rows on the same data --------------
@@ -160,14 +163,16 @@ def test_sql_cells_equal_the_row_level_reference(app):
             assert math.isclose(got[label][1], w, rel_tol=1e-12)
         # And the index table built from them is the same.
         want = index_table(frame, ref_cells)
-        rows = {(r["unit_id"], r["stat"], r["measure"]): r
+        rows = {(r.unit_id, r.est.stat, r.est.measure): r.est
                 for r in index_rows(PERIOD, None)}
         checked = 0
-        for i in np.flatnonzero(want["period"] == PERIOD):
-            row = rows[(int(want["unit"][i]), want["stat"][i], want["measure"][i])]
-            assert math.isclose(row["estimate"], want["estimate"][i], rel_tol=1e-9)
-            assert math.isclose(row["se"], want["se"][i], rel_tol=1e-6, abs_tol=1e-12)
-            assert row["rank_best"] == want["rank_best"][i]
+        for w in want:
+            if w.period != PERIOD:
+                continue
+            row = rows[(int(w.unit), w.stat, w.measure)]
+            assert math.isclose(row.estimate, w.estimate, rel_tol=1e-9)
+            assert math.isclose(row.se, w.se, rel_tol=1e-6, abs_tol=1e-12)
+            assert row.rank_best == w.rank_best and row.method == w.method
             checked += 1
         assert checked == len(rows)
 
@@ -177,11 +182,11 @@ def test_only_visible_units_are_aggregated(app):
         _random_data()
         mine = index_rows(PERIOD, {unit_id("00178")})
         everyone = index_rows(PERIOD, None)
-        assert {r["unit_code"] for r in mine} == {"00178"}
-        assert {r["unit_code"] for r in everyone} == {"00157", "00178", "00193"}
+        assert {r.unit_code for r in mine} == {"00178"}
+        assert {r.unit_code for r in everyone} == {"00157", "00178", "00193"}
         # A unit's estimate does not depend on the other units in the query.
-        assert overall_row(mine, "00178")["estimate"] == pytest.approx(
-            overall_row(everyone, "00178")["estimate"], rel=1e-12)
+        assert overall_row(mine, "00178").estimate == pytest.approx(
+            overall_row(everyone, "00178").estimate, rel=1e-12)
         assert index_rows(PERIOD, set()) == []
 
 
@@ -200,20 +205,20 @@ def _three_responses() -> None:
 def test_overall_index_by_hand(app):
     with app.app_context():
         _three_responses()
-        rows = {(r["stat"], r["measure"]): r for r in index_rows(PERIOD, None)}
+        rows = {(r.est.stat, r.est.measure): r.est for r in index_rows(PERIOD, None)}
     w1 = w2 = 100 / 2          # ho-tich: 100 dossiers, 2 responses
     w3 = 300 / 1               # dat-dai: 300 dossiers, 1 response
     overall = (w1 * 0.75 + w2 * 0.0 + w3 * 1.0) / (w1 + w2 + w3)      # = 0.84375
-    assert rows[("overall", "overall")]["estimate"] == pytest.approx(overall, rel=1e-12)
-    assert rows[("overall", "overall")]["n"] == 3
-    assert rows[("overall", "overall")]["reliable"] is False and rows[("overall", "overall")]["rank"] == -1
-    assert rows[("component", "A1")]["estimate"] == pytest.approx((w1 * 0.5 + w2 * 0) / (w1 + w2))
-    assert rows[("component", "A2")]["estimate"] == pytest.approx(1.0)
-    assert rows[("component", "A2")]["n"] == 1          # r2's "không áp dụng" is not an answer
-    assert rows[("rate", "A1.1")]["estimate"] == pytest.approx(0.5)
-    assert rows[("score", "A1.1")]["estimate"] == pytest.approx((5 + 3) / 2)
+    assert rows[("overall", "overall")].estimate == pytest.approx(overall, rel=1e-12)
+    assert rows[("overall", "overall")].n == 3
+    assert rows[("overall", "overall")].reliable is False and rows[("overall", "overall")].rank == -1
+    assert rows[("component", "A1")].estimate == pytest.approx((w1 * 0.5 + w2 * 0) / (w1 + w2))
+    assert rows[("component", "A2")].estimate == pytest.approx(1.0)
+    assert rows[("component", "A2")].n == 1          # r2's "không áp dụng" is not an answer
+    assert rows[("rate", "A1.1")].estimate == pytest.approx(0.5)
+    assert rows[("score", "A1.1")].estimate == pytest.approx((5 + 3) / 2)
     # The overall question is an item of its own, not part of the composite.
-    assert rows[("rate", "OVERALL")]["estimate"] == pytest.approx((w1 * 1 + w2 * 0 + w3 * 1) / 400)
+    assert rows[("rate", "OVERALL")].estimate == pytest.approx((w1 * 1 + w2 * 0 + w3 * 1) / 400)
     assert ("component", "OVERALL") not in rows
 
 
@@ -225,7 +230,7 @@ def test_component_weights_from_the_survey_scope(app):
         _three_responses()
         row = overall_row(index_rows(PERIOD, None), "00157")
     # r1: (3 * 0.5 + 1 * 1) / 4 = 0.625; r2 and r3 unchanged.
-    assert row["estimate"] == pytest.approx((50 * 0.625 + 50 * 0 + 300 * 1) / 400, rel=1e-12)
+    assert row.estimate == pytest.approx((50 * 0.625 + 50 * 0 + 300 * 1) / 400, rel=1e-12)
 
 
 def test_missing_volumes_fall_back_to_the_unit_average_then_to_weight_one(app):
@@ -245,10 +250,12 @@ def test_missing_volumes_fall_back_to_the_unit_average_then_to_weight_one(app):
     assert strata[(u178, "ho-tich")] == 50 and strata[(u178, "*")] == 40
     want = (50 * 1 + 50 * 0 + 40 * 1 + 40 * 1) / (50 + 50 + 40 + 40)
     row = overall_row(rows, "00178")
-    assert row["estimate"] == pytest.approx(want, rel=1e-12) and row["estimate"] != 0.75
-    assert row["weighted"] is True and row["fallback_responses"] == 2
+    assert row.estimate == pytest.approx(want, rel=1e-12) and row.estimate != 0.75
+    [extra] = [r for r in rows if r.est is row]
+    assert extra.weighted is True and extra.fallback_responses == 2 and extra.responses == 4
     plain = overall_row(rows, "00193")
-    assert plain["weighted"] is False and plain["estimate"] == pytest.approx(2 / 3)
+    [plain_extra] = [r for r in rows if r.est is plain]
+    assert plain_extra.weighted is False and plain.estimate == pytest.approx(2 / 3)
     # As the module docstring says: no split by field, one residual stratum with w = 1.
     assert {k: w for k, w in strata.items() if k[0] == u193} == {(u193, "*"): 1.0}
     assert "chưa gia quyền" in UNWEIGHTED_NOTE
@@ -328,5 +335,5 @@ def test_flask_rollup_rebuilds_after_weights_change_with_nothing_pending(app):
         assert state is not None and state.component_weights["A1"] == 3.0
         assert rollups.pending() == 0
         want = (50 * 0.625 + 50 * 0 + 300 * 1) / 400     # as in test_rollups: A1 weighs 3
-        assert overall_row(index_rows(PERIOD, None), "00157")["estimate"] == pytest.approx(want)
+        assert overall_row(index_rows(PERIOD, None), "00157").estimate == pytest.approx(want)
     assert "Không có phiếu mới" in runner.invoke(args=["rollup"]).output  # and then it is current

@@ -11,7 +11,7 @@ from survey.extensions import db
 from survey.models import Answer, Response, RollupCell, RollupState, RollupStratum, Survey
 from survey.indices import rollups
 from survey.indices.stratum_sums import instrument_of
-from survey.indices.aggregates import index_cells, index_rows, strata_rows
+from survey.indices.aggregates import IndexRow, index_cells, index_rows, strata_rows
 from survey.catalog.instrument import STANDING_CODE
 from tests.indices.test_aggregates import (PERIOD, _by_key, _random_data, _reference, _three_responses,
                                    add, overall_row)
@@ -19,21 +19,22 @@ from tests.indices.test_aggregates import (PERIOD, _by_key, _random_data, _refer
 PERIODS = ["2026-H1", "2026-H2"]
 
 
-def _rows() -> dict[tuple, dict]:
-    return {(r["unit_id"], r["period"], r["stat"], r["measure"]): r
+def _rows() -> dict[tuple, IndexRow]:
+    return {(r.unit_id, r.est.period, r.est.stat, r.est.measure): r
             for p in PERIODS for r in index_rows(p, None)}
 
 
-def _assert_same(a: dict[tuple, dict], b: dict[tuple, dict]) -> None:
+def _assert_same(a: dict[tuple, IndexRow], b: dict[tuple, IndexRow]) -> None:
     assert set(a) == set(b)
     for k in a:
         for col in ("estimate", "se", "ci_low", "ci_high", "deff"):
-            x, y = a[k][col], b[k][col]
-            assert (x is None and y is None) or math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12), \
+            x, y = getattr(a[k].est, col), getattr(b[k].est, col)
+            assert (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12), \
                 (k, col, x, y)
-        for col in ("n", "rank", "rank_best", "rank_worst", "responses", "fallback_responses",
-                    "weighted"):
-            assert a[k][col] == b[k][col], (k, col)
+        for col in ("n", "df", "method", "rank", "rank_best", "rank_worst"):
+            assert getattr(a[k].est, col) == getattr(b[k].est, col), (k, col)
+        for col in ("responses", "fallback_responses", "weighted"):
+            assert getattr(a[k], col) == getattr(b[k], col), (k, col)
 
 
 def _assert_equals_reference() -> None:
@@ -87,18 +88,18 @@ def test_changed_component_weights_bypass_then_rebuild_the_rollup(app):
     with app.app_context():
         _three_responses()
         rollups.refresh()
-        equal = overall_row(index_rows(PERIOD, None), "00157")["estimate"]
+        equal = overall_row(index_rows(PERIOD, None), "00157").estimate
         assert equal == pytest.approx(0.84375)
         survey = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
         survey.scope = {"component_weights": {"A1": 3}}
         db.session.commit()
         # The folded overall sums used equal weights; they must not be read now.
         want = (50 * 0.625 + 50 * 0 + 300 * 1) / 400
-        assert overall_row(index_rows(PERIOD, None), "00157")["estimate"] == pytest.approx(want)
+        assert overall_row(index_rows(PERIOD, None), "00157").estimate == pytest.approx(want)
         assert rollups.refresh() == 3                  # rebuilt with the new weights
         state = db.session.get(RollupState, survey.id)
         assert state.component_weights["A1"] == 3.0
-        assert overall_row(index_rows(PERIOD, None), "00157")["estimate"] == pytest.approx(want)
+        assert overall_row(index_rows(PERIOD, None), "00157").estimate == pytest.approx(want)
 
 
 def test_reset_after_deleting_responses(app):

@@ -405,8 +405,8 @@ def test_verified_only_index_matches_a_hand_computation_and_bypasses_the_rollup(
         rollups.refresh()  # all four folded: the verified-only read must not take the rollup's sums
         for only, expected, n in ((False, everything, 4), (True, verified, 3)):
             [row] = [r for r in index_rows(PERIOD, {unit_id}, stats=("overall",), verified_only=only)]
-            assert row["estimate"] == pytest.approx(expected, abs=1e-12)
-            assert row["responses"] == n
+            assert row.est.estimate == pytest.approx(expected, abs=1e-12)
+            assert row.responses == n
 
 
 def test_indices_cli_verified_only(app, runner, tiny):

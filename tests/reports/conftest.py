@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import io
 import unicodedata
-from dataclasses import dataclass
 from datetime import date, datetime
 
 import pypdf
 import pytest
 
+from analysis.estimate import Estimate, is_reliable
+from analysis.indices import MAX_HALF_WIDTH
 from analysis.report.model import (SIPAS_COMPONENTS, Comment, ComponentRow, ItemRow, MethodsInfo,
                                    PosterData, TrendPoint, UnitReportData)
 
@@ -16,21 +17,13 @@ UNIT_NAME = "Ủy ban nhân dân phường Hòa Khánh Bắc"
 GENERATED = datetime(2026, 7, 2, 8, 30)
 
 
-@dataclass(frozen=True)
-class Est:
-    """Shaped like the estimator package's Estimate; the report must accept it as is."""
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    n: int
-    n_eff: float
-    deff: float
-    df: int
-
-
-def est(p: float, half: float = 0.03, n: int = 400) -> Est:
-    return Est(p, half / 1.97, p - half, p + half, n, n / 1.3, 1.3, n // 10)
+def est(p: float, half: float = 0.03, n: int = 400, method: str = "mean") -> Estimate:
+    """An estimate with a known interval; reliable by the DESIGN.md rule on its own scale
+    (1-5 scores, p > 1, with the 0.4 limit analysis.indices uses)."""
+    lo, hi = p - half, p + half
+    limit = MAX_HALF_WIDTH["score"] if p > 1 else MAX_HALF_WIDTH["overall"]
+    return Estimate(p, half / 1.97, lo, hi, n, n / 1.3, 1.3, n // 10, method=method,
+                    reliable=is_reliable(n, lo, hi, limit))
 
 
 ITEM_TEXT = {

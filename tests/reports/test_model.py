@@ -1,40 +1,71 @@
-from dataclasses import dataclass
+import math
 
-from analysis.report.model import (ComponentRow, EstimateView, ItemRow, as_view, weakest_items)
+import pytest
+
+from analysis import Design, Estimate, mean
+from analysis.estimate import is_reliable
+from analysis.report.model import (ChangeRow, ComponentRow, HeatRow, ItemRow, ProvinceReportData,
+                                   RankedUnit, TrendPoint, ci_method_text, weakest_items)
 from analysis.report.ranking import rank_span, rank_units
 
-from conftest import Est, est
-
-
-def test_as_view_accepts_estimator_shaped_objects():
-    v = as_view(Est(0.85, 0.01, 0.83, 0.87, 400, 300.0, 1.3, 40))
-    assert v == EstimateView(0.85, 0.83, 0.87, 400, False, 300.0, 1.3)
+from conftest import est, make_unit
 
 
 def test_reliability_rule_from_design():
-    assert as_view(est(0.85, 0.03, n=29)).unreliable            # n < 30
-    assert as_view(est(0.85, 0.101, n=400)).unreliable          # half-width > 10 points
-    assert not as_view(est(0.85, 0.099, n=30)).unreliable
-    # Mean scores are on 1-5: the 10-point rule is for proportions only.
-    assert not as_view(est(4.1, 0.2, n=400), proportion=False).unreliable
+    assert not est(0.85, 0.03, n=29).reliable                # n < 30
+    assert not est(0.85, 0.101, n=400).reliable              # half-width > 10 points
+    assert est(0.85, 0.099, n=30).reliable
+    # Mean scores are on 1-5: their limit is 0.4 points, not 10 percentage points.
+    assert est(4.1, 0.2, n=400).reliable and not est(4.1, 0.41, n=400).reliable
+    assert not is_reliable(400, 0.8, float("nan"))           # no interval: not reliable
+    e = est(0.85, 0.02)
+    assert e.unreliable is not e.reliable and e.half_width == pytest.approx(0.02)
 
 
-def test_flag_carried_by_the_estimate_wins():
-    @dataclass
-    class Flagged:
-        estimate: float = 0.9
-        ci_low: float = 0.89
-        ci_high: float = 0.91
-        n: int = 1000
-        unreliable: bool = True
-    assert as_view(Flagged()).unreliable
+def test_estimators_state_their_own_reliability():
+    design = Design.from_arrays(n=40)
+    y = [1.0] * 30 + [0.0] * 10
+    assert mean(design, y).reliable is False       # half-width 0.14 > 10 points
+    assert mean(Design.from_arrays(n=400), y * 10).reliable is True
 
 
-def test_nan_and_none_become_missing():
-    v = as_view(Est(float("nan"), float("nan"), float("nan"), float("nan"), 0, 0.0, float("nan"), 0))
-    assert v.missing and v.unreliable
-    assert as_view(None) is None
+@pytest.mark.parametrize("shape", [
+    {"estimate": 0.85, "ci_low": 0.83, "ci_high": 0.87, "n": 400},   # the old row dict
+    (0.85, 0.83, 0.87, 400),
+])
+def test_report_records_refuse_anything_but_an_estimate(shape):
+    with pytest.raises(TypeError, match="analysis.Estimate"):
+        ComponentRow("A1", "Tiếp cận dịch vụ", shape)
+    with pytest.raises(TypeError):
+        ItemRow("A1.1", "a", est(0.8), mean=shape)
+    with pytest.raises(TypeError):
+        TrendPoint("2026-H1", shape)
+    with pytest.raises(TypeError):
+        HeatRow("X", (est(0.8), shape))
+    with pytest.raises(TypeError):
+        ChangeRow("X", est(0.8), est(0.7), shape)
+    with pytest.raises(TypeError):
+        RankedUnit("X", shape)
+    with pytest.raises(TypeError):
+        make_unit(overall_change=shape)
+    with pytest.raises(TypeError):
+        ProvinceReportData("P", "2026-H1", "S", (), overall=shape)
+    with pytest.raises(TypeError):
+        ci_method_text([("x", [shape])])
+
+
+def test_none_is_no_estimate():
     assert ComponentRow("A1", "Tiếp cận dịch vụ", None).estimate is None
+    assert isinstance(ComponentRow("A1", "Tiếp cận dịch vụ", est(0.8)).estimate, Estimate)
+    assert ItemRow("A1.1", "a", None).unreliable and ItemRow("A1.1", "a", None).n == 0
+
+
+def test_nan_interval_is_never_ranked():
+    nan = float("nan")
+    no_ci = Estimate(0.95, nan, nan, nan, 400, nan, nan, 0, reliable=True)
+    units = rank_units([("A", est(0.9, 0.01), 400), ("B", no_ci, 400)])
+    assert [(u.unit_name, u.rank) for u in units] == [("A", 1), ("B", None)]
+    assert math.isnan(units[1].estimate.ci_low)
 
 
 def test_items_derive_component_and_flag():

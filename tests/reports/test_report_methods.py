@@ -9,21 +9,44 @@ from scipy import stats
 from sqlalchemy import select
 
 from analysis.report import render_unit_report
-from analysis.report.model import EstimateView, ci_method_text
+from analysis.estimate import METHODS
+from analysis.report.demo import demo_unit
+from analysis.report.model import METHOD_LABELS, ci_method_text, method_label
 from survey.extensions import db
 from survey.models import Unit
 from survey.indices import aggregates
 from survey.services.demo_responses import seed_demo_responses
 from survey.indices.report_data import unit_report_data
 
+from conftest import est
+
 PERIOD, EARLIER = "2026-H1", "2025-H2"
 
 
 def test_method_text_names_what_each_group_used():
-    t, logit, kg = (EstimateView(0.8, 0.7, 0.9, 50, method=m) for m in ("mean", "logit", "beta"))
+    t, logit, kg = (est(0.8, 0.1, 50, method=m) for m in ("mean", "logit", "beta"))
     text = ci_method_text([("chỉ số", [t, None]), ("tiêu chí", [logit, kg, logit]), ("trống", [None])])
     assert text == "phương sai Taylor; chỉ số: t (Student); tiêu chí: logit, Korn–Graubard"
     assert ci_method_text([("x", [None])]) == ""
+    jk = est(0.8, 0.1, 50, method="JKn")
+    assert ci_method_text([("x", [jk])]) == "phương sai jackknife; x: jackknife"
+
+
+def test_every_method_an_estimate_can_carry_has_a_label():
+    assert set(METHODS) <= METHOD_LABELS.keys()
+    assert all(vi and en for vi, en in METHOD_LABELS.values())
+    assert method_label("mean") == "t (Student)" and method_label("mean", "en") == "Student t"
+
+
+def test_demo_report_labels_come_from_its_estimates():
+    # The demo used to print a fixed "Korn–Graubard cho tỷ lệ" over estimates with t intervals.
+    data = demo_unit()
+    assert data.methods.ci_method == ci_method_text([
+        ("chỉ số chung và chỉ số thành phần", [data.overall, *(c.estimate for c in data.components)]),
+        ("tỷ lệ hài lòng từng tiêu chí", [i.rate for i in data.items]),
+        ("thay đổi so với kỳ trước", [data.overall_change])])
+    assert "Korn" not in data.methods.ci_method
+    assert data.overall_change.method == "independent_difference"
 
 
 def test_unit_report_change_and_method_labels(app):

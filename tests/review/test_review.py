@@ -16,31 +16,33 @@ from survey.models import AuditLog, Response, RollupStratum
 from survey.models.responses import COUNTED, QUARANTINED, REJECTED
 from survey.review.quarantine import NotAllowed, Selection, decide
 from survey.indices import rollups
-from survey.indices.aggregates import index_rows
+from survey.indices.aggregates import IndexRow, index_rows
 from tests.indices.test_aggregates import PERIOD, _random_data, add_many, unit_id, volumes
 
 PERIODS = ["2026-H1", "2026-H2"]
 
 
-def table() -> dict[tuple, dict]:
-    return {(r["unit_id"], r["period"], r["stat"], r["measure"]): r
+def table() -> dict[tuple, IndexRow]:
+    return {(r.unit_id, r.est.period, r.est.stat, r.est.measure): r
             for p in PERIODS for r in index_rows(p, None)}
 
 
-def assert_same(a: dict[tuple, dict], b: dict[tuple, dict]) -> None:
+def assert_same(a: dict[tuple, IndexRow], b: dict[tuple, IndexRow]) -> None:
     assert set(a) == set(b)
     for k in a:
         for col in ("estimate", "se", "ci_low", "ci_high", "deff"):
-            x, y = a[k][col], b[k][col]
-            assert (x is None and y is None) or math.isclose(x, y, rel_tol=1e-10, abs_tol=1e-12), \
+            x, y = getattr(a[k].est, col), getattr(b[k].est, col)
+            assert (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=1e-10, abs_tol=1e-12), \
                 (k, col, x, y)
-        for col in ("n", "responses", "fallback_responses", "weighted", "rank"):
-            assert a[k][col] == b[k][col], (k, col)
+        for col in ("n", "rank"):
+            assert getattr(a[k].est, col) == getattr(b[k].est, col), (k, col)
+        for col in ("responses", "fallback_responses", "weighted"):
+            assert getattr(a[k], col) == getattr(b[k], col), (k, col)
 
 
 def differs(a: dict[tuple, dict], b: dict[tuple, dict]) -> bool:
     return set(a) != set(b) or any(
-        a[k]["n"] != b[k]["n"] or a[k]["responses"] != b[k]["responses"] for k in a)
+        a[k].est.n != b[k].est.n or a[k].responses != b[k].responses for k in a)
 
 
 def flag(ids, flags: str, status: str = COUNTED) -> None:
@@ -214,8 +216,8 @@ def test_every_figure_leaves_held_responses_out(app, client):
         assert sum(c.responses for c in queries.counter_counts(unit, PERIOD)) == 1
         assert sum(n for _, n in queries.daily_counts(unit, PERIOD)) == 1
         assert queries.held_in_quarantine(unit, PERIOD) == 4
-        [row] = [r for r in index_rows(PERIOD, {unit}) if r["stat"] == "overall"]
-        assert row["responses"] == 1
+        [row] = [r for r in index_rows(PERIOD, {unit}) if r.est.stat == "overall"]
+        assert row.responses == 1
         admin = db.session.scalar(select(User).where(User.role == "admin"))
         flt = exports.ExportFilter(period=PERIOD, unit_id=unit)
         # Rows carry no database id (docs/anonymity.md): the one listed is the one counted.
