@@ -12,12 +12,13 @@ import csv
 import json
 import math
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .design import LONELY_PSU_RULES, Design, DesignError
-from .estimators import CI_METHODS, Estimate, by, mean, proportion
+from .estimate import Estimate
+from .estimators import CI_METHODS, by, mean, proportion
 
 KEYS = ("estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff", "df")
 
@@ -89,15 +90,15 @@ def _labels(cols: dict[str, list[str]], name: str | None) -> np.ndarray | None:
     return np.array(values)
 
 
-def _record(group: str | None, est: Estimate) -> dict:
-    rec: dict = {"group": group}
+def _record(group: str | None, est: Estimate) -> dict[str, Any]:
+    rec: dict[str, Any] = {"group": group}
     for key in KEYS:
         value = getattr(est, key)
         rec[key] = value if isinstance(value, int) or math.isfinite(value) else None
     return rec
 
 
-def run_estimate(args: argparse.Namespace) -> list[dict]:
+def run_estimate(args: argparse.Namespace) -> list[dict[str, Any]]:
     cols = _read(args.file)
     ci = args.ci or ("logit" if args.proportion else "mean")
     is_prop = args.proportion or ci != "mean"

@@ -137,6 +137,12 @@ class Design:
     def has_rows(self) -> bool:
         return self.weights is not None
 
+    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """weights, row_stratum, row_psu of a row-built design (DesignError otherwise)."""
+        if self.weights is None or self.row_stratum is None or self.row_psu is None:
+            raise DesignError("an aggregate-built design has no rows")
+        return self.weights, self.row_stratum, self.row_psu
+
     @property
     def n_rows(self) -> int:
         if self.weights is None:

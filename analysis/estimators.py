@@ -79,7 +79,7 @@ def _check_rows(design: Design, y: Any) -> np.ndarray:
 
 
 def _check_wilson(design: Design, rows: np.ndarray) -> None:
-    w = design.weights[rows]
+    w = design.rows()[0][rows]
     if len(w) and (np.ptp(w) > 1e-12 * w.max() or not design.elements
                    or len(design.strata) > 1):
         raise DesignError("the Wilson interval is for unweighted simple random samples; "
@@ -165,7 +165,7 @@ def difference(design: Design, y: Any, domain_a: Any, domain_b: Any,
     yv = _check_rows(design, y)
     ok = ~np.isnan(yv)
     a, b = np.asarray(domain_a, bool) & ok, np.asarray(domain_b, bool) & ok
-    w = design.weights
+    w = design.rows()[0]
     za = np.zeros(len(yv))
     zb = np.zeros(len(yv))
     ests = []
@@ -255,10 +255,13 @@ def independent_difference(a: Estimate, b: Estimate, level: float = 0.95) -> Est
 
 def _element_t2(sub: dict[str, np.ndarray], m: Moments) -> np.ndarray:
     live = sub["n"] > 0
-    ybar = m.estimate[0]
-    return (sub["sum_w2y2"][live] - 2 * ybar * sub["sum_w2y"][live]
-            + ybar**2 * sub["sum_w2"][live]) / m.sum_w[0] ** 2
+    ybar = float(m.estimate[0])
+    t2: np.ndarray = (sub["sum_w2y2"][live] - 2 * ybar * sub["sum_w2y"][live]
+                      + ybar**2 * sub["sum_w2"][live]) / float(m.sum_w[0]) ** 2
+    return t2
 
 
 def _table_names(table: Table | np.ndarray) -> list[str]:
-    return list(table.dtype.names if isinstance(table, np.ndarray) else table.keys())
+    if isinstance(table, np.ndarray):
+        return list(table.dtype.names or ())
+    return list(table.keys())

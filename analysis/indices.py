@@ -74,7 +74,8 @@ def service_weights(responses: Any, dossiers: Any) -> np.ndarray:
     r, d = np.asarray(responses, dtype=float), np.asarray(dossiers, dtype=float)
     if np.any(r <= 0) or np.any(~np.isfinite(d)) or np.any(d <= 0):
         raise DesignError("each stratum needs responses > 0 and a service volume > 0")
-    return d / r
+    w: np.ndarray = d / r
+    return w
 
 
 def respondent_scores(answers: Any, item_component: Sequence[str],
@@ -110,7 +111,7 @@ def index_cells_from_rows(unit: Sequence[Any], period: Sequence[Any],
     """Plain-Python reference of the cells table (what the SQL GROUP BY must give)."""
     comps, comp_scores, overall = respondent_scores(answers, item_component,
                                                     component_weights)
-    acc: dict[tuple, list[float]] = defaultdict(lambda: [0.0] * len(SUM_COLUMNS))
+    acc: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0.0] * len(SUM_COLUMNS))
     a = np.asarray(answers, dtype=float)
     for i in range(len(unit)):
         w = float(weights[i])

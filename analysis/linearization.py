@@ -39,13 +39,15 @@ def constant_rows(y: np.ndarray, domain: np.ndarray, n_domains: int) -> np.ndarr
     high = np.full(n_domains, -np.inf)
     np.minimum.at(low, domain, y)
     np.maximum.at(high, domain, y)
-    return low == high
+    same: np.ndarray = low == high
+    return same
 
 
 def constant_sums(sum_wy2: np.ndarray, centred: np.ndarray) -> np.ndarray:
     """Per domain from sums: is the centred sum of squares only rounding noise (see above)."""
     with np.errstate(invalid="ignore"):
-        return centred <= CONSTANT_TOL * np.abs(sum_wy2)
+        noise: np.ndarray = centred <= CONSTANT_TOL * np.abs(sum_wy2)
+    return noise
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,7 +116,8 @@ def row_moments(design: Design, y: np.ndarray, domain: np.ndarray,
     """
     y = np.asarray(y, dtype=float)
     keep = (domain >= 0) & ~np.isnan(y)
-    w, yk, dk = design.weights[keep], y[keep], domain[keep].astype(np.int64)
+    weights, _, _ = design.rows()
+    w, yk, dk = weights[keep], y[keep], domain[keep].astype(np.int64)
     n = np.bincount(dk, minlength=n_domains)
     sw = np.bincount(dk, weights=w, minlength=n_domains)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -139,11 +142,12 @@ def psu_cells(design: Design, rows: np.ndarray, dk: np.ndarray, z: np.ndarray,
 
     Returns cell domain, cell stratum, PSU total, and the PSU count per domain.
     """
-    stratum = design.row_stratum[rows]
+    _, row_stratum, row_psu = design.rows()
+    stratum = row_stratum[rows]
     if design.elements:
         return dk, stratum, z, np.bincount(dk, minlength=n_domains)
-    n_psu_total = int(design.row_psu.max()) + 1
-    key = dk * n_psu_total + design.row_psu[rows]
+    n_psu_total = int(row_psu.max()) + 1
+    key = dk * n_psu_total + row_psu[rows]
     uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
     t1 = np.bincount(inv, weights=z, minlength=len(uniq))
     cell_dom = uniq // n_psu_total

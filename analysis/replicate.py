@@ -25,16 +25,16 @@ def jackknife(design: Design, y: Any, kind: str = "JKn", domain: Any = None,
         raise DesignError("kind must be JK1 or JKn")
     if not design.has_rows:
         raise DesignError("the jackknife needs a design built from rows")
+    weights, row_stratum, row_psu = design.rows()
     yv = np.asarray(y, dtype=float)
     mask = np.ones(len(yv), bool) if domain is None else np.asarray(domain, bool)
     mask &= ~np.isnan(yv)
-    w = np.where(mask, design.weights, 0.0)
-    n_psu = int(design.row_psu.max()) + 1
-    psu_w = np.bincount(design.row_psu, weights=w, minlength=n_psu)
-    psu_wy = np.bincount(design.row_psu, weights=w * np.where(mask, yv, 0.0),
-                         minlength=n_psu)
+    w = np.where(mask, weights, 0.0)
+    n_psu = int(row_psu.max()) + 1
+    psu_w = np.bincount(row_psu, weights=w, minlength=n_psu)
+    psu_wy = np.bincount(row_psu, weights=w * np.where(mask, yv, 0.0), minlength=n_psu)
     psu_h = np.zeros(n_psu, dtype=np.int64)
-    psu_h[design.row_psu] = design.row_stratum
+    psu_h[row_psu] = row_stratum
     total_w, total_wy = psu_w.sum(), psu_wy.sum()
     if kind == "JK1":
         if len(design.strata) > 1:

@@ -62,8 +62,9 @@ def column(table: Table | np.ndarray, name: str) -> np.ndarray:
 
 
 def has_column(table: Table | np.ndarray, name: str) -> bool:
-    names = table.dtype.names if isinstance(table, np.ndarray) else table.keys()
-    return name in names
+    if isinstance(table, np.ndarray):
+        return name in (table.dtype.names or ())
+    return name in table
 
 
 def moments_from_sums(design: Design, table: Table | np.ndarray
@@ -120,7 +121,7 @@ def sums_from_rows(y: Any, weights: Any, strata: Any, domain: Any,
     paths.  Rows with missing y (None or NaN) are left out, as SQL ``WHERE y IS NOT
     NULL`` would.
     """
-    acc: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    acc: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
     psus = [None] * len(y) if psu is None else list(psu)
     for yi, wi, hi, di, pi in zip(y, weights, strata, domain, psus):
         if yi is None or yi != yi:
@@ -144,7 +145,7 @@ def sums_from_rows(y: Any, weights: Any, strata: Any, domain: Any,
 
 def frame_from_rows(strata: Any, psu: Any = None) -> dict[str, np.ndarray]:
     """Reference builder of the design frame: stratum and its PSU count in the sample."""
-    seen: dict[Any, set] = defaultdict(set)
+    seen: dict[Any, set[Any]] = defaultdict(set)
     for i, h in enumerate(strata):
         seen[h].add(i if psu is None else psu[i])
     keys = sorted(seen)

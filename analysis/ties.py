@@ -33,7 +33,7 @@ def same_as_previous(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def competition_ranks(ordered: Sequence[float]) -> np.ndarray:
+def competition_ranks(ordered: Sequence[float] | np.ndarray) -> np.ndarray:
     """Ranks 1, 2, 2, 4 ("standard competition") of values already sorted best first."""
     tied = same_as_previous(np.asarray(ordered, dtype=float))
     position = np.arange(len(tied))

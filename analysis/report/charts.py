@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import matplotlib
 from matplotlib import font_manager
@@ -28,10 +28,15 @@ from matplotlib import font_manager
 # process-wide matplotlib.use() that would surprise other code in the web app.
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.axes import Axes
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from ..estimate import Estimate
 from .format_vi import format_percent, period_label_short
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+    from typing_extensions import TypeIs
 
 __all__ = ["Bar", "bar_chart", "svg_data_uri", "trend_chart", "comparison_chart", "heat_colour", "FONT_DIR"]
 
@@ -65,7 +70,7 @@ def _register_fonts() -> None:
     _fonts_ready = True
 
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "font.family": FONT_FAMILY,
     "font.size": 8.5,
     "svg.fonttype": "none",
@@ -79,7 +84,7 @@ _RC = {
 }
 
 
-def _present(v: Estimate | None) -> bool:
+def _present(v: Estimate | None) -> TypeIs[Estimate]:
     """An estimate to draw: NaN (R's NA) is drawn as "no data", like None."""
     return v is not None and math.isfinite(v.estimate)
 
@@ -143,8 +148,8 @@ def _wrap(text: str, max_pt: float, size: float, lines: int = 2) -> str:
     return "\n".join(out)
 
 
-def _pct_axis(ax, axis: str = "x", lo: float = 0.0, hi: float = 1.0) -> None:
-    fmt = FuncFormatter(lambda v, _pos: format_percent(v, 0))
+def _pct_axis(ax: Axes, axis: str = "x", lo: float = 0.0, hi: float = 1.0) -> None:
+    fmt = FuncFormatter(lambda v, _pos: format_percent(float(v), 0))
     step = 0.2 if hi - lo > 0.5 else 0.1
     ticks = [round(lo + i * step, 6) for i in range(int(round((hi - lo) / step)) + 1)]
     target = ax.xaxis if axis == "x" else ax.yaxis
@@ -154,7 +159,8 @@ def _pct_axis(ax, axis: str = "x", lo: float = 0.0, hi: float = 1.0) -> None:
 
 def _to_svg(fig: Figure) -> str:
     buf = io.StringIO()
-    FigureCanvasSVG(fig).print_svg(buf)
+    # matplotlib's SVG canvas methods carry no annotations.
+    FigureCanvasSVG(fig).print_svg(buf)  # type: ignore[no-untyped-call]
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]  # drop XML declaration and DOCTYPE
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
@@ -176,12 +182,14 @@ def _figure(width_cm: float, height_cm: float) -> Figure:
     return Figure(figsize=(width_cm * _CM, height_cm * _CM))
 
 
-def _draw_bars(ax, bars: Sequence[Bar], labels: list[str], label_size: float,
+def _draw_bars(ax: Axes, bars: Sequence[Bar], labels: list[str], label_size: float,
                show_axis: bool) -> None:
     ys = list(range(len(bars)))[::-1]  # first bar at the top
-    drawn = [(y, b.value, b.group) for y, b in zip(ys, bars) if _present(b.value)]
+    drawn: list[tuple[int, Estimate, int | None]] = []
     for y, b in zip(ys, bars):
-        if not _present(b.value):
+        if _present(b.value):
+            drawn.append((y, b.value, b.group))
+        else:
             ax.text(0.01, y, "chưa có dữ liệu", va="center", fontsize=7.5, color="#6b7785")
     # One barh and one errorbar call per chart: matplotlib's per-call cost dominates otherwise.
     if drawn:

@@ -110,7 +110,8 @@ def demo_unit(name: str = "Ủy ban nhân dân phường Hòa Khánh Bắc", *, 
         period="2026-H1", survey_title="Khảo sát thường xuyên sự hài lòng (SIPAS)",
         response_count=n, overall=overall, overall_previous=prev,
         previous_period=trend[-2].period if len(trend) > 1 else None, overall_change=change,
-        components=comps if n else [], items=items if n else [], trend=trend, comments=cmts,
+        components=tuple(comps) if n else (), items=tuple(items) if n else (), trend=tuple(trend),
+        comments=tuple(cmts),
         methods=MethodsInfo("Trọng số = số hồ sơ đã giải quyết của lĩnh vực ÷ số phiếu của lĩnh vực.",
                             n, n * 23, strata=9, ci_method=ci_method_text([
                                 ("chỉ số chung và chỉ số thành phần",
@@ -144,8 +145,8 @@ def demo_province(n_units: int = 14, seed: int = 7) -> ProvinceReportData:
     return ProvinceReportData(
         province_name="Thành phố Đà Nẵng", period="2026-H1",
         survey_title="Khảo sát thường xuyên sự hài lòng (SIPAS)",
-        units=rank_units(entries), components=codes, heat=heat, changes=changes,
-        appendix=appendix, overall=fake_rate(rng, 0.84, sum(e[2] for e in entries)),
+        units=tuple(rank_units(entries)), components=codes, heat=tuple(heat), changes=tuple(changes),
+        appendix=tuple(appendix), overall=fake_rate(rng, 0.84, sum(e[2] for e in entries)),
         response_count=sum(e[2] for e in entries), previous_period="2025-H2",
         methods=MethodsInfo("Trọng số theo số hồ sơ đã giải quyết của từng đơn vị và lĩnh vực.",
                             sum(e[2] for e in entries), 48213, strata=n_units * 3),
@@ -168,11 +169,13 @@ def demo_thematic(seed: int = 3) -> ThematicReportData:
         purpose="Đánh giá việc cung cấp thông tin, tham gia góp ý và kết quả thực hiện chính sách miễn, giảm học phí.",
         opens_on=date(2026, 3, 1), closes_on=date(2026, 4, 30), organizer="Sở Nội vụ thành phố Đà Nẵng",
         response_count=1140, overall=fake_rate(rng, 0.78, 1140),
-        components=[ComponentRow(c, nm, fake_rate(rng, rng.uniform(0.65, 0.88), 380)) for c, nm in comps],
-        items=items,
-        targets=[TargetProgress(f"Ủy ban nhân dân phường {p}", rng.randint(20, 160), 120)
-                 for p in _PLACES[:9]],
-        comments=[Comment(date(2026, 4, 29) - timedelta(days=i), _COMMENTS[i % 8]) for i in range(6)],
+        components=tuple(ComponentRow(c, nm, fake_rate(rng, rng.uniform(0.65, 0.88), 380))
+                         for c, nm in comps),
+        items=tuple(items),
+        targets=tuple(TargetProgress(f"Ủy ban nhân dân phường {p}", rng.randint(20, 160), 120)
+                      for p in _PLACES[:9]),
+        comments=tuple(Comment(date(2026, 4, 29) - timedelta(days=i), _COMMENTS[i % 8])
+                       for i in range(6)),
         methods=MethodsInfo("Mẫu phân tầng theo phường; trọng số thiết kế = số hộ ÷ số hộ được chọn.",
                             1140, 0), generated_at=datetime(2026, 5, 2, 14, 0))
 

@@ -35,8 +35,8 @@ MISSING = "—"
 _ROMAN_QUARTER = {1: "I", 2: "II", 3: "III", 4: "IV"}
 
 
-def _is_missing(x: float | int | None) -> bool:
-    return x is None or (isinstance(x, float) and not math.isfinite(x))
+def _is_missing(x: float | int | Decimal) -> bool:
+    return isinstance(x, float) and not math.isfinite(x)
 
 
 def _group_thousands(digits: str) -> str:
@@ -48,9 +48,9 @@ def _group_thousands(digits: str) -> str:
     return "".join(reversed(out))
 
 
-def format_number(x: float | int | None, digits: int = 1, *, sign: bool = False) -> str:
+def format_number(x: float | int | Decimal | None, digits: int = 1, *, sign: bool = False) -> str:
     """12345.67 -> "12.345,7"; digits=0 gives an integer; sign=True adds "+" to positives."""
-    if _is_missing(x):
+    if x is None or _is_missing(x):
         return MISSING
     # repr() gives the shortest decimal that round-trips, i.e. what a person would type.
     q = Decimal(repr(float(x)) if isinstance(x, float) else str(x))
@@ -72,14 +72,14 @@ def format_int(n: int | float | None) -> str:
 
 def format_percent(p: float | None, digits: int = 1, *, sign: bool = False) -> str:
     """Proportion to percent: 0.851 -> "85,1%"."""
-    if _is_missing(p):
+    if p is None or _is_missing(p):
         return MISSING
     return format_number(Decimal(repr(float(p))) * 100, digits, sign=sign) + "%"
 
 
 def format_points(delta: float | None, digits: int = 1) -> str:
     """Change of a proportion, in percentage points, always signed: 0.023 -> "+2,3 điểm %"."""
-    if _is_missing(delta):
+    if delta is None or _is_missing(delta):
         return MISSING
     return format_number(Decimal(repr(float(delta))) * 100, digits, sign=True) + " điểm %"
 
@@ -87,7 +87,7 @@ def format_points(delta: float | None, digits: int = 1) -> str:
 def format_interval(low: float | None, high: float | None, digits: int = 1,
                     *, percent: bool = True) -> str:
     """Confidence interval: (0.82, 0.881) -> "82,0–88,1%"; means: "3,9–4,2"."""
-    if _is_missing(low) or _is_missing(high):
+    if low is None or high is None or _is_missing(low) or _is_missing(high):
         return MISSING
     if percent:
         lo = format_percent(low, digits)[:-1]

@@ -22,7 +22,7 @@ def _ranked(units: tuple[RankedUnit, ...]) -> list[RankedUnit]:
 
 def province_context(d: ProvinceReportData) -> dict[str, Any]:
     units = _ranked(d.units)
-    ranked = sorted((u for u in units if u.rank is not None), key=lambda u: u.rank)
+    ranked = sorted((u for u in units if u.rank is not None), key=lambda u: u.rank or 0)
     unranked = sorted((u for u in units if u.rank is None), key=lambda u: u.unit_name)
     comparison = [
         charts.comparison_chart([charts.Bar(f"{u.rank}. {u.unit_name}", u.estimate, u.tie_group)

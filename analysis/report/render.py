@@ -23,8 +23,9 @@ from . import charts
 from .format_vi import (format_date, format_datetime, format_int, format_interval,
                         format_number, format_percent, format_points, period_label)
 from ..estimate import Estimate
-from .model import (SIPAS_COMPONENTS, ComponentRow, ItemRow, PosterData,
-                    ProvinceReportData, ThematicReportData, UnitReportData, weakest_items)
+from .model import (SIPAS_COMPONENTS, Comment, ComponentRow, ItemRow, PosterData,
+                    ProvinceReportData, ThematicReportData, TrendPoint, UnitReportData,
+                    weakest_items)
 
 __all__ = ["render_unit_report", "render_province_report", "render_thematic_report",
            "render_posters", "render_html", "render_pdf", "warm_up", "TEMPLATES_DIR"]
@@ -68,7 +69,8 @@ def _ci(v: Estimate | None, percent: bool = True) -> str:
     return format_interval(v.ci_low, v.ci_high, percent=percent)
 
 
-def _groupby_component(items: Iterable[ItemRow], names: Mapping[str, str]) -> list:
+def _groupby_component(items: Iterable[ItemRow], names: Mapping[str, str]
+                       ) -> list[tuple[str, list[ItemRow]]]:
     """Items grouped by component, components in the survey's order."""
     order = {code: i for i, code in enumerate(names)}
     ranked = sorted(enumerate(items), key=lambda p: (order.get(p[1].component, len(order)), p[0]))
@@ -92,11 +94,12 @@ def environment() -> Environment:
 _local = threading.local()
 
 
-def _font_config():
+def _font_config() -> Any:
     # FontConfiguration wraps fontconfig/pango objects: one per thread, reused.
     fc = getattr(_local, "font_config", None)
     if fc is None:
-        from weasyprint.text.fonts import FontConfiguration
+        # WeasyPrint ships neither type hints nor a py.typed marker, and no stub package exists.
+        from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
         fc = _local.font_config = FontConfiguration()
     return fc
 
@@ -131,8 +134,10 @@ def render_html(template: str, generated_at: datetime | None = None, **context: 
 
 
 def _pdf(html: str) -> bytes:
-    from weasyprint import HTML  # heavy import; only when a PDF is really drawn
-    return HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(font_config=_font_config())
+    # Heavy import, only when a PDF is really drawn; WeasyPrint is untyped (see _font_config).
+    from weasyprint import HTML  # type: ignore[import-untyped]
+    pdf: bytes = HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(font_config=_font_config())
+    return pdf
 
 
 def render_pdf(template: str, generated_at: datetime | None = None, **context: Any) -> bytes:
@@ -140,7 +145,7 @@ def render_pdf(template: str, generated_at: datetime | None = None, **context: A
     return _pdf(render_html(template, generated_at, **context))
 
 
-def _change(d: UnitReportData) -> dict | None:
+def _change(d: UnitReportData) -> dict[str, Any] | None:
     cur, prev = d.overall, d.overall_previous
     if (not d.previous_period or cur is None or prev is None
             or not math.isfinite(cur.estimate) or not math.isfinite(prev.estimate)):
@@ -148,25 +153,28 @@ def _change(d: UnitReportData) -> dict | None:
     delta = cur.estimate - prev.estimate
     ch = d.overall_change
     significant = None
+    low = high = None
     if ch is not None and math.isfinite(ch.ci_low) and math.isfinite(ch.ci_high):
         significant = ch.ci_low > 0 or ch.ci_high < 0
+        low, high = format_points(ch.ci_low), format_points(ch.ci_high)
     return {
         "delta": delta, "points": format_points(delta),
         "direction": "up" if delta > 0 else "down" if delta < 0 else "flat",
         "css": ("up" if delta > 0 else "down") if significant else "",
         "significant": significant,
-        "low": format_points(ch.ci_low) if significant is not None else None,
-        "high": format_points(ch.ci_high) if significant is not None else None,
+        "low": low,
+        "high": high,
     }
 
 
-def _component_names(components: Sequence) -> dict[str, str]:
+def _component_names(components: Sequence[ComponentRow]) -> dict[str, str]:
     names = dict(SIPAS_COMPONENTS)
     names.update({c.code: c.name for c in components})
     return names
 
 
-def _unit_charts(d: UnitReportData | ThematicReportData, trend: Sequence = ()) -> dict:
+def _unit_charts(d: UnitReportData | ThematicReportData, trend: Sequence[TrendPoint] = ()
+                 ) -> dict[str, Any]:
     out: dict[str, Any] = {"components": None, "trend": None, "per_component": []}
     if d.components:
         out["components"] = charts.bar_chart(
@@ -185,11 +193,11 @@ def _unit_charts(d: UnitReportData | ThematicReportData, trend: Sequence = ()) -
     return out
 
 
-def _newest(comments: Sequence, limit: int = MAX_COMMENTS) -> list:
+def _newest(comments: Sequence[Comment], limit: int = MAX_COMMENTS) -> list[Comment]:
     return sorted(comments, key=lambda c: c.date, reverse=True)[:limit]
 
 
-def unit_context(d: UnitReportData) -> dict:
+def unit_context(d: UnitReportData) -> dict[str, Any]:
     return {
         "d": d, "change": _change(d), "charts": _unit_charts(d, d.trend),
         "weakest": weakest_items(d.items), "comments": _newest(d.comments),
