@@ -11,6 +11,7 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import func, select, update
 
+from analysis import Estimate
 from survey.extensions import db
 from survey.models import AuditLog, Response, RollupStratum
 from survey.models.responses import COUNTED, QUARANTINED, REJECTED
@@ -369,6 +370,9 @@ def test_open_channel_departing_from_verified_channel(app):
         se = math.sqrt(p1 * (1 - p1) / (n1 - 1) + p2 * (1 - p2) / (n2 - 1))
         assert stuffed.difference.se == pytest.approx(se, rel=1e-9)
         assert stuffed.difference.df == n1 + n2 - 2
+        # The one estimate type, naming its interval: a contrast within one design.
+        assert {type(stuffed.open), type(stuffed.verified), type(stuffed.difference)} == {Estimate}
+        assert stuffed.difference.method == "difference"
         assert honest.difference.estimate == pytest.approx(0.0, abs=1e-12)
         # Quarantined responses are in neither channel's index.
         ids = db.session.scalars(select(Response.id).where(
