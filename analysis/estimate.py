@@ -37,7 +37,9 @@ def is_reliable(n: int, ci_low: float, ci_high: float,
     return n >= MIN_N and math.isfinite(half) and half <= max_half_width
 
 
-@dataclass(frozen=True, slots=True)
+# No slots: a frozen dataclass with slots takes about twice as long to build, and a province's
+# index table is ~10^5 of these.
+@dataclass(frozen=True)
 class Estimate:
     """One estimate with its uncertainty.  ``df`` is the t degrees of freedom.
 
