@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Select, exists, func, select, update
 
 from forms.citizen import DOSSIER_PATTERN, clean_text
 from survey.extensions import db
@@ -178,11 +178,17 @@ def procedure_text(link: DossierLink) -> str:
     return link.procedure_name or FIELD_NAMES.get(link.service_field or "", "")
 
 
-def verified_count(unit_ids: set[int] | None, period: str, survey_code: str = STANDING_CODE) -> int:
-    """Counted responses of the period that came through a dossier link (unit_ids None: all)."""
+def verified_select(unit_ids: set[int] | None, period: str, survey_code: str = STANDING_CODE
+                    ) -> Select:
+    """The count of counted responses of the period that came through a dossier link."""
     query = (select(func.count()).select_from(Response).join(Survey, Survey.id == Response.survey_id)
              .where(Survey.code == survey_code, Response.period == period,
                     Response.verified.is_(True), Response.status == "counted"))
     if unit_ids is not None:
         query = query.where(Response.unit_id.in_(sorted(unit_ids)))
-    return int(db.session.scalar(query) or 0)
+    return query
+
+
+def verified_count(unit_ids: set[int] | None, period: str, survey_code: str = STANDING_CODE) -> int:
+    """Counted responses of the period that came through a dossier link (unit_ids None: all)."""
+    return int(db.session.scalar(verified_select(unit_ids, period, survey_code)) or 0)

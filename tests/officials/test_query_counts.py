@@ -62,5 +62,4 @@ def test_dashboard_pages_run_at_most_twelve_statements(demo_province, client, wh
     assert response.status_code == 200
     print(f"\n{who} {path}: {len(statements)} statements")
     listing = "\n".join(f"{i + 1:2}. {s.split(chr(10))[0][:150]}" for i, s in enumerate(statements))
-    print(listing)
     assert len(statements) <= MAX_STATEMENTS, f"{len(statements)} statements:\n{listing}"
