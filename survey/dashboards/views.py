@@ -17,7 +17,7 @@ from survey.models import Unit
 from survey.models.units import UNIT_KINDS
 from survey.officials.nav import can
 from survey.permissions import Permission, requires
-from survey.access import Scope, visible_unit_ids
+from survey.access import Scope, restrict, visible_unit_ids
 from survey.indices.aggregates import indicator, index_rows, trend, unit_rows, unit_summary
 from survey.indices import comments
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
@@ -91,9 +91,11 @@ def province():
     if (kind and kind not in UNIT_KINDS) or measure not in MEASURES:
         abort(404)
     stat, code = MEASURES[measure]
-    unit_ids = None
+    visible = visible_unit_ids(current_user)  # None: the roles that compare see the province
+    unit_ids = visible
     if kind:  # ranks among units of this kind only, so they compare like with like
-        unit_ids = set(db.session.scalars(select(Unit.id).where(Unit.kind == kind)))
+        unit_ids = set(db.session.scalars(
+            restrict(select(Unit.id).where(Unit.kind == kind), visible, Unit.id)))
     rows = [r for r in index_rows(period, unit_ids, stats=(stat,)) if r["measure"] == code]
     ranked = sorted((r for r in rows if r["reliable"]), key=lambda r: (r["rank"], r["unit_code"]))
     unreliable = sorted((r for r in rows if not r["reliable"]), key=lambda r: r["unit_code"])
@@ -102,7 +104,7 @@ def province():
     return render_template(
         "dashboards/province.html",
         period=period, kind=kind, measure=measure, stat=stat,
-        periods=sorted(set(queries.periods_with_responses(None)) | {period}, reverse=True),
+        periods=sorted(set(queries.periods_with_responses(visible)) | {period}, reverse=True),
         kinds=[k for k in UNIT_KINDS if k != "province"], measures=MEASURES,
         ranked=list(zip(ranked, bars)), unreliable=unreliable, scale=scale,
         unweighted=any(r["weighted"] is False for r in rows),

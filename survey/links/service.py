@@ -23,7 +23,7 @@ from survey.extensions import db
 from survey.models import Counter, Response, Survey, Unit, User
 from survey.models.integrity import DossierLink, UsedDossier
 from survey.services import audit
-from survey.access import can_see_unit
+from survey.access import Scope, can_see_unit, in_scope
 from survey.catalog.instrument import SERVICE_FIELDS, STANDING_CODE
 from survey.catalog.periods import VIETNAM, as_utc, in_vietnam
 from survey.intake.responses import dossier_hash
@@ -165,10 +165,10 @@ def state(link: DossierLink, now: datetime | None = None) -> str:
     return "open" if as_utc(link.expires_at) > now else "expired"
 
 
-def visible_link(user: User, link_id: int) -> DossierLink | None:
-    """The link when it belongs to one of `user`'s units, else None (answer 404)."""
+def visible_link(visible: Scope, link_id: int) -> DossierLink | None:
+    """The link when it belongs to a unit of the scope `visible`, else None (answer 404)."""
     link = db.session.get(DossierLink, link_id)
-    if link is None or not can_see_unit(user, link.unit_id):
+    if link is None or not in_scope(visible, link.unit_id):
         return None
     return link
 
