@@ -55,11 +55,6 @@ def restrict(query: Select, visible: Scope, unit_column: InstrumentedAttribute) 
     return query.where(unit_column.in_(visible) if visible else False)
 
 
-def scope(query: Select, user: User, unit_column: InstrumentedAttribute) -> Select:
-    """`query` restricted to rows whose `unit_column` is a unit `user` may read."""
-    return restrict(query, visible_unit_ids(user), unit_column)
-
-
 def in_scope(visible: Scope, unit_id: int) -> bool:
     return visible is None or unit_id in visible
 

@@ -12,7 +12,8 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from survey.extensions import db
-from survey.models import Counter, Survey, Unit
+from survey.args import cli_value, unit_by_code
+from survey.models import Counter, Survey
 from survey.catalog.instrument import STANDING_CODE
 from survey.intake.tokens import survey_url
 from survey.short_links import short_url
@@ -74,10 +75,7 @@ def qr_codes(output: Path | None, unit_code: str | None, survey_code: str) -> No
         raise click.ClickException(f"Không có khảo sát mã {survey_code}. Chạy `flask seed-demo` trước?")
     query = select(Counter).where(Counter.active.is_(True)).order_by(Counter.code)
     if unit_code:
-        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
-        if unit is None:
-            raise click.ClickException(f"Không có đơn vị mã {unit_code}.")
-        query = query.where(Counter.unit_id == unit.id)
+        query = query.where(Counter.unit_id == cli_value(unit_by_code, unit_code).id)
     output.mkdir(parents=True, exist_ok=True)
     counters = db.session.scalars(query).all()
     with current_app.test_request_context():
@@ -100,8 +98,11 @@ def create_user_command(email: str, name: str, role: str, unit_code: str | None,
     """Create an official's account."""
     from survey.services import accounts, audit
 
+    # The unit is named as everywhere else in the CLI (survey/args.py); the service is given
+    # the code of the unit found.
+    unit = cli_value(unit_by_code, unit_code) if unit_code else None
     try:
-        user = accounts.create_user(email, name, role, password, unit_code)
+        user = accounts.create_user(email, name, role, password, unit.code if unit else None)
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
     audit.record("user_created", target=user.email, role=role, via="cli")

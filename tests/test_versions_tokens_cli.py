@@ -157,6 +157,22 @@ def test_qr_codes_for_an_unknown_unit_is_a_clear_error(runner, tmp_path):
     assert result.exit_code != 0 and "Không có đơn vị mã NOPE" in result.output
 
 
+def test_cli_units_are_read_by_the_one_parser(runner, tmp_path):
+    # survey/args.py: spaces forgiven, an unknown code is the same message for every command.
+    padded = runner.invoke(args=["qr-codes", "--unit", " 00157 ", "-o", str(tmp_path)])
+    assert padded.exit_code == 0, padded.output
+    written = sorted(path.stem for path in tmp_path.glob("*.png"))
+    assert written and all(code.startswith("00157-") for code in written), written
+    created = runner.invoke(args=["create-user", "--email", "x@demo.gov.vn", "--name", "X",
+                                  "--role", "official", "--unit", " 00157 ",
+                                  "--password", "mat-khau-dai-2026"])
+    assert created.exit_code == 0, created.output
+    unknown = runner.invoke(args=["create-user", "--email", "y@demo.gov.vn", "--name", "Y",
+                                  "--role", "official", "--unit", "NOPE",
+                                  "--password", "mat-khau-dai-2026"])
+    assert unknown.exit_code != 0 and "Không có đơn vị mã NOPE" in unknown.output
+
+
 def test_seed_demo_is_a_believable_province_and_idempotent(app, runner):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     with app.app_context():

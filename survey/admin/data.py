@@ -82,9 +82,8 @@ def export_responses(fmt: str):
     audit.record("export", target="responses", format=fmt, period=flt.period, unit_id=flt.unit_id,
                  survey=flt.survey_code)
     db.session.commit()
-    user = current_user._get_current_object()
     codes = exports.question_codes(flt)
-    rows = exports.response_table(exports.iter_responses(user, flt), codes)
+    rows = exports.response_table(exports.iter_responses(visible_unit_ids(current_user), flt), codes)
     return _send(rows, flt, fmt, "phieu-tra-loi", "Phiếu trả lời")
 
 
@@ -95,7 +94,7 @@ def export_counts(fmt: str):
     audit.record("export", target="response_counts", format=fmt, period=flt.period, unit_id=flt.unit_id,
                  survey=flt.survey_code)
     db.session.commit()
-    rows = exports.count_table(exports.response_counts(current_user._get_current_object(), flt))
+    rows = exports.count_table(exports.response_counts(visible_unit_ids(current_user), flt))
     return _send(rows, flt, fmt, "so-phieu", "Số phiếu")
 
 

@@ -1,7 +1,9 @@
 """Report inputs from the database: the plain dataclasses analysis.report renders.
 
-Queries and estimates come from services.aggregates; this module only assembles them, so the
-numbers in a PDF are the same as on the dashboard.
+Queries and estimates come from indices/aggregates; this module only assembles them, so the
+numbers in a PDF are the same as on the dashboard.  A unit's report is of a unit the caller has
+already found in its scope (access.unit_or_404, or an operator's --unit); the province report
+is for the roles that compare units (Permission.COMPARE_UNITS) and the CLI.
 """
 from __future__ import annotations
 
@@ -97,9 +99,13 @@ def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, res
 
 
 def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) -> UnitReportData:
-    summary = aggregates.unit_summary(unit.id, period, survey_code)
+    """`unit` is one the caller found in its scope (access.unit_or_404) or named on the CLI."""
+    # One read for the period, the one before and the trend (which includes both).
+    trend_periods = last_periods(period, TREND_PERIODS)
+    rows = aggregates.unit_rows(unit.id, trend_periods, survey_code)
+    summary = aggregates.unit_summary(unit.id, period, survey_code, rows=rows)
     earlier = previous(period)
-    before = aggregates.unit_summary(unit.id, earlier, survey_code).overall
+    before = aggregates.unit_summary(unit.id, earlier, survey_code, rows=rows).overall
     change = change_view(summary.overall, before)
     ci_method = ci_method_text([
         (INDEX_ESTIMATES, [summary.overall, *(ind for _c, _n, ind in summary.components)]),
@@ -120,7 +126,7 @@ def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) 
         items=tuple(ItemRow(code=i.code, text=i.text, rate=_view(i.rate), mean=_view(i.score),
                             component=i.component or "") for i in summary.items),
         trend=tuple(TrendPoint(period=p, estimate=_view(ind))
-                    for p, ind in aggregates.trend(unit.id, last_periods(period, TREND_PERIODS), survey_code)),
+                    for p, ind in aggregates.trend(unit.id, trend_periods, survey_code, rows=rows)),
         comments=tuple(comment_reader.latest(None, survey_code, unit_ids={unit.id}, period=period,
                                              limit=COMMENT_SAMPLE)),
         methods=_methods({unit.id}, period, summary.weighted, summary.responses, ci_method),

@@ -12,12 +12,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from survey.dashboards import formatting
-from survey.dashboards.queries import PERIOD_RE, units_for_choice
+from survey.dashboards.queries import units_for_choice
 from survey.models.responses import COUNTED, QUARANTINED, STATUSES
 from survey.review import bp, evidence, groups
 from survey.review.quarantine import ACTIONS, Selection, decide
 from survey.access import unit_or_404
-from survey.catalog.periods import period_of
+from survey.catalog.periods import period_of, period_problem
 
 TABS = {QUARANTINED: "Đang cách ly", "rejected": "Đã loại khỏi số liệu",
         COUNTED: "Đã trả lại (được tính)"}
@@ -28,7 +28,7 @@ DONE = {"release": "Đã trả lại %(n)s phiếu vào số liệu.",
 
 def _period(value: str | None, default: str | None) -> str | None:
     value = (value or "").strip() or default
-    if value is not None and not PERIOD_RE.match(value):
+    if value is not None and period_problem(value) is not None:
         abort(404 if request.method == "GET" else 400)
     return value
 
