@@ -130,7 +130,8 @@ class CampaignFormBase(FlaskForm):
     a_codes = MultiCheckboxField(_l("Nhóm A: cung ứng dịch vụ hành chính công"),
                                  choices=[(s.code, s.text_vi) for s in GROUP_A])
     area = SelectField(_l("Lĩnh vực chính sách (nhóm B)"),
-                       choices=[("", _l("— Không hỏi nhóm B —"))] + [(c, vi[:1].upper() + vi[1:]) for c, vi, _en in POLICY_AREAS])
+                       choices=[("", _l("— Không hỏi nhóm B —"))]
+                       + [(c, vi[:1].upper() + vi[1:]) for c, vi, _en in POLICY_AREAS])
     b_codes = MultiCheckboxField(_l("Nhóm B: xây dựng, tổ chức thực hiện chính sách"),
                                  choices=[(code, code) for code in B_CODES], default=list(B_CODES))
     custom = FieldList(FormField(CustomQuestionForm), min_entries=BLANK_CUSTOM_SLOTS, max_entries=30)

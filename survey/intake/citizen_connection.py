@@ -10,7 +10,8 @@ kept driver connection 36 + 52 µs. bench/load.py shows the whole effect.
 - PostgreSQL: the statements are SQLAlchemy Core constructs, compiled once; they run on the
   psycopg connection itself (taken from SQLAlchemy's pool and kept in autocommit; when dropped
   it is invalidated, and it goes back to the pool only out of autocommit) so each statement is
-  its own transaction and needs no round trip to begin or end one. Every statement that writes (survey/intake/responses.py) is a single statement, hence atomic.
+  its own transaction and needs no round trip to begin or end one. Every statement that writes
+  (survey/intake/responses.py) is a single statement, hence atomic.
   Driver errors are raised as SQLAlchemy's exceptions (IntegrityError, OperationalError...), as
   everywhere else in the application. Values come back as psycopg gives them, which is what
   SQLAlchemy's psycopg dialect gives too for these column types (tests/intake/test_citizen_connection.py

@@ -153,7 +153,7 @@ def validate_volumes(records: Iterable[tuple[int, Mapping[str, Any]]],
 
     for number, record in records:
         def bad(column: str | None, message: str) -> None:
-            errors.append(RowError(number, column, message, unit_label))
+            errors.append(RowError(number, column, message, unit_label))  # noqa: B023 (called in this pass only)
 
         before = len(errors)
         unit_code = _as_text(record.get("unit_code"))
@@ -271,7 +271,7 @@ def validate_units(records: list[tuple[int, Mapping[str, str]]]) -> list[UnitRow
 
     for number, record in records:
         def bad(column: str | None, message: str) -> None:
-            errors.append(RowError(number, column, message))
+            errors.append(RowError(number, column, message))  # noqa: B023 (called in this pass only)
 
         before = len(errors)
         code, name = _as_text(record.get("code")), _as_text(record.get("name"))
