@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -174,8 +175,8 @@ class CampaignFormBase(FlaskForm):
         return CampaignInput(
             title=self.title.data.strip(),
             purpose=(self.purpose.data or "").strip(),
-            opens_on=self.opens_on.day,
-            closes_on=self.closes_on.day,
+            opens_on=cast(date, self.opens_on.day),  # both required: validate() saw them
+            closes_on=cast(date, self.closes_on.day),
             targets=tuple(Target(u, self.quota_field(u).data or None) for u in chosen),
             a_codes=tuple(self.a_codes.data),
             area=self.area.data or None,

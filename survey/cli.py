@@ -1,6 +1,7 @@
 """Operator commands: `flask init-db`, `flask seed-demo`, `flask qr-codes`."""
 from __future__ import annotations
 
+from typing import Any
 from pathlib import Path
 
 import click
@@ -150,7 +151,8 @@ def purge_command(dry_run: bool) -> None:
     for rule, count in report.removed.items():
         click.echo(f"{verb} {count}\t{rule}\t{PURGE_LABELS[rule]}")
     if not dry_run:
-        audit.record("purge", via="cli", **report.removed)
+        details: dict[str, Any] = {"via": "cli", **report.removed}
+        audit.record("purge", **details)
         db.session.commit()
     if report.refused_rejected:
         raise click.ClickException(

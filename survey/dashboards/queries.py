@@ -8,6 +8,8 @@ rejected ones count in no figure; :func:`held_in_quarantine` tells analysts they
 """
 from __future__ import annotations
 
+from typing import AbstractSet
+
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +30,7 @@ def _survey_id(survey_code: str) -> int | None:
     return db.session.scalar(select(Survey.id).where(Survey.code == survey_code))
 
 
-def periods_with_responses(unit_ids: set[int] | None, survey_code: str = STANDING_CODE) -> list[str]:
+def periods_with_responses(unit_ids: AbstractSet[int] | None, survey_code: str = STANDING_CODE) -> list[str]:
     query = select(Response.period).distinct().where(Response.survey_id == _survey_id(survey_code),
                                                      counted())
     if unit_ids is not None:
@@ -36,7 +38,7 @@ def periods_with_responses(unit_ids: set[int] | None, survey_code: str = STANDIN
     return sorted(db.session.scalars(query).all(), reverse=True)
 
 
-def first_unit_with_responses(unit_ids: set[int] | None, period: str,
+def first_unit_with_responses(unit_ids: AbstractSet[int] | None, period: str,
                               survey_code: str = STANDING_CODE) -> int | None:
     query = (select(Response.unit_id).join(Unit, Unit.id == Response.unit_id)
              .where(Response.period == period, Response.survey_id == _survey_id(survey_code),
@@ -103,7 +105,7 @@ def held_in_quarantine(unit_id: int, period: str) -> int:
         Response.status == QUARANTINED)) or 0
 
 
-def units_for_choice(unit_ids: set[int] | None) -> list[Unit]:
+def units_for_choice(unit_ids: AbstractSet[int] | None) -> list[Unit]:
     query = select(Unit).order_by(Unit.kind != "province", Unit.code)
     if unit_ids is not None:
         query = query.where(Unit.id.in_(sorted(unit_ids)))

@@ -67,8 +67,8 @@ def _fetch_cells(conn: Connection, query: Any) -> dict[str, np.ndarray]:
         rows = np.frombuffer(data, dtype=_CELL_DTYPE)
         return {k: rows[k].astype(np.int64 if k in ("sid", "mid", "n", "sat") else float)
                 for k in _CELL_KEYS}
-    rows = conn.execute(query).all()
-    table = np.array(rows, dtype=float).reshape(len(rows), 6)
+    fetched = conn.execute(query).all()
+    table = np.array(fetched, dtype=float).reshape(len(fetched), 6)
     return {k: table[:, i].astype(np.int64 if i < 4 else float)
             for i, k in enumerate(_CELL_KEYS)}
 

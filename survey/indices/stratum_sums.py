@@ -5,6 +5,7 @@ See :mod:`survey.indices.rollups` for how the sums are folded and read back exac
 from __future__ import annotations
 
 from dataclasses import dataclass
+import typing
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -41,12 +42,12 @@ class Instrument:
 
 def instrument_for(survey: Survey) -> Instrument:
     """The survey's composite components (from its questions) and their weights."""
-    comps = db.session.scalars(
+    comps = typing.cast(Sequence[str], db.session.scalars(
         select(Question.component).distinct()
         .join(SurveyVersion, SurveyVersion.id == Question.version_id)
         .where(SurveyVersion.survey_id == survey.id, Question.type == "likert5",
                Question.component.isnot(None), Question.component != "OVERALL")
-    ).all()
+    ).all())  # isnot(None) in the query
     configured = (survey.scope or {}).get("component_weights") or {}
     weights = {c: float(configured.get(c, 1.0)) for c in comps}
     return Instrument(survey.id, tuple(sorted(comps)), weights)
