@@ -56,8 +56,11 @@ def write_qr(url: str, stem: Path) -> tuple[Path, Path]:
     qr.add_data(url)
     qr.make(fit=True)
     png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
-    qr.make_image().save(png)
-    qr.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(svg)
+    # Open files, not paths: qrcode's image classes take a stream (PyPNG's would not take a Path).
+    with png.open("wb") as out:
+        qr.make_image().save(out)
+    with svg.open("wb") as out:
+        qr.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(out)
     return png, svg
 
 
