@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -159,7 +160,7 @@ def _question_field(q: QuestionView) -> Field:
 def citizen_form_class(questions: tuple[QuestionView, ...], fields: tuple[tuple[str, str], ...]) -> type:
     """A form class for one version and language (cached: building classes per request is waste)."""
     attrs: dict[str, Field] = {q.name: _question_field(q) for q in questions}
-    cls = type("CitizenForm", (CitizenFormBase,), attrs)
+    cls: Any = type("CitizenForm", (CitizenFormBase,), attrs)
     cls.service_field_choices = [("", _l("— Chọn lĩnh vực (không bắt buộc) —"))] + list(fields)
     return cls
 

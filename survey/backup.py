@@ -6,6 +6,7 @@ A restore goes only into an empty database, so it can never merge into or clobbe
 """
 from __future__ import annotations
 
+from typing import cast
 import shutil
 import sqlite3
 import subprocess
@@ -26,7 +27,7 @@ def _libpq(url: str) -> str:
 
 
 def _sqlite_path(url: str) -> Path:
-    return Path(make_url(url).database)
+    return Path(cast(str, make_url(url).database))  # a SQLite URL names its file
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:

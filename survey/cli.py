@@ -1,6 +1,7 @@
 """Operator commands: `flask init-db`, `flask seed-demo`, `flask qr-codes`."""
 from __future__ import annotations
 
+from typing import Any
 from pathlib import Path
 
 import click
@@ -56,8 +57,11 @@ def write_qr(url: str, stem: Path) -> tuple[Path, Path]:
     qr.add_data(url)
     qr.make(fit=True)
     png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
-    qr.make_image().save(png)
-    qr.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(svg)
+    # Open files, not paths: qrcode's image classes take a stream (PyPNG's would not take a Path).
+    with png.open("wb") as out:
+        qr.make_image().save(out)
+    with svg.open("wb") as out:
+        qr.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(out)
     return png, svg
 
 
@@ -151,7 +155,8 @@ def purge_command(dry_run: bool) -> None:
     for rule, count in report.removed.items():
         click.echo(f"{verb} {count}\t{rule}\t{PURGE_LABELS[rule]}")
     if not dry_run:
-        audit.record("purge", via="cli", **report.removed)
+        details: dict[str, Any] = {"via": "cli", **report.removed}
+        audit.record("purge", **details)
         db.session.commit()
     if report.refused_rejected:
         raise click.ClickException(

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from flask_login import login_user
 from sqlalchemy import select
 
 from survey.extensions import db

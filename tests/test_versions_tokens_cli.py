@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -139,7 +138,7 @@ def test_qr_codes_command_writes_png_and_svg_for_each_active_counter(app, runner
         active = db.session.scalar(select(func.count()).select_from(Counter).where(Counter.active))
     result = runner.invoke(args=["qr-codes", "-o", str(tmp_path / "qr")])
     assert result.exit_code == 0, result.output
-    lines = [l for l in result.stdout.splitlines() if "\t" in l]
+    lines = [line for line in result.stdout.splitlines() if "\t" in line]
     assert len(lines) == active == 19
     assert retired_code not in result.stdout
     for line in lines:

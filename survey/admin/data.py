@@ -1,6 +1,7 @@
 """Data: downloads (EXPORT_DATA, scoped to the user's units), service-volume upload (IMPORT_VOLUMES)."""
 from __future__ import annotations
 
+from typing import Any, Sequence
 from datetime import datetime, timezone
 
 from flask import Response, abort, render_template, request, send_file, stream_with_context
@@ -31,7 +32,7 @@ def _page_context() -> dict:
     periods = db.session.scalars(restrict(select(SurveyResponse.period).distinct(), visible,
                                           SurveyResponse.unit_id).order_by(SurveyResponse.period.desc())).all()
     surveys = db.session.execute(select(Survey.code, Survey.title_vi).order_by(Survey.id)).all()
-    volumes = []
+    volumes: Sequence[Any] = []
     if allows(current_user.role, Permission.IMPORT_VOLUMES):
         volumes = db.session.execute(
             select(ServiceVolume.period, func.count(), func.sum(ServiceVolume.dossiers))

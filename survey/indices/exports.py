@@ -177,8 +177,8 @@ def _chunks(keys, details, start: tuple[int, int] | None, limit: int | None) -> 
                 continue
             hour = packed >> 2 * _ID_BITS
             position = f"{hour}.{(packed >> _ID_BITS) & _ID_MASK:016x}"
-            yield ResponseRecord(position, *row[1:4], privacy.hour_start(hour), *row[4:],
-                                 answers=answers.get(response_id, {}))
+            yield ResponseRecord(position, *row[1:4], privacy.hour_start(hour), *row[4:],  # type: ignore[misc, call-arg]
+                                 answers=answers.get(response_id, {}))  # (mypy cannot count a Row's columns)
 
 
 def _answers(response_ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -7,7 +7,8 @@ is for the roles that compare units (Permission.COMPARE_UNITS) and the CLI.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import cast
 
 from sqlalchemy import func, select
 
@@ -180,7 +181,7 @@ def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix
 
 def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData]:
     """One poster per active counter of the unit, with its signed URL and a typeable short link."""
-    survey = db.session.scalar(select(Survey).where(Survey.code == survey_code))
+    survey = cast(Survey, db.session.scalar(select(Survey).where(Survey.code == survey_code)))
     counters = db.session.scalars(select(Counter).where(Counter.unit_id == unit.id, Counter.active)
                                   .order_by(Counter.code)).all()
     return [PosterData(unit_name=unit.name, counter_name=c.name,
@@ -211,8 +212,8 @@ def thematic_report_data(survey: Survey) -> ThematicReportData:
     return ThematicReportData(
         campaign_title=survey.title_vi,
         purpose=survey.purpose or "",
-        opens_on=campaigns.local_day(survey.opens_at),
-        closes_on=campaigns.local_day(survey.closes_at, exclusive_end=True),
+        opens_on=cast(date, campaigns.local_day(survey.opens_at)),
+        closes_on=cast(date, campaigns.local_day(survey.closes_at, exclusive_end=True)),
         organizer=f"Sở Nội vụ {province.name}" if province else "Sở Nội vụ",
         response_count=responses,
         overall=_view(rows.get(("overall", "overall"))),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 from sqlalchemy import Select, exists, func, select, update
 
@@ -96,7 +96,8 @@ def parse_request(data: Any) -> LinkRequest:
         errors["expires_in_days"] = f"Số ngày hiệu lực phải là số nguyên từ 1 đến {MAX_DAYS}."
     if errors:
         raise Invalid(errors)
-    return LinkRequest(code, unit, counter, field, procedure, days)
+    # Required fields are strings here, or errors said why not.
+    return LinkRequest(cast(str, code), cast(str, unit), counter, cast(str, field), procedure, days)
 
 
 def standing_survey() -> Survey | None:

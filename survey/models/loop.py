@@ -18,7 +18,7 @@ from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Intege
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey.catalog.periods import in_vietnam
-from survey.extensions import db
+from survey.extensions import Model
 
 # Remediation task statuses (kế hoạch khắc phục); "overdue" is derived, see module docstring.
 TASK_STATUSES = ("not_started", "in_progress", "done")
@@ -33,7 +33,7 @@ CASE_STATUSES = ("received", "classified", "assigned", "answered", "published", 
 INDEX_KINDS = ("PAR", "SIPAS")
 
 
-class RemediationTask(db.Model):
+class RemediationTask(Model):
     """One remediation task: a weak criterion, its cause, the action, who leads and by when."""
 
     __tablename__ = "remediation_task"
@@ -71,7 +71,7 @@ class RemediationTask(db.Model):
         return self.status != "done" and self.deadline < today
 
 
-class TaskNote(db.Model):
+class TaskNote(Model):
     """A progress note on a task (who wrote what, when); notes are never edited."""
 
     __tablename__ = "task_note"
@@ -83,7 +83,7 @@ class TaskNote(db.Model):
     text: Mapped[str] = mapped_column(Text)
 
 
-class EvidenceFile(db.Model):
+class EvidenceFile(Model):
     """Hồ sơ kiểm chứng: a checked upload stored under EVIDENCE_DIR by a random name."""
 
     __tablename__ = "evidence_file"
@@ -99,7 +99,7 @@ class EvidenceFile(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class TrackerImport(db.Model):
+class TrackerImport(Model):
     """One import of the province's published PAR INDEX or SIPAS results (one year)."""
 
     __tablename__ = "tracker_import"
@@ -112,7 +112,7 @@ class TrackerImport(db.Model):
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class TrackerCriterion(db.Model):
+class TrackerCriterion(Model):
     """A criterion or sub-criterion of an import; below its maximum it is tracked with tasks."""
 
     __tablename__ = "tracker_criterion"
@@ -127,7 +127,7 @@ class TrackerCriterion(db.Model):
     cause: Mapped[str | None] = mapped_column(Text)         # nguyên nhân mất điểm
 
 
-class FeedbackCase(db.Model):
+class FeedbackCase(Model):
     """A citizen's request for a reply, followed through a private link (no account)."""
 
     __tablename__ = "feedback_case"
@@ -170,7 +170,7 @@ class FeedbackCase(db.Model):
         return self.answered_at is None and self.due_date is not None and self.due_date < today
 
 
-class CaseEvent(db.Model):
+class CaseEvent(Model):
     """Every step of a case (status changes, notes): the case's history for officials."""
 
     __tablename__ = "case_event"
@@ -184,7 +184,7 @@ class CaseEvent(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-class ProgressReport(db.Model):
+class ProgressReport(Model):
     """What a unit types for its 6-month report: difficulties, causes, proposals (Đề xuất)."""
 
     __tablename__ = "progress_report"
@@ -199,7 +199,7 @@ class ProgressReport(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class DigestSent(db.Model):
+class DigestSent(Model):
     """One digest per official per day: a re-run of `flask digest` the same day sends nothing."""
 
     __tablename__ = "digest_sent"

@@ -7,6 +7,7 @@ each link stores at most one response, and only the one-stop system or an office
 """
 from __future__ import annotations
 
+from typing import cast
 import uuid
 from datetime import datetime, timezone
 
@@ -64,7 +65,9 @@ def _open_link(token: str) -> tuple[DossierLink, form_page.Place]:
 
 
 def _already_stored(key: str | None) -> bool:
-    return bool(key) and len(key) <= 64 and db.session.scalar(
+    if not key:
+        return False
+    return len(key) <= 64 and db.session.scalar(
         select(Response.id).where(Response.idempotency_key == key)) is not None
 
 
@@ -93,6 +96,7 @@ def dossier_link_submit(token: str):
     checked, form, page = form_page.check_posted(place, version, lang)
     if page is not None:
         return page
+    assert checked is not None  # no page: the submission passed
     submission = responses.Submission(
         version=version.ref,
         unit_id=place.unit.id,
@@ -111,7 +115,7 @@ def dossier_link_submit(token: str):
     except responses.DuplicateDossier:
         _closed("used", 409)
     except responses.LinkUsed:
-        _closed(state(db.session.get(DossierLink, link_id)), 409)
+        _closed(state(cast(DossierLink, db.session.get(DossierLink, link_id))), 409)
     except (OperationalError, SQLAlchemyError):
         current_app.logger.exception("storing a dossier-link response failed")
         return form_page.retry_form(place, version, lang, form)

@@ -67,6 +67,7 @@ def submit(token: str):
     checked, form, page = check_posted(place, version, lang)
     if page is not None:
         return page
+    assert checked is not None  # no page: the submission passed
 
     if place.is_link:
         channel = "link"  # a campaign link is a link wherever it was opened

@@ -5,6 +5,8 @@ decision is audited there, in the transaction that makes it.
 """
 from __future__ import annotations
 
+from typing import Literal, overload
+
 from datetime import date, datetime, timezone
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -26,6 +28,12 @@ DONE = {"release": "Đã trả lại %(n)s phiếu vào số liệu.",
         "quarantine": "Đã cách ly %(n)s phiếu."}
 
 
+@overload
+def _period(value: str | None, default: str) -> str: ...
+@overload
+def _period(value: str | None, default: None) -> str | None: ...
+
+
 def _period(value: str | None, default: str | None) -> str | None:
     value = (value or "").strip() or default
     if value is not None and period_problem(value) is not None:
@@ -35,6 +43,12 @@ def _period(value: str | None, default: str | None) -> str | None:
 
 MAX_ID = 2**31 - 1        # unit, survey and counter ids are INTEGER columns on both backends
 MAX_RESPONSE_ID = 2**62   # response ids are BIGINT on PostgreSQL
+
+
+@overload
+def _int(value: str | None, required: Literal[True], high: int = ...) -> int: ...
+@overload
+def _int(value: str | None, required: bool = ..., high: int = ...) -> int | None: ...
 
 
 def _int(value: str | None, required: bool = False, high: int = MAX_ID) -> int | None:

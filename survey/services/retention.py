@@ -6,11 +6,11 @@ is idempotent: a second run at once finds nothing. Periods are in days, from the
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 
 from survey.extensions import db
 from survey.models import Answer, AuditLog, Response
@@ -82,7 +82,7 @@ def purge(retention: Retention, now: datetime | None = None, dry_run: bool = Fal
     old_rejected = and_(Response.status == "rejected",
                         Response.submitted_at < now - timedelta(days=retention.rejected_days))
     report.refused_rejected = db.session.scalar(
-        select(func.count()).select_from(Response).where(old_rejected, Response.rollup_batch.is_not(None)))
+        select(func.count()).select_from(Response).where(old_rejected, Response.rollup_batch.is_not(None))) or 0
     deletable = select(Response.id).where(old_rejected, Response.rollup_batch.is_(None))
     # Answers first and explicitly: SQLite enforces ON DELETE CASCADE only with a pragma.
     _apply(delete(Answer).where(Answer.response_id.in_(deletable)), dry_run)
@@ -104,4 +104,5 @@ def _apply(statement, dry_run: bool, count=None) -> int:
             table = statement.table
             count = select(func.count()).select_from(table).where(statement.whereclause)
         return int(db.session.scalar(count) or 0)
-    return db.session.execute(statement, execution_options={"synchronize_session": False}).rowcount
+    result = db.session.execute(statement, execution_options={"synchronize_session": False})
+    return cast(CursorResult, result).rowcount

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.gate import gate, route_requirement
-from survey.models import ApiToken, Counter, Question, Response, Survey, Unit, User
+from survey.models import ApiToken, Response, Survey, Unit, User
 from survey.models import Answer
 from survey.permissions import ACCOUNT_ENDPOINTS, ALL_ROLES, allows, is_public
 from tests.conftest import DEMO_PASSWORDS, csrf_of, login
@@ -239,7 +239,7 @@ def request_all(app, client, world, side: str, token: str | None):
 
 
 def test_anonymous_is_sent_to_sign_in_everywhere(app, client, world):
-    for endpoint, method, url, response in request_all(app, client, world, "other", None):
+    for endpoint, method, _url, response in request_all(app, client, world, "other", None):
         assert response.status_code in (302, 400), (endpoint, method, response.status_code)
         if response.status_code == 302:
             assert "/dang-nhap" in response.headers["Location"], (endpoint, method)
