@@ -87,6 +87,14 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     QR_OUTPUT_DIR = os.environ.get("QR_OUTPUT_DIR", str(ROOT / "instance" / "qr"))
+    # The daily digest (`flask digest`, survey/progress/digest.py): SMTP through smtplib; with
+    # MAIL_SERVER unset the messages are written to the log instead of sent.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"   # STARTTLS
+    MAIL_PORT = int(os.environ.get("MAIL_PORT") or (587 if MAIL_USE_TLS else 25))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@localhost")
     # Retention periods in days, applied by `flask purge` (docs/anonymity.md says why each).
     RETAIN_FAILED_LOGIN_DAYS = int(os.environ.get("RETAIN_FAILED_LOGIN_DAYS", "90"))
     RETAIN_DOSSIER_LINK_DAYS = int(os.environ.get("RETAIN_DOSSIER_LINK_DAYS", "30"))
