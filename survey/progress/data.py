@@ -3,8 +3,9 @@ tasks (survey/remediation), feedback cases (survey/feedback) and what the unit t
 (ProgressReport). Plain ProgressData out; no Flask, so the CLI and the pages share it.
 
 Which tasks a period's report lists: every task of the unit (province: of every unit in scope)
-that was open at some time during the period or completed in it, i.e. created before the
-period ended and not completed before it began. "Quá hạn" is judged on `as_of`: today, or the
+whose deadline falls in the period or that was open at some time during it (created by its
+last day and not completed before its first day): the rule of task_counts in
+survey/remediation/queries.py. "Quá hạn" is judged on `as_of`: today, or the
 period's last day for a period already over (RemediationTask.overdue_on, the one rule).
 """
 from __future__ import annotations
@@ -77,10 +78,14 @@ def province_figures(period: str) -> tuple[Figure, ...]:
 # ---------------------------------------------------------------- tasks
 
 def _in_period(task: RemediationTask, period: str) -> bool:
+    """The rule of survey/remediation/queries.in_period: deadline in the period, or open at some
+    time during it (created by its last day, not completed before its first day)."""
     start, end = period_bounds(period)
     created = in_vietnam(task.created_at).date()
     completed = in_vietnam(task.completed_at).date() if task.completed_at else None
-    return created <= end and not (task.status == "done" and completed is not None and completed < start)
+    if start <= task.deadline <= end:
+        return True
+    return created <= end and (completed is None or completed >= start)
 
 
 def criterion_words(task: RemediationTask, item_texts: dict[str, tuple[str, str | None]]) -> str:
@@ -130,7 +135,7 @@ def task_rows(scope: Scope, period: str, as_of: date, unit_id: int | None = None
 
 def _unit_names(ids: Iterable[int]) -> dict[int, str]:
     ids = sorted(set(ids))
-    return dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids)))) if ids else {}
+    return dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()) if ids else {}
 
 
 # ---------------------------------------------------------------- cases, typed sections

@@ -117,7 +117,7 @@ def gather(user: User, scope: Scope, day: date, lows: dict[int, int], falls: lis
     low_units = [u for u in lows if in_scope(scope, u)]
     ids = set(low_units) | {c.unit_id for c in digest.new_cases + digest.near_deadline} \
         | {t.unit_id for t in digest.overdue_tasks}
-    digest.unit_names = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(sorted(ids))))) \
+    digest.unit_names = dict(db.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(sorted(ids)))).all()) \
         if ids else {}
     digest.low_ratings = sorted((digest.unit_names[u], lows[u]) for u in low_units)
     return digest
