@@ -19,6 +19,7 @@ from markupsafe import escape
 
 from analysis.report.format_vi import format_date, format_percent, period_label
 from survey.catalog.instrument import COMPONENTS
+from survey.catalog.periods import previous
 from survey.progress.digest import CASE_DAYS, Digest, Fall
 from survey.progress.document import points, points_ci
 
@@ -45,7 +46,8 @@ def sections(d: Digest) -> list[tuple[str, list[str]]]:
          [f"{c.code} ({names.get(c.unit_id, '')}), hạn {format_date(c.due_date)}" for c in d.near_deadline]),
         ("Nhiệm vụ khắc phục quá hạn",
          [f"“{t.action}” ({names.get(t.unit_id, '')}), hạn {format_date(t.deadline)}" for t in d.overdue_tasks]),
-        (f"Chỉ số giảm có ý nghĩa thống kê so với kỳ trước ({period_label(d.period).lower()})",
+        (f"Chỉ số giảm có ý nghĩa thống kê trong {period_label(d.period).lower()} so với "
+         f"{period_label(previous(d.period)).lower()}",
          [_fall_line(f) for f in d.falls]),
     ]
 

@@ -70,6 +70,15 @@ POLICY: dict[str, frozenset[str]] = {
     "links.show": ALL,
     "links.slip_page": ALL,
     "links.slip_download": ALL,
+    "progress.index": ALL,
+    "progress.unit_page": ALL,
+    "progress.unit_save": ALL,          # MANAGE_REMEDIATION, own units
+    "progress.unit_pdf": ALL,
+    "progress.unit_docx": ALL,
+    "progress.province_page": STAFF,
+    "progress.province_save": STAFF,
+    "progress.province_pdf": STAFF,
+    "progress.province_docx": STAFF,
 }
 # Not official routes: citizens, sign-in, static files, the token-authenticated API (own test).
 OUTSIDE = {"public.", "short.", "auth.", "static", "api."}
@@ -141,6 +150,11 @@ def body_text(response) -> str:
         book = load_workbook(io.BytesIO(response.data), read_only=True)
         return "\n".join(str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True)
                          for v in row if v is not None)
+    if response.mimetype.endswith("wordprocessingml.document"):
+        import zipfile
+
+        xml = zipfile.ZipFile(io.BytesIO(response.data)).read("word/document.xml").decode()
+        return re.sub(r"<[^>]+>", "", xml)
     if response.mimetype.startswith("image/"):
         return ""
     return response.get_data(as_text=True)
