@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from analysis.report.format_vi import format_points
 from forms.remediation import EvidenceForm, NoteForm, StatusForm, TaskForm, parse_date, parse_number
 from survey.access import Scope, visible_unit_ids
 from survey.args import BadArgument, find_unit, parse_period, period_arg, unit_arg
@@ -28,7 +29,7 @@ from survey.remediation.watch import AT_RISK_DAYS, watch_list
 
 @bp.context_processor
 def _helpers():
-    return {"fmt": formatting, "label": label, "STATUS": TASK_STATUS_LABELS, "CAUSE": CAUSE_LABELS,
+    return {"fmt": formatting, "format_points": format_points, "label": label, "STATUS": TASK_STATUS_LABELS, "CAUSE": CAUSE_LABELS,
             "KIND": CRITERION_KIND_LABELS, "OVERDUE": OVERDUE_LABEL[0],
             "criterion_label": service.criterion_label, "today": queries.today()}
 
