@@ -55,14 +55,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.officials.nav import can, nav_links
     from survey.progress import bp as progress_bp
     from survey.public import bp as public_bp
+    from survey.remediation import bp as remediation_bp
     from survey.reports import bp as reports_bp
     from survey.review import bp as review_bp
     from survey.short_links import bp as short_bp
+    from survey.tracker import bp as tracker_bp
     from survey.security import init_security
 
     for blueprint in (public_bp, short_bp, auth_bp, officials_bp, dashboards_bp, reports_bp,
                       campaigns_bp, admin_bp, api_bp, review_bp,
-                      links_bp, progress_bp):
+                      links_bp, remediation_bp, tracker_bp, progress_bp):
         app.register_blueprint(blueprint)
     init_gate(app)  # every officials' route, present and future: survey/gate.py
     app.context_processor(lambda: {"nav_links": nav_links, "can": can})

@@ -95,6 +95,13 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@localhost")
+    # Evidence files of remediation tasks (hồ sơ kiểm chứng): stored here under random names and
+    # saved by `flask backup` next to the database dump. Only the upload route raises the request
+    # body limit (MAX_CONTENT_LENGTH above stays sized for the citizen form), to this size.
+    EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR", str(ROOT / "instance" / "evidence"))
+    EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(10 * 1024 * 1024)))
+    # What a DOCX/XLSX/ODT may decompress to before it is refused as a zip bomb.
+    EVIDENCE_MAX_UNZIPPED = int(os.environ.get("EVIDENCE_MAX_UNZIPPED", str(100 * 1024 * 1024)))
     # Retention periods in days, applied by `flask purge` (docs/anonymity.md says why each).
     RETAIN_FAILED_LOGIN_DAYS = int(os.environ.get("RETAIN_FAILED_LOGIN_DAYS", "90"))
     RETAIN_DOSSIER_LINK_DAYS = int(os.environ.get("RETAIN_DOSSIER_LINK_DAYS", "30"))

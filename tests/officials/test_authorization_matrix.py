@@ -79,6 +79,18 @@ POLICY: dict[str, frozenset[str]] = {
     "progress.province_save": STAFF,
     "progress.province_pdf": STAFF,
     "progress.province_docx": STAFF,
+    "remediation.index": ALL,
+    "remediation.new": ALL,
+    "remediation.show": ALL,
+    "remediation.status": ALL,
+    "remediation.note": ALL,
+    "remediation.upload": ALL,
+    "remediation.download": ALL,
+    "tracker.index": STAFF,
+    "tracker.upload": STAFF,
+    "tracker.export": STAFF,
+    "tracker.cause": STAFF,
+    "tracker.new_task": STAFF,
 }
 # Not official routes: citizens, sign-in, static files, the token-authenticated API (own test).
 OUTSIDE = {"public.", "short.", "auth.", "static", "api."}
@@ -124,16 +136,47 @@ def world(app):
                          for side, unit in (("own", own), ("other", other))}
         db.session.add_all(dossier_links.values())
         db.session.commit()
+        loop = _loop_rows(app, own, other)
         return {
             "own": {"unit_id": own.id, "counter_id": own.counters[0].id,
-                    "user_id": users["dongtien@demo.gov.vn"].id, "link_id": dossier_links["own"].id},
+                    "user_id": users["dongtien@demo.gov.vn"].id, "link_id": dossier_links["own"].id,
+                    **loop["own"]},
             "other": {"unit_id": other.id, "counter_id": other.counters[0].id,
-                      "user_id": other_user.id, "link_id": dossier_links["other"].id},
-            "token_id": token.id,
+                      "user_id": other_user.id, "link_id": dossier_links["other"].id, **loop["other"]},
+            "token_id": token.id, "import_id": loop["import_id"], "criterion_id": loop["criterion_id"],
             "survey_id": campaign.id,
             "marks": {code: MARK.format(code=code) for code in units},
             "own_codes": {"00157"},
         }
+
+
+def _loop_rows(app, own, other) -> dict:
+    """A remediation task with an evidence file per side, and a tracker import with one row."""
+    import tempfile
+    from datetime import date, timedelta
+    from pathlib import Path
+
+    from survey.models.loop import TrackerCriterion, TrackerImport
+    from survey.remediation import service
+    from survey.remediation.demo import demo_pdf
+
+    app.config["EVIDENCE_DIR"] = tempfile.mkdtemp(prefix="matrix-evidence-")
+    out = {}
+    for side, unit in (("own", own), ("other", other)):
+        task = service.create_task(service.TaskInput(
+            unit_id=unit.id, criterion_kind="overall", criterion_code="overall",
+            action=MARK.format(code=unit.code), lead_unit_id=unit.id,
+            deadline=date.today() + timedelta(days=30), today=date.today()), None)
+        evidence = service.attach_evidence(task, demo_pdf(["x"]), "x.pdf", Path(app.config["EVIDENCE_DIR"]), None)
+        db.session.flush()
+        out[side] = {"task_id": task.id, "evidence_id": evidence.id}
+    imp = TrackerImport(index_kind="PAR", year=2025, imported_at=datetime.now(timezone.utc))
+    db.session.add(imp)
+    db.session.flush()
+    criterion = TrackerCriterion(import_id=imp.id, code="1", content="Tiêu chí", max_score=2, achieved_score=1)
+    db.session.add(criterion)
+    db.session.commit()
+    return {**out, "import_id": imp.id, "criterion_id": criterion.id}
 
 
 def body_text(response) -> str:
@@ -167,9 +210,9 @@ def official_rules(app):
 def build_url(app, rule, world, side: str) -> str:
     values = {}
     for arg in rule.arguments:
-        if arg in ("unit_id", "counter_id", "user_id", "link_id"):
+        if arg in ("unit_id", "counter_id", "user_id", "link_id", "task_id", "evidence_id"):
             values[arg] = world[side][arg]
-        elif arg in ("token_id", "survey_id"):
+        elif arg in ("token_id", "survey_id", "import_id", "criterion_id"):
             values[arg] = world[arg]
         elif arg == "fmt":
             values[arg] = "png" if "qr" in rule.rule else "csv"
@@ -278,7 +321,8 @@ def test_role_matrix(app, client, world, role):
             used += 1
             if role == "official" and side == "other" and method == "GET":
                 # A URL naming another unit's unit, counter or user is refused, never served.
-                ids = {str(world["other"][k]) for k in ("unit_id", "counter_id", "user_id", "link_id")}
+                ids = {str(world["other"][k]) for k in ("unit_id", "counter_id", "user_id", "link_id",
+                                                        "task_id", "evidence_id")}
                 if ids & set(re.split(r"[/.]", url)) and status not in (403, 404):
                     problems.append(("other unit served", *where))
             if role == "official" and status == 200:
