@@ -97,6 +97,11 @@ def seed_demo_responses_command(n_per_unit: int, periods: tuple[str, ...], seed:
         raise click.ClickException(str(error)) from None
     click.echo(f"Phiếu mẫu: {format_int(counts['responses'])} phiếu, "
                f"{format_int(counts['volumes'])} dòng số liệu hồ sơ.")
+    from survey.feedback.demo import demo_token, seed_feedback_demo
+
+    cases = seed_feedback_demo()
+    click.echo(f"Phản ánh mẫu: {format_int(cases)} phản ánh; liên kết của người dân, ví dụ "
+               f"/phan-anh/{demo_token(0)}")
 
 
 @bp.cli.command("rollup")

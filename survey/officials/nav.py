@@ -16,6 +16,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("officials.home", "Đơn vị của tôi"),
     ("dashboards.index", "Bảng điều khiển"),
     ("links.index", "Phiếu theo hồ sơ"),
+    ("feedback.index", "Phản ánh, kiến nghị"),
     ("dashboards.province", "So sánh đơn vị"),
     ("campaigns.index", "Khảo sát chuyên đề"),
     ("review.index", "Kiểm duyệt phiếu"),
