@@ -5,11 +5,15 @@ document.addEventListener("DOMContentLoaded", function () {
   button.addEventListener("click", function () {
     var field = document.getElementById(button.getAttribute("data-target"));
     var done = function () { button.textContent = button.getAttribute("data-done"); };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
-    } else {
+    var fallback = function () {
+      field.focus();
       field.select();
-      try { document.execCommand("copy"); done(); } catch (e) { /* selected: the phone's own copy */ }
+      try { if (document.execCommand("copy")) { done(); } } catch (e) { /* selected: the phone's own copy */ }
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, fallback);
+    } else {
+      fallback();
     }
   });
 });
