@@ -107,6 +107,14 @@ class Config:
     RETAIN_DOSSIER_LINK_DAYS = int(os.environ.get("RETAIN_DOSSIER_LINK_DAYS", "30"))
     RETAIN_CLIENT_HASH_DAYS = int(os.environ.get("RETAIN_CLIENT_HASH_DAYS", "90"))
     RETAIN_REJECTED_DAYS = int(os.environ.get("RETAIN_REJECTED_DAYS", "365"))
+    # Feedback cases (survey/feedback): the key of citizens' optional contacts (a Fernet key;
+    # derived from SECRET_KEY when unset), older keys still read, the default days to answer, and
+    # the limits on the private case pages per address: every request, and unknown links.
+    CONTACT_KEY = os.environ.get("CONTACT_KEY") or None
+    CONTACT_KEY_FALLBACKS = _key_list(os.environ.get("CONTACT_KEY_FALLBACKS", ""))
+    CASE_DUE_DAYS = int(os.environ.get("CASE_DUE_DAYS", "10"))
+    CASE_PAGE_LIMIT = os.environ.get("CASE_PAGE_LIMIT", "60 per minute; 600 per day")
+    CASE_MISS_LIMIT = os.environ.get("CASE_MISS_LIMIT", "10 per hour; 30 per day")
 
 
 class WeakSecretKey(RuntimeError):

@@ -91,9 +91,18 @@ POLICY: dict[str, frozenset[str]] = {
     "tracker.export": STAFF,
     "tracker.cause": STAFF,
     "tracker.new_task": STAFF,
+    "feedback.index": ALL,
+    "feedback.show": ALL,
+    "feedback.classify": ALL,
+    "feedback.assign": ALL,
+    "feedback.set_due": ALL,
+    "feedback.answer": ALL,
+    "feedback.publish": ALL,
+    "feedback.close": ALL,
+    "feedback.reveal_contact": ALL,
 }
 # Not official routes: citizens, sign-in, static files, the token-authenticated API (own test).
-OUTSIDE = {"public.", "short.", "auth.", "static", "api."}
+OUTSIDE = {"public.", "short.", "case.", "auth.", "static", "api."}
 
 MARK = "DAU-{code}"  # a comment only that unit's data contains
 
@@ -135,14 +144,25 @@ def world(app):
                                            expires_at=now + timedelta(days=30))
                          for side, unit in (("own", own), ("other", other))}
         db.session.add_all(dossier_links.values())
+        from survey.models import FeedbackCase
+
+        # A feedback case in every unit, its message carrying the unit's mark (case pages show it).
+        feedback_cases = {}
+        for code, unit in units.items():
+            feedback_cases[code] = FeedbackCase(
+                code=f"PA-TEST-{code}"[:24], token_hash=hashlib.sha256(code.encode()).hexdigest(),
+                unit_id=unit.id, period=period_of(now), message=MARK.format(code=code),
+                status="received", created_at=now, contact_consent=False)
+        db.session.add_all(feedback_cases.values())
         db.session.commit()
         loop = _loop_rows(app, own, other)
         return {
             "own": {"unit_id": own.id, "counter_id": own.counters[0].id,
                     "user_id": users["dongtien@demo.gov.vn"].id, "link_id": dossier_links["own"].id,
-                    **loop["own"]},
+                    "case_id": feedback_cases["00157"].id, **loop["own"]},
             "other": {"unit_id": other.id, "counter_id": other.counters[0].id,
-                      "user_id": other_user.id, "link_id": dossier_links["other"].id, **loop["other"]},
+                      "user_id": other_user.id, "link_id": dossier_links["other"].id,
+                      "case_id": feedback_cases["00178"].id, **loop["other"]},
             "token_id": token.id, "import_id": loop["import_id"], "criterion_id": loop["criterion_id"],
             "survey_id": campaign.id,
             "marks": {code: MARK.format(code=code) for code in units},
@@ -210,7 +230,7 @@ def official_rules(app):
 def build_url(app, rule, world, side: str) -> str:
     values = {}
     for arg in rule.arguments:
-        if arg in ("unit_id", "counter_id", "user_id", "link_id", "task_id", "evidence_id"):
+        if arg in ("unit_id", "counter_id", "user_id", "link_id", "task_id", "evidence_id", "case_id"):
             values[arg] = world[side][arg]
         elif arg in ("token_id", "survey_id", "import_id", "criterion_id"):
             values[arg] = world[arg]
@@ -322,7 +342,7 @@ def test_role_matrix(app, client, world, role):
             if role == "official" and side == "other" and method == "GET":
                 # A URL naming another unit's unit, counter or user is refused, never served.
                 ids = {str(world["other"][k]) for k in ("unit_id", "counter_id", "user_id", "link_id",
-                                                        "task_id", "evidence_id")}
+                                                        "task_id", "evidence_id", "case_id")}
                 if ids & set(re.split(r"[/.]", url)) and status not in (403, 404):
                     problems.append(("other unit served", *where))
             if role == "official" and status == 200:
