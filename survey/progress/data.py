@@ -13,19 +13,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from analysis.report.model import EstimateView, as_view
-from survey.access import Scope, restrict
+from survey.access import Scope
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.catalog.periods import VIETNAM, in_vietnam, previous
 from survey.extensions import db
+from survey.feedback.metrics import case_metrics, metrics_by_unit
 from survey.indices import aggregates, pooled
 from survey.indices.report_data import change_view
 from survey.models import Unit
-from survey.models.loop import EvidenceFile, FeedbackCase, ProgressReport, RemediationTask, TrackerCriterion
+from survey.models.loop import EvidenceFile, ProgressReport, RemediationTask, TrackerCriterion
 from survey.progress.model import (CaseSummary, Figure, ProgressData, TaskEffectView, TaskRow,
                                    UnitLine)
+from survey.remediation.effect import task_effect
+from survey.remediation.queries import tasks_for
 
 
 def period_bounds(period: str) -> tuple[date, date]:
@@ -102,8 +105,6 @@ def criterion_words(task: RemediationTask, item_texts: dict[str, tuple[str, str 
 
 
 def _effect(task: RemediationTask) -> TaskEffectView | None:
-    from survey.remediation.effect import task_effect
-
     effect = task_effect(task)
     if effect is None:
         return None
@@ -112,8 +113,6 @@ def _effect(task: RemediationTask) -> TaskEffectView | None:
 
 
 def task_rows(scope: Scope, period: str, as_of: date, unit_id: int | None = None) -> tuple[TaskRow, ...]:
-    from survey.remediation.queries import tasks_for
-
     tasks = [t for t in tasks_for(scope, unit_id=unit_id) if _in_period(t, period)]
     ids = [t.id for t in tasks]
     evidence: dict[int, list[str]] = {}
@@ -140,10 +139,9 @@ def _unit_names(ids: Iterable[int]) -> dict[int, str]:
 
 # ---------------------------------------------------------------- cases, typed sections
 
-def case_summary(scope: Scope, period: str, unit_id: int | None = None) -> CaseSummary:
-    from survey.feedback.metrics import case_metrics
-
-    m = case_metrics(scope, period, unit_id=unit_id)
+def case_summary(scope: Scope, period: str, unit_id: int | None = None,
+                 today: date | None = None) -> CaseSummary:
+    m = case_metrics(scope, period, unit_id=unit_id, today=today)
     return CaseSummary(cases=m.cases, answered=m.answered, late_open=m.late_open,
                        on_time=_view(m.on_time), followup=as_view(m.followup, proportion=False),
                        followup_satisfied=_view(m.followup_satisfied))
@@ -168,7 +166,7 @@ def unit_progress(unit: Unit, period: str, scope: Scope = None, today: date | No
         title_name=unit.name, unit_code=unit.code, province_name=root.name if root else "",
         period=period, previous_period=previous(period), as_of=as_of, responses=summary.responses,
         weighted=summary.weighted, figures=figures, tasks=task_rows(scope, period, as_of, unit.id),
-        cases=case_summary(scope, period, unit.id),
+        cases=case_summary(scope, period, unit.id, today),
         difficulties=typed.difficulties if typed else None, proposals=typed.proposals if typed else None,
         generated_at=datetime.now(VIETNAM))
 
@@ -179,9 +177,7 @@ def province_progress(period: str, scope: Scope = None, today: date | None = Non
     rows = {r["unit_id"]: r for r in aggregates.index_rows(period, None, stats=("overall",))}
     before = {r["unit_id"]: r for r in aggregates.index_rows(previous(period), None, stats=("overall",))}
     tasks = task_rows(scope, period, as_of)
-    case_counts = dict(db.session.execute(restrict(
-        select(FeedbackCase.unit_id, func.count()).where(FeedbackCase.period == period)
-        .group_by(FeedbackCase.unit_id), scope, FeedbackCase.unit_id)).all())
+    case_counts = {unit_id: m.cases for unit_id, m in metrics_by_unit(scope, period, today).items()}
     root = province_unit()
     unit_ids = set(rows) | set(case_counts) | {t.unit_id for t in tasks}
     units = db.session.scalars(select(Unit).where(Unit.id.in_(sorted(unit_ids))).order_by(Unit.code)).all()
@@ -199,7 +195,7 @@ def province_progress(period: str, scope: Scope = None, today: date | None = Non
         province_name=root.name if root else "", period=period, previous_period=previous(period),
         as_of=as_of, responses=sum(r["responses"] for r in rows.values()),
         weighted=bool(rows) and all(r["weighted"] for r in rows.values()),
-        figures=province_figures(period), tasks=tasks, cases=case_summary(scope, period),
+        figures=province_figures(period), tasks=tasks, cases=case_summary(scope, period, today=today),
         difficulties=typed.difficulties if typed else None, proposals=typed.proposals if typed else None,
         units=tuple(lines), generated_at=datetime.now(VIETNAM))
 

@@ -29,11 +29,13 @@ from survey.access import Scope, in_scope, visible_unit_ids
 from survey.catalog.instrument import COMPONENTS
 from survey.catalog.periods import VIETNAM, period_of, previous
 from survey.extensions import db
+from survey.feedback.metrics import cases_near_deadline, new_cases_since
 from survey.indices import aggregates
 from survey.indices.report_data import change_view
 from survey.indices.stratum_sums import counted
 from survey.models import Answer, Question, Response, Unit, User
 from survey.models.loop import DigestSent
+from survey.remediation.queries import tasks_for
 
 log = logging.getLogger(__name__)
 CASE_DAYS = 2  # "near the deadline": due within this many days
@@ -104,9 +106,6 @@ def significant_falls(period: str) -> list[Fall]:
 
 
 def gather(user: User, scope: Scope, day: date, lows: dict[int, int], falls: list[Fall]) -> Digest:
-    from survey.feedback.metrics import cases_near_deadline, new_cases_since
-    from survey.remediation.queries import tasks_for
-
     start, end = window(day)
     digest = Digest(user=user, day=day, period=period_of(end))
     digest.new_cases = [c for c in new_cases_since(scope, start) if _utc(c.created_at) < end]
@@ -189,7 +188,7 @@ def run_digest(day: date | None = None, *, dry_run: bool = False,
             continue
         try:
             outcome = deliver(message, current_app.config)
-        except Exception as error:  # noqa: BLE001 - one bad address must not stop the others
+        except Exception as error:  # one bad address or a refused message must not stop the others
             _release(user.id, key)
             totals["lỗi"] += 1
             log.exception("digest to %s failed", user.email)

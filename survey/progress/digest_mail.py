@@ -46,8 +46,8 @@ def sections(d: Digest) -> list[tuple[str, list[str]]]:
          [f"{c.code} ({names.get(c.unit_id, '')}), hạn {format_date(c.due_date)}" for c in d.near_deadline]),
         ("Nhiệm vụ khắc phục quá hạn",
          [f"“{t.action}” ({names.get(t.unit_id, '')}), hạn {format_date(t.deadline)}" for t in d.overdue_tasks]),
-        (f"Chỉ số giảm có ý nghĩa thống kê trong {period_label(d.period).lower()} so với "
-         f"{period_label(previous(d.period)).lower()}",
+        ((f"Chỉ số giảm có ý nghĩa thống kê trong {period_label(d.period).lower()} so với "
+          f"{period_label(previous(d.period)).lower()}"),
          [_fall_line(f) for f in d.falls]),
     ]
 

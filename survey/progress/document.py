@@ -8,7 +8,7 @@ date formatting is analysis/report/format_vi.py (decimal comma, dd/mm/yyyy).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import ClassVar
 
 from analysis.report.format_vi import (MISSING, format_date, format_int, format_interval,
                                        format_number, format_percent, format_points, period_label)
@@ -54,7 +54,7 @@ class Table:
     numeric: tuple[int, ...] = ()   # right-aligned columns
 
 
-Block = Union[Paragraph, Subheading, Bullets, Table]
+Block = Paragraph | Subheading | Bullets | Table
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 from scipy import stats
-from sqlalchemy import select
 
 from analysis.report.format_vi import format_percent
 from survey.extensions import db
