@@ -5,8 +5,10 @@ tasks (survey/remediation), feedback cases (survey/feedback) and what the unit t
 Which tasks a period's report lists: every task of the unit (province: of every unit in scope)
 whose deadline falls in the period or that was open at some time during it (created by its
 last day and not completed before its first day): the rule of task_counts in
-survey/remediation/queries.py. "Quá hạn" is judged on `as_of`: today, or the
-period's last day for a period already over (RemediationTask.overdue_on, the one rule).
+survey/remediation/queries.py; and the tasks completed in the period before, whose effect
+("after" = the period following completion) is measured in this one. "Quá hạn" is judged
+on `as_of`: today, or the period's last day for a period already over
+(RemediationTask.overdue_on, the one rule).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from analysis.report.model import EstimateView, as_view
 from survey.access import Scope
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
-from survey.catalog.periods import VIETNAM, in_vietnam, previous
+from survey.catalog.periods import VIETNAM, in_vietnam, period_of, previous
 from survey.extensions import db
 from survey.feedback.metrics import case_metrics, metrics_by_unit
 from survey.indices import aggregates, pooled
@@ -81,12 +83,15 @@ def province_figures(period: str) -> tuple[Figure, ...]:
 # ---------------------------------------------------------------- tasks
 
 def _in_period(task: RemediationTask, period: str) -> bool:
-    """The rule of survey/remediation/queries.in_period: deadline in the period, or open at some
-    time during it (created by its last day, not completed before its first day)."""
+    """The rule of survey/remediation/queries.in_period (deadline in the period, or open at some
+    time during it), plus tasks completed in the period before: their effect is measured in
+    this one (survey/remediation/effect.py), which is what this period's report has to show."""
     start, end = period_bounds(period)
     created = in_vietnam(task.created_at).date()
     completed = in_vietnam(task.completed_at).date() if task.completed_at else None
     if start <= task.deadline <= end:
+        return True
+    if task.status == "done" and task.completed_at is not None and period_of(task.completed_at) == previous(period):
         return True
     return created <= end and (completed is None or completed >= start)
 

@@ -52,6 +52,7 @@ class Table:
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     numeric: tuple[int, ...] = ()   # right-aligned columns
+    nowrap: tuple[int, ...] = ()    # columns kept on one line in the PDF (dates, signed points)
 
 
 Block = Paragraph | Subheading | Bullets | Table
@@ -119,7 +120,8 @@ def _figures_table(d: ProgressData) -> Table:
                   rate(f.previous), points(f.change), points_ci(f.change), verdict(f))
                  for f in d.figures)
     return Table(("Chỉ tiêu", "Kỳ này", "Khoảng tin cậy 95%", "Kỳ trước", "Thay đổi",
-                  "Khoảng tin cậy 95% của thay đổi", "Đánh giá"), rows, numeric=(1, 2, 3, 4))
+                  "Khoảng tin cậy 95% của thay đổi", "Đánh giá"), rows, numeric=(1, 2, 3, 4),
+                 nowrap=(2, 3, 4))
 
 
 def _survey_section(d: ProgressData) -> Section:
@@ -141,7 +143,7 @@ def _survey_section(d: ProgressData) -> Section:
                              "Khoảng tin cậy 95% của thay đổi"),
                             tuple((u.unit_name, _flagged(rate(u.overall), u.overall), rate_ci(u.overall),
                                    points(u.change), points_ci(u.change)) for u in d.units),
-                            numeric=(1, 2, 3)))
+                            numeric=(1, 2, 3), nowrap=(2, 3)))
     weights = ("Mỗi phiếu được gia quyền theo số hồ sơ đã giải quyết của từng lĩnh vực."
                if d.weighted else "Chưa có số liệu hồ sơ: ước lượng chưa gia quyền.")
     blocks.append(Paragraph(
@@ -181,7 +183,7 @@ def _task_table(tasks: list[TaskRow], with_unit: bool) -> Table:
         t.criterion, t.action, t.lead_unit + (f" ({t.owner})" if t.owner else ""),
         format_date(t.deadline), status_text(t), "; ".join(t.evidence) or "Chưa có",
         effect_text(t)) for t in tasks)
-    return Table(headers, rows)
+    return Table(headers, rows, nowrap=(len(headers) - 4,))
 
 
 def _task_section(d: ProgressData) -> Section:

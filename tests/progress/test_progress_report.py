@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 from scipy import stats
+from sqlalchemy import select
 
 from analysis.report.format_vi import format_percent
 from survey.extensions import db
@@ -41,6 +42,11 @@ def docx_paragraphs(content: bytes) -> list[tuple[str, str]]:
     return out
 
 
+def in_pdf(needle: str, pdf: str) -> bool:
+    """Whether the PDF's text holds `needle`, wherever lines were wrapped."""
+    return re.sub(r"\s+", "", needle) in re.sub(r"\s+", "", pdf)
+
+
 def numbers(text: str) -> Counter:
     return Counter(NUMBER.findall(text.replace("\u00a0", " ")))
 
@@ -61,14 +67,13 @@ def test_unit_report_pdf_and_docx(app, runner, world, tmp_path):
     positions = [pdf.find(title) for title in document.SECTION_TITLES]
     assert all(p >= 0 for p in positions) and positions == sorted(positions), positions
     docx_text = "\n".join(text for _style, text in paragraphs)
-    flat_pdf = re.sub(r"\s+", " ", pdf)
     for text in ("bien-ban-kiem-tra.pdf", "ảnh khu vực chờ.jpg", "Sửa máy lấy số thứ tự",
                  "Bố trí thêm ghế chờ và biển chỉ dẫn", document.NOT_IMPROVED, PROPOSALS,
                  DIFFICULTIES.splitlines()[0], "Phường Đồng Tiến"):
         assert text in docx_text, text
-        assert re.sub(r"\s+", " ", text) in flat_pdf, text
+        assert in_pdf(text, pdf), text
     # Another unit's task is not in this unit's report.
-    assert "Công khai phí, lệ phí tại quầy" not in docx_text + flat_pdf
+    assert "Công khai phí, lệ phí tại quầy" not in docx_text and not in_pdf("Công khai phí", pdf)
     # Every figure (percentages, points, decimal numbers) is the same in both files.
     assert numbers(docx_text) == numbers(pdf), (numbers(docx_text) - numbers(pdf), numbers(pdf) - numbers(docx_text))
     with app.app_context():
@@ -147,3 +152,39 @@ def test_cli_refuses_bad_arguments(runner, tmp_path):
     result = runner.invoke(args=["report", "progress", "--unit", "00157", "--period", "2026-H3",
                                  "-o", str(tmp_path / "x.pdf")])
     assert result.exit_code != 0 and "không hợp lệ" in result.output
+
+
+def test_report_from_the_demo_data(app, runner, tmp_path):
+    """`flask seed-demo-responses` (responses, remediation plans, feedback cases), then the
+    current period's report of the demo ward: the task done last period with its evidence and
+    measured effect, the overdue task, the cases."""
+    app.config["EVIDENCE_DIR"] = str(tmp_path / "evidence")
+    seeded = runner.invoke(args=["seed-demo-responses", "--per-unit", "40"])
+    assert seeded.exit_code == 0, seeded.output
+    from survey.catalog.periods import period_of
+    from datetime import datetime, timezone
+
+    period = period_of(datetime.now(timezone.utc))
+    out = {}
+    for suffix in ("pdf", "docx"):
+        path = tmp_path / f"demo.{suffix}"
+        result = runner.invoke(args=["report", "progress", "--unit", OWN, "--period", period, "-o", str(path)])
+        assert result.exit_code == 0, result.output
+        out[suffix] = path.read_bytes()
+    pdf = pdf_text(out["pdf"])
+    paragraphs = docx_paragraphs(out["docx"])
+    text = "\n".join(t for _s, t in paragraphs)
+    assert [t for s, t in paragraphs if s == "Heading1"] == list(document.SECTION_TITLES)
+    assert all(title in pdf for title in document.SECTION_TITLES)
+    for needle in ("bien-ban-nghiem-thu.pdf", "Lắp thêm 20 ghế chờ",
+                   "Rà soát, niêm yết lại toàn bộ thủ tục hành chính", "Hướng dẫn người dân nộp hồ sơ trực tuyến"):
+        assert needle in text, needle
+        assert in_pdf(needle, pdf), needle
+    assert re.search(r"Trong kỳ tiếp nhận [1-9]\d* phản ánh", text)
+    assert numbers(text) == numbers(pdf)
+    with app.app_context():
+        data = unit_progress(db.session.scalar(select(Unit).where(Unit.code == OWN)), period)
+    done = next(t for t in data.tasks if t.action.startswith("Lắp thêm 20 ghế chờ"))
+    assert done.effect is not None and done.effect.after_period == period
+    assert document.effect_text(done) in text
+    assert any(t.overdue for t in data.tasks)
