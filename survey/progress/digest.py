@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable
 
-from flask import current_app
+from flask import current_app, has_request_context
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -157,6 +157,8 @@ def run_digest(day: date | None = None, *, dry_run: bool = False,
     """Send (or print) each official's digest of `day`; returns counts per outcome."""
     from survey.progress.digest_mail import compose, deliver
 
+    if has_request_context():  # minutes of queries and SMTP: a scheduled job, never a page
+        raise RuntimeError("run_digest runs from `flask digest` or a job, never inside a request")
     day = day or datetime.now(VIETNAM).date()
     start, end = window(day)
     lows, falls = low_ratings(start, end), significant_falls(period_of(end))

@@ -180,3 +180,8 @@ def test_inactive_and_unassigned_accounts(app, news, smtp, runner):
 def test_bad_day_is_refused(runner):
     result = runner.invoke(args=["digest", "--day", "07/12/2026"])
     assert result.exit_code != 0 and "YYYY-MM-DD" in result.output
+
+
+def test_never_inside_a_request(app):
+    with app.test_request_context(), pytest.raises(RuntimeError):
+        run_digest(DAY)
