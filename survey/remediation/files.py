@@ -100,9 +100,8 @@ def _zip_kind(data: bytes, max_unzipped: int) -> str:
         with package.open(name) as stream:
             return stream.read(limit)
 
-    if "mimetype" in names and "content.xml" in names:
-        if part("mimetype", 128).strip() == ODT.encode():
-            return ODT
+    if "mimetype" in names and "content.xml" in names and part("mimetype", 128).strip() == ODT.encode():
+        return ODT
     if "[Content_Types].xml" in names:
         declared = part("[Content_Types].xml").decode("utf-8", "replace")
         if "macroEnabled" in declared:
@@ -128,7 +127,7 @@ def sniff(data: bytes, max_unzipped: int = MAX_UNZIPPED) -> Sniffed:
         kind = "image/jpeg"
     elif data.startswith(b"PK\x03\x04"):
         kind = _zip_kind(data, max_unzipped)
-    elif data.startswith(b"MZ") or data.startswith(b"\x7fELF"):
+    elif data.startswith((b"MZ", b"\x7fELF")):
         raise Refused("Tệp là chương trình chạy được (không phải tài liệu), dù tên tệp là gì; không nhận.")
     else:
         head = data[:1024].lstrip().lower()

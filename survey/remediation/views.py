@@ -107,7 +107,9 @@ def chosen_estimate(summary: UnitSummary, value: str):
 @requires(Permission.MANAGE_REMEDIATION)
 def new():
     scope = _scope()
-    unit = unit_arg(scope) or find_unit(scope, unit_id=current_user.unit_id) or abort(404)
+    # From the dashboard the unit is named; otherwise the official's own (or the first visible).
+    unit = unit_arg(scope) or find_unit(scope, unit_id=current_user.unit_id) \
+        or next(iter(units_in(scope)), None) or abort(404)
     period = period_arg()
     form = TaskForm()
     summary = unit_summary(unit.id, period)

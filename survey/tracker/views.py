@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from forms.remediation import TaskForm, TrackerCauseForm, TrackerImportForm, parse_date
 from survey.args import int_arg
@@ -52,8 +53,13 @@ def index():
 @requires(Permission.MANAGE_TRACKER)
 def upload():
     request.max_content_length = UPLOAD_MAX_BYTES
-    form = TrackerImportForm()
-    if not form.validate_on_submit():
+    try:
+        form = TrackerImportForm()
+        valid = form.validate_on_submit()
+    except RequestEntityTooLarge:
+        message = f"Tệp vượt quá giới hạn {UPLOAD_MAX_BYTES // (1024 * 1024)} MB."
+        return _page(TrackerImportForm(formdata=None), [message], 413)
+    if not valid:
         return _page(form, status=400)
     upload_file = form.file.data
     try:

@@ -172,7 +172,6 @@ def world(app):
 
 def _loop_rows(app, own, other) -> dict:
     """A remediation task with an evidence file per side, and a tracker import with one row."""
-    import tempfile
     from datetime import date, timedelta
     from pathlib import Path
 
@@ -180,7 +179,6 @@ def _loop_rows(app, own, other) -> dict:
     from survey.remediation import service
     from survey.remediation.demo import demo_pdf
 
-    app.config["EVIDENCE_DIR"] = tempfile.mkdtemp(prefix="matrix-evidence-")
     out = {}
     for side, unit in (("own", own), ("other", other)):
         task = service.create_task(service.TaskInput(

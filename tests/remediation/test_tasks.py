@@ -55,7 +55,6 @@ def test_weak_item_on_the_dashboard_becomes_a_task_with_a_frozen_baseline(app, c
         assert task.target == 0.905 and task.status == "not_started" and task.cause_kind == "subjective"
         assert db.session.scalar(select(AuditLog.action).where(AuditLog.target == f"task:{task.id}")) \
             == "remediation_task_created"
-        task_id = task.id
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Lắp thêm ghế chờ" in page and "Chưa bắt đầu" in page
 
