@@ -31,8 +31,8 @@ MESSAGES = (
     None,
 )
 ANSWERS = (
-    "Đơn vị đã niêm yết danh mục giấy tờ tại quầy và trên cổng dịch vụ công; công chức hướng dẫn "
-    "đã được nhắc nhở hướng dẫn đầy đủ một lần.",
+    ("Đơn vị đã niêm yết danh mục giấy tờ tại quầy và trên cổng dịch vụ công; công chức hướng dẫn "
+     "đã được nhắc nhở hướng dẫn đầy đủ một lần."),
     "Đơn vị đã thay máy lấy số và bố trí thêm một công chức vào giờ cao điểm.",
     "Đơn vị xin lỗi Ông/Bà; từ nay hồ sơ trễ hẹn đều có thư xin lỗi và hẹn lại bằng tin nhắn.",
 )

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
-from sqlalchemy import select
 
 from analysis import Design, Estimate, mean, proportion
 from survey.access import Scope

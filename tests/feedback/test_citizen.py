@@ -182,3 +182,16 @@ def test_english_case_page(client, counter):
     token = open_case_via_form(client, counter.url)
     html = client.get(f"/phan-anh/{token}?lang=en&moi=1").get_data(as_text=True)
     assert "Save this link to follow up" in html and "Received" in html and "Tiếng Việt" in html
+
+
+def test_dossier_link_form_opens_a_case_too(app, client):
+    from tests.links.test_dossier_links import answer, issue, path_of
+
+    url = path_of(issue(app, client).get_json()["url"])
+    posted = answer(client, url, "4", q_A2_1="2", reply="y")
+    assert posted.status_code == 303 and "/phan-anh/" in posted.headers["Location"]
+    case = only_case(app)
+    assert case.low_items == ["A2.1"] and case.counter_id is not None
+    with app.app_context():
+        stored = db.session.scalars(select(Response)).one()
+        assert stored.verified and case.created_at == stored.submitted_at

@@ -1,7 +1,7 @@
 """Officials' side: own units only, each step recorded (event + audit), bad input refused."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
