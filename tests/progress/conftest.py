@@ -2,21 +2,16 @@
 (tasks with evidence, feedback cases, typed sections) in two units, one of them the demo
 official's (Phường Đồng Tiến, 00157) and one another official's (Xã Mường Khến, 00178).
 
-Until the remediation and feedback packages are merged, `loop_modules` stands in for their
-read functions with small fakes over the same tables (tests only, never app code).
+The report and digest read these rows through survey/remediation and survey/feedback.
 """
 from __future__ import annotations
 
-import importlib
 import secrets
-import sys
-import types
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import select
 
-from survey.access import restrict
 from survey.extensions import db
 from survey.models import Survey, Unit
 from survey.models.loop import EvidenceFile, FeedbackCase, ProgressReport, RemediationTask
@@ -29,63 +24,6 @@ NOW = datetime(2026, 12, 7, 3, 0, tzinfo=timezone.utc)
 OWN, OTHER = "00157", "00178"
 DIFFICULTIES = "Thiếu máy tính tra cứu ở khu vực chờ.\nĐường truyền mạng chập chờn."
 PROPOSALS = "Đề nghị Sở Nội vụ hỗ trợ kinh phí nâng cấp thiết bị."
-
-
-def _fake_modules() -> dict[str, types.ModuleType]:
-    def tasks_for(scope, *, unit_id=None, status=None, overdue_only=False, criterion_code=None,
-                  deadline_to=None):
-        query = restrict(select(RemediationTask), scope, RemediationTask.unit_id)
-        if unit_id is not None:
-            query = query.where(RemediationTask.unit_id == unit_id)
-        if deadline_to is not None:
-            query = query.where(RemediationTask.deadline <= deadline_to)
-        return list(db.session.scalars(query.order_by(RemediationTask.deadline)))
-
-    def task_effect(task):
-        return None
-
-    def _cases(scope):
-        return restrict(select(FeedbackCase), scope, FeedbackCase.unit_id)
-
-    def case_metrics(scope, period, unit_id=None, today=None):
-        rows = [c for c in db.session.scalars(_cases(scope).where(FeedbackCase.period == period))
-                if unit_id is None or c.unit_id == unit_id]
-        return types.SimpleNamespace(cases=len(rows), answered=sum(c.answered_at is not None for c in rows),
-                                     late_open=sum(c.late_on(TODAY) for c in rows), on_time=None,
-                                     followup=None, followup_satisfied=None)
-
-    def new_cases_since(scope, since):
-        return list(db.session.scalars(_cases(scope).where(FeedbackCase.created_at >= since)))
-
-    def cases_near_deadline(scope, today, days=2):
-        return list(db.session.scalars(_cases(scope).where(
-            FeedbackCase.answered_at.is_(None), FeedbackCase.due_date.between(today, today + timedelta(days=days)))))
-
-    modules = {name: types.ModuleType(name) for name in (
-        "survey.remediation", "survey.remediation.queries", "survey.remediation.effect",
-        "survey.feedback", "survey.feedback.metrics")}
-    modules["survey.remediation.queries"].tasks_for = tasks_for
-    modules["survey.remediation.effect"].task_effect = task_effect
-    modules["survey.feedback.metrics"].case_metrics = case_metrics
-    modules["survey.feedback.metrics"].new_cases_since = new_cases_since
-    modules["survey.feedback.metrics"].cases_near_deadline = cases_near_deadline
-    return modules
-
-
-def loop_merged() -> bool:
-    try:
-        importlib.import_module("survey.remediation.effect")
-        importlib.import_module("survey.feedback.metrics")
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.fixture(autouse=True)
-def loop_modules(monkeypatch):
-    if not loop_merged():
-        for name, module in _fake_modules().items():
-            monkeypatch.setitem(sys.modules, name, module)
 
 
 def add_responses(unit: Unit, period: str, values: list[int], when: datetime, status: str = "counted") -> None:

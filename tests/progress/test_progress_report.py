@@ -158,7 +158,6 @@ def test_report_from_the_demo_data(app, runner, tmp_path):
     """`flask seed-demo-responses` (responses, remediation plans, feedback cases), then the
     current period's report of the demo ward: the task done last period with its evidence and
     measured effect, the overdue task, the cases."""
-    app.config["EVIDENCE_DIR"] = str(tmp_path / "evidence")
     seeded = runner.invoke(args=["seed-demo-responses", "--per-unit", "40"])
     assert seeded.exit_code == 0, seeded.output
     from survey.catalog.periods import period_of
