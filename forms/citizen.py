@@ -12,7 +12,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, Field, HiddenField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 NA = "na"
@@ -127,6 +127,10 @@ class CitizenFormBase(FlaskForm):
             Regexp(DOSSIER_PATTERN, message=_l("Mã hồ sơ chỉ gồm chữ, số và các dấu . / - _ (3–40 ký tự).")),
         ],
     )
+
+    # Optional, always on the form; it opens a feedback case only with a 1-2 rating or a comment
+    # (survey/feedback/intake.py reads it from the posted fields, on every path).
+    reply = BooleanField(_l("Tôi muốn được trả lời"))
 
     def validate_service_field(self, field: Field) -> None:
         if field.data and field.data not in {value for value, _label in field.choices}:

@@ -140,6 +140,7 @@ PURGE_LABELS = {
     "login_failed": "nhật ký đăng nhập thất bại",
     "dossier_link": "liên kết hồ sơ đã dùng hoặc hết hạn",
     "rejected_response": "phiếu bị loại (kèm câu trả lời)",
+    "feedback_case.contact": "liên hệ của người dân trong phản ánh đã đóng (đặt trống)",
 }
 
 

@@ -80,7 +80,7 @@ LABELS: dict[Permission, str] = {
 
 # ---------------------------------------------------------------- routes outside the permission check
 # Everything else that is routed goes through the gate and must declare a permission.
-PUBLIC_BLUEPRINTS = frozenset({"public", "short"})  # citizens: QR forms, short links
+PUBLIC_BLUEPRINTS = frozenset({"public", "short", "case"})  # citizens: QR forms, short links, case links
 PUBLIC_ENDPOINTS = frozenset({
     "static",
     "auth.login",
@@ -101,6 +101,7 @@ REQUIREMENT_ATTR = "required_permission"
 BLUEPRINT_PERMISSIONS: dict[str, Permission] = {
     "links": Permission.ISSUE_DOSSIER_LINKS,  # officers' one-time dossier links (survey/links)
     "review": Permission.REVIEW_QUARANTINE,   # quarantined responses (survey/review)
+    "feedback": Permission.HANDLE_FEEDBACK,   # feedback cases of own units (survey/feedback)
 }
 F = TypeVar("F", bound=Callable)  # a view function, returned unchanged by requires()
 

@@ -40,3 +40,16 @@ def label(table: dict[str, tuple[str, str]], code: str | None, lang: str = "vi")
         return ""
     words = table.get(code)
     return code if words is None else words[1 if lang == "en" else 0]
+
+
+# What a feedback case is about, chosen by the official who classifies it.
+CASE_CATEGORY_LABELS: dict[str, tuple[str, str]] = {
+    "procedure": ("Thủ tục, hồ sơ, giấy tờ", "Procedure and documents"),
+    "timeliness": ("Thời gian giải quyết, trả kết quả", "Processing time"),
+    "conduct": ("Thái độ, tác phong công chức", "Staff conduct"),
+    "fees": ("Phí, lệ phí", "Fees and charges"),
+    "facilities": ("Cơ sở vật chất, trang thiết bị", "Premises and equipment"),
+    "online": ("Dịch vụ công trực tuyến", "Online public services"),
+    "other": ("Nội dung khác", "Other"),
+}
+LATE_LABEL = ("Quá hạn", "Overdue")  # derived: FeedbackCase.late_on(today)

@@ -26,6 +26,7 @@ from survey.intake.answers import posted_version
 from survey.intake.place import lookup_counter, lookup_unit, version_info
 from survey.intake import responses
 from survey.intake.tokens import CounterToken, UnitToken
+from survey.feedback.intake import case_after_submission
 
 
 def _closed(kind: str, status: int):
@@ -110,8 +111,9 @@ def dossier_link_submit(token: str):
     )
     link_id = link.id
     db.session.rollback()  # end the read before store() takes the link row in its own transaction
+    now = datetime.now(timezone.utc)
     try:
-        responses.store(submission)
+        stored = responses.store(submission, now)
     except responses.DuplicateDossier:
         _closed("used", 409)
     except responses.LinkUsed:
@@ -119,6 +121,13 @@ def dossier_link_submit(token: str):
     except (OperationalError, SQLAlchemyError):
         current_app.logger.exception("storing a dossier-link response failed")
         return form_page.retry_form(place, version, lang, form)
+    if stored.created:
+        opened = case_after_submission(request.form, checked.answers, version.questions,
+                                       unit_id=place.unit.id, counter_id=submission.counter_id,
+                                       survey_id=place.survey.id, now=now)
+        if opened is not None:
+            return redirect(url_for("case.show", token=opened.token, moi=1,
+                                    lang=lang if lang == "en" else None), code=303)
     return redirect(url_for("public.dossier_link_thanks", token=token,
                             lang=lang if lang == "en" else None), code=303)
 

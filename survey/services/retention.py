@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 
 from survey.extensions import db
-from survey.models import Answer, AuditLog, Response
+from survey.models import Answer, AuditLog, FeedbackCase, Response
 from survey.models.integrity import ClientSalt, DossierLink
 from survey.catalog.periods import in_vietnam
 
@@ -89,6 +89,12 @@ def purge(retention: Retention, now: datetime | None = None, dry_run: bool = Fal
     report.removed["rejected_response"] = _apply(
         delete(Response).where(Response.id.in_(deletable)), dry_run,
         count=select(func.count()).select_from(deletable.subquery()))
+
+    # A feedback case's contact was left for the reply only: closing the case clears it, and this
+    # clears any closed case that still holds one (closed before the rule existed, or by hand).
+    report.removed["feedback_case.contact"] = _apply(
+        update(FeedbackCase).where(FeedbackCase.contact_encrypted.is_not(None), FeedbackCase.status == "closed")
+        .values(contact_encrypted=None), dry_run)
 
     if dry_run:
         db.session.rollback()
