@@ -33,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -138,7 +137,8 @@ def citizen(port: int, paths: list[str], deadline: float, tally: Tally, seed: in
             with tally.lock:
                 tally.dropped += 1
                 tally.drops.append(time.monotonic())
-                tally.drop_kinds[f"GET {type(error).__name__}"] = tally.drop_kinds.get(f"GET {type(error).__name__}", 0) + 1
+                kind = f"GET {type(error).__name__}"
+                tally.drop_kinds[kind] = tally.drop_kinds.get(kind, 0) + 1
             time.sleep(0.2)
             continue
         if status != 200:
@@ -155,7 +155,7 @@ def citizen(port: int, paths: list[str], deadline: float, tally: Tally, seed: in
         comment = f"Phiếu {key[:12]} — cán bộ nhiệt tình"
         answers = {**ANSWERS, "q_A3_1": str(rng.randint(1, 5)), "q_COMMENT": comment}
         # The citizen keeps pressing "Gửi lại" on the same form (same key) until it is stored.
-        for attempt in range(40):
+        for _attempt in range(40):
             body = urlencode({**fields, **answers})
             try:
                 status, html, _ = request(port, "POST", path, body, cookie)
@@ -224,8 +224,8 @@ def main() -> int:
         with psycopg.connect(f"{dsn} dbname=postgres", autocommit=True) as c:
             c.execute("CREATE DATABASE survey_faults")
         env = {**os.environ, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{cluster.port}/survey_faults",
-               "SECRET_KEY": secrets.token_hex(32), "RATELIMIT_ENABLED": "0", "FLASK_APP": "wsgi", "PUBLIC_BASE_URL": "",
-               "SIGNAL_OPENING_HOURS": ""}
+               "SECRET_KEY": secrets.token_hex(32), "RATELIMIT_ENABLED": "0", "FLASK_APP": "wsgi",
+               "PUBLIC_BASE_URL": "", "SIGNAL_OPENING_HOURS": ""}
         env.pop("REDIS_URL", None)
         flask = str(Path(sys.executable).with_name("flask"))
         subprocess.run([flask, "init-db"], env=env, cwd=ROOT, check=True, capture_output=True)

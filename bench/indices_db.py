@@ -165,7 +165,7 @@ def load(url: str, n: int, n_units: int, seed: int, first: int = 0) -> float:
                 hi = min(n, lo + CHUNK)
                 p = 1 / (1 + np.exp(-(unit_level[which[lo:hi]] + rng.normal(0, 0.8, hi - lo))))
                 rid = np.arange(first + lo + 1, first + hi + 1, dtype=np.int64)
-                for qid, code, required, allows_na in items:
+                for qid, _code, required, allows_na in items:
                     u = rng.random(hi - lo)
                     keep = np.ones(hi - lo, bool) if required else u > 0.35
                     na = (rng.random(hi - lo) < 0.1) & allows_na

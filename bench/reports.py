@@ -64,7 +64,8 @@ def main() -> None:
     for u in units:
         render_unit_report(u)
     total, cpu = time.perf_counter() - t, time.process_time() - c
-    print(f"batch of {args.batch} unit reports:      {total:6.1f} s (CPU {cpu:6.1f} s; {total / args.batch:.3f} s each)")
+    print(f"batch of {args.batch} unit reports:      {total:6.1f} s "
+          f"(CPU {cpu:6.1f} s; {total / args.batch:.3f} s each)")
 
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(f"peak memory (max RSS):             {peak_kib / 1024:6.0f} MiB")

@@ -48,7 +48,8 @@ class ActionForm(FlaskForm):
 
 class UserForm(FlaskForm):
     email = StringField(_l("Thư điện tử"), validators=[
-        DataRequired(REQUIRED), Length(max=255), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Thư điện tử không hợp lệ."))])
+        DataRequired(REQUIRED), Length(max=255),
+        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Thư điện tử không hợp lệ."))])
     name = StringField(_l("Họ tên"), validators=[DataRequired(REQUIRED), Length(max=255)])
     role = SelectField(_l("Vai trò"), choices=ROLE_LABELS)
     unit_code = SelectField(_l("Đơn vị (bắt buộc với cán bộ đơn vị)"), choices=[])

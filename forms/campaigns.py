@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import cast
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -130,7 +131,8 @@ class CampaignFormBase(FlaskForm):
     a_codes = MultiCheckboxField(_l("Nhóm A: cung ứng dịch vụ hành chính công"),
                                  choices=[(s.code, s.text_vi) for s in GROUP_A])
     area = SelectField(_l("Lĩnh vực chính sách (nhóm B)"),
-                       choices=[("", _l("— Không hỏi nhóm B —"))] + [(c, vi[:1].upper() + vi[1:]) for c, vi, _en in POLICY_AREAS])
+                       choices=[("", _l("— Không hỏi nhóm B —"))]
+                       + [(c, vi[:1].upper() + vi[1:]) for c, vi, _en in POLICY_AREAS])
     b_codes = MultiCheckboxField(_l("Nhóm B: xây dựng, tổ chức thực hiện chính sách"),
                                  choices=[(code, code) for code in B_CODES], default=list(B_CODES))
     custom = FieldList(FormField(CustomQuestionForm), min_entries=BLANK_CUSTOM_SLOTS, max_entries=30)
@@ -173,8 +175,8 @@ class CampaignFormBase(FlaskForm):
         return CampaignInput(
             title=self.title.data.strip(),
             purpose=(self.purpose.data or "").strip(),
-            opens_on=self.opens_on.day,
-            closes_on=self.closes_on.day,
+            opens_on=cast(date, self.opens_on.day),  # both required: validate() saw them
+            closes_on=cast(date, self.closes_on.day),
             targets=tuple(Target(u, self.quota_field(u).data or None) for u in chosen),
             a_codes=tuple(self.a_codes.data),
             area=self.area.data or None,

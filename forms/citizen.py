@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, Field, HiddenField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 NA = "na"
@@ -127,6 +128,10 @@ class CitizenFormBase(FlaskForm):
         ],
     )
 
+    # Optional, always on the form; it opens a feedback case only with a 1-2 rating or a comment
+    # (survey/feedback/intake.py reads it from the posted fields, on every path).
+    reply = BooleanField(_l("Tôi muốn được trả lời"))
+
     def validate_service_field(self, field: Field) -> None:
         if field.data and field.data not in {value for value, _label in field.choices}:
             raise ValidationError(_l("Lựa chọn không hợp lệ, vui lòng chọn lại."))
@@ -159,7 +164,7 @@ def _question_field(q: QuestionView) -> Field:
 def citizen_form_class(questions: tuple[QuestionView, ...], fields: tuple[tuple[str, str], ...]) -> type:
     """A form class for one version and language (cached: building classes per request is waste)."""
     attrs: dict[str, Field] = {q.name: _question_field(q) for q in questions}
-    cls = type("CitizenForm", (CitizenFormBase,), attrs)
+    cls: Any = type("CitizenForm", (CitizenFormBase,), attrs)
     cls.service_field_choices = [("", _l("— Chọn lĩnh vực (không bắt buộc) —"))] + list(fields)
     return cls
 

@@ -14,7 +14,7 @@ from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 def select_locale() -> str:
     # Vietnamese first. Citizens switch per URL (?lang=en) so a shared kiosk never sticks in the
     # last citizen's language; officials' choice is kept in their session.
-    if "lang" in request.args or request.blueprint in ("public", "short"):
+    if "lang" in request.args or request.blueprint in ("public", "short", "case"):
         return "en" if request.args.get("lang") == "en" else "vi"
     return "en" if session.get("lang") == "en" else "vi"
 
@@ -49,19 +49,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.campaigns import bp as campaigns_bp
     from survey.cli import register_cli
     from survey.dashboards import bp as dashboards_bp
+    from survey.feedback import bp as feedback_bp, case_bp
     from survey.links import bp as links_bp
     from survey.gate import init_gate
     from survey.officials import bp as officials_bp
     from survey.officials.nav import can, nav_links
+    from survey.progress import bp as progress_bp
     from survey.public import bp as public_bp
+    from survey.remediation import bp as remediation_bp
     from survey.reports import bp as reports_bp
     from survey.review import bp as review_bp
     from survey.short_links import bp as short_bp
+    from survey.tracker import bp as tracker_bp
     from survey.security import init_security
 
     for blueprint in (public_bp, short_bp, auth_bp, officials_bp, dashboards_bp, reports_bp,
                       campaigns_bp, admin_bp, api_bp, review_bp,
-                      links_bp):
+                      links_bp, remediation_bp, tracker_bp, case_bp, feedback_bp, progress_bp):
         app.register_blueprint(blueprint)
     init_gate(app)  # every officials' route, present and future: survey/gate.py
     app.context_processor(lambda: {"nav_links": nav_links, "can": can})

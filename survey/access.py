@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import AbstractSet, Callable, Optional
 
 from flask import abort, g
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from survey.extensions import db
@@ -52,12 +52,7 @@ def restrict(query: Select, visible: Scope, unit_column: InstrumentedAttribute) 
     """`query` restricted to rows whose `unit_column` is in the scope `visible`."""
     if visible is None:
         return query
-    return query.where(unit_column.in_(visible) if visible else False)
-
-
-def scope(query: Select, user: User, unit_column: InstrumentedAttribute) -> Select:
-    """`query` restricted to rows whose `unit_column` is a unit `user` may read."""
-    return restrict(query, visible_unit_ids(user), unit_column)
+    return query.where(unit_column.in_(visible) if visible else false())
 
 
 def in_scope(visible: Scope, unit_id: int) -> bool:

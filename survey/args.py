@@ -17,7 +17,7 @@ returns the message as JSON (survey/api/views.py), the CLI prints it (`cli_value
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable, TypeVar
+from typing import Callable, Literal, TypeVar, overload
 
 import click
 from flask import abort, request
@@ -64,6 +64,12 @@ def find_unit(visible: Scope, *, unit_id: int | None = None, code: str | None = 
 
 
 # ---------------------------------------------------------------- request arguments
+
+@overload
+def period_arg(name: str = ..., *, default_current: Literal[True] = ...) -> str: ...
+@overload
+def period_arg(name: str = ..., *, default_current: bool) -> str | None: ...
+
 
 def period_arg(name: str = "period", *, default_current: bool = True) -> str | None:
     """`?period=`: the current half-year when absent (or None with default_current=False)."""

@@ -3,12 +3,21 @@
 PostgreSQL: pg_dump's custom format (compressed, restorable table by table) and pg_restore.
 SQLite: the online backup API, which copies a consistent snapshot while the app keeps writing.
 A restore goes only into an empty database, so it can never merge into or clobber live data.
+
+Evidence files (EVIDENCE_DIR, hồ sơ kiểm chứng of remediation tasks) go into a tar archive next
+to the dump, `<FILE>.evidence.tar`, copied *after* the database: a file is written before its
+row is committed, so every row in the dump has its file in the archive (a file without a row, from
+an upload during the backup, is harmless). `flask restore FILE` puts them back when that archive
+exists, into an empty EVIDENCE_DIR only.
 """
 from __future__ import annotations
 
+import re
+from typing import cast
 import shutil
 import sqlite3
 import subprocess
+import tarfile
 from pathlib import Path
 
 import click
@@ -26,7 +35,7 @@ def _libpq(url: str) -> str:
 
 
 def _sqlite_path(url: str) -> Path:
-    return Path(make_url(url).database)
+    return Path(cast(str, make_url(url).database))  # a SQLite URL names its file
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
@@ -75,13 +84,56 @@ def _has_tables(url: str) -> bool:
         engine.dispose()
 
 
+EVIDENCE_SUFFIX = ".evidence.tar"
+_STORED_NAME = re.compile(r"[0-9a-f]{32}")  # survey/remediation/files.py names files so
+
+
+def evidence_archive(dump: Path) -> Path:
+    return dump.with_name(dump.name + EVIDENCE_SUFFIX)
+
+
+def backup_evidence(directory: Path, archive: Path) -> int:
+    """Tar the stored evidence files (not temporary uploads); returns how many."""
+    names = sorted(p.name for p in directory.iterdir() if _STORED_NAME.fullmatch(p.name)) \
+        if directory.is_dir() else []
+    with tarfile.open(archive, "w") as tar:  # PDFs, images and Office files are compressed already
+        for name in names:
+            tar.add(directory / name, arcname=name)
+    return len(names)
+
+
+def _refuse_filled(directory: Path) -> None:
+    if directory.is_dir() and any(_STORED_NAME.fullmatch(p.name) for p in directory.iterdir()):
+        raise click.ClickException(f"Thư mục hồ sơ kiểm chứng {directory} đã có tệp; "
+                                   "chỉ khôi phục vào thư mục trống.")
+
+
+def restore_evidence(archive: Path, directory: Path) -> int:
+    """Unpack `archive` into an empty `directory`; only stored-file names, nothing else."""
+    _refuse_filled(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with tarfile.open(archive, "r") as tar:
+        for member in tar.getmembers():
+            if not (member.isfile() and _STORED_NAME.fullmatch(member.name)):
+                raise click.ClickException(f"Tệp lưu trữ có mục lạ: {member.name!r}; không khôi phục.")
+            source = tar.extractfile(member)
+            with open(directory / member.name, "wb") as out:
+                shutil.copyfileobj(source, out)
+            count += 1
+    return count
+
+
 @click.command("backup")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @with_appcontext
 def backup_command(output: Path) -> None:
-    """Write a consistent backup of the whole database to OUTPUT."""
+    """Write a consistent backup of the whole database to OUTPUT, and the evidence files to
+    OUTPUT.evidence.tar."""
     backup_database(current_app.config["SQLALCHEMY_DATABASE_URI"], output)
     click.echo(f"Đã sao lưu vào {output} ({output.stat().st_size:,} byte).".replace(",", "."))
+    count = backup_evidence(Path(current_app.config["EVIDENCE_DIR"]), evidence_archive(output))
+    click.echo(f"Hồ sơ kiểm chứng: {count} tệp trong {evidence_archive(output)}.")
 
 
 @click.command("restore")
@@ -90,5 +142,11 @@ def backup_command(output: Path) -> None:
 def restore_command(source: Path) -> None:
     """Restore SOURCE (from `flask backup`) into the configured, empty database."""
     db.engine.dispose()  # the restore writes from outside this process's pool
+    archive = evidence_archive(source)
+    if archive.is_file():  # checked first, so a refused archive leaves the database untouched
+        _refuse_filled(Path(current_app.config["EVIDENCE_DIR"]))
     restore_database(current_app.config["SQLALCHEMY_DATABASE_URI"], source)
     click.echo(f"Đã khôi phục từ {source}.")
+    if archive.is_file():
+        count = restore_evidence(archive, Path(current_app.config["EVIDENCE_DIR"]))
+        click.echo(f"Đã khôi phục {count} tệp hồ sơ kiểm chứng từ {archive}.")

@@ -1,6 +1,7 @@
 """Operator commands: `flask init-db`, `flask seed-demo`, `flask qr-codes`."""
 from __future__ import annotations
 
+from typing import Any
 from pathlib import Path
 
 import click
@@ -12,7 +13,8 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from survey.extensions import db
-from survey.models import Counter, Survey, Unit
+from survey.args import cli_value, unit_by_code
+from survey.models import Counter, Survey
 from survey.catalog.instrument import STANDING_CODE
 from survey.intake.tokens import survey_url
 from survey.short_links import short_url
@@ -55,8 +57,11 @@ def write_qr(url: str, stem: Path) -> tuple[Path, Path]:
     qr.add_data(url)
     qr.make(fit=True)
     png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
-    qr.make_image().save(png)
-    qr.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(svg)
+    # Open files, not paths: qrcode's image classes take a stream (PyPNG's would not take a Path).
+    with png.open("wb") as out:
+        qr.make_image().save(out)
+    with svg.open("wb") as out:
+        qr.make_image(image_factory=qrcode.image.svg.SvgPathImage).save(out)
     return png, svg
 
 
@@ -74,10 +79,7 @@ def qr_codes(output: Path | None, unit_code: str | None, survey_code: str) -> No
         raise click.ClickException(f"Không có khảo sát mã {survey_code}. Chạy `flask seed-demo` trước?")
     query = select(Counter).where(Counter.active.is_(True)).order_by(Counter.code)
     if unit_code:
-        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
-        if unit is None:
-            raise click.ClickException(f"Không có đơn vị mã {unit_code}.")
-        query = query.where(Counter.unit_id == unit.id)
+        query = query.where(Counter.unit_id == cli_value(unit_by_code, unit_code).id)
     output.mkdir(parents=True, exist_ok=True)
     counters = db.session.scalars(query).all()
     with current_app.test_request_context():
@@ -100,8 +102,11 @@ def create_user_command(email: str, name: str, role: str, unit_code: str | None,
     """Create an official's account."""
     from survey.services import accounts, audit
 
+    # The unit is named as everywhere else in the CLI (survey/args.py); the service is given
+    # the code of the unit found.
+    unit = cli_value(unit_by_code, unit_code) if unit_code else None
     try:
-        user = accounts.create_user(email, name, role, password, unit_code)
+        user = accounts.create_user(email, name, role, password, unit.code if unit else None)
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
     audit.record("user_created", target=user.email, role=role, via="cli")
@@ -135,6 +140,7 @@ PURGE_LABELS = {
     "login_failed": "nhật ký đăng nhập thất bại",
     "dossier_link": "liên kết hồ sơ đã dùng hoặc hết hạn",
     "rejected_response": "phiếu bị loại (kèm câu trả lời)",
+    "feedback_case.contact": "liên hệ của người dân trong phản ánh đã đóng (đặt trống)",
 }
 
 
@@ -150,7 +156,8 @@ def purge_command(dry_run: bool) -> None:
     for rule, count in report.removed.items():
         click.echo(f"{verb} {count}\t{rule}\t{PURGE_LABELS[rule]}")
     if not dry_run:
-        audit.record("purge", via="cli", **report.removed)
+        details: dict[str, Any] = {"via": "cli", **report.removed}
+        audit.record("purge", **details)
         db.session.commit()
     if report.refused_rejected:
         raise click.ClickException(

@@ -87,11 +87,34 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     QR_OUTPUT_DIR = os.environ.get("QR_OUTPUT_DIR", str(ROOT / "instance" / "qr"))
+    # The daily digest (`flask digest`, survey/progress/digest.py): SMTP through smtplib; with
+    # MAIL_SERVER unset the messages are written to the log instead of sent.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"   # STARTTLS
+    MAIL_PORT = int(os.environ.get("MAIL_PORT") or (587 if MAIL_USE_TLS else 25))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@localhost")
+    # Evidence files of remediation tasks (hồ sơ kiểm chứng): stored here under random names and
+    # saved by `flask backup` next to the database dump. Only the upload route raises the request
+    # body limit (MAX_CONTENT_LENGTH above stays sized for the citizen form), to this size.
+    EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR", str(ROOT / "instance" / "evidence"))
+    EVIDENCE_MAX_BYTES = int(os.environ.get("EVIDENCE_MAX_BYTES", str(10 * 1024 * 1024)))
+    # What a DOCX/XLSX/ODT may decompress to before it is refused as a zip bomb.
+    EVIDENCE_MAX_UNZIPPED = int(os.environ.get("EVIDENCE_MAX_UNZIPPED", str(100 * 1024 * 1024)))
     # Retention periods in days, applied by `flask purge` (docs/anonymity.md says why each).
     RETAIN_FAILED_LOGIN_DAYS = int(os.environ.get("RETAIN_FAILED_LOGIN_DAYS", "90"))
     RETAIN_DOSSIER_LINK_DAYS = int(os.environ.get("RETAIN_DOSSIER_LINK_DAYS", "30"))
     RETAIN_CLIENT_HASH_DAYS = int(os.environ.get("RETAIN_CLIENT_HASH_DAYS", "90"))
     RETAIN_REJECTED_DAYS = int(os.environ.get("RETAIN_REJECTED_DAYS", "365"))
+    # Feedback cases (survey/feedback): the key of citizens' optional contacts (a Fernet key;
+    # derived from SECRET_KEY when unset), older keys still read, the default days to answer, and
+    # the limits on the private case pages per address: every request, and unknown links.
+    CONTACT_KEY = os.environ.get("CONTACT_KEY") or None
+    CONTACT_KEY_FALLBACKS = _key_list(os.environ.get("CONTACT_KEY_FALLBACKS", ""))
+    CASE_DUE_DAYS = int(os.environ.get("CASE_DUE_DAYS", "10"))
+    CASE_PAGE_LIMIT = os.environ.get("CASE_PAGE_LIMIT", "60 per minute; 600 per day")
+    CASE_MISS_LIMIT = os.environ.get("CASE_MISS_LIMIT", "10 per hour; 30 per day")
 
 
 class WeakSecretKey(RuntimeError):

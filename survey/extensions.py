@@ -7,6 +7,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 import sqlite3
+from typing import TYPE_CHECKING
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -28,6 +29,12 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# The models' base class. db.Model is made at run time (from Base), which a type checker cannot
+# follow; it sees Base, whose mapping API db.Model has (plus the unused legacy Model.query).
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate(render_as_batch=True, compare_type=True)
 csrf = CSRFProtect()
 babel = Babel()

@@ -14,7 +14,8 @@ so it is fixed before it ships; a logged 403 in production, so a slip fails clos
 """
 from __future__ import annotations
 
-from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user, logout_user
 
 from survey.extensions import login_manager
@@ -34,7 +35,7 @@ def route_requirement(app: Flask, endpoint: str) -> Requirement | None:
     return requirement_of(app.view_functions.get(endpoint), endpoint)
 
 
-def gate() -> Response | None:
+def gate() -> BaseResponse | None:
     endpoint = request.endpoint
     if endpoint is None or is_public(endpoint):
         return None  # unrouted (the 404/405 comes next) or public
@@ -57,7 +58,7 @@ def _requirement(endpoint: str) -> Requirement:
     return requirement
 
 
-def _session_gate(endpoint: str) -> Response | None:
+def _session_gate(endpoint: str) -> BaseResponse | None:
     if current_user.is_anonymous:
         return login_manager.unauthorized()
     if not current_user.is_active:
@@ -74,7 +75,7 @@ def _session_gate(endpoint: str) -> Response | None:
     return None
 
 
-def _token_gate(endpoint: str) -> Response | None:
+def _token_gate(endpoint: str) -> BaseResponse | None:
     from survey.api.errors import error_response
     from survey.services import api_tokens
 

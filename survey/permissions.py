@@ -31,6 +31,9 @@ class Permission(str, Enum):
     REVIEW_QUARANTINE = "review_quarantine"      # release or reject quarantined responses
     ISSUE_DOSSIER_LINKS = "issue_dossier_links"  # one-time per-dossier survey links
     READ_RAW_COMMENTS = "read_raw_comments"      # unredacted comment text (an audited action)
+    MANAGE_REMEDIATION = "manage_remediation"    # own units' remediation tasks, evidence, 6-month report
+    HANDLE_FEEDBACK = "handle_feedback"          # own units' feedback cases: classify, assign, answer
+    MANAGE_TRACKER = "manage_tracker"            # import PAR INDEX / SIPAS results, the criteria tracker
 
 
 ALL_ROLES = frozenset(ROLES)
@@ -52,6 +55,9 @@ GRANTS: dict[Permission, frozenset[str]] = {
     Permission.REVIEW_QUARANTINE: PROVINCE_STAFF,
     Permission.ISSUE_DOSSIER_LINKS: ALL_ROLES,
     Permission.READ_RAW_COMMENTS: ADMIN_ONLY,
+    Permission.MANAGE_REMEDIATION: ALL_ROLES,
+    Permission.HANDLE_FEEDBACK: ALL_ROLES,
+    Permission.MANAGE_TRACKER: PROVINCE_STAFF,
 }
 
 # What a refusal names (API 403 messages), in Vietnamese like every message officials read.
@@ -67,11 +73,14 @@ LABELS: dict[Permission, str] = {
     Permission.REVIEW_QUARANTINE: "duyệt phiếu bị tạm giữ",
     Permission.ISSUE_DOSSIER_LINKS: "phát hành liên kết khảo sát theo hồ sơ",
     Permission.READ_RAW_COMMENTS: "đọc nguyên văn ý kiến",
+    Permission.MANAGE_REMEDIATION: "quản lý nhiệm vụ khắc phục",
+    Permission.HANDLE_FEEDBACK: "xử lý phản ánh, kiến nghị",
+    Permission.MANAGE_TRACKER: "theo dõi tiêu chí chưa đạt điểm tối đa",
 }
 
 # ---------------------------------------------------------------- routes outside the permission check
 # Everything else that is routed goes through the gate and must declare a permission.
-PUBLIC_BLUEPRINTS = frozenset({"public", "short"})  # citizens: QR forms, short links
+PUBLIC_BLUEPRINTS = frozenset({"public", "short", "case"})  # citizens: QR forms, short links, case links
 PUBLIC_ENDPOINTS = frozenset({
     "static",
     "auth.login",
@@ -92,6 +101,7 @@ REQUIREMENT_ATTR = "required_permission"
 BLUEPRINT_PERMISSIONS: dict[str, Permission] = {
     "links": Permission.ISSUE_DOSSIER_LINKS,  # officers' one-time dossier links (survey/links)
     "review": Permission.REVIEW_QUARANTINE,   # quarantined responses (survey/review)
+    "feedback": Permission.HANDLE_FEEDBACK,   # feedback cases of own units (survey/feedback)
 }
 F = TypeVar("F", bound=Callable)  # a view function, returned unchanged by requires()
 

@@ -120,7 +120,8 @@ def _windows(place_key: str) -> list[tuple[str, str, RateLimitItem]]:
 
 def _run_script(storage: RedisStorage, script: str, keys: list[str], args: list | None = None):
     # EVALSHA, and the script itself only when the server does not know it yet.
-    return storage.get_connection().register_script(script)(keys=keys, args=args or [])
+    return storage.get_connection().register_script(script)(  # type: ignore[arg-type]  # redis-py takes str
+        keys=keys, args=args or [])
 
 
 class Flooded(Exception):

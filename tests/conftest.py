@@ -66,6 +66,7 @@ def app(db_url, tmp_path):
             "SQLALCHEMY_DATABASE_URI": db_url,
             "PUBLIC_BASE_URL": "http://survey.test",
             "QR_OUTPUT_DIR": str(tmp_path / "qr"),
+            "EVIDENCE_DIR": str(tmp_path / "evidence"),  # demo data writes evidence files
             # The wall clock must not decide a test's outcome: the opening-hours rule is tested
             # on its own (tests/review/test_signals.py) with the hours it sets.
             "SIGNAL_OPENING_HOURS": "",

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from flask_login import login_user
 from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import AuditLog, Unit, User
-from survey.access import descendants, scope, visible_unit_ids
+from survey.access import descendants, restrict, visible_unit_ids
 from tests.conftest import DEMO_PASSWORDS, csrf_of, login
 
 
@@ -119,7 +117,7 @@ def test_scope_limits_a_query_to_the_official_units(app):
         assert visible_unit_ids(official) == {ward.id}
         assert visible_unit_ids(analyst) is None
         assert descendants({province.id}) == set(db.session.scalars(select(Unit.id)))
-        seen = db.session.scalars(scope(select(Unit.code), official, Unit.id)).all()
+        seen = db.session.scalars(restrict(select(Unit.code), visible_unit_ids(official), Unit.id)).all()
         assert seen == ["00157"]
 
 

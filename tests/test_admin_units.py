@@ -146,7 +146,7 @@ def test_rotating_a_token_invalidates_printed_qr_codes(app, client, counter):
     with app.app_context():
         assert db.session.get(Counter, counter.id).token_version == 2
     html = client.get("/quan-tri/don-vi").get_data(as_text=True)
-    fresh = re.search(rf'href="http://survey.test(/s/[^"]+)"', html)
+    fresh = re.search(r'href="http://survey.test(/s/[^"]+)"', html)
     assert fresh and fresh.group(1) != counter.url
     assert audit_rows(app, "counter_token_rotated")[0].details["token_version"] == 2
 

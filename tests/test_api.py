@@ -83,7 +83,7 @@ def test_units_are_scoped(app, client):
 
 
 def test_unit_responses_scoped_and_404_for_invisible_units(app, client):
-    own = add_response(app, f"{OWN}-Q1")
+    add_response(app, f"{OWN}-Q1")
     add_response(app, f"{OTHER}-Q1")
     token = make_token(app, "official")
     response = client.get(f"/api/v1/units/{unit_id(app, OWN)}/responses", headers=auth(token))

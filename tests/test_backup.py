@@ -1,7 +1,6 @@
 """A backup restored into a fresh database holds every response and answer."""
 from __future__ import annotations
 
-import os
 
 import psycopg
 import pytest

@@ -16,7 +16,7 @@ from tests.test_browser import browser, live_server  # noqa: F401  (shared fixtu
 pytestmark = pytest.mark.browser
 
 
-def test_official_signs_in_sees_dashboard_and_exports_own_rows(app, live_server, browser, tmp_path):
+def test_official_signs_in_sees_dashboard_and_exports_own_rows(app, live_server, browser, tmp_path):  # noqa: F811
     with app.app_context():
         seed_demo_responses(n_per_unit=40, periods=("2026-H1", "2026-H2"))
         ward = db.session.scalar(select(Unit).where(Unit.code == "00157"))

@@ -178,7 +178,8 @@ def _forged(app, campaign: int, kind: str) -> str:
         return {
             "other_secret": URLSafeSerializer("guess", salt="counter-qr-v1").dumps(["u", ward, campaign, 1]),
             "altered": real[:-2] + ("xx" if not real.endswith("xx") else "yy"),
-            "payload_swapped": make_unit_token(unit_id(app, LAC_SON), campaign).split(".")[0] + "." + real.split(".")[1],
+            "payload_swapped": (make_unit_token(unit_id(app, LAC_SON), campaign).split(".")[0]
+                                + "." + real.split(".")[1]),
             "wrong_tag": ours.dumps(["x", ward, campaign, 1]),
             "wrong_version": ours.dumps(["u", ward, campaign, 2]),
             "booleans": ours.dumps(["u", True, campaign, 1]),

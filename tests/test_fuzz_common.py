@@ -3,7 +3,8 @@
 How many inputs each fuzz test sends is FUZZ_EXAMPLES (default 20, so CI, which runs every
 database test on SQLite and PostgreSQL, stays fast). The big run that the issue asks for:
 
-    FUZZ_EXAMPLES=5200 FUZZ_REPORT=/tmp/fuzz_counts.tsv .venv/bin/python -m pytest tests/test_fuzz_*.py -k "not postgresql" -q
+    FUZZ_EXAMPLES=5200 FUZZ_REPORT=/tmp/fuzz_counts.tsv \
+        .venv/bin/python -m pytest tests/test_fuzz_*.py -k "not postgresql" -q
 
 Invariants every fuzz test checks on every input: never a 5xx, never a stack trace in the body;
 a refused request (status >= 400) leaves every table as it was (audit log aside: failed sign-ins
@@ -102,7 +103,8 @@ def snapshot(app) -> dict:
                 continue
             if table.name in BIG:
                 key = table.c.id if "id" in table.c else table.c.response_id
-                state[table.name] = tuple(db.session.execute(select(func.count(), func.max(key)).select_from(table)).one())
+                count_max = select(func.count(), func.max(key)).select_from(table)
+                state[table.name] = tuple(db.session.execute(count_max).one())
             else:
                 columns = [c for c in table.c if c.name not in TOUCHED.get(table.name, ())]
                 rows = db.session.execute(select(*columns)).all()

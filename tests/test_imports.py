@@ -120,7 +120,8 @@ def test_json_records_use_the_same_rules(app):
 def upload(client, text: bytes | str, name: str = "khoi-luong.csv"):
     data = text.encode() if isinstance(text, str) else text
     token = csrf_of(client, "/quan-tri/du-lieu")
-    return client.post("/quan-tri/du-lieu/khoi-luong-ho-so", data={"csrf_token": token, "file": (io.BytesIO(data), name)},
+    return client.post("/quan-tri/du-lieu/khoi-luong-ho-so",
+                       data={"csrf_token": token, "file": (io.BytesIO(data), name)},
                        content_type="multipart/form-data")
 
 

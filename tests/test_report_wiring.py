@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -49,9 +48,10 @@ def test_unit_report_cli_prints_the_engine_numbers(app, runner, responses, tmp_p
 
 
 def test_report_cli_errors_are_clear(runner, tmp_path):
-    bad_unit = runner.invoke(args=["report", "unit", "--unit", "NOPE", "--period", PERIOD, "-o", str(tmp_path / "x.pdf")])
+    out = str(tmp_path / "x.pdf")
+    bad_unit = runner.invoke(args=["report", "unit", "--unit", "NOPE", "--period", PERIOD, "-o", out])
     assert bad_unit.exit_code != 0 and "Không có đơn vị mã NOPE" in bad_unit.output
-    bad_period = runner.invoke(args=["report", "unit", "--unit", "00157", "--period", "2026-H3", "-o", str(tmp_path / "x.pdf")])
+    bad_period = runner.invoke(args=["report", "unit", "--unit", "00157", "--period", "2026-H3", "-o", out])
     assert bad_period.exit_code != 0 and 'Kỳ "2026-H3" không hợp lệ' in bad_period.output
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -139,7 +138,7 @@ def test_qr_codes_command_writes_png_and_svg_for_each_active_counter(app, runner
         active = db.session.scalar(select(func.count()).select_from(Counter).where(Counter.active))
     result = runner.invoke(args=["qr-codes", "-o", str(tmp_path / "qr")])
     assert result.exit_code == 0, result.output
-    lines = [l for l in result.stdout.splitlines() if "\t" in l]
+    lines = [line for line in result.stdout.splitlines() if "\t" in line]
     assert len(lines) == active == 19
     assert retired_code not in result.stdout
     for line in lines:
@@ -155,6 +154,22 @@ def test_qr_codes_command_writes_png_and_svg_for_each_active_counter(app, runner
 def test_qr_codes_for_an_unknown_unit_is_a_clear_error(runner, tmp_path):
     result = runner.invoke(args=["qr-codes", "--unit", "NOPE", "-o", str(tmp_path)])
     assert result.exit_code != 0 and "Không có đơn vị mã NOPE" in result.output
+
+
+def test_cli_units_are_read_by_the_one_parser(runner, tmp_path):
+    # survey/args.py: spaces forgiven, an unknown code is the same message for every command.
+    padded = runner.invoke(args=["qr-codes", "--unit", " 00157 ", "-o", str(tmp_path)])
+    assert padded.exit_code == 0, padded.output
+    written = sorted(path.stem for path in tmp_path.glob("*.png"))
+    assert written and all(code.startswith("00157-") for code in written), written
+    created = runner.invoke(args=["create-user", "--email", "x@demo.gov.vn", "--name", "X",
+                                  "--role", "official", "--unit", " 00157 ",
+                                  "--password", "mat-khau-dai-2026"])
+    assert created.exit_code == 0, created.output
+    unknown = runner.invoke(args=["create-user", "--email", "y@demo.gov.vn", "--name", "Y",
+                                  "--role", "official", "--unit", "NOPE",
+                                  "--password", "mat-khau-dai-2026"])
+    assert unknown.exit_code != 0 and "Không có đơn vị mã NOPE" in unknown.output
 
 
 def test_seed_demo_is_a_believable_province_and_idempotent(app, runner):

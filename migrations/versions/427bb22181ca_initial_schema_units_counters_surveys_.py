@@ -1,7 +1,7 @@
 """initial schema: units, counters, surveys, versions, questions, responses, answers, service volumes
 
 Revision ID: 427bb22181ca
-Revises: 
+Revises:
 Create Date: 2026-11-21 22:39:30.687930
 
 """
@@ -119,7 +119,8 @@ def upgrade():
     sa.Column('client_hash', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['counter_id'], ['counter.id'], name=op.f('fk_response_counter_id_counter')),
     sa.ForeignKeyConstraint(['survey_id'], ['survey.id'], name=op.f('fk_response_survey_id_survey')),
-    sa.ForeignKeyConstraint(['survey_version_id'], ['survey_version.id'], name=op.f('fk_response_survey_version_id_survey_version')),
+    sa.ForeignKeyConstraint(['survey_version_id'], ['survey_version.id'],
+                            name=op.f('fk_response_survey_version_id_survey_version')),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_response_unit_id_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_response')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_response_idempotency_key')),
@@ -137,7 +138,8 @@ def upgrade():
     sa.Column('value_text', sa.Text(), nullable=True),
     sa.Column('na', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_answer_question_id_question')),
-    sa.ForeignKeyConstraint(['response_id'], ['response.id'], name=op.f('fk_answer_response_id_response'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['response_id'], ['response.id'], name=op.f('fk_answer_response_id_response'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('response_id', 'question_id', name=op.f('pk_answer'))
     )
     with op.batch_alter_table('answer', schema=None) as batch_op:

@@ -42,7 +42,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['survey_id'], ['survey.id'], name=op.f('fk_rollup_stratum_survey_id_survey')),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_rollup_stratum_unit_id_unit')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rollup_stratum')),
-    sa.UniqueConstraint('survey_id', 'unit_id', 'period', 'field', name=op.f('uq_rollup_stratum_survey_id_unit_id_period_field'))
+    sa.UniqueConstraint('survey_id', 'unit_id', 'period', 'field',
+                        name=op.f('uq_rollup_stratum_survey_id_unit_id_period_field'))
     )
     op.create_table('rollup_cell',
     sa.Column('stratum_id', sa.Integer(), nullable=False),

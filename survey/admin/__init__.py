@@ -1,7 +1,7 @@
 """Administrators and data: the unit tree, counters, accounts, imports, exports, API tokens.
 
 Each route declares its permission (survey.permissions.requires), checked by the app-wide gate
-(survey/gate.py); reads go through access.scope.
+(survey/gate.py); reads take the user's scope (access.visible_unit_ids, access.restrict).
 """
 from flask import Blueprint
 

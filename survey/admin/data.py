@@ -1,6 +1,7 @@
 """Data: downloads (EXPORT_DATA, scoped to the user's units), service-volume upload (IMPORT_VOLUMES)."""
 from __future__ import annotations
 
+from typing import Any, Sequence
 from datetime import datetime, timezone
 
 from flask import Response, abort, render_template, request, send_file, stream_with_context
@@ -31,7 +32,7 @@ def _page_context() -> dict:
     periods = db.session.scalars(restrict(select(SurveyResponse.period).distinct(), visible,
                                           SurveyResponse.unit_id).order_by(SurveyResponse.period.desc())).all()
     surveys = db.session.execute(select(Survey.code, Survey.title_vi).order_by(Survey.id)).all()
-    volumes = []
+    volumes: Sequence[Any] = []
     if allows(current_user.role, Permission.IMPORT_VOLUMES):
         volumes = db.session.execute(
             select(ServiceVolume.period, func.count(), func.sum(ServiceVolume.dossiers))
@@ -82,9 +83,8 @@ def export_responses(fmt: str):
     audit.record("export", target="responses", format=fmt, period=flt.period, unit_id=flt.unit_id,
                  survey=flt.survey_code)
     db.session.commit()
-    user = current_user._get_current_object()
     codes = exports.question_codes(flt)
-    rows = exports.response_table(exports.iter_responses(user, flt), codes)
+    rows = exports.response_table(exports.iter_responses(visible_unit_ids(current_user), flt), codes)
     return _send(rows, flt, fmt, "phieu-tra-loi", "Phiếu trả lời")
 
 
@@ -95,7 +95,7 @@ def export_counts(fmt: str):
     audit.record("export", target="response_counts", format=fmt, period=flt.period, unit_id=flt.unit_id,
                  survey=flt.survey_code)
     db.session.commit()
-    rows = exports.count_table(exports.response_counts(current_user._get_current_object(), flt))
+    rows = exports.count_table(exports.response_counts(visible_unit_ids(current_user), flt))
     return _send(rows, flt, fmt, "so-phieu", "Số phiếu")
 
 

@@ -1,6 +1,7 @@
 """The unit tree and its counters (Permission.MANAGE_UNITS); every change is audited."""
 from __future__ import annotations
 
+from typing import Any
 from collections import defaultdict
 from datetime import datetime, timezone
 
@@ -82,7 +83,7 @@ def _save_unit(form: UnitForm, unit: Unit | None) -> Unit | None:
         form.parent_id.errors.append(_("Vui lòng chọn đơn vị cấp trên."))
         return None
     created = unit is None
-    if created:
+    if unit is None:
         unit = Unit()
         db.session.add(unit)
     before = {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent_id": unit.parent_id}
@@ -90,8 +91,8 @@ def _save_unit(form: UnitForm, unit: Unit | None) -> Unit | None:
     unit.name_en = (form.name_en.data or "").strip() or None
     db.session.flush()
     after = {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent_id": unit.parent_id}
-    audit.record("unit_created" if created else "unit_updated", target=f"unit:{unit.id}",
-                 **({"after": after} if created else {"before": before, "after": after}))
+    details: dict[str, Any] = {"after": after} if created else {"before": before, "after": after}
+    audit.record("unit_created" if created else "unit_updated", target=f"unit:{unit.id}", **details)
     db.session.commit()
     return unit
 

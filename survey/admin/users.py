@@ -1,6 +1,7 @@
 """Officials' accounts (MANAGE_USERS) and API tokens (each user their own; MANAGE_USERS all)."""
 from __future__ import annotations
 
+from typing import Sequence
 import secrets
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -101,7 +102,7 @@ def user_activate(user_id: int):
 
 # ---------------------------------------------------------------- API tokens
 
-def _visible_tokens() -> list[ApiToken]:
+def _visible_tokens() -> Sequence[ApiToken]:
     query = select(ApiToken).order_by(ApiToken.revoked, ApiToken.created_at.desc())
     if not allows(current_user.role, Permission.MANAGE_USERS):  # who manages accounts sees all keys
         query = query.where(ApiToken.user_id == current_user.id)

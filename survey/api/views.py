@@ -1,4 +1,4 @@
-"""API endpoints. Every read goes through access.scope with the token's user, like the pages.
+"""API endpoints. Every read takes the token user's scope (access.visible_unit_ids), like the pages.
 
 The gate (survey/gate.py) has authenticated the bearer token (g.api_user) and checked the route's
 permission before any view here runs; arguments are read by survey/args.py, as on the pages.
@@ -78,7 +78,7 @@ def unit_responses(unit_id: int):
     after = request.args.get("after") or None
     try:
         # One more than asked tells whether another page exists without a COUNT over the table.
-        found = exports.iter_responses(_user(), flt, after=after, limit=limit + 1)
+        found = exports.iter_responses(visible_unit_ids(_user()), flt, after=after, limit=limit + 1)
     except ValueError:  # the cursor is read before any row, so nothing else lands here
         raise BadArgument("Tham số after phải là giá trị next_after của trang trước.") from None
     records = list(found)
@@ -106,7 +106,7 @@ def response_counts():
     return jsonify({"period": flt.period, "counts": [
         {"unit_id": c.unit_id, "unit_code": c.unit_code, "unit_name": c.unit_name, "period": c.period,
          "responses": c.responses}
-        for c in exports.response_counts(_user(), flt)
+        for c in exports.response_counts(visible_unit_ids(_user()), flt)
     ]})
 
 
@@ -175,7 +175,7 @@ def dossier_link_slip(link_id: int):
     fmt = request.args.get("format", "pdf")
     if size not in SLIP_SIZES or fmt not in ("pdf", "html"):
         raise BadArgument("Tham số size là a6 hoặc 80mm; format là pdf hoặc html.")
-    link = dossier_links.visible_link(_user(), link_id) if link_id <= MAX_ID else None
+    link = dossier_links.visible_link(visible_unit_ids(_user()), link_id) if link_id <= MAX_ID else None
     if link is None:
         return error_response(404)
     if dossier_links.state(link) != "open":

@@ -5,6 +5,7 @@ services.campaigns, the form in forms/campaigns.py.
 """
 from __future__ import annotations
 
+from typing import cast
 from datetime import datetime, timezone
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -13,7 +14,7 @@ from flask_login import current_user
 
 from forms.campaigns import ActionForm, campaign_form, format_day
 from survey.campaigns import bp
-from survey.models import Survey
+from survey.models import CampaignTarget, Survey, SurveyVersion
 from survey.permissions import Permission, requires
 from survey.services import campaigns as service
 from survey.catalog.instrument import COMPONENTS
@@ -91,7 +92,7 @@ def edit(survey_id: int):
     form = campaign_form(units) if request.method == "POST" else campaign_form(units, initial=service.input_of(survey))
     if not form.validate_on_submit():
         return _render_form(form, survey, 422 if form.is_submitted() else 200)
-    before = survey.current_version.number
+    before = cast(SurveyVersion, survey.current_version).number  # a campaign always has one
     try:
         version = service.update(survey, form.to_input(), current_user.id)
     except service.CampaignError as error:
@@ -155,7 +156,7 @@ def qr(survey_id: int, unit_id: int, fmt: str):
     url = unit_survey_url(unit_id, survey.id)
     body = service.qr_png(url) if fmt == "png" else service.qr_svg(url)
     service.record_download(survey, unit_id, fmt, current_user.id)
-    target = service.target_of(survey.id, unit_id)
+    target = cast(CampaignTarget, service.target_of(survey.id, unit_id))  # checked above
     filename = f"{survey.code}-{target.unit.code}.{fmt}"
     return Response(body, mimetype="image/png" if fmt == "png" else "image/svg+xml",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

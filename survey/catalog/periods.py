@@ -58,6 +58,7 @@ def period_problem(text: str | None, now: datetime | None = None) -> str | None:
     """Why `text` is not a period we accept (Vietnamese, for people), or None when it is."""
     if not _PERIOD.fullmatch(text or ""):
         return f"Kỳ \"{text}\" không hợp lệ; viết dạng 2026-H1 (6 tháng đầu năm) hoặc 2026-H2 (6 tháng cuối năm)."
+    assert text is not None  # it matched
     last = following(period_of(now or datetime.now(timezone.utc)))
     if not FIRST_PERIOD <= text <= last:  # same width, so text order is time order
         return f"Kỳ \"{text}\" nằm ngoài khoảng từ {FIRST_PERIOD} đến {last}."

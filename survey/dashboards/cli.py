@@ -111,6 +111,16 @@ def seed_demo_responses_command(n_per_unit: int, periods: tuple[str, ...], seed:
         raise click.ClickException(str(error)) from None
     click.echo(f"Phiếu mẫu: {format_int(counts['responses'])} phiếu, "
                f"{format_int(counts['volumes'])} dòng số liệu hồ sơ.")
+    from survey.remediation.demo import seed_remediation_demo
+
+    loop = seed_remediation_demo()
+    if loop["tasks"]:
+        click.echo(f"Kế hoạch khắc phục mẫu: {loop['tasks']} nhiệm vụ, bảng theo dõi {loop['criteria']} tiêu chí.")
+    from survey.feedback.demo import demo_token, seed_feedback_demo
+
+    cases = seed_feedback_demo()
+    click.echo(f"Phản ánh mẫu: {format_int(cases)} phản ánh; liên kết của người dân, ví dụ "
+               f"/phan-anh/{demo_token(0)}")
 
 
 @bp.cli.command("rollup")

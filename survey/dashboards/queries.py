@@ -2,49 +2,63 @@
 
 Comments come from indices/comments, the one reader of citizens' text (redacted there).
 
-Every function takes unit ids the caller has already checked against survey/access; none
-formats anything.  Counts are of counted responses only (stratum_sums.counted): quarantined and
-rejected ones count in no figure; :func:`held_in_quarantine` tells analysts they exist.
+Every function takes a scope (survey/access.Scope: the visible unit ids, None for every unit)
+or unit ids the caller has already checked against one; none formats anything.  Counts are of
+counted responses only (stratum_sums.counted): quarantined and rejected ones count in no
+figure; :func:`held_in_quarantine` tells analysts they exist.
+
+Each count is one select (the ``_*_select`` builders); :func:`unit_counts` sends a unit
+dashboard's counts together as one UNION ALL statement, the standalone functions one each.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Date, Integer, cast, func, select
+from sqlalchemy import (Boolean, Date, Integer, Select, String, cast, func, literal, null,
+                        select, union_all)
 from sqlalchemy.sql.elements import ColumnElement
 
+from survey.access import Scope, restrict
 from survey.extensions import db
-from survey.models import Counter, Response, Survey, Unit
+from survey.links.service import verified_select
+from survey.models import Counter, Response, Unit
 from survey.models.responses import QUARANTINED
-from survey.indices.stratum_sums import counted
+from survey.indices.stratum_sums import counted, survey_id_of
 from survey.catalog.instrument import STANDING_CODE
 
-PERIOD_RE = re.compile(r"^\d{4}-H[12]$")
+# Every count select has these columns, so that they can be sent as one UNION ALL.
+DAY, COUNTER, PERIOD, VERIFIED, HELD = range(5)
 
 
-def _survey_id(survey_code: str) -> int | None:
-    return db.session.scalar(select(Survey.id).where(Survey.code == survey_code))
+def _row(part: int, key=None, name=None, active=None, n=None) -> list:
+    """The five union columns: part, key, name, active, n (NULLs typed for PostgreSQL)."""
+    return [literal(part, Integer).label("part"),
+            (cast(null(), String) if key is None else cast(key, String)).label("key"),
+            (cast(null(), String) if name is None else name).label("name"),
+            (cast(null(), Boolean) if active is None else active).label("active"),
+            (func.count() if n is None else n).label("n")]
 
 
-def periods_with_responses(unit_ids: set[int] | None, survey_code: str = STANDING_CODE) -> list[str]:
-    query = select(Response.period).distinct().where(Response.survey_id == _survey_id(survey_code),
-                                                     counted())
-    if unit_ids is not None:
-        query = query.where(Response.unit_id.in_(sorted(unit_ids)))
-    return sorted(db.session.scalars(query).all(), reverse=True)
+def _periods_select(visible: Scope, survey_code: str) -> Select:
+    query = (select(*_row(PERIOD, Response.period))
+             .where(Response.survey_id == survey_id_of(survey_code), counted())
+             .group_by(Response.period))
+    return restrict(query, visible, Response.unit_id)
 
 
-def first_unit_with_responses(unit_ids: set[int] | None, period: str,
+def periods_with_responses(visible: Scope, survey_code: str = STANDING_CODE) -> list[str]:
+    return sorted((key for _p, key, *_ in db.session.execute(
+        _periods_select(visible, survey_code))), reverse=True)
+
+
+def first_unit_with_responses(visible: Scope, period: str,
                               survey_code: str = STANDING_CODE) -> int | None:
     query = (select(Response.unit_id).join(Unit, Unit.id == Response.unit_id)
-             .where(Response.period == period, Response.survey_id == _survey_id(survey_code),
+             .where(Response.period == period, Response.survey_id == survey_id_of(survey_code),
                     counted())
              .group_by(Response.unit_id, Unit.code).order_by(Unit.code).limit(1))
-    if unit_ids is not None:
-        query = query.where(Response.unit_id.in_(sorted(unit_ids)))
-    return db.session.scalar(query)
+    return db.session.scalar(restrict(query, visible, Response.unit_id))
 
 
 @dataclass(frozen=True)
@@ -55,17 +69,25 @@ class CounterCount:
     responses: int
 
 
-def counter_counts(unit_id: int, period: str, survey_code: str = STANDING_CODE) -> list[CounterCount]:
-    """Every counter of the unit with its responses in the period, zero included."""
+def _counters_select(unit_id: int, period: str, survey_code: str) -> Select:
     counts = (select(Response.counter_id, func.count().label("n"))
               .where(Response.unit_id == unit_id, Response.period == period,
-                     Response.survey_id == _survey_id(survey_code), counted())
+                     Response.survey_id == survey_id_of(survey_code), counted())
               .group_by(Response.counter_id).subquery())
-    rows = db.session.execute(
-        select(Counter.code, Counter.name, Counter.active, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.counter_id == Counter.id)
-        .where(Counter.unit_id == unit_id).order_by(Counter.code)).all()
-    return [CounterCount(*row) for row in rows]
+    return (select(*_row(COUNTER, Counter.code, Counter.name, Counter.active,
+                         func.coalesce(counts.c.n, 0)))
+            .outerjoin(counts, counts.c.counter_id == Counter.id)
+            .where(Counter.unit_id == unit_id))
+
+
+def _counters(rows) -> list[CounterCount]:
+    return sorted((CounterCount(key, name, bool(active), int(n)) for _p, key, name, active, n in rows),
+                  key=lambda c: c.code)
+
+
+def counter_counts(unit_id: int, period: str, survey_code: str = STANDING_CODE) -> list[CounterCount]:
+    """Every counter of the unit with its responses in the period, zero included."""
+    return _counters(db.session.execute(_counters_select(unit_id, period, survey_code)))
 
 
 def local_day(column) -> ColumnElement:
@@ -87,24 +109,60 @@ def as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
+def _daily_select(unit_id: int, period: str, survey_code: str) -> Select:
+    day = local_day(Response.submitted_at)
+    return (select(*_row(DAY, day))
+            .where(Response.unit_id == unit_id, Response.period == period,
+                   Response.survey_id == survey_id_of(survey_code), counted())
+            .group_by(day))
+
+
+def _days(rows) -> list[tuple[date, int]]:
+    return sorted((as_date(key), int(n)) for _p, key, _name, _active, n in rows)
+
+
 def daily_counts(unit_id: int, period: str, survey_code: str = STANDING_CODE) -> list[tuple[date, int]]:
-    day = local_day(Response.submitted_at).label("day")
-    rows = db.session.execute(
-        select(day, func.count()).where(Response.unit_id == unit_id, Response.period == period,
-                                        Response.survey_id == _survey_id(survey_code), counted())
-        .group_by(day).order_by(day)).all()
-    return [(as_date(d), n) for d, n in rows]
+    return _days(db.session.execute(_daily_select(unit_id, period, survey_code)))
+
+
+def _held_select(unit_id: int, period: str) -> Select:
+    return select(*_row(HELD)).select_from(Response).where(
+        Response.unit_id == unit_id, Response.period == period, Response.status == QUARANTINED)
 
 
 def held_in_quarantine(unit_id: int, period: str) -> int:
     """Responses of the unit in the period waiting for Sở Nội vụ's review (every survey)."""
-    return db.session.scalar(select(func.count()).select_from(Response).where(
-        Response.unit_id == unit_id, Response.period == period,
-        Response.status == QUARANTINED)) or 0
+    return int(db.session.execute(_held_select(unit_id, period)).one().n or 0)
 
 
-def units_for_choice(unit_ids: set[int] | None) -> list[Unit]:
+@dataclass(frozen=True)
+class UnitCounts:
+    days: list[tuple[date, int]]     # counted responses per day in Vietnam, oldest first
+    counters: list[CounterCount]     # every counter of the unit, zero included, by code
+    periods: list[str]               # periods with responses in the scope, newest first
+    verified: int                    # through a dossier link
+    held: int                        # quarantined, every survey (for Sở Nội vụ only)
+
+
+def unit_counts(visible: Scope, unit_id: int, period: str,
+                survey_code: str = STANDING_CODE) -> UnitCounts:
+    """A unit dashboard's counts in one statement; ``periods`` is over the whole scope."""
+    verified = verified_select({unit_id}, period, survey_code).subquery()
+    parts = [_daily_select(unit_id, period, survey_code),
+             _counters_select(unit_id, period, survey_code),
+             _periods_select(visible, survey_code),
+             select(*_row(VERIFIED, n=verified.c[0])),
+             _held_select(unit_id, period)]
+    by_part: dict[int, list] = {p: [] for p in (DAY, COUNTER, PERIOD, VERIFIED, HELD)}
+    for row in db.session.execute(union_all(*parts)):
+        by_part[row.part].append(row)
+    return UnitCounts(
+        days=_days(by_part[DAY]), counters=_counters(by_part[COUNTER]),
+        periods=sorted((r.key for r in by_part[PERIOD]), reverse=True),
+        verified=sum(int(r.n or 0) for r in by_part[VERIFIED]),
+        held=sum(int(r.n or 0) for r in by_part[HELD]))
+
+
+def units_for_choice(visible: Scope) -> list[Unit]:
     query = select(Unit).order_by(Unit.kind != "province", Unit.code)
-    if unit_ids is not None:
-        query = query.where(Unit.id.in_(sorted(unit_ids)))
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(restrict(query, visible, Unit.id)))

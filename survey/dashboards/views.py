@@ -17,12 +17,11 @@ from survey.models import Unit
 from survey.models.units import UNIT_KINDS
 from survey.officials.nav import can
 from survey.permissions import Permission, requires
-from survey.access import Scope, visible_unit_ids
-from survey.indices.aggregates import index_rows, trend, unit_summary
+from survey.access import Scope, restrict, visible_unit_ids
+from survey.indices.aggregates import index_rows, trend, unit_rows, unit_summary
 from survey.indices import comments
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.catalog.periods import last_periods
-from survey.links.service import verified_count
 
 TREND_PERIODS = 4
 
@@ -32,13 +31,12 @@ def _formatting():
     return {"fmt": formatting}
 
 
-def _default_unit(visible: Scope, period: str) -> int | None:
+def _default_unit(visible: Scope, units: list[Unit], period: str) -> int | None:
     if current_user.unit_id is not None:
         return current_user.unit_id
     found = queries.first_unit_with_responses(visible, period)
     if found is not None:
         return found
-    units = queries.units_for_choice(visible)
     return units[0].id if units else None
 
 
@@ -47,32 +45,37 @@ def _default_unit(visible: Scope, period: str) -> int | None:
 def index():
     period = period_arg()
     visible = visible_unit_ids(current_user)
-    unit = unit_arg(visible) or find_unit(visible, unit_id=_default_unit(visible, period))
+    # The picker's units first: the unit looked up next is then already in the session.
+    units = queries.units_for_choice(visible)
+    unit = unit_arg(visible) or find_unit(visible, unit_id=_default_unit(visible, units, period))
     if unit is None:
         abort(404)
     # ?xac_thuc=1: the index on verified (dossier-link) responses alone, a robustness check.
     verified_only = request.args.get("xac_thuc") == "1"
-    summary = unit_summary(unit.id, period, verified_only=verified_only)
+    # One read of the index for the page: this period's summary and the trend share it.
+    trend_periods = last_periods(period, TREND_PERIODS)
+    rows = unit_rows(unit.id, trend_periods, verified_only=verified_only)
+    summary = unit_summary(unit.id, period, verified_only=verified_only, rows=rows)
     components = [(f"{code} {name}", est) for code, name, est in summary.components]
     comp_scale = charts.scale_for([], 250, 300)
     trend_pts, trend_line = charts.trend_points(
-        trend(unit.id, last_periods(period, TREND_PERIODS), verified_only=verified_only))
-    columns, column_width = charts.day_columns(queries.daily_counts(unit.id, period))
+        trend(unit.id, trend_periods, verified_only=verified_only, rows=rows))
+    counts = queries.unit_counts(visible, unit.id, period)
+    columns, column_width = charts.day_columns(counts.days)
     return render_template(
         "dashboards/index.html",
         unit=unit, period=period, summary=summary,
-        units=queries.units_for_choice(visible),
-        periods=sorted(set(queries.periods_with_responses(visible)) | {period}, reverse=True),
+        units=units,
+        periods=sorted(set(counts.periods) | {period}, reverse=True),
         component_rows=charts.interval_rows(components, comp_scale), component_scale=comp_scale,
         weakest=summary.weakest(3),
         trend_points=trend_pts, trend_line=trend_line,
-        counters=queries.counter_counts(unit.id, period),
+        counters=counts.counters,
         columns=columns, column_width=column_width,
         comments=comments.latest(visible, STANDING_CODE, unit_ids={unit.id}, period=period),
         # Sở Nội vụ decides on held responses; others only see figures without them.
-        held=queries.held_in_quarantine(unit.id, period)
-        if can(Permission.REVIEW_QUARANTINE) else 0,
-        verified_only=verified_only, verified=verified_count({unit.id}, period),
+        held=counts.held if can(Permission.REVIEW_QUARANTINE) else 0,
+        verified_only=verified_only, verified=counts.verified,
     )
 
 
@@ -88,9 +91,11 @@ def province():
     if (kind and kind not in UNIT_KINDS) or measure not in MEASURES:
         abort(404)
     stat, code = MEASURES[measure]
-    unit_ids = None
+    visible = visible_unit_ids(current_user)  # None: the roles that compare see the province
+    unit_ids = visible
     if kind:  # ranks among units of this kind only, so they compare like with like
-        unit_ids = set(db.session.scalars(select(Unit.id).where(Unit.kind == kind)))
+        unit_ids = set(db.session.scalars(
+            restrict(select(Unit.id).where(Unit.kind == kind), visible, Unit.id)))
     rows = [r for r in index_rows(period, unit_ids, stats=(stat,)) if r.est.measure == code]
     ranked = sorted((r for r in rows if r.est.reliable), key=lambda r: (r.est.rank, r.unit_code))
     unreliable = sorted((r for r in rows if r.est.unreliable), key=lambda r: r.unit_code)
@@ -99,7 +104,7 @@ def province():
     return render_template(
         "dashboards/province.html",
         period=period, kind=kind, measure=measure, stat=stat,
-        periods=sorted(set(queries.periods_with_responses(None)) | {period}, reverse=True),
+        periods=sorted(set(queries.periods_with_responses(visible)) | {period}, reverse=True),
         kinds=[k for k in UNIT_KINDS if k != "province"], measures=MEASURES,
         ranked=list(zip(ranked, bars)), unreliable=unreliable, scale=scale,
         unweighted=any(not r.weighted for r in rows),

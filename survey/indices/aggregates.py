@@ -41,16 +41,18 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm.util import identity_key
 
 from analysis import Estimate
 from analysis.indices import index_table
 from analysis.report.model import weakest_items
 from survey.extensions import db
-from survey.models import Question, ServiceVolume, Survey, SurveyVersion, Unit
+from survey.models import Unit
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
 from survey.indices import rollup_read
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
-from survey.indices.stratum_sums import Instrument, StratumSums, instrument_of, kinds_for
+from survey.indices.stratum_sums import (Instrument, StratumSums, instrument_of, kinds_for,
+                                         questions_of, survey_id_of)
 
 RESIDUAL = "*"
 UNWEIGHTED_NOTE = "chưa có số liệu hồ sơ: ước lượng chưa gia quyền"
@@ -75,19 +77,9 @@ class Weighted:
                 "n_psu": np.array([s["n_h"] for s in self.strata], dtype=np.int64)}
 
 
-def _volumes(periods: Sequence[str], unit_ids: set[int] | None) -> dict[tuple[int, str, str], int]:
-    query = select(ServiceVolume.unit_id, ServiceVolume.period, ServiceVolume.field,
-                   ServiceVolume.dossiers).where(ServiceVolume.dossiers > 0,
-                                                 ServiceVolume.period.in_(list(periods)))
-    if unit_ids is not None:
-        query = query.where(ServiceVolume.unit_id.in_(sorted(unit_ids)))
-    return {(u, p, f): int(d) for u, p, f, d in db.session.execute(query)}
-
-
-def _strata(sums: StratumSums, periods: Sequence[str], unit_ids: set[int] | None
-            ) -> tuple[list[dict[str, Any]], np.ndarray]:
+def _strata(sums: StratumSums) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Weighting strata by the rules above, and each raw (service field) stratum's index."""
-    vol = _volumes(periods, unit_ids)
+    vol = sums.volumes
     unit_d: Tally = Tally()
     for (u, p, _), d in vol.items():
         unit_d[(u, p)] += d
@@ -128,7 +120,7 @@ def weighted(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None
     """
     stats = set(stats)
     sums = rollup_read.read(inst, periods, unit_ids, kinds_for(stats), include, verified)
-    strata, raw_to = _strata(sums, periods, unit_ids)
+    strata, raw_to = _strata(sums)
     n_measures = max(len(sums.measures), 1)
     key = raw_to[np.asarray(sums.cell_stratum, dtype=np.int64)] * n_measures \
         + np.asarray(sums.cell_measure, dtype=np.int64)
@@ -218,8 +210,8 @@ def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
     if not data.strata or len(data.cells["n"]) == 0:
         return []
     estimates = index_table(data.frame(), data.cells)
-    units = {u.id: (u.code, u.name, u.kind) for u in db.session.scalars(
-        select(Unit).where(Unit.id.in_({e.unit for e in estimates})))}
+    units = {u.id: (u.code, u.name, u.kind)
+             for u in _units({e.unit for e in estimates if isinstance(e.unit, int)})}
     flags: dict[tuple[int, str], dict[str, Any]] = {}
     for s in data.strata:
         f = flags.setdefault((s["unit_id"], s["period"]), {
@@ -231,6 +223,17 @@ def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
     rows.sort(key=lambda r: (r.est.period, stat_order[r.est.stat], r.est.measure,
                              r.est.rank if r.est.rank > 0 else 10**9, r.unit_code))
     return rows
+
+
+def _units(ids: set[int]) -> list[Unit]:
+    """The units with these ids; those the session already holds (a dashboard's unit and its
+    picker) cost no statement."""
+    held = [db.session.identity_map.get(identity_key(Unit, i)) for i in ids]
+    found = [u for u in held if u is not None]
+    missing = ids - {u.id for u in found}
+    if missing:
+        found += db.session.scalars(select(Unit).where(Unit.id.in_(sorted(missing)))).all()
+    return found
 
 
 def index_rows(period: str, unit_ids: set[int] | None, survey_code: str = STANDING_CODE,
@@ -274,19 +277,31 @@ class UnitSummary:
 
 def question_texts(survey_code: str = STANDING_CODE) -> dict[str, tuple[str, str | None]]:
     """Item code -> (wording, component), the newest version's wording winning."""
-    rows = db.session.execute(
-        select(Question.code, Question.text_vi, Question.component)
-        .join(SurveyVersion, SurveyVersion.id == Question.version_id)
-        .join(Survey, Survey.id == SurveyVersion.survey_id)
-        .where(Survey.code == survey_code).order_by(SurveyVersion.number)
-    ).all()
-    return {code: (text, comp) for code, text, comp in rows}
+    survey_id = survey_id_of(survey_code)
+    return {} if survey_id is None else {
+        code: (text, comp) for code, text, comp, _type in questions_of(survey_id)}
+
+
+def unit_rows(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE,
+              verified_only: bool = False) -> list[IndexRow]:
+    """Every estimate of one unit in several periods, read at once: a dashboard hands them to
+    :func:`unit_summary` and :func:`trend`, so the current period is computed once.
+
+    A unit's estimates in one period do not depend on the other periods read with it (its
+    strata are nested in unit x period), so they equal :func:`index_rows` of that period.
+    """
+    return index_table_for(list(periods), {unit_id}, survey_code, verified_only=verified_only)
 
 
 def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE,
-                 verified_only: bool = False) -> UnitSummary:
-    """Overall index, components and items of one unit in one period (responses=0 if none)."""
-    rows = index_rows(period, {unit_id}, survey_code, verified_only=verified_only)
+                 verified_only: bool = False, rows: list[IndexRow] | None = None
+                 ) -> UnitSummary:
+    """Overall index, components and items of one unit in one period (responses=0 if none).
+
+    ``rows``: this unit's :func:`unit_rows` already read (other periods are ignored).
+    """
+    rows = (index_rows(period, {unit_id}, survey_code, verified_only=verified_only)
+            if rows is None else [r for r in rows if r.est.period == period])
     by_key = {(r.est.stat, r.est.measure): r.est for r in rows}
     texts = question_texts(survey_code)
     comps = sorted({m for st, m in by_key if st == "component"} | set(COMPONENTS))
@@ -309,9 +324,14 @@ def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE,
 
 
 def trend(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE,
-          verified_only: bool = False) -> list[tuple[str, Estimate | None]]:
-    """Overall index of a unit per period, in the order given (None where no responses)."""
-    rows = index_table_for(list(periods), {unit_id}, survey_code, stats=("overall",),
-                           verified_only=verified_only)
-    found = {r.est.period: r.est for r in rows}
+          verified_only: bool = False, rows: list[IndexRow] | None = None
+          ) -> list[tuple[str, Estimate | None]]:
+    """Overall index of a unit per period, in the order given (None where no responses).
+
+    ``rows``: this unit's :func:`unit_rows` for (at least) these periods, already read.
+    """
+    if rows is None:
+        rows = index_table_for(list(periods), {unit_id}, survey_code, stats=("overall",),
+                               verified_only=verified_only)
+    found = {r.est.period: r.est for r in rows if r.est.stat == "overall"}
     return [(p, found.get(p)) for p in periods]

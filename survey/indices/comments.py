@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import AbstractSet, Iterable, cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 
 from analysis.report.model import Comment
 from survey.extensions import db
@@ -60,7 +60,7 @@ def redact(text: str) -> str:
     return _SENSITIVE.sub(_mask, text)
 
 
-def _texts(survey_code: str | None, scope: set[int] | None) -> Select:
+def _texts(survey_code: str | None, scope: AbstractSet[int] | None) -> Select:
     """Non-empty free-text answers of counted responses, in `scope`, of one survey (or any)."""
     query = (select(Response.id, Response.submitted_at, Question.code, Answer.value_text)
              .join(Answer, Answer.response_id == Response.id)
@@ -71,7 +71,7 @@ def _texts(survey_code: str | None, scope: set[int] | None) -> Select:
         query = query.where(Response.survey_id == select(Survey.id).where(Survey.code == survey_code)
                             .scalar_subquery())
     if scope is not None:
-        query = query.where(Response.unit_id.in_(sorted(scope)) if scope else False)
+        query = query.where(Response.unit_id.in_(sorted(scope)) if scope else false())
     return query
 
 
@@ -79,7 +79,7 @@ def _day(moment: datetime):
     return in_vietnam(moment).date()
 
 
-def latest(scope: set[int] | None, survey_code: str, *, unit_ids: Iterable[int] | None = None,
+def latest(scope: AbstractSet[int] | None, survey_code: str, *, unit_ids: Iterable[int] | None = None,
            period: str | None = None, limit: int = 10) -> list[Comment]:
     """Newest first, redacted, with their day: a survey's comments in the caller's `scope`.
 
@@ -130,4 +130,4 @@ def raw_texts(response_id: int) -> list[RawText]:
         .where(Answer.response_id == response_id, Question.type == FREE_TEXT,
                Answer.value_text.is_not(None))
         .order_by(Question.position)).all()
-    return [RawText(response_id, code, text) for code, text in rows]
+    return [RawText(response_id, code, cast(str, text)) for code, text in rows]  # is_not(None) above

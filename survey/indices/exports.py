@@ -1,7 +1,8 @@
 """Data downloads: scoped queries (rows in, nothing formatted) and CSV/XLSX writers (no queries).
 
-Every query goes through access.scope, so an export can only ever contain the user's units, whatever
-parameters are passed. Responses are read by id in chunks, in an order that reveals nothing finer
+Every query takes the caller's scope (access.Scope, from visible_unit_ids) and goes through
+access.restrict, so an export can only ever contain the user's units, whatever parameters are
+passed. Responses are read by id in chunks, in an order that reveals nothing finer
 than the hour (iter_responses), so a province-wide export streams in small memory and never holds
 a database cursor open between chunks.
 
@@ -25,9 +26,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import func, select
 
 from survey.extensions import db
-from survey.models import Answer, Counter, Question, Response, Survey, SurveyVersion, Unit, User
+from survey.models import Answer, Counter, Question, Response, Survey, SurveyVersion, Unit
 from survey.indices import comments
-from survey.access import descendants, scope
+from survey.access import Scope, descendants, restrict
 from survey.services import privacy
 from survey.catalog.periods import in_vietnam
 from survey.indices.stratum_sums import counted
@@ -55,8 +56,8 @@ def _unit_ids(flt: ExportFilter) -> set[int] | None:
     return descendants({flt.unit_id}) if flt.unit_id is not None else None
 
 
-def _filtered(query, user: User, flt: ExportFilter):
-    query = scope(query, user, Response.unit_id).where(counted())
+def _filtered(query, visible: Scope, flt: ExportFilter):
+    query = restrict(query, visible, Response.unit_id).where(counted())
     if flt.period:
         query = query.where(Response.period == flt.period)
     ids = _unit_ids(flt)
@@ -114,9 +115,10 @@ def parse_position(text: str) -> tuple[int, int]:
     return int(hour), int(key, 16)
 
 
-def iter_responses(user: User, flt: ExportFilter, after: str | None = None,
+def iter_responses(visible: Scope, flt: ExportFilter, after: str | None = None,
                    limit: int | None = None) -> Iterator[ResponseRecord]:
-    """Responses the user may read, with their answers; no id, client or dossier hash, ever.
+    """Responses of the scope `visible` (access.visible_unit_ids), with their answers; no id,
+    client or dossier hash, ever.
 
     Only hours that are over (privacy.published_before), hour by hour, and within an hour in a
     keyed shuffle of the ids, so neither a field nor the row order tells which response of an
@@ -124,11 +126,10 @@ def iter_responses(user: User, flt: ExportFilter, after: str | None = None,
     from (id, time) pairs of every row asked for, held as one int each (about 50 bytes per
     response); the rows themselves are then read by id in chunks, so memory stays small and no
     database cursor is held open between chunks. The scoped statements are built now, not when
-    iteration starts: a streamed download iterates after the view has returned, when the user
-    object may no longer be attached to a session.
+    iteration starts: a streamed download iterates after the view has returned.
     """
     start = parse_position(after) if after else None
-    keys = _filtered(select(Response.id, Response.submitted_at), user, flt).where(
+    keys = _filtered(select(Response.id, Response.submitted_at), visible, flt).where(
         Response.submitted_at < privacy.published_before())
     if start is not None:
         keys = keys.where(Response.submitted_at >= privacy.hour_start(start[0]))
@@ -140,7 +141,7 @@ def iter_responses(user: User, flt: ExportFilter, after: str | None = None,
         .join(SurveyVersion, Response.survey_version_id == SurveyVersion.id)
         .join(Unit, Response.unit_id == Unit.id)
         .outerjoin(Counter, Response.counter_id == Counter.id),
-        user, flt,
+        visible, flt,
     )
     return _chunks(keys, details, start, limit)
 
@@ -176,8 +177,8 @@ def _chunks(keys, details, start: tuple[int, int] | None, limit: int | None) -> 
                 continue
             hour = packed >> 2 * _ID_BITS
             position = f"{hour}.{(packed >> _ID_BITS) & _ID_MASK:016x}"
-            yield ResponseRecord(position, *row[1:4], privacy.hour_start(hour), *row[4:],
-                                 answers=answers.get(response_id, {}))
+            yield ResponseRecord(position, *row[1:4], privacy.hour_start(hour), *row[4:],  # type: ignore[misc, call-arg]
+                                 answers=answers.get(response_id, {}))  # (mypy cannot count a Row's columns)
 
 
 def _answers(response_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -205,13 +206,13 @@ class CountRecord:
     responses: int
 
 
-def response_counts(user: User, flt: ExportFilter) -> list[CountRecord]:
-    """Responses per unit and period, for the units the user may read."""
+def response_counts(visible: Scope, flt: ExportFilter) -> list[CountRecord]:
+    """Responses per unit and period, for the units of the scope `visible`."""
     query = _filtered(
         select(Unit.id, Unit.code, Unit.name, Response.period, func.count(Response.id))
         .join(Unit, Response.unit_id == Unit.id)
         .group_by(Unit.id, Unit.code, Unit.name, Response.period),
-        user, flt,
+        visible, flt,
     ).order_by(Response.period, Unit.code)
     return [CountRecord(*row) for row in db.session.execute(query)]
 

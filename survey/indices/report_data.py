@@ -1,11 +1,14 @@
 """Report inputs from the database: the plain dataclasses analysis.report renders.
 
-Queries and estimates come from services.aggregates; this module only assembles them, so the
-numbers in a PDF are the same as on the dashboard.
+Queries and estimates come from indices/aggregates; this module only assembles them, so the
+numbers in a PDF are the same as on the dashboard.  A unit's report is of a unit the caller has
+already found in its scope (access.unit_or_404, or an operator's --unit); the province report
+is for the roles that compare units (Permission.COMPARE_UNITS) and the CLI.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import cast
 
 from sqlalchemy import func, select
 
@@ -85,9 +88,13 @@ def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, res
 
 
 def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) -> UnitReportData:
-    summary = aggregates.unit_summary(unit.id, period, survey_code)
+    """`unit` is one the caller found in its scope (access.unit_or_404) or named on the CLI."""
+    # One read for the period, the one before and the trend (which includes both).
+    trend_periods = last_periods(period, TREND_PERIODS)
+    rows = aggregates.unit_rows(unit.id, trend_periods, survey_code)
+    summary = aggregates.unit_summary(unit.id, period, survey_code, rows=rows)
     earlier = previous(period)
-    before = aggregates.unit_summary(unit.id, earlier, survey_code).overall
+    before = aggregates.unit_summary(unit.id, earlier, survey_code, rows=rows).overall
     change = period_change(summary.overall, before)
     ci_method = ci_method_text([
         (INDEX_ESTIMATES, [summary.overall, *(ind for _c, _n, ind in summary.components)]),
@@ -108,7 +115,7 @@ def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) 
         items=tuple(ItemRow(code=i.code, text=i.text, rate=i.rate, mean=i.score,
                             component=i.component or "") for i in summary.items),
         trend=tuple(TrendPoint(period=p, estimate=est)
-                    for p, est in aggregates.trend(unit.id, last_periods(period, TREND_PERIODS), survey_code)),
+                    for p, est in aggregates.trend(unit.id, trend_periods, survey_code, rows=rows)),
         comments=tuple(comment_reader.latest(None, survey_code, unit_ids={unit.id}, period=period,
                                              limit=COMMENT_SAMPLE)),
         methods=_methods({unit.id}, period, summary.weighted, summary.responses, ci_method),
@@ -159,7 +166,7 @@ def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix
 
 def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData]:
     """One poster per active counter of the unit, with its signed URL and a typeable short link."""
-    survey = db.session.scalar(select(Survey).where(Survey.code == survey_code))
+    survey = cast(Survey, db.session.scalar(select(Survey).where(Survey.code == survey_code)))
     counters = db.session.scalars(select(Counter).where(Counter.unit_id == unit.id, Counter.active)
                                   .order_by(Counter.code)).all()
     return [PosterData(unit_name=unit.name, counter_name=c.name,
@@ -190,8 +197,8 @@ def thematic_report_data(survey: Survey) -> ThematicReportData:
     return ThematicReportData(
         campaign_title=survey.title_vi,
         purpose=survey.purpose or "",
-        opens_on=campaigns.local_day(survey.opens_at),
-        closes_on=campaigns.local_day(survey.closes_at, exclusive_end=True),
+        opens_on=cast(date, campaigns.local_day(survey.opens_at)),
+        closes_on=cast(date, campaigns.local_day(survey.closes_at, exclusive_end=True)),
         organizer=f"Sở Nội vụ {province.name}" if province else "Sở Nội vụ",
         response_count=responses,
         overall=rows.get(("overall", "overall")),

@@ -10,22 +10,23 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from sqlalchemy import (func,
-                        literal_column, or_, select, text, union_all)
+from sqlalchemy import (Float, Integer, String, cast, func, literal, literal_column, or_,
+                        select, text, union_all)
 from sqlalchemy.engine import Connection
 
 from survey.extensions import db
-from survey.models import (Response, RollupCell, RollupMeasure, RollupStratum)
+from survey.models import Response, RollupCell, RollupMeasure, RollupStratum, ServiceVolume
 
-from survey.indices.stratum_sums import (KIND_COUNT, PG_WORK_MEM, counted, Instrument, StratumSums, is_postgres,
+from survey.indices.stratum_sums import (KIND_COUNT, KIND_VOLUME, PG_WORK_MEM, counted, Instrument, StratumSums, is_postgres,
                                          state_matches, sum_selects)
 
 @contextmanager
-def _snapshot() -> Iterator[Connection]:
+def _snapshot(statements: int) -> Iterator[Connection]:
     """A read-only connection whose statements all see one snapshot of the database.
 
     The rollup and the tail are read by separate statements; a refresh committing between
     them would otherwise move responses from the tail into the rollup unseen (or twice).
+    One statement sees one snapshot by itself, so SQLite then needs no BEGIN.
     """
     if is_postgres():
         with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
@@ -35,9 +36,11 @@ def _snapshot() -> Iterator[Connection]:
             yield conn
             conn.rollback()
     else:
-        # pysqlite opens transactions only for writes; an explicit BEGIN pins the WAL snapshot.
         with db.engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN")
+            if statements > 1:
+                # pysqlite opens transactions only for writes; an explicit BEGIN pins the WAL
+                # snapshot.
+                conn.exec_driver_sql("BEGIN")
             try:
                 yield conn
             finally:
@@ -50,27 +53,44 @@ _CELL_DTYPE = np.dtype([("sid", ">i4"), ("mid", ">i4"), ("n", ">i8"), ("sat", ">
 _CELL_KEYS = ("sid", "mid", "n", "sat", "s1", "s2")
 
 
-def _fetch_cells(conn: Connection, query: Any) -> dict[str, np.ndarray]:
-    """Rollup cells as arrays sid, mid, n, sat, s1, s2.
+def _fetch_cells(conn: Connection, query: Any
+                 ) -> tuple[dict[str, np.ndarray], dict[int, tuple[int, str]]]:
+    """Rollup cells as arrays sid, mid, n, sat, s1, s2, and each measure id's (kind, code).
 
     A province-wide table is ~1 million cells.  On PostgreSQL they travel as ONE bytea of
     packed binary rows read straight into NumPy: ~4x faster than row tuples, and than
-    COPY BINARY, which psycopg delivers one message per row.
+    COPY BINARY, which psycopg delivers one message per row.  The measures come in the same
+    statement (a JSON column on PostgreSQL, joined columns on SQLite).
     """
     if conn.dialect.name == "postgresql":
         sub = query.subquery()
         packed = (func.int4send(sub.c.stratum_id).op("||")(func.int4send(sub.c.measure_id))
                   .op("||")(func.int8send(sub.c.n)).op("||")(func.int8send(sub.c.sat))
                   .op("||")(func.float8send(sub.c.s1)).op("||")(func.float8send(sub.c.s2)))
-        data = conn.execute(select(func.string_agg(packed, literal_column("''::bytea")))
-                            ).scalar() or b""
-        rows = np.frombuffer(data, dtype=_CELL_DTYPE)
-        return {k: rows[k].astype(np.int64 if k in ("sid", "mid", "n", "sat") else float)
-                for k in _CELL_KEYS}
-    rows = conn.execute(query).all()
-    table = np.array(rows, dtype=float).reshape(len(rows), 6)
-    return {k: table[:, i].astype(np.int64 if i < 4 else float)
-            for i, k in enumerate(_CELL_KEYS)}
+        measures = select(func.json_agg(func.json_build_array(
+            RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code))).scalar_subquery()
+        data, listed = conn.execute(select(
+            func.string_agg(packed, literal_column("''::bytea")), measures)).one()
+        rows = np.frombuffer(data or b"", dtype=_CELL_DTYPE)
+        return ({k: rows[k].astype(np.int64 if k in ("sid", "mid", "n", "sat") else float)
+                 for k in _CELL_KEYS}, {mid: (kind, code) for mid, kind, code in listed or ()})
+    rows = conn.execute(query.add_columns(RollupMeasure.kind, RollupMeasure.code)
+                        .join(RollupMeasure, RollupMeasure.id == RollupCell.measure_id)).all()
+    table = np.array([row[:6] for row in rows], dtype=float).reshape(len(rows), 6)
+    return ({k: table[:, i].astype(np.int64 if i < 4 else float)
+             for i, k in enumerate(_CELL_KEYS)},
+            {row[1]: (row[6], row[7]) for row in rows})
+
+
+def volume_select(periods: Sequence[str], unit_ids: set[int] | None) -> Any:
+    """Service volumes (dossiers > 0) in the tail's columns, so they come in its statement."""
+    query = select(ServiceVolume.unit_id, ServiceVolume.period, ServiceVolume.field,
+                   literal(KIND_VOLUME, Integer), literal("", String), ServiceVolume.dossiers,
+                   literal(0, Integer), cast(literal(0), Float), cast(literal(0), Float)
+                   ).where(ServiceVolume.dossiers > 0, ServiceVolume.period.in_(list(periods)))
+    if unit_ids is not None:
+        query = query.where(ServiceVolume.unit_id.in_(sorted(unit_ids)))
+    return query
 
 
 def read(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
@@ -98,15 +118,13 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
                           RollupCell.sat, RollupCell.s1, RollupCell.s2)
                    .join(RollupStratum, RollupStratum.id == RollupCell.stratum_id)
                    .where(*st_where, RollupCell.measure_id.in_(wanted)))
-    with _snapshot() as conn:
+    with _snapshot(3 if use_rollup else 1) as conn:
         folded_strata = conn.execute(select(
             RollupStratum.id, RollupStratum.unit_id, RollupStratum.period, RollupStratum.field,
             RollupStratum.responses).where(*st_where)).all() if use_rollup else []
-        folded = _fetch_cells(conn, cells_query) if use_rollup else None
-        tail = conn.execute(union_all(*sum_selects(inst, where, kinds))).all()
-    # Measures are only ever added: reading them afterwards covers every id seen above.
-    measure_of = {mid: (kind, code) for mid, kind, code in db.session.execute(
-        select(RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code))}
+        folded, measure_of = _fetch_cells(conn, cells_query) if use_rollup else (None, {})
+        tail = conn.execute(union_all(*sum_selects(inst, where, kinds),
+                                      volume_select(periods, unit_ids))).all()
     return _assemble(folded_strata, folded, tail, measure_of)
 
 
@@ -134,8 +152,12 @@ def _assemble(folded_strata: Sequence[Any], folded: dict[str, np.ndarray] | None
         for k in ("n", "sat", "s1", "s2"):
             cols[k].append(folded[k])
     extra: dict[str, list] = {k: [] for k in cols}
+    volumes: dict[tuple[int, str, str], int] = {}
     for unit_id, period, field, kind, code, n, sat, s1, s2 in tail:
         key = (unit_id, period, field)
+        if kind == KIND_VOLUME:
+            volumes[key] = int(n)
+            continue
         if key not in stratum_at:
             stratum_at[key] = len(strata)
             strata.append(key)
@@ -153,7 +175,7 @@ def _assemble(folded_strata: Sequence[Any], folded: dict[str, np.ndarray] | None
                                   else float))
     joined = {k: np.concatenate(v) for k, v in cols.items()}
     return StratumSums(strata, responses, measures, joined["st"], joined["m"], joined["n"],
-                       joined["sat"], joined["s1"], joined["s2"])
+                       joined["sat"], joined["s1"], joined["s2"], volumes)
 
 
 # --- folding -----------------------------------------------------------------------------

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 
-from sqlalchemy import (Integer, and_, bindparam, delete, func,
+from sqlalchemy import (CursorResult, Integer, Table, and_, bindparam, delete, func,
                         literal, select, text, true, union_all,
                         update)
 from sqlalchemy.dialects import postgresql, sqlite
@@ -129,7 +129,7 @@ def reset(survey_id: int | None = None) -> None:
 def pending() -> int:
     """Counted responses not folded yet."""
     return db.session.scalar(select(func.count()).select_from(Response)
-                             .where(Response.rollup_batch.is_(None), counted()))
+                             .where(Response.rollup_batch.is_(None), counted())) or 0
 
 
 def reset_stale() -> list[int]:
@@ -169,7 +169,7 @@ def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = N
                 db.session.rollback()
                 break
             mark = mark.where(Response.id <= last)
-        marked = db.session.execute(mark.values(rollup_batch=batch)).rowcount
+        marked = cast(CursorResult, db.session.execute(mark.values(rollup_batch=batch))).rowcount
         if not marked:
             db.session.rollback()
             break
@@ -209,7 +209,7 @@ def unfold(response_ids: Sequence[int]) -> int:
     folded = [Response.id.in_(ids), Response.rollup_batch.isnot(None)]
     surveys = db.session.scalars(select(Response.survey_id).where(*folded).distinct()).all()
     for survey_id in surveys:
-        inst = instrument_for(db.session.get(Survey, survey_id))
+        inst = instrument_for(cast(Survey, db.session.get(Survey, survey_id)))
         state = db.session.get(RollupState, survey_id)
         if state is None or state.component_weights != inst.component_weights:
             # Summed with other weights: read() ignores this rollup already and refresh()
@@ -220,7 +220,8 @@ def unfold(response_ids: Sequence[int]) -> int:
         kinds = {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}
         sums = db.session.execute(union_all(*sum_selects(inst, where, kinds))).all()
         _subtract(survey_id, sums)
-    return db.session.execute(update(Response).where(*folded).values(rollup_batch=None)).rowcount
+    unfolded = db.session.execute(update(Response).where(*folded).values(rollup_batch=None))
+    return cast(CursorResult, unfolded).rowcount
 
 
 def _forget(survey_id: int) -> None:
@@ -249,7 +250,7 @@ def _subtract(survey_id: int, rows: Sequence[Any]) -> None:
         else:
             cells.append({"sid": sid, "mid": measure_of[(kind, code)], "dn": int(n),
                           "dsat": int(sat or 0), "ds1": float(s1 or 0), "ds2": float(s2 or 0)})
-    st, cell = RollupStratum.__table__, RollupCell.__table__
+    st, cell = cast(Table, RollupStratum.__table__), cast(Table, RollupCell.__table__)
     if cells:
         db.session.execute(
             update(cell).where(cell.c.stratum_id == bindparam("sid"),

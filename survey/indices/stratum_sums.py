@@ -4,7 +4,7 @@ See :mod:`survey.indices.rollups` for how the sums are folded and read back exac
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -18,8 +18,10 @@ from survey.models import (Answer, Question, Response, RollupState,
 from survey.models.responses import COUNTED
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
 from survey.catalog.instrument import STANDING_CODE
+from survey.memo import once, remember
 
 KIND_COUNT = 0
+KIND_VOLUME = -1              # a service volume row read alongside the tail (rollup_read)
 OVERALL = "overall"
 NO_FIELD = ""                 # service_field NULL, stored as '' so it can be part of a key
 LOCK_KEY = 7_240_311          # pg_advisory_xact_lock: one refresh at a time
@@ -39,22 +41,60 @@ class Instrument:
         return ([(KIND_COMPONENT, c) for c in self.components] + [(KIND_OVERALL, OVERALL)])
 
 
+def questions_of(survey_id: int) -> list[tuple[str, str, str | None, str]]:
+    """(code, wording, component, type) of every version's questions, oldest version first.
+
+    One read per request serves the instrument (its components) and the item wordings.
+    """
+    return once(("questions", survey_id), lambda: [tuple(row) for row in db.session.execute(
+        select(Question.code, Question.text_vi, Question.component, Question.type)
+        .join(SurveyVersion, SurveyVersion.id == Question.version_id)
+        .where(SurveyVersion.survey_id == survey_id)
+        .order_by(SurveyVersion.number, Question.id))])
+
+
 def instrument_for(survey: Survey) -> Instrument:
     """The survey's composite components (from its questions) and their weights."""
-    comps = db.session.scalars(
-        select(Question.component).distinct()
-        .join(SurveyVersion, SurveyVersion.id == Question.version_id)
-        .where(SurveyVersion.survey_id == survey.id, Question.type == "likert5",
-               Question.component.isnot(None), Question.component != "OVERALL")
-    ).all()
-    configured = (survey.scope or {}).get("component_weights") or {}
+    return _instrument(survey.id, survey.scope)
+
+
+def _instrument(survey_id: int, scope: dict | None) -> Instrument:
+    comps = {comp for _code, _text, comp, kind in questions_of(survey_id)
+             if kind == "likert5" and comp is not None and comp != "OVERALL"}
+    configured = (scope or {}).get("component_weights") or {}
     weights = {c: float(configured.get(c, 1.0)) for c in comps}
-    return Instrument(survey.id, tuple(sorted(comps)), weights)
+    return Instrument(survey_id, tuple(sorted(comps)), weights)
+
+
+@dataclass(frozen=True)
+class _SurveyRow:
+    id: int
+    scope: dict | None
+
+
+def _survey_row(survey_code: str) -> _SurveyRow | None:
+    """The survey's id and scope, with its rollup state read in the same statement."""
+    def read() -> _SurveyRow | None:
+        row = db.session.execute(
+            select(Survey.id, Survey.scope, RollupState.survey_id, RollupState.component_weights)
+            .outerjoin(RollupState, RollupState.survey_id == Survey.id)
+            .where(Survey.code == survey_code)).first()
+        if row is None:
+            return None
+        remember(("rollup_weights", row[0]), None if row[2] is None else row[3])
+        return _SurveyRow(row[0], row[1])
+    return once(("survey", survey_code), read)
+
+
+def survey_id_of(survey_code: str = STANDING_CODE) -> int | None:
+    """The survey's id (read once per request, with its instrument and rollup state)."""
+    row = _survey_row(survey_code)
+    return None if row is None else row.id
 
 
 def instrument_of(survey_code: str = STANDING_CODE) -> Instrument | None:
-    survey = db.session.scalar(select(Survey).where(Survey.code == survey_code))
-    return None if survey is None else instrument_for(survey)
+    row = _survey_row(survey_code)
+    return None if row is None else _instrument(row.id, row.scope)
 
 
 def counted() -> Any:
@@ -183,11 +223,17 @@ class StratumSums:
     sat: np.ndarray
     s1: np.ndarray
     s2: np.ndarray
+    # Dossiers (> 0) per (unit_id, period, field) with a ServiceVolume row: the weights.
+    volumes: dict[tuple[int, str, str], int] = field(default_factory=dict)
 
 
 def state_matches(inst: Instrument) -> bool:
-    state = db.session.get(RollupState, inst.survey_id)
-    return state is None or state.component_weights == inst.component_weights
+    """Whether the rollup was folded with the instrument's component weights (or never)."""
+    def read() -> dict | None:
+        state = db.session.get(RollupState, inst.survey_id)
+        return None if state is None else state.component_weights
+    folded = once(("rollup_weights", inst.survey_id), read)
+    return folded is None or folded == inst.component_weights
 
 
 def kinds_for(stats: Iterable[str]) -> set[int]:

@@ -53,6 +53,7 @@ def day_salt(moment: datetime) -> str:
         found = citizen_connection.first(_NEW_SALT, {"day": day, "salt": secrets.token_hex(32)})
         if found is None:  # another worker inserted it first
             found = citizen_connection.first(_SALT_OF, {"day": day})
+    assert found is not None  # inserted, or another worker did
     # One tuple, replaced whole: threads of a worker read either day's pair, never a mix.
     current_app.extensions["client_salt"] = (day, found[0])
     return found[0]

@@ -12,6 +12,7 @@ compares the two on generated submissions).
 from __future__ import annotations
 
 import hashlib
+from typing import Literal
 import json
 import re
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ def _first(formdata, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _choice_answer(q, raw: str | None) -> AnswerValue | None | bool:
+def _choice_answer(q, raw: str | None) -> AnswerValue | None | Literal[False]:
     """The answer of a one-choice question; None when unanswered; False when not clearly valid."""
     if raw is None or raw == "":
         return False if q.required else None
@@ -107,7 +108,7 @@ def _choice_answer(q, raw: str | None) -> AnswerValue | None | bool:
     return AnswerValue(q.id, value_text=raw)
 
 
-def _multi_answer(q, values: list[str]) -> AnswerValue | None | bool:
+def _multi_answer(q, values: list[str]) -> AnswerValue | None | Literal[False]:
     if not values:
         return False if q.required else None
     ticked = set(values)
@@ -116,7 +117,7 @@ def _multi_answer(q, values: list[str]) -> AnswerValue | None | bool:
     return AnswerValue(q.id, value_text=";".join(v for v in q.choice_values if v in ticked))
 
 
-def _text_answer(q, raw: str | None) -> AnswerValue | None | bool:
+def _text_answer(q, raw: str | None) -> AnswerValue | None | Literal[False]:
     data = clean_text(raw)
     if not data:
         return False if q.required else None
@@ -137,7 +138,7 @@ def quick_check(formdata, version) -> Checked | None:
         return None
     consent = any(q.code == CONSENT_CODE for q in version.questions) and \
         _first(formdata, CONSENT_NAME) == CONSENT_YES
-    answers = []
+    answers: list[AnswerValue] = []
     for q in version.questions:
         if q.code in DEMOGRAPHIC_CODES and not consent:
             continue

@@ -10,7 +10,8 @@ kept driver connection 36 + 52 µs. bench/load.py shows the whole effect.
 - PostgreSQL: the statements are SQLAlchemy Core constructs, compiled once; they run on the
   psycopg connection itself (taken from SQLAlchemy's pool and kept in autocommit; when dropped
   it is invalidated, and it goes back to the pool only out of autocommit) so each statement is
-  its own transaction and needs no round trip to begin or end one. Every statement that writes (survey/intake/responses.py) is a single statement, hence atomic.
+  its own transaction and needs no round trip to begin or end one. Every statement that writes
+  (survey/intake/responses.py) is a single statement, hence atomic.
   Driver errors are raised as SQLAlchemy's exceptions (IntegrityError, OperationalError...), as
   everywhere else in the application. Values come back as psycopg gives them, which is what
   SQLAlchemy's psycopg dialect gives too for these column types (tests/intake/test_citizen_connection.py
@@ -28,7 +29,7 @@ The officials' pages keep the ordinary session (and its pre-ping): they are few,
 """
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 
 from flask import current_app
 from sqlalchemy import event
@@ -100,7 +101,7 @@ class CitizenConnection:
                 conn = self.engine.raw_connection()
             except dbapi.Error as error:  # the pool does not wrap these, as Engine.connect() would
                 raise DBAPIError.instance(None, None, error, dbapi.Error, dialect=self.engine.dialect) from error
-            conn.driver_connection.autocommit = True
+            cast(Any, conn.driver_connection).autocommit = True
         else:
             conn = self.engine.connect()
         self._kept.add(conn)
@@ -157,7 +158,7 @@ class CitizenConnection:
     def rows(self, statement: ClauseElement, params: dict[str, Any]) -> list[tuple]:
         """Run one statement (its own transaction) and return its rows as tuples."""
         if not self.driver_level:
-            return self.transaction(lambda conn: [tuple(r) for r in conn.execute(statement, params)])
+            return self.transaction(lambda conn: [tuple(r) for r in conn.execute(cast(Any, statement), params)])
         compiled = self._for_driver(statement)
         values = {**compiled.defaults, **params} if compiled.defaults else params
         dbapi = self.engine.dialect.loaded_dbapi

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import DateTime, String, bindparam, insert, select, text, update
+from sqlalchemy import DateTime, String, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -24,10 +24,10 @@ from survey.catalog.periods import period_of
 
 __all__ = ["AnswerValue", "DuplicateDossier", "LinkUsed", "Stored", "Submission", "dossier_hash", "store"]
 
-RESPONSE = Response.__table__
+RESPONSE = cast(Table, Response.__table__)
 ANSWER = Answer.__table__
-VERSION = SurveyVersion.__table__
-LINK = DossierLink.__table__
+VERSION = cast(Table, SurveyVersion.__table__)
+LINK = cast(Table, DossierLink.__table__)
 USED_DOSSIER_KEY = "pk_used_dossier"
 
 
@@ -48,9 +48,12 @@ class AnswerValue:
 
 
 class VersionLike(Protocol):
-    id: int
-    survey_id: int
-    frozen: bool  # False when unsure: then the first response freezes it
+    @property
+    def id(self) -> int: ...
+    @property
+    def survey_id(self) -> int: ...
+    @property
+    def frozen(self) -> bool: ...  # False when unsure: then the first response freezes it
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,7 @@ def _insert_pg(row: dict, sub: Submission, hashed_dossier: str | None, now: date
     elif hashed_dossier is not None:
         params["dossier_hash"] = hashed_dossier
     try:
-        response_id, link_ok = citizen_connection.first(statement, params)
+        response_id, link_ok = cast(tuple, citizen_connection.first(statement, params))  # RETURNING: one row
     except IntegrityError as error:
         if getattr(getattr(error.orig, "diag", None), "constraint_name", None) == USED_DOSSIER_KEY:
             raise DuplicateDossier() from None

@@ -17,14 +17,15 @@ from survey.links.service import (DEFAULT_DAYS, MAX_DAYS, Invalid, Refused, Unit
                                   parse_request, state, visible_link)
 from survey.links.slip import DEFAULT_SIZE, SIZES, slip_for, slip_html, slip_pdf
 from survey.models import Counter, Unit
-from survey.access import scope
+from survey.access import restrict, visible_unit_ids
 from survey.catalog.instrument import SERVICE_FIELDS
 
 FORM_FIELDS = ("dossier_code", "unit", "counter", "service_field", "procedure_name", "expires_in_days")
 
 
 def _units() -> list[Unit]:
-    query = scope(select(Unit).order_by(Unit.kind != "province", Unit.code), current_user, Unit.id)
+    query = restrict(select(Unit).order_by(Unit.kind != "province", Unit.code),
+                     visible_unit_ids(current_user), Unit.id)
     return list(db.session.scalars(query))
 
 
@@ -65,7 +66,7 @@ def index():
 
 
 def _link_or_404(link_id: int):
-    link = visible_link(current_user, link_id)
+    link = visible_link(visible_unit_ids(current_user), link_id)
     if link is None:
         abort(404)
     return link

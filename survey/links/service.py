@@ -14,16 +14,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Select, exists, func, select, update
 
 from forms.citizen import DOSSIER_PATTERN, clean_text
 from survey.extensions import db
 from survey.models import Counter, Response, Survey, Unit, User
 from survey.models.integrity import DossierLink, UsedDossier
 from survey.services import audit
-from survey.access import can_see_unit
+from survey.access import Scope, can_see_unit, in_scope
 from survey.catalog.instrument import SERVICE_FIELDS, STANDING_CODE
 from survey.catalog.periods import VIETNAM, as_utc, in_vietnam
 from survey.intake.responses import dossier_hash
@@ -96,7 +96,8 @@ def parse_request(data: Any) -> LinkRequest:
         errors["expires_in_days"] = f"Số ngày hiệu lực phải là số nguyên từ 1 đến {MAX_DAYS}."
     if errors:
         raise Invalid(errors)
-    return LinkRequest(code, unit, counter, field, procedure, days)
+    # Required fields are strings here, or errors said why not.
+    return LinkRequest(cast(str, code), cast(str, unit), counter, cast(str, field), procedure, days)
 
 
 def standing_survey() -> Survey | None:
@@ -165,10 +166,10 @@ def state(link: DossierLink, now: datetime | None = None) -> str:
     return "open" if as_utc(link.expires_at) > now else "expired"
 
 
-def visible_link(user: User, link_id: int) -> DossierLink | None:
-    """The link when it belongs to one of `user`'s units, else None (answer 404)."""
+def visible_link(visible: Scope, link_id: int) -> DossierLink | None:
+    """The link when it belongs to a unit of the scope `visible`, else None (answer 404)."""
     link = db.session.get(DossierLink, link_id)
-    if link is None or not can_see_unit(user, link.unit_id):
+    if link is None or not in_scope(visible, link.unit_id):
         return None
     return link
 
@@ -178,11 +179,17 @@ def procedure_text(link: DossierLink) -> str:
     return link.procedure_name or FIELD_NAMES.get(link.service_field or "", "")
 
 
-def verified_count(unit_ids: set[int] | None, period: str, survey_code: str = STANDING_CODE) -> int:
-    """Counted responses of the period that came through a dossier link (unit_ids None: all)."""
+def verified_select(unit_ids: set[int] | None, period: str, survey_code: str = STANDING_CODE
+                    ) -> Select:
+    """The count of counted responses of the period that came through a dossier link."""
     query = (select(func.count()).select_from(Response).join(Survey, Survey.id == Response.survey_id)
              .where(Survey.code == survey_code, Response.period == period,
                     Response.verified.is_(True), Response.status == "counted"))
     if unit_ids is not None:
         query = query.where(Response.unit_id.in_(sorted(unit_ids)))
-    return int(db.session.scalar(query) or 0)
+    return query
+
+
+def verified_count(unit_ids: set[int] | None, period: str, survey_code: str = STANDING_CODE) -> int:
+    """Counted responses of the period that came through a dossier link (unit_ids None: all)."""
+    return int(db.session.scalar(verified_select(unit_ids, period, survey_code)) or 0)

@@ -7,6 +7,7 @@ about the person (the dossier code is not even known here: only its keyed hash i
 """
 from __future__ import annotations
 
+from typing import cast
 from dataclasses import dataclass
 from datetime import date
 
@@ -46,7 +47,7 @@ class Slip:
 
 
 def slip_for(link: DossierLink, size: str = DEFAULT_SIZE) -> Slip:
-    unit = db.session.get(Unit, link.unit_id)
+    unit = cast(Unit, db.session.get(Unit, link.unit_id))  # a foreign key
     counter = db.session.get(Counter, link.counter_id) if link.counter_id else None
     return Slip(unit.name, counter.name if counter else None, procedure_text(link), link_url(link.id),
                 last_day(link), size if size in SIZES else DEFAULT_SIZE)

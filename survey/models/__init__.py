@@ -5,9 +5,20 @@ from survey.models.responses import Answer, Response, ServiceVolume
 from survey.models.accounts import ROLES, ApiToken, AuditLog, User
 from survey.models.campaigns import CampaignTarget
 from survey.models.integrity import ClientSalt, DossierLink, UsedDossier
+from survey.models.loop import (CaseEvent, DigestSent, EvidenceFile, FeedbackCase, ProgressReport,
+                               RemediationTask, TaskNote, TrackerCriterion, TrackerImport)
 from survey.models.rollups import RollupCell, RollupMeasure, RollupState, RollupStratum
 
 __all__ = [
+    "CaseEvent",
+    "DigestSent",
+    "EvidenceFile",
+    "FeedbackCase",
+    "ProgressReport",
+    "RemediationTask",
+    "TaskNote",
+    "TrackerCriterion",
+    "TrackerImport",
     "ROLES",
     "Answer",
     "ApiToken",

@@ -7,13 +7,13 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey.extensions import db
+from survey.extensions import Model
 
 # administrator (province IT), analyst (Sở Nội vụ: all units), official (own unit and below).
 ROLES = ("admin", "analyst", "official")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user_account"  # "user" is reserved in PostgreSQL
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -42,7 +42,7 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_epoch or 0}"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for /api/v1; only its hash is stored, the token is shown once."""
 
     __tablename__ = "api_token"
@@ -58,7 +58,7 @@ class ApiToken(db.Model):
     user = relationship("User")
 
 
-class AuditLog(db.Model):
+class AuditLog(Model):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey.extensions import db
+from survey.extensions import Model
 
 
-class CampaignTarget(db.Model):
+class CampaignTarget(Model):
     __tablename__ = "campaign_target"
 
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), primary_key=True)

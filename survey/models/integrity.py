@@ -12,10 +12,10 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.expression import false
 
-from survey.extensions import db
+from survey.extensions import Model
 
 
-class DossierLink(db.Model):
+class DossierLink(Model):
     """A signed one-time link printed on a dossier's receipt or result slip (or sent by SMS/Zalo)."""
 
     __tablename__ = "dossier_link"
@@ -35,7 +35,7 @@ class DossierLink(db.Model):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
-class UsedDossier(db.Model):
+class UsedDossier(Model):
     """One response per dossier and survey, without the response knowing its dossier."""
 
     __tablename__ = "used_dossier"
@@ -44,7 +44,7 @@ class UsedDossier(db.Model):
     dossier_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
-class ClientSalt(db.Model):
+class ClientSalt(Model):
     """The salt of one day's client hashes; `flask purge` deletes it once the day is over."""
 
     __tablename__ = "client_salt"

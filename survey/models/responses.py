@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey.extensions import db
+from survey.extensions import Model
 
 CHANNELS = ("qr", "kiosk", "link")
 # counted: in every figure. quarantined: stored with its reasons (Response.flags) but in no figure
@@ -28,7 +28,7 @@ STATUSES = ("counted", "quarantined", "rejected")
 COUNTED, QUARANTINED, REJECTED = STATUSES
 
 
-class Response(db.Model):
+class Response(Model):
     __tablename__ = "response"
     __table_args__ = (
         Index("ix_response_unit_period", "unit_id", "period"),
@@ -73,7 +73,7 @@ class Response(db.Model):
     )
 
 
-class Answer(db.Model):
+class Answer(Model):
     __tablename__ = "answer"
 
     response_id: Mapped[int] = mapped_column(
@@ -90,7 +90,7 @@ class Answer(db.Model):
     response: Mapped[Response] = relationship(back_populates="answers")
 
 
-class ServiceVolume(db.Model):
+class ServiceVolume(Model):
     """Dossiers a unit handled in a field and period: the basis of w = dossiers_h / responses_h."""
 
     __tablename__ = "service_volume"

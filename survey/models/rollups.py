@@ -13,12 +13,12 @@ from sqlalchemy import (JSON, BigInteger, DateTime, Float, ForeignKey, Integer, 
                         String, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from survey.extensions import db
+from survey.extensions import Model
 
 KIND_ITEM, KIND_COMPONENT, KIND_OVERALL = 1, 2, 3
 
 
-class RollupStratum(db.Model):
+class RollupStratum(Model):
     """Responses folded so far per survey x unit x period x raw service field ('' = none)."""
 
     __tablename__ = "rollup_stratum"
@@ -32,7 +32,7 @@ class RollupStratum(db.Model):
     responses: Mapped[int] = mapped_column(BigInteger)
 
 
-class RollupMeasure(db.Model):
+class RollupMeasure(Model):
     """What a cell sums: an item (by code), a component score, or the overall score."""
 
     __tablename__ = "rollup_measure"
@@ -43,7 +43,7 @@ class RollupMeasure(db.Model):
     code: Mapped[str] = mapped_column(String(32))
 
 
-class RollupCell(db.Model):
+class RollupCell(Model):
     """Count, satisfied count (items: answers 4-5), sum and sum of squares of one measure."""
 
     __tablename__ = "rollup_cell"
@@ -58,7 +58,7 @@ class RollupCell(db.Model):
     s2: Mapped[float] = mapped_column(Float)
 
 
-class RollupState(db.Model):
+class RollupState(Model):
     """The component weights a survey's composite cells were summed with: overall scores are
     not additive in the weights, so a change of weights means a rebuild."""
 

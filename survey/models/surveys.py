@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey.extensions import db
+from survey.extensions import Model
 from survey.catalog.periods import as_utc
 
 QUESTION_TYPES = ("likert5", "yesno", "choice", "multi", "text")
@@ -24,7 +24,7 @@ def survey_is_open(status: str, opens_at: datetime | None, closes_at: datetime |
     return True
 
 
-class Survey(db.Model):
+class Survey(Model):
     __tablename__ = "survey"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -54,7 +54,7 @@ class Survey(db.Model):
         return survey_is_open(self.status, self.opens_at, self.closes_at, now)
 
 
-class SurveyVersion(db.Model):
+class SurveyVersion(Model):
     __tablename__ = "survey_version"
     __table_args__ = (UniqueConstraint("survey_id", "number"),)
 
@@ -71,7 +71,7 @@ class SurveyVersion(db.Model):
     )
 
 
-class Question(db.Model):
+class Question(Model):
     __tablename__ = "question"
     __table_args__ = (UniqueConstraint("version_id", "code"),)
 

@@ -6,12 +6,12 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey.extensions import db
+from survey.extensions import Model
 
 UNIT_KINDS = ("province", "agency", "commune", "ward", "centre")
 
 
-class Unit(db.Model):
+class Unit(Model):
     __tablename__ = "unit"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -30,7 +30,7 @@ class Unit(db.Model):
         return f"<Unit {self.code} {self.name!r}>"
 
 
-class Counter(db.Model):
+class Counter(Model):
     """A counter (quầy) at a service centre; its QR code carries a signed token naming it."""
 
     __tablename__ = "counter"

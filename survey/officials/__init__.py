@@ -1,4 +1,4 @@
-"""Officials' workspace: the home page and the menu. Reads go through access.scope.
+"""Officials' workspace: the home page and the menu. Reads take the user's scope (access.visible_unit_ids).
 
 Sign-in, the one-time password and each route's permission are checked by the app-wide gate
 (survey/gate.py) before any view here runs.

@@ -11,7 +11,7 @@ from survey.extensions import db
 from survey.models import Response, Unit
 from survey.officials import bp
 from survey.permissions import Permission, requires
-from survey.access import scope
+from survey.access import restrict, visible_unit_ids
 from survey.catalog.periods import period_of
 from survey.indices.stratum_sums import counted
 
@@ -31,5 +31,5 @@ def home():
         .outerjoin(counts, counts.c.unit_id == Unit.id)
         .order_by(Unit.kind != "province", Unit.code)
     )
-    rows = db.session.execute(scope(query, current_user, Unit.id)).all()
+    rows = db.session.execute(restrict(query, visible_unit_ids(current_user), Unit.id)).all()
     return render_template("officials/home.html", rows=rows, period=period)

@@ -7,6 +7,7 @@ each link stores at most one response, and only the one-stop system or an office
 """
 from __future__ import annotations
 
+from typing import cast
 import uuid
 from datetime import datetime, timezone
 
@@ -25,6 +26,7 @@ from survey.intake.answers import posted_version
 from survey.intake.place import lookup_counter, lookup_unit, version_info
 from survey.intake import responses
 from survey.intake.tokens import CounterToken, UnitToken
+from survey.feedback.intake import case_after_submission
 
 
 def _closed(kind: str, status: int):
@@ -64,7 +66,9 @@ def _open_link(token: str) -> tuple[DossierLink, form_page.Place]:
 
 
 def _already_stored(key: str | None) -> bool:
-    return bool(key) and len(key) <= 64 and db.session.scalar(
+    if not key:
+        return False
+    return len(key) <= 64 and db.session.scalar(
         select(Response.id).where(Response.idempotency_key == key)) is not None
 
 
@@ -93,6 +97,7 @@ def dossier_link_submit(token: str):
     checked, form, page = form_page.check_posted(place, version, lang)
     if page is not None:
         return page
+    assert checked is not None  # no page: the submission passed
     submission = responses.Submission(
         version=version.ref,
         unit_id=place.unit.id,
@@ -106,15 +111,23 @@ def dossier_link_submit(token: str):
     )
     link_id = link.id
     db.session.rollback()  # end the read before store() takes the link row in its own transaction
+    now = datetime.now(timezone.utc)
     try:
-        responses.store(submission)
+        stored = responses.store(submission, now)
     except responses.DuplicateDossier:
         _closed("used", 409)
     except responses.LinkUsed:
-        _closed(state(db.session.get(DossierLink, link_id)), 409)
+        _closed(state(cast(DossierLink, db.session.get(DossierLink, link_id))), 409)
     except (OperationalError, SQLAlchemyError):
         current_app.logger.exception("storing a dossier-link response failed")
         return form_page.retry_form(place, version, lang, form)
+    if stored.created:
+        opened = case_after_submission(request.form, checked.answers, version.questions,
+                                       unit_id=place.unit.id, counter_id=submission.counter_id,
+                                       survey_id=place.survey.id, now=now)
+        if opened is not None:
+            return redirect(url_for("case.show", token=opened.token, moi=1,
+                                    lang=lang if lang == "en" else None), code=303)
     return redirect(url_for("public.dossier_link_thanks", token=token,
                             lang=lang if lang == "en" else None), code=303)
 

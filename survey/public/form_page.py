@@ -3,6 +3,7 @@ which place a token names, the questions in the citizen's language, rendering, t
 and the check of posted answers."""
 from __future__ import annotations
 
+from typing import Any, cast
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -121,7 +122,7 @@ def _resolve_counter(parsed: CounterToken) -> Place:
         unavailable_page("replaced", 410)
     if not survey.is_open(datetime.now(timezone.utc)) or found.version is None:
         abort(410, description="survey")
-    return Place(found.unit, counter, survey, found.version)
+    return Place(cast(UnitInfo, found.unit), counter, survey, found.version)  # a counter's unit
 
 
 def question_views(version: VersionInfo, lang: str) -> tuple[QuestionView, ...]:
@@ -207,7 +208,7 @@ def empty_page(place: Place, version: VersionInfo, lang: str) -> pages.Page:
     if page is None:
         marked = Place(
             UnitInfo(place.unit.id, pages.MARKERS["unit"]),
-            None if place.is_link else replace(place.counter, name=pages.MARKERS["counter"]),
+            None if place.is_link else replace(cast(CounterInfo, place.counter), name=pages.MARKERS["counter"]),
             place.survey,
             place.version,
         )
@@ -244,9 +245,10 @@ def unavailable_form(parsed: CounterToken | UnitToken, lang: str):
     known = remembered(place_key(parsed))
     if known is None:
         return None
-    place, version = known
+    place, version = cast(tuple[Place, VersionInfo], known)  # what submit() remembered
     if parsed.survey_id != place.survey.id or (
-            isinstance(parsed, CounterToken) and place.counter.token_version != parsed.token_version):
+            isinstance(parsed, CounterToken)
+            and cast(CounterInfo, place.counter).token_version != parsed.token_version):
         return None  # another survey, or a replaced poster: no form, even to say "send again"
     if posted_version(request.form) not in (None, version.id):
         return None
@@ -268,7 +270,7 @@ def retry_form(place: Place, version: VersionInfo, lang: str, form=None, status:
     return html, status, {"Retry-After": retry_after}
 
 
-def check_posted(place: Place, version: VersionInfo, lang: str) -> tuple[Checked | None, object, object]:
+def check_posted(place: Place, version: VersionInfo, lang: str) -> tuple[Checked | None, Any, Any]:
     """(what was posted, as it will be stored; the WTForms form if one was built; None), or
     (None, form, the 422 page that shows it again with every answer kept)."""
     # Nearly every submission is complete and well formed: read it straight from the posted

@@ -32,6 +32,7 @@ from survey.intake.place import (
 )
 from survey.intake import responses
 from survey.intake.anonymity import client_hash
+from survey.feedback.intake import case_after_submission
 
 @bp.get("/s/<token>")
 def survey_form(token: str):
@@ -67,6 +68,7 @@ def submit(token: str):
     checked, form, page = check_posted(place, version, lang)
     if page is not None:
         return page
+    assert checked is not None  # no page: the submission passed
 
     if place.is_link:
         channel = "link"  # a campaign link is a link wherever it was opened
@@ -110,6 +112,14 @@ def submit(token: str):
         return retry_form(place, version, lang, form)
     if not stored.created:
         slot.give_back()
+    else:
+        # "Tôi muốn được trả lời": a case of its own, after the response and not joined to it.
+        opened = case_after_submission(request.form, checked.answers, version.questions,
+                                       unit_id=place.unit.id, counter_id=submission.counter_id,
+                                       survey_id=place.survey.id, now=now)
+        if opened is not None:
+            return redirect(url_for("case.show", token=opened.token, moi=1,
+                                    lang=lang if lang == "en" else None), code=303)
     return redirect(url_for("public.thanks", token=token, lang=lang if lang == "en" else None,
                             c=request.args.get("c")), code=303)
 

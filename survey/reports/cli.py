@@ -1,6 +1,7 @@
 """`flask report unit|province` and `flask qr-posters`."""
 from __future__ import annotations
 
+from typing import cast
 import time
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def report_province(period: str, output: Path, use_queue: bool | None, timeout: 
         raise click.ClickException("--queue cần REDIS_URL.")
     targets = [(code, str(output / f"bao-cao-{code}-{period}.pdf")) for code in codes]
     if use_queue:
-        _run_queued(redis_url, url, period, targets, timeout)
+        _run_queued(cast(str, redis_url), url, period, targets, timeout)  # checked above
     else:
         with click.progressbar(targets, label="Báo cáo đơn vị", show_pos=True) as bar:
             for code, path in bar:

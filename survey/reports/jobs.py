@@ -5,6 +5,7 @@ its own app, so a worker on another machine renders exactly what the CLI would.
 """
 from __future__ import annotations
 
+from typing import cast
 import secrets
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def render_unit_to_file(database_url: str, unit_code: str, period: str, output: 
     # tier's SECRET_KEY (create_app refuses to run without a real one).
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secrets.token_hex(32)})
     with app.app_context():
-        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+        unit = cast(Unit, db.session.scalar(select(Unit).where(Unit.code == unit_code)))  # queued from the table
         Path(output).write_bytes(render_unit_report(unit_report_data(unit, period)))
         db.session.remove()
         db.engine.dispose()

@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+from typing import cast
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,7 +108,7 @@ def channel_gap(unit_id: int, period: str, survey_code: str = STANDING_CODE) -> 
     arrays = {k: np.asarray(v) for k, v in table.items()}
     estimates = from_sums(design, arrays)
     diff = difference_from_sums(design, arrays, OPEN, VERIFIED)
-    return ChannelGap(db.session.get(Unit, unit_id), estimates[OPEN], estimates[VERIFIED], diff)
+    return ChannelGap(cast(Unit, db.session.get(Unit, unit_id)), estimates[OPEN], estimates[VERIFIED], diff)
 
 
 def channel_gaps(period: str, survey_code: str = STANDING_CODE, min_verified: int = MIN_N

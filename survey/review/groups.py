@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter as Tally
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Sequence, cast
 
 from sqlalchemy import func, select
 
@@ -92,7 +92,7 @@ def flagged_groups(status: str = QUARANTINED, period: str | None = None,
     return groups
 
 
-def _overall(unit_id: int, period: str, survey_code: str, include: list[int] = ()
+def _overall(unit_id: int, period: str, survey_code: str, include: Sequence[int] = ()
              ) -> Estimate | None:
     rows = aggregates.index_table_for([period], {unit_id}, survey_code, stats=("overall",),
                                       include=include)
@@ -130,4 +130,4 @@ def held_counts() -> dict[str, int]:
 
 def last_response_id() -> int:
     """Decisions taken from the page apply to responses up to this id: what the analyst saw."""
-    return db.session.scalar(select(func.coalesce(func.max(Response.id), 0)))
+    return cast(int, db.session.scalar(select(func.coalesce(func.max(Response.id), 0))))

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable, cast
 
 from flask import current_app
 from limits.storage import RedisStorage
@@ -168,9 +168,10 @@ return {total, run_length, per_counter, per_day}
 
 
 def _record_redis(storage: RedisStorage, keys: _Keys, fp: str) -> tuple[int, int, int, int]:
-    names = keys.burst + [keys.run] + ([keys.client_counter, keys.client_day]
+    # Both client keys are set together (_keys), or neither.
+    names = keys.burst + [keys.run] + (cast(list[str], [keys.client_counter, keys.client_day])
                                        if keys.client_day else [])
-    script = storage.get_connection().register_script(_RECORD)
+    script = storage.get_connection().register_script(_RECORD)  # type: ignore[arg-type]  # redis-py takes str
     result = script(keys=[storage.prefixed_key(k) for k in names],
                     args=[len(keys.burst), keys.burst_ttl, 2 * DAY_SECONDS, fp])
     return tuple(int(x) for x in result)  # type: ignore[return-value]
@@ -213,7 +214,8 @@ def submission_flags(ctx: SubmissionContext) -> list[str]:
         return flags
     try:
         keys = _keys(ctx)
-        record = _record_redis if isinstance(storage, RedisStorage) else _record_memory
+        record: Callable[[Any, _Keys, str], tuple[int, int, int, int]] = (
+            _record_redis if isinstance(storage, RedisStorage) else _record_memory)
         in_window, run, per_counter, per_day = record(storage, keys, ctx.answers_fingerprint)
     except Exception:  # the storage is down: keep taking answers (fail open)
         current_app.logger.exception("submission signals unavailable; storage rules skipped")

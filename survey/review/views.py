@@ -5,6 +5,8 @@ decision is audited there, in the transaction that makes it.
 """
 from __future__ import annotations
 
+from typing import Literal, overload
+
 from datetime import date, datetime, timezone
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -12,12 +14,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from survey.dashboards import formatting
-from survey.dashboards.queries import PERIOD_RE, units_for_choice
+from survey.dashboards.queries import units_for_choice
 from survey.models.responses import COUNTED, QUARANTINED, STATUSES
 from survey.review import bp, evidence, groups
 from survey.review.quarantine import ACTIONS, Selection, decide
 from survey.access import unit_or_404
-from survey.catalog.periods import period_of
+from survey.catalog.periods import period_of, period_problem
 
 TABS = {QUARANTINED: "Đang cách ly", "rejected": "Đã loại khỏi số liệu",
         COUNTED: "Đã trả lại (được tính)"}
@@ -26,15 +28,27 @@ DONE = {"release": "Đã trả lại %(n)s phiếu vào số liệu.",
         "quarantine": "Đã cách ly %(n)s phiếu."}
 
 
+@overload
+def _period(value: str | None, default: str) -> str: ...
+@overload
+def _period(value: str | None, default: None) -> str | None: ...
+
+
 def _period(value: str | None, default: str | None) -> str | None:
     value = (value or "").strip() or default
-    if value is not None and not PERIOD_RE.match(value):
+    if value is not None and period_problem(value) is not None:
         abort(404 if request.method == "GET" else 400)
     return value
 
 
 MAX_ID = 2**31 - 1        # unit, survey and counter ids are INTEGER columns on both backends
 MAX_RESPONSE_ID = 2**62   # response ids are BIGINT on PostgreSQL
+
+
+@overload
+def _int(value: str | None, required: Literal[True], high: int = ...) -> int: ...
+@overload
+def _int(value: str | None, required: bool = ..., high: int = ...) -> int | None: ...
 
 
 def _int(value: str | None, required: bool = False, high: int = MAX_ID) -> int | None:

@@ -7,6 +7,7 @@ Every action writes an audit row in its own transaction. No Flask request handli
 """
 from __future__ import annotations
 
+from typing import cast
 import io
 import re
 import secrets
@@ -166,8 +167,8 @@ def input_of(survey: Survey) -> CampaignInput:
     return CampaignInput(
         title=survey.title_vi,
         purpose=survey.purpose or "",
-        opens_on=local_day(survey.opens_at),
-        closes_on=local_day(survey.closes_at, exclusive_end=True),
+        opens_on=cast(date, local_day(survey.opens_at)),  # a campaign has both dates
+        closes_on=cast(date, local_day(survey.closes_at, exclusive_end=True)),
         targets=tuple(Target(t.unit_id, t.quota) for t in targets_of(survey)),
         a_codes=tuple(q.code for q in questions if q.code in A_CODES),
         area=(survey.scope or {}).get("policy_area"),
@@ -275,7 +276,7 @@ def publish(survey: Survey, user_id: int | None = None, now: datetime | None = N
         raise CampaignError("past")
     survey.status = "open"
     audit.record("campaign_published", target=f"survey:{survey.id}", user_id=user_id,
-                 version=survey.current_version.number)
+                 version=cast(SurveyVersion, survey.current_version).number)
     db.session.commit()
 
 

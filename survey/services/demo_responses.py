@@ -12,7 +12,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence, cast
 
 from sqlalchemy import delete, insert, select, update
 
@@ -57,7 +57,7 @@ class NewResponse:
 
 def insert_responses(version_id: int, rows: Sequence[NewResponse]) -> list[int]:
     """Bulk-insert responses and their answers; returns the new response ids in order."""
-    version = db.session.get(SurveyVersion, version_id)
+    version = cast(SurveyVersion, db.session.get(SurveyVersion, version_id))
     questions = dict(db.session.execute(
         select(Question.code, Question.id).where(Question.version_id == version_id)).all())
     ids: list[int] = []
@@ -70,7 +70,7 @@ def insert_responses(version_id: int, rows: Sequence[NewResponse]) -> list[int]:
               "period": r.period, "channel": r.channel, "service_field": r.service_field,
               "idempotency_key": r.key or f"{DEMO_KEY}{start + i}-{random.getrandbits(64):x}"}
              for i, r in enumerate(chunk)]).all()
-        answers = []
+        answers: list[dict[str, Any]] = []
         for rid, r in zip(new_ids, chunk):
             for code, value in r.answers.items():
                 answers.append({"response_id": rid, "question_id": questions[code],
@@ -131,7 +131,7 @@ def seed_demo_responses(n_per_unit: int = 150, periods: Iterable[str] = ("2026-H
     survey = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
     if survey is None:
         raise LookupError("Chưa có khảo sát SIPAS: chạy `flask seed-demo` trước.")
-    version = survey.current_version
+    version = cast(SurveyVersion, survey.current_version)  # seed-demo made it
     questions = db.session.scalars(select(Question).where(
         Question.version_id == version.id, Question.type == "likert5")).all()
     units = db.session.scalars(select(Unit).where(Unit.kind != "province").order_by(Unit.code)).all()

@@ -10,7 +10,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence, cast
 
 from sqlalchemy import select, tuple_
 
@@ -153,7 +153,7 @@ def validate_volumes(records: Iterable[tuple[int, Mapping[str, Any]]],
 
     for number, record in records:
         def bad(column: str | None, message: str) -> None:
-            errors.append(RowError(number, column, message, unit_label))
+            errors.append(RowError(number, column, message, unit_label))  # noqa: B023 (called in this pass only)
 
         before = len(errors)
         unit_code = _as_text(record.get("unit_code"))
@@ -195,7 +195,7 @@ def validate_volumes(records: Iterable[tuple[int, Mapping[str, Any]]],
                           f"kỳ {period}, lĩnh vực {field_code}).")
             else:
                 seen[key] = number
-                rows.append(VolumeRow(key[0], period, field_code, dossiers))
+                rows.append(VolumeRow(key[0], period, field_code, cast(int, dossiers)))  # no error: a number
     if errors:
         raise ImportRejected(errors)
     return rows
@@ -262,7 +262,7 @@ class UnitRow:
     parent_code: str | None
 
 
-def validate_units(records: list[tuple[int, Mapping[str, str]]]) -> list[UnitRow]:
+def validate_units(records: Sequence[tuple[int, Mapping[str, str]]]) -> list[UnitRow]:
     existing = {u.code: u for u in db.session.scalars(select(Unit))}
     errors: list[RowError] = []
     rows: list[UnitRow] = []
@@ -271,7 +271,7 @@ def validate_units(records: list[tuple[int, Mapping[str, str]]]) -> list[UnitRow
 
     for number, record in records:
         def bad(column: str | None, message: str) -> None:
-            errors.append(RowError(number, column, message))
+            errors.append(RowError(number, column, message))  # noqa: B023 (called in this pass only)
 
         before = len(errors)
         code, name = _as_text(record.get("code")), _as_text(record.get("name"))

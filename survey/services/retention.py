@@ -6,14 +6,14 @@ is idempotent: a second run at once finds nothing. Periods are in days, from the
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 
 from survey.extensions import db
-from survey.models import Answer, AuditLog, Response
+from survey.models import Answer, AuditLog, FeedbackCase, Response
 from survey.models.integrity import ClientSalt, DossierLink
 from survey.catalog.periods import in_vietnam
 
@@ -82,13 +82,19 @@ def purge(retention: Retention, now: datetime | None = None, dry_run: bool = Fal
     old_rejected = and_(Response.status == "rejected",
                         Response.submitted_at < now - timedelta(days=retention.rejected_days))
     report.refused_rejected = db.session.scalar(
-        select(func.count()).select_from(Response).where(old_rejected, Response.rollup_batch.is_not(None)))
+        select(func.count()).select_from(Response).where(old_rejected, Response.rollup_batch.is_not(None))) or 0
     deletable = select(Response.id).where(old_rejected, Response.rollup_batch.is_(None))
     # Answers first and explicitly: SQLite enforces ON DELETE CASCADE only with a pragma.
     _apply(delete(Answer).where(Answer.response_id.in_(deletable)), dry_run)
     report.removed["rejected_response"] = _apply(
         delete(Response).where(Response.id.in_(deletable)), dry_run,
         count=select(func.count()).select_from(deletable.subquery()))
+
+    # A feedback case's contact was left for the reply only: closing the case clears it, and this
+    # clears any closed case that still holds one (closed before the rule existed, or by hand).
+    report.removed["feedback_case.contact"] = _apply(
+        update(FeedbackCase).where(FeedbackCase.contact_encrypted.is_not(None), FeedbackCase.status == "closed")
+        .values(contact_encrypted=None), dry_run)
 
     if dry_run:
         db.session.rollback()
@@ -104,4 +110,5 @@ def _apply(statement, dry_run: bool, count=None) -> int:
             table = statement.table
             count = select(func.count()).select_from(table).where(statement.whereclause)
         return int(db.session.scalar(count) or 0)
-    return db.session.execute(statement, execution_options={"synchronize_session": False}).rowcount
+    result = db.session.execute(statement, execution_options={"synchronize_session": False})
+    return cast(CursorResult, result).rowcount

@@ -40,7 +40,7 @@ def add(unit_code: str, answers: dict[str, int | None], field: str | None = None
 def add_many(specs) -> None:
     survey = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
     rows = []
-    for i, (code, answers, field, period, comment, when, counter_index) in enumerate(specs):
+    for code, answers, field, period, comment, when, counter_index in specs:
         unit = db.session.get(Unit, unit_id(code))
         rows.append(NewResponse(unit.id, unit.counters[counter_index].id, period,
                                 when or WHEN[period], field, answers, comment))

@@ -66,7 +66,8 @@ def _send(client, url: str, body, raw: str):
     if raw == "json":
         return client.post(url, json=dict(body))
     if raw == "garbage":
-        return client.post(url, data=b"\xff\xfe%%%&&==" + encode(body), content_type="application/x-www-form-urlencoded")
+        return client.post(url, data=b"\xff\xfe%%%&&==" + encode(body),
+                           content_type="application/x-www-form-urlencoded")
     if raw == "huge":
         return client.post(url, data=encode(body + [("q_COMMENT", "x" * 70_000)]),
                            content_type="application/x-www-form-urlencoded")

@@ -301,7 +301,7 @@ def test_rotation_retires_the_old_poster_and_its_short_link_together(app, client
 def test_qr_codes_and_posters_print_the_versioned_short_link(app, runner, tmp_path):
     result = runner.invoke(args=["qr-codes", "-o", str(tmp_path / "qr")])
     assert result.exit_code == 0, result.output
-    code, _url, short = next(l for l in result.stdout.splitlines() if "\t" in l).split("\t")
+    code, _url, short = next(line for line in result.stdout.splitlines() if "\t" in line).split("\t")
     assert short == f"http://survey.test/q/{code}/1"
 
 
@@ -340,5 +340,6 @@ def test_the_migration_moves_rated_dossiers_to_used_dossier(app):
                      "k": key, "h": hashed})
         upgrade()
         with db.engine.connect() as conn:
-            assert conn.execute(text("SELECT survey_id, dossier_hash FROM used_dossier")).all() == [(survey_id, "a" * 64)]
+            used = conn.execute(text("SELECT survey_id, dossier_hash FROM used_dossier")).all()
+            assert used == [(survey_id, "a" * 64)]
             assert conn.execute(text("SELECT count(*) FROM response")).scalar() == 2

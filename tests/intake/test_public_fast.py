@@ -148,7 +148,6 @@ def test_frozen_questions_are_read_once(app, client, counter):
 # every question type (choice, multi, text, demographics behind consent).
 
 def _campaign_version(app) -> VersionRef:
-    from datetime import datetime, timezone
 
     from survey.catalog.instrument import QuestionSpec
 
@@ -357,7 +356,8 @@ def test_limits_on_redis_count_stored_submissions_only(app, client, counter, red
                             "submit-counter/1000", "submit-counter/120"]
     # The quarantined one took a place only in its address's flood windows.
     assert int(connection.get(keys["submit-client/3"])) == 3 and 0 < connection.ttl(keys["submit-client/3"]) <= 60
-    assert int(connection.get(keys["submit-counter/120"])) == 3 and 0 < connection.ttl(keys["submit-counter/120"]) <= 3600
+    assert int(connection.get(keys["submit-counter/120"])) == 3
+    assert 0 < connection.ttl(keys["submit-counter/120"]) <= 3600
     assert int(connection.get(keys["submit-address/300"])) == 4
     assert f"/c{counter.id}/" in keys["submit-counter/120"].decode()  # the counter id, not the URL text
     another_phone = {"User-Agent": "Another phone"}

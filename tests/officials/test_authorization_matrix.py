@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.gate import gate, route_requirement
-from survey.models import ApiToken, Counter, Question, Response, Survey, Unit, User
+from survey.models import ApiToken, Response, Survey, Unit, User
 from survey.models import Answer
 from survey.permissions import ACCOUNT_ENDPOINTS, ALL_ROLES, allows, is_public
 from tests.conftest import DEMO_PASSWORDS, csrf_of, login
@@ -70,9 +70,39 @@ POLICY: dict[str, frozenset[str]] = {
     "links.show": ALL,
     "links.slip_page": ALL,
     "links.slip_download": ALL,
+    "progress.index": ALL,
+    "progress.unit_page": ALL,
+    "progress.unit_save": ALL,          # MANAGE_REMEDIATION, own units
+    "progress.unit_pdf": ALL,
+    "progress.unit_docx": ALL,
+    "progress.province_page": STAFF,
+    "progress.province_save": STAFF,
+    "progress.province_pdf": STAFF,
+    "progress.province_docx": STAFF,
+    "remediation.index": ALL,
+    "remediation.new": ALL,
+    "remediation.show": ALL,
+    "remediation.status": ALL,
+    "remediation.note": ALL,
+    "remediation.upload": ALL,
+    "remediation.download": ALL,
+    "tracker.index": STAFF,
+    "tracker.upload": STAFF,
+    "tracker.export": STAFF,
+    "tracker.cause": STAFF,
+    "tracker.new_task": STAFF,
+    "feedback.index": ALL,
+    "feedback.show": ALL,
+    "feedback.classify": ALL,
+    "feedback.assign": ALL,
+    "feedback.set_due": ALL,
+    "feedback.answer": ALL,
+    "feedback.publish": ALL,
+    "feedback.close": ALL,
+    "feedback.reveal_contact": ALL,
 }
 # Not official routes: citizens, sign-in, static files, the token-authenticated API (own test).
-OUTSIDE = {"public.", "short.", "auth.", "static", "api."}
+OUTSIDE = {"public.", "short.", "case.", "auth.", "static", "api."}
 
 MARK = "DAU-{code}"  # a comment only that unit's data contains
 
@@ -114,17 +144,57 @@ def world(app):
                                            expires_at=now + timedelta(days=30))
                          for side, unit in (("own", own), ("other", other))}
         db.session.add_all(dossier_links.values())
+        from survey.models import FeedbackCase
+
+        # A feedback case in every unit, its message carrying the unit's mark (case pages show it).
+        feedback_cases = {}
+        for code, unit in units.items():
+            feedback_cases[code] = FeedbackCase(
+                code=f"PA-TEST-{code}"[:24], token_hash=hashlib.sha256(code.encode()).hexdigest(),
+                unit_id=unit.id, period=period_of(now), message=MARK.format(code=code),
+                status="received", created_at=now, contact_consent=False)
+        db.session.add_all(feedback_cases.values())
         db.session.commit()
+        loop = _loop_rows(app, own, other)
         return {
             "own": {"unit_id": own.id, "counter_id": own.counters[0].id,
-                    "user_id": users["dongtien@demo.gov.vn"].id, "link_id": dossier_links["own"].id},
+                    "user_id": users["dongtien@demo.gov.vn"].id, "link_id": dossier_links["own"].id,
+                    "case_id": feedback_cases["00157"].id, **loop["own"]},
             "other": {"unit_id": other.id, "counter_id": other.counters[0].id,
-                      "user_id": other_user.id, "link_id": dossier_links["other"].id},
-            "token_id": token.id,
+                      "user_id": other_user.id, "link_id": dossier_links["other"].id,
+                      "case_id": feedback_cases["00178"].id, **loop["other"]},
+            "token_id": token.id, "import_id": loop["import_id"], "criterion_id": loop["criterion_id"],
             "survey_id": campaign.id,
             "marks": {code: MARK.format(code=code) for code in units},
             "own_codes": {"00157"},
         }
+
+
+def _loop_rows(app, own, other) -> dict:
+    """A remediation task with an evidence file per side, and a tracker import with one row."""
+    from datetime import date, timedelta
+    from pathlib import Path
+
+    from survey.models.loop import TrackerCriterion, TrackerImport
+    from survey.remediation import service
+    from survey.remediation.demo import demo_pdf
+
+    out = {}
+    for side, unit in (("own", own), ("other", other)):
+        task = service.create_task(service.TaskInput(
+            unit_id=unit.id, criterion_kind="overall", criterion_code="overall",
+            action=MARK.format(code=unit.code), lead_unit_id=unit.id,
+            deadline=date.today() + timedelta(days=30), today=date.today()), None)
+        evidence = service.attach_evidence(task, demo_pdf(["x"]), "x.pdf", Path(app.config["EVIDENCE_DIR"]), None)
+        db.session.flush()
+        out[side] = {"task_id": task.id, "evidence_id": evidence.id}
+    imp = TrackerImport(index_kind="PAR", year=2025, imported_at=datetime.now(timezone.utc))
+    db.session.add(imp)
+    db.session.flush()
+    criterion = TrackerCriterion(import_id=imp.id, code="1", content="Tiêu chí", max_score=2, achieved_score=1)
+    db.session.add(criterion)
+    db.session.commit()
+    return {**out, "import_id": imp.id, "criterion_id": criterion.id}
 
 
 def body_text(response) -> str:
@@ -141,6 +211,11 @@ def body_text(response) -> str:
         book = load_workbook(io.BytesIO(response.data), read_only=True)
         return "\n".join(str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True)
                          for v in row if v is not None)
+    if response.mimetype.endswith("wordprocessingml.document"):
+        import zipfile
+
+        xml = zipfile.ZipFile(io.BytesIO(response.data)).read("word/document.xml").decode()
+        return re.sub(r"<[^>]+>", "", xml)
     if response.mimetype.startswith("image/"):
         return ""
     return response.get_data(as_text=True)
@@ -153,9 +228,9 @@ def official_rules(app):
 def build_url(app, rule, world, side: str) -> str:
     values = {}
     for arg in rule.arguments:
-        if arg in ("unit_id", "counter_id", "user_id", "link_id"):
+        if arg in ("unit_id", "counter_id", "user_id", "link_id", "task_id", "evidence_id", "case_id"):
             values[arg] = world[side][arg]
-        elif arg in ("token_id", "survey_id"):
+        elif arg in ("token_id", "survey_id", "import_id", "criterion_id"):
             values[arg] = world[arg]
         elif arg == "fmt":
             values[arg] = "png" if "qr" in rule.rule else "csv"
@@ -239,7 +314,7 @@ def request_all(app, client, world, side: str, token: str | None):
 
 
 def test_anonymous_is_sent_to_sign_in_everywhere(app, client, world):
-    for endpoint, method, url, response in request_all(app, client, world, "other", None):
+    for endpoint, method, _url, response in request_all(app, client, world, "other", None):
         assert response.status_code in (302, 400), (endpoint, method, response.status_code)
         if response.status_code == 302:
             assert "/dang-nhap" in response.headers["Location"], (endpoint, method)
@@ -264,7 +339,8 @@ def test_role_matrix(app, client, world, role):
             used += 1
             if role == "official" and side == "other" and method == "GET":
                 # A URL naming another unit's unit, counter or user is refused, never served.
-                ids = {str(world["other"][k]) for k in ("unit_id", "counter_id", "user_id", "link_id")}
+                ids = {str(world["other"][k]) for k in ("unit_id", "counter_id", "user_id", "link_id",
+                                                        "task_id", "evidence_id", "case_id")}
                 if ids & set(re.split(r"[/.]", url)) and status not in (403, 404):
                     problems.append(("other unit served", *where))
             if role == "official" and status == 200:

@@ -26,7 +26,8 @@ from tests.test_fuzz_common import (
 
 __all__ = ["no_limits"]
 
-NUMBERS = st.one_of(st.integers(-3, 40).map(str), st.sampled_from(["99999999999999999999", "2147483648", "²", "٣", "1.5", " 7"]))
+NUMBERS = st.one_of(st.integers(-3, 40).map(str),
+                    st.sampled_from(["99999999999999999999", "2147483648", "²", "٣", "1.5", " 7"]))
 KINDS = st.sampled_from(["province", "agency", "commune", "ward", "centre", "PROVINCE", "city", ""])
 CSRF_BAD = st.one_of(st.none(), TEXT)
 
@@ -222,7 +223,8 @@ def test_fuzzed_campaign_form(app, client, no_limits):
     login(client, "analyst")
     token = csrf_of(client, "/quan-ly/chuyen-de/moi")
     ids = [str(i) for i in _unit_ids(app)]
-    day = st.one_of(st.dates().map(lambda d: d.strftime("%d/%m/%Y")), TEXT, st.sampled_from(["31/02/2026", "01/13/2026"]))
+    day = st.one_of(st.dates().map(lambda d: d.strftime("%d/%m/%Y")), TEXT,
+                    st.sampled_from(["31/02/2026", "01/13/2026"]))
 
     @FUZZ
     @given(fields=st.fixed_dictionaries({

@@ -40,6 +40,9 @@ def test_permission_table_keeps_todays_roles():
         Permission.MANAGE_UNITS: {"admin"},
         Permission.MANAGE_USERS: {"admin"},
         Permission.READ_RAW_COMMENTS: {"admin"},
+        Permission.MANAGE_REMEDIATION: {"admin", "analyst", "official"},
+        Permission.HANDLE_FEEDBACK: {"admin", "analyst", "official"},
+        Permission.MANAGE_TRACKER: {"admin", "analyst"},
     }
     assert {p: set(roles) for p, roles in GRANTS.items()} == expected
     assert not allows("official", Permission.COMPARE_UNITS) and allows("analyst", Permission.COMPARE_UNITS)

@@ -126,7 +126,7 @@ def overflowing_text(html: str, tolerance_px: float = 1.0) -> list[str]:
             if isinstance(box, boxes.MarginBox):
                 return
             if isinstance(box, (boxes.TextBox, boxes.ReplacedBox)):
-                if box.position_x + box.margin_width() > right:
+                if box.position_x + box.margin_width() > right:  # noqa: B023 (walked in this pass only)
                     bad.append(getattr(box, "text", type(box).__name__))
             for child in getattr(box, "children", ()):
                 walk(child)
