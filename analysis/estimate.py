@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import KW_ONLY, dataclass
+
 __all__ = ["Estimate", "METHODS", "MIN_N", "MAX_HALF_WIDTH", "is_reliable"]
 
 # The interval an estimate got.  "mean": t on degf; "logit", "beta" (Korn-Graubard), "wilson":

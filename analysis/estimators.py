@@ -17,7 +17,7 @@ import numpy as np
 
 from . import intervals
 from .design import Design, DesignError
-from .estimate import MIN_N, Estimate, is_reliable
+from .estimate import MAX_HALF_WIDTH, MIN_N, Estimate, is_reliable
 from .linearization import Moments, all_strata_cells, psu_cells, row_moments, stratum_variance
 from .sums import Table, column, moments_from_sums
 
@@ -49,16 +49,17 @@ def columns_from_moments(m: Moments, ci: str = "mean", level: float = 0.95
             "n_eff": n_eff, "deff": deff, "df": m.df}
 
 
-def _to_estimates(cols: dict[str, np.ndarray], ci: str, level: float) -> list[Estimate]:
-    # A bare estimate's scale is unknown: the reliability rule is applied as for a
-    # proportion (10 points); analysis.indices uses the 1-5 score limit for scores.
+def _to_estimates(cols: dict[str, np.ndarray], ci: str, level: float,
+                  max_half_width: float = MAX_HALF_WIDTH) -> list[Estimate]:
+    # The estimators do not know y's scale: the reliability rule is applied as for a share
+    # (10 points) unless the caller of mean() names its own limit.
     out = []
     for i in range(len(cols["estimate"])):
         lo, hi, n = float(cols["ci_low"][i]), float(cols["ci_high"][i]), int(cols["n"][i])
         out.append(Estimate(estimate=float(cols["estimate"][i]), se=float(cols["se"][i]),
                             ci_low=lo, ci_high=hi, n=n, n_eff=float(cols["n_eff"][i]),
                             deff=float(cols["deff"][i]), df=int(cols["df"][i]), level=level,
-                            method=ci, reliable=is_reliable(n, lo, hi)))
+                            method=ci, reliable=is_reliable(n, lo, hi, max_half_width)))
     return out
 
 
@@ -106,9 +107,14 @@ def by(design: Design, y: Any, groups: Any, proportion: bool = False,
     return dict(zip(labels.tolist(), _to_estimates(cols, ci, level)))
 
 
-def mean(design: Design, y: Any, domain: Any = None, level: float = 0.95) -> Estimate:
-    """Weighted mean of y (in a domain given as a boolean mask) with a t interval."""
-    return _one(design, y, domain, False, "mean", level)
+def mean(design: Design, y: Any, domain: Any = None, level: float = 0.95,
+         max_half_width: float = MAX_HALF_WIDTH) -> Estimate:
+    """Weighted mean of y (in a domain given as a boolean mask) with a t interval.
+
+    ``max_half_width``: the widest interval still reliable, on y's scale (default 10 points
+    of a share; a 1-5 score takes analysis.indices.MAX_HALF_WIDTH["score"]).
+    """
+    return _one(design, y, domain, False, "mean", level, max_half_width)
 
 
 def proportion(design: Design, y: Any, domain: Any = None, ci: str = "logit",
@@ -118,7 +124,7 @@ def proportion(design: Design, y: Any, domain: Any = None, ci: str = "logit",
 
 
 def _one(design: Design, y: Any, domain: Any, is_prop: bool, ci: str,
-         level: float) -> Estimate:
+         level: float, max_half_width: float = MAX_HALF_WIDTH) -> Estimate:
     yv = _check_rows(design, y)
     mask = np.ones(len(yv), bool) if domain is None else np.asarray(domain, dtype=bool)
     if is_prop:
@@ -127,7 +133,7 @@ def _one(design: Design, y: Any, domain: Any, is_prop: bool, ci: str,
         _check_wilson(design, np.flatnonzero(mask))
     codes = np.where(mask, 0, -1)
     cols = columns_from_moments(row_moments(design, yv, codes, 1), ci, level)
-    return _to_estimates(cols, ci, level)[0]
+    return _to_estimates(cols, ci, level, max_half_width)[0]
 
 
 def from_sums(design: Design, table: Table | np.ndarray, ci: str = "mean",

@@ -98,8 +98,8 @@ def _font_config() -> Any:
     # FontConfiguration wraps fontconfig/pango objects: one per thread, reused.
     fc = getattr(_local, "font_config", None)
     if fc is None:
-        # WeasyPrint ships neither type hints nor a py.typed marker, and no stub package exists.
-        from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
+        # WeasyPrint ships no type hints (pyproject's ignore_missing_imports lets it be Any).
+        from weasyprint.text.fonts import FontConfiguration
         fc = _local.font_config = FontConfiguration()
     return fc
 
@@ -135,7 +135,7 @@ def render_html(template: str, generated_at: datetime | None = None, **context: 
 
 def _pdf(html: str) -> bytes:
     # Heavy import, only when a PDF is really drawn; WeasyPrint is untyped (see _font_config).
-    from weasyprint import HTML  # type: ignore[import-untyped]
+    from weasyprint import HTML
     pdf: bytes = HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(font_config=_font_config())
     return pdf
 

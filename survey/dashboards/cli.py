@@ -38,11 +38,11 @@ def raw_record(row: IndexRow) -> dict[str, Any]:
 
 def table_cells(rows: Sequence[IndexRow]) -> list[list[str]]:
     """Rows as Vietnamese text cells: ranked rows first, unreliable ones after them."""
-    ordered = sorted(rows, key=lambda r: (r.est.stat, r.est.measure, r.est.unreliable,
+    ordered = sorted(rows, key=lambda r: (r.stat, r.measure, r.est.unreliable,
                                           r.est.rank, r.unit_code))
-    return [[r.unit_code, r.unit_name, measure_label(r.est.stat, r.est.measure),
-             value_text(r.est.stat, r.est.estimate),
-             interval_text(r.est.stat, r.est.ci_low, r.est.ci_high), format_int(r.est.n),
+    return [[r.unit_code, r.unit_name, measure_label(r.stat, r.measure),
+             value_text(r.stat, r.est.estimate),
+             interval_text(r.stat, r.est.ci_low, r.est.ci_high), format_int(r.est.n),
              rank_text(r.est), notes_text(r)] for r in ordered]
 
 

@@ -96,7 +96,7 @@ def province():
     if kind:  # ranks among units of this kind only, so they compare like with like
         unit_ids = set(db.session.scalars(
             restrict(select(Unit.id).where(Unit.kind == kind), visible, Unit.id)))
-    rows = [r for r in index_rows(period, unit_ids, stats=(stat,)) if r.est.measure == code]
+    rows = [r for r in index_rows(period, unit_ids, stats=(stat,)) if r.measure == code]
     ranked = sorted((r for r in rows if r.est.reliable), key=lambda r: (r.est.rank, r.unit_code))
     unreliable = sorted((r for r in rows if r.est.unreliable), key=lambda r: r.unit_code)
     scale = charts.scale_for([r.est.ci_low for r in ranked], 0, 260)

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 
 from analysis import Design, Estimate, mean, proportion
+from analysis.indices import MAX_HALF_WIDTH
 from survey.access import Scope
 from survey.catalog.periods import in_vietnam
 from survey.extensions import db
@@ -63,11 +64,12 @@ def share(flags: list[bool]) -> Estimate | None:
 
 
 def average(values: list[int]) -> Estimate | None:
-    """Mean, cases as a simple random sample with weight 1, t interval."""
+    """Mean, cases as a simple random sample with weight 1, t interval; reliable on the 1-5
+    scale (the limit of the index's item scores)."""
     if len(values) < MIN_CASES:
         return None
     y = np.asarray(values, dtype=float)
-    return mean(Design.from_arrays(n=len(y)), y)
+    return mean(Design.from_arrays(n=len(y)), y, max_half_width=MAX_HALF_WIDTH["score"])
 
 
 def metrics_of(rows: list[FeedbackCase], today: date) -> CaseMetrics:

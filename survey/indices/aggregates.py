@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, cast
 
 import numpy as np
 from sqlalchemy import select
@@ -186,11 +186,23 @@ class IndexRow:
     weighted: bool                 # False: no service volumes, print UNWEIGHTED_NOTE
     fallback_responses: int        # weighted by rule 2 or 3 of the module docstring
 
+    # The estimate's keys, typed for the app: an index row always has all four (a bare
+    # analysis.Estimate may not), and its unit is a unit id.
     @property
     def unit_id(self) -> int:
-        unit = self.est.unit
-        assert isinstance(unit, int), unit  # the app's index tables are keyed by unit id
-        return unit
+        return cast(int, self.est.unit)
+
+    @property
+    def period(self) -> str:
+        return cast(str, self.est.period)
+
+    @property
+    def stat(self) -> str:
+        return cast(str, self.est.stat)
+
+    @property
+    def measure(self) -> str:
+        return cast(str, self.est.measure)
 
 
 def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
@@ -219,8 +231,10 @@ def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
         f["responses"] += s["n_h"]
         f["fallback_responses"] += s["n_h"] if s["fallback"] else 0
     stat_order = {stat: i for i, stat in enumerate(STATS)}
-    rows = [IndexRow(e, *units[e.unit], **flags[(e.unit, e.period)]) for e in estimates]
-    rows.sort(key=lambda r: (r.est.period, stat_order[r.est.stat], r.est.measure,
+    keys = [(cast(int, e.unit), cast(str, e.period)) for e in estimates]
+    rows = [IndexRow(e, *units[unit], **flags[(unit, period)])
+            for e, (unit, period) in zip(estimates, keys)]
+    rows.sort(key=lambda r: (r.period, stat_order[r.stat], r.measure,
                              r.est.rank if r.est.rank > 0 else 10**9, r.unit_code))
     return rows
 
@@ -301,8 +315,8 @@ def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE,
     ``rows``: this unit's :func:`unit_rows` already read (other periods are ignored).
     """
     rows = (index_rows(period, {unit_id}, survey_code, verified_only=verified_only)
-            if rows is None else [r for r in rows if r.est.period == period])
-    by_key = {(r.est.stat, r.est.measure): r.est for r in rows}
+            if rows is None else [r for r in rows if r.period == period])
+    by_key = {(r.stat, r.measure): r.est for r in rows}
     texts = question_texts(survey_code)
     comps = sorted({m for st, m in by_key if st == "component"} | set(COMPONENTS))
     items = []
@@ -333,5 +347,5 @@ def trend(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE
     if rows is None:
         rows = index_table_for(list(periods), {unit_id}, survey_code, stats=("overall",),
                                verified_only=verified_only)
-    found = {r.est.period: r.est for r in rows if r.est.stat == "overall"}
+    found = {r.period: r.est for r in rows if r.stat == "overall"}
     return [(p, found.get(p)) for p in periods]

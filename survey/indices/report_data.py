@@ -132,8 +132,8 @@ def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix
     rows = aggregates.index_rows(period, None, survey_code, stats=("overall", "component"))
     before = {r.unit_id: r.est
               for r in aggregates.index_rows(previous(period), None, survey_code, stats=("overall",))}
-    overall = {r.unit_id: r for r in rows if r.est.stat == "overall"}
-    comp = {(r.unit_id, r.est.measure): r.est for r in rows if r.est.stat == "component"}
+    overall = {r.unit_id: r for r in rows if r.stat == "overall"}
+    comp = {(r.unit_id, r.measure): r.est for r in rows if r.stat == "component"}
     units = db.session.scalars(select(Unit).where(Unit.id.in_(overall.keys())).order_by(Unit.code)).all()
     province = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))
     ranked = rank_units([(u.name, overall[u.id].est, overall[u.id].responses) for u in units])

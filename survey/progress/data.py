@@ -13,18 +13,18 @@ on `as_of`: today, or the period's last day for a period already over
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Iterable
 
 from sqlalchemy import select
 
-from analysis.report.model import EstimateView, as_view
+from analysis import Estimate
 from survey.access import Scope
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.catalog.periods import VIETNAM, in_vietnam, period_of, previous
 from survey.extensions import db
 from survey.feedback.metrics import case_metrics, metrics_by_unit
 from survey.indices import aggregates, pooled
-from survey.indices.report_data import change_view
+from survey.indices.report_data import period_change
 from survey.models import Unit
 from survey.models.loop import EvidenceFile, ProgressReport, RemediationTask, TrackerCriterion
 from survey.progress.model import (CaseSummary, Figure, ProgressData, TaskEffectView, TaskRow,
@@ -53,13 +53,9 @@ def province_unit() -> Unit | None:
 
 # ---------------------------------------------------------------- survey results
 
-def _view(ind: Any) -> EstimateView | None:
-    return as_view(ind) if ind is not None else None
-
-
-def _figure(code: str, current: Any, before: Any) -> Figure:
+def _figure(code: str, current: Estimate | None, before: Estimate | None) -> Figure:
     name = "Chỉ số hài lòng chung" if code == "overall" else COMPONENTS.get(code, (code,))[0]
-    return Figure(code, name, _view(current), _view(before), change_view(current, before))
+    return Figure(code, name, current, before, period_change(current, before))
 
 
 def unit_figures(unit_id: int, period: str) -> tuple[aggregates.UnitSummary, tuple[Figure, ...]]:
@@ -113,7 +109,7 @@ def _effect(task: RemediationTask) -> TaskEffectView | None:
     effect = task_effect(task)
     if effect is None:
         return None
-    return TaskEffectView(effect.before_period, effect.after_period, _view(effect.change),
+    return TaskEffectView(effect.before_period, effect.after_period, effect.change,
                           bool(effect.significant))
 
 
@@ -148,8 +144,8 @@ def case_summary(scope: Scope, period: str, unit_id: int | None = None,
                  today: date | None = None) -> CaseSummary:
     m = case_metrics(scope, period, unit_id=unit_id, today=today)
     return CaseSummary(cases=m.cases, answered=m.answered, late_open=m.late_open,
-                       on_time=_view(m.on_time), followup=as_view(m.followup, proportion=False),
-                       followup_satisfied=_view(m.followup_satisfied))
+                       on_time=m.on_time, followup=m.followup,
+                       followup_satisfied=m.followup_satisfied)
 
 
 def typed_sections(unit_id: int | None, period: str) -> ProgressReport | None:
@@ -179,8 +175,8 @@ def unit_progress(unit: Unit, period: str, scope: Scope = None, today: date | No
 def province_progress(period: str, scope: Scope = None, today: date | None = None) -> ProgressData:
     """Every unit aggregated, for Sở Nội vụ; the typed sections are the province unit's."""
     as_of = as_of_day(period, today or today_in_vietnam())
-    rows = {r["unit_id"]: r for r in aggregates.index_rows(period, None, stats=("overall",))}
-    before = {r["unit_id"]: r for r in aggregates.index_rows(previous(period), None, stats=("overall",))}
+    rows = {r.unit_id: r for r in aggregates.index_rows(period, None, stats=("overall",))}
+    before = {r.unit_id: r.est for r in aggregates.index_rows(previous(period), None, stats=("overall",))}
     tasks = task_rows(scope, period, as_of)
     case_counts = {unit_id: m.cases for unit_id, m in metrics_by_unit(scope, period, today).items()}
     root = province_unit()
@@ -189,8 +185,9 @@ def province_progress(period: str, scope: Scope = None, today: date | None = Non
     lines = []
     for u in units:
         own = [t for t in tasks if t.unit_id == u.id]
-        current, earlier = aggregates.indicator(rows.get(u.id)), aggregates.indicator(before.get(u.id))
-        lines.append(UnitLine(u.code, u.name, _view(current), change_view(current, earlier),
+        current = rows[u.id].est if u.id in rows else None
+        earlier = before.get(u.id)
+        lines.append(UnitLine(u.code, u.name, current, period_change(current, earlier),
                               sum(t.status == "done" for t in own),
                               sum(t.status != "done" and not t.overdue for t in own),
                               sum(t.overdue for t in own), int(case_counts.get(u.id, 0))))
@@ -198,8 +195,8 @@ def province_progress(period: str, scope: Scope = None, today: date | None = Non
     return ProgressData(
         title_name=f"{root.name} (tổng hợp các đơn vị)" if root else "Toàn tỉnh", unit_code=None,
         province_name=root.name if root else "", period=period, previous_period=previous(period),
-        as_of=as_of, responses=sum(r["responses"] for r in rows.values()),
-        weighted=bool(rows) and all(r["weighted"] for r in rows.values()),
+        as_of=as_of, responses=sum(r.responses for r in rows.values()),
+        weighted=bool(rows) and all(r.weighted for r in rows.values()),
         figures=province_figures(period), tasks=tasks, cases=case_summary(scope, period, today=today),
         difficulties=typed.difficulties if typed else None, proposals=typed.proposals if typed else None,
         units=tuple(lines), generated_at=datetime.now(VIETNAM))

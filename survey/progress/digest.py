@@ -25,13 +25,14 @@ from flask import current_app, has_request_context
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
+from analysis import Estimate
 from survey.access import Scope, in_scope, visible_unit_ids
 from survey.catalog.instrument import COMPONENTS
 from survey.catalog.periods import VIETNAM, period_of, previous
 from survey.extensions import db
 from survey.feedback.metrics import cases_near_deadline, new_cases_since
 from survey.indices import aggregates
-from survey.indices.report_data import change_view
+from survey.indices.report_data import period_change
 from survey.indices.stratum_sums import counted
 from survey.models import Answer, Question, Response, Unit, User
 from survey.models.loop import DigestSent
@@ -46,9 +47,9 @@ class Fall:
     unit_id: int
     unit_name: str
     measure: str           # "overall" or a component code
-    current: Any           # aggregates.Indicator
-    previous: Any
-    change: Any            # EstimateView with the change's interval
+    current: Estimate
+    previous: Estimate
+    change: Estimate       # current - previous with its interval (analysis.independent_difference)
 
 
 @dataclass
@@ -91,17 +92,18 @@ def significant_falls(period: str) -> list[Fall]:
     """Every unit's overall index and components that fell significantly since the period before."""
     stats = ("overall", "component")
     now = aggregates.index_rows(period, None, stats=stats)
-    before = {(r["unit_id"], r["stat"], r["measure"]): r
+    before = {(r.unit_id, r.stat, r.measure): r.est
               for r in aggregates.index_rows(previous(period), None, stats=stats)}
     falls = []
     for row in now:
-        if row["stat"] == "component" and row["measure"] not in COMPONENTS:
+        current = row.est
+        if row.stat == "component" and row.measure not in COMPONENTS:
             continue
-        current = aggregates.indicator(row)
-        earlier = aggregates.indicator(before.get((row["unit_id"], row["stat"], row["measure"])))
-        change = change_view(current, earlier)
-        if change is not None and change.ci_high is not None and change.ci_high < 0:
-            falls.append(Fall(row["unit_id"], row["unit_name"], row["measure"], current, earlier, change))
+        earlier = before.get((row.unit_id, row.stat, row.measure))
+        change = period_change(current, earlier)
+        # A significant fall: the whole interval below 0 (a NaN bound never is).
+        if earlier is not None and change is not None and change.ci_high < 0:
+            falls.append(Fall(row.unit_id, row.unit_name, row.measure, current, earlier, change))
     return sorted(falls, key=lambda f: (f.unit_name, f.measure != "overall", f.measure))
 
 

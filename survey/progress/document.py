@@ -7,12 +7,13 @@ date formatting is analysis/report/format_vi.py (decimal comma, dd/mm/yyyy).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+from analysis import Estimate
 from analysis.report.format_vi import (MISSING, format_date, format_int, format_interval,
                                        format_number, format_percent, format_points, period_label)
-from analysis.report.model import EstimateView
 from survey.catalog.loop_labels import OVERDUE_LABEL, TASK_STATUS_LABELS, label
 from survey.progress.model import Figure, ProgressData, TaskRow
 
@@ -77,28 +78,30 @@ class Document:
 
 # ---------------------------------------------------------------- figures as words
 
-def rate(v: EstimateView | None) -> str:
-    return MISSING if v is None or v.missing else format_percent(v.estimate)
+# The formatters print NaN (R's NA: no estimate, no interval) as MISSING, like None.
+
+def rate(v: Estimate | None) -> str:
+    return MISSING if v is None else format_percent(v.estimate)
 
 
-def rate_ci(v: EstimateView | None, percent: bool = True) -> str:
-    return MISSING if v is None or v.missing else format_interval(v.ci_low, v.ci_high, percent=percent)
+def rate_ci(v: Estimate | None, percent: bool = True) -> str:
+    return MISSING if v is None else format_interval(v.ci_low, v.ci_high, percent=percent)
 
 
-def points(v: EstimateView | None) -> str:
-    return MISSING if v is None or v.missing else format_points(v.estimate)
+def points(v: Estimate | None) -> str:
+    return MISSING if v is None else format_points(v.estimate)
 
 
-def points_ci(v: EstimateView | None) -> str:
+def points_ci(v: Estimate | None) -> str:
     """'từ -3,4 đến +2,1 điểm %' for a change's interval."""
-    if v is None or v.ci_low is None or v.ci_high is None:
+    if v is None or not (math.isfinite(v.ci_low) and math.isfinite(v.ci_high)):
         return MISSING
     low, high = (format_points(x).replace(" điểm %", "") for x in (v.ci_low, v.ci_high))
     return f"từ {low} đến {high} điểm %"
 
 
 def verdict(f: Figure) -> str:
-    if f.change is None or f.change.ci_low is None:
+    if f.change is None or not math.isfinite(f.change.ci_low):
         return "Chưa đủ số liệu để so sánh"
     if f.improved:
         return "Tăng có ý nghĩa thống kê"
@@ -107,8 +110,8 @@ def verdict(f: Figure) -> str:
     return "Chưa thay đổi rõ rệt"
 
 
-def _flagged(text: str, v: EstimateView | None) -> str:
-    return f"{text} ({UNRELIABLE})" if v is not None and not v.missing and v.unreliable else text
+def _flagged(text: str, v: Estimate | None) -> str:
+    return f"{text} ({UNRELIABLE})" if v is not None and math.isfinite(v.estimate) and v.unreliable else text
 
 
 def figure_name(f: Figure) -> str:
@@ -167,7 +170,7 @@ def status_text(t: TaskRow) -> str:
 
 def effect_text(t: TaskRow) -> str:
     e = t.effect
-    if e is None or e.change is None or e.change.missing:
+    if e is None or e.change is None or not math.isfinite(e.change.estimate):
         return "Chưa đủ số liệu để đánh giá"
     change = f"{points(e.change)} ({points_ci(e.change)}) so với {period_label(e.before_period).lower()}"
     if t.improved:
@@ -224,10 +227,10 @@ def _case_section(d: ProgressData) -> Section:
         f"Trong kỳ tiếp nhận {format_int(c.cases)} phản ánh, kiến nghị; đã trả lời {format_int(c.answered)}; "
         f"{format_int(c.late_open)} phản ánh quá hạn chưa trả lời.")]
 
-    def n(v: EstimateView | None) -> str:
+    def n(v: Estimate | None) -> str:
         return format_int(v.n) if v is not None else "0"
 
-    mean = MISSING if c.followup is None or c.followup.missing else format_number(c.followup.estimate, 2)
+    mean = MISSING if c.followup is None else format_number(c.followup.estimate, 2)
     blocks.append(Table(("Chỉ tiêu", "Kết quả", "Khoảng tin cậy 95%", "Số trường hợp"), (
         ("Tỷ lệ trả lời đúng hạn", _flagged(rate(c.on_time), c.on_time), rate_ci(c.on_time), n(c.on_time)),
         ("Điểm hài lòng với việc xử lý (1–5)", mean, rate_ci(c.followup, percent=False), n(c.followup)),

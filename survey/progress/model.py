@@ -1,14 +1,14 @@
 """The 6-month progress report as plain data: what survey/progress/data.py reads from the
 database and survey/progress/document.py words for the PDF and the DOCX alike.
 
-No Flask and no database here; estimates are analysis.report.EstimateView (rates in [0, 1]).
+No Flask and no database here; estimates are analysis.Estimate (rates in [0, 1]).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from analysis.report.model import EstimateView
+from analysis import Estimate
 
 
 @dataclass(frozen=True)
@@ -17,25 +17,25 @@ class Figure:
 
     code: str                       # "overall" or a component code (A1..A6)
     name: str
-    current: EstimateView | None
-    previous: EstimateView | None
-    change: EstimateView | None     # current - previous, interval from analysis/
+    current: Estimate | None
+    previous: Estimate | None
+    change: Estimate | None     # current - previous, interval from analysis/
 
     @property
     def improved(self) -> bool:
         """Rose significantly: the change's 95% interval lies above 0."""
-        return self.change is not None and self.change.ci_low is not None and self.change.ci_low > 0
+        return self.change is not None and self.change.ci_low > 0   # a NaN bound never is
 
     @property
     def declined(self) -> bool:
-        return self.change is not None and self.change.ci_high is not None and self.change.ci_high < 0
+        return self.change is not None and self.change.ci_high < 0
 
 
 @dataclass(frozen=True)
 class TaskEffectView:
     before_period: str
     after_period: str
-    change: EstimateView | None
+    change: Estimate | None
     significant: bool
 
 
@@ -58,7 +58,7 @@ class TaskRow:
     def improved(self) -> bool:
         """Đã cải thiện có ý nghĩa thống kê: the change's interval lies above 0."""
         return (self.effect is not None and self.effect.significant and self.effect.change is not None
-                and self.effect.change.estimate is not None and self.effect.change.estimate > 0)
+                and self.effect.change.estimate > 0)
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,9 @@ class CaseSummary:
     cases: int
     answered: int
     late_open: int
-    on_time: EstimateView | None            # share answered by the due date
-    followup: EstimateView | None           # mean rating of the handling, 1-5
-    followup_satisfied: EstimateView | None  # share of handling ratings 4-5
+    on_time: Estimate | None            # share answered by the due date
+    followup: Estimate | None           # mean rating of the handling, 1-5
+    followup_satisfied: Estimate | None  # share of handling ratings 4-5
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,8 @@ class UnitLine:
 
     unit_code: str
     unit_name: str
-    overall: EstimateView | None
-    change: EstimateView | None
+    overall: Estimate | None
+    change: Estimate | None
     tasks_done: int
     tasks_open: int
     tasks_overdue: int

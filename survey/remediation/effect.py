@@ -11,13 +11,14 @@ comparing a frozen number with a live one would mix late responses into one side
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Iterable
 
 from analysis import Estimate, independent_difference
 from survey.catalog.periods import following, period_of
-from survey.indices.aggregates import Indicator, index_rows, indicator
+from survey.indices.aggregates import index_rows
 from survey.models.loop import RemediationTask
 
 # criterion kind -> the index table's stat
@@ -30,22 +31,17 @@ def criterion_key(kind: str, code: str) -> tuple[str, str]:
 
 
 def estimates(period: str, unit_ids: Iterable[int], keys: Iterable[tuple[str, str]]
-              ) -> dict[tuple[int, str, str], Indicator]:
+              ) -> dict[tuple[int, str, str], Estimate]:
     """(unit, stat, measure) -> estimate, for several units at once (one index query)."""
     stats = {stat for stat, _ in keys}
     units = set(unit_ids)
     if not stats or not units:
         return {}
-    rows: list[dict[str, Any]] = index_rows(period, units, stats=tuple(stats))
-    out = {}
-    for row in rows:
-        found = indicator(row)
-        if found is not None:
-            out[(row["unit_id"], row["stat"], row["measure"])] = found
-    return out
+    return {(r.unit_id, r.stat, r.measure): r.est
+            for r in index_rows(period, units, stats=tuple(stats))}
 
 
-def criterion_estimate(unit_id: int, period: str, kind: str, code: str) -> Indicator | None:
+def criterion_estimate(unit_id: int, period: str, kind: str, code: str) -> Estimate | None:
     """The criterion's value for one unit and period (None: no answers, or a tracker criterion)."""
     if kind not in STAT_OF_KIND:
         return None
@@ -56,9 +52,9 @@ def criterion_estimate(unit_id: int, period: str, kind: str, code: str) -> Indic
 @dataclass(frozen=True)
 class TaskEffect:
     before_period: str
-    before: Indicator
+    before: Estimate
     after_period: str
-    after: Indicator
+    after: Estimate
     change: Estimate          # after - before, analysis.independent_difference
     significant: bool         # the change's interval excludes 0
 
@@ -100,7 +96,7 @@ def task_effect(task: RemediationTask) -> TaskEffect | None:
     before_period, after_period = periods
     before = criterion_estimate(task.unit_id, before_period, task.criterion_kind, task.criterion_code)
     after = criterion_estimate(task.unit_id, after_period, task.criterion_kind, task.criterion_code)
-    if before is None or after is None or None in (before.se, after.se, before.df, after.df):
+    if before is None or after is None or not (math.isfinite(before.se) and math.isfinite(after.se)):
         return None
     change = independent_difference(after, before)
     significant = change.ci_low > 0 or change.ci_high < 0

@@ -6,6 +6,7 @@ themselves are here, so the web form, the tracker and the demo obey the same rul
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -14,7 +15,8 @@ from sqlalchemy import select
 
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.extensions import db
-from survey.indices.aggregates import Indicator, question_texts
+from analysis import Estimate
+from survey.indices.aggregates import question_texts
 from survey.models import Survey
 from survey.models.loop import (CAUSE_KINDS, TASK_STATUSES, EvidenceFile, RemediationTask,
                                 TaskNote)
@@ -105,7 +107,7 @@ def create_task(data: TaskInput, user_id: int | None) -> RemediationTask:
     errors = _check(data)
     if errors:
         raise Invalid(errors)
-    baseline: Indicator | None = None
+    baseline: Estimate | None = None
     if data.baseline_period and data.criterion_kind != "tracker":
         baseline = criterion_estimate(data.unit_id, data.baseline_period, data.criterion_kind,
                                       data.criterion_code)
@@ -116,9 +118,9 @@ def create_task(data: TaskInput, user_id: int | None) -> RemediationTask:
         survey_id=db.session.scalar(select(Survey.id).where(Survey.code == STANDING_CODE))
         if data.criterion_kind != "tracker" else None,
         baseline_period=data.baseline_period,
-        baseline_estimate=baseline.estimate if baseline else None,
-        baseline_ci_low=baseline.ci_low if baseline else None,
-        baseline_ci_high=baseline.ci_high if baseline else None,
+        baseline_estimate=_stored(baseline.estimate) if baseline else None,
+        baseline_ci_low=_stored(baseline.ci_low) if baseline else None,
+        baseline_ci_high=_stored(baseline.ci_high) if baseline else None,
         target=data.target, cause_kind=data.cause_kind, cause=(data.cause or "").strip() or None,
         action=data.action.strip(), lead_unit_id=data.lead_unit_id,
         cooperating=(data.cooperating or "").strip() or None, owner=(data.owner or "").strip() or None,
@@ -130,6 +132,11 @@ def create_task(data: TaskInput, user_id: int | None) -> RemediationTask:
                  unit_id=data.unit_id, criterion=f"{data.criterion_kind}:{data.criterion_code}",
                  deadline=data.deadline.isoformat())
     return task
+
+
+def _stored(value: float) -> float | None:
+    """An estimate's NaN (no interval, R's NA) is stored as NULL, as before."""
+    return value if math.isfinite(value) else None
 
 
 def set_status(task: RemediationTask, status: str, user_id: int | None) -> None:

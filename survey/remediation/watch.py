@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from survey.access import Scope
 from survey.catalog.periods import period_of
-from survey.indices.aggregates import Indicator
+from analysis import Estimate
 from survey.models.loop import RemediationTask
 from survey.remediation.effect import STAT_OF_KIND, criterion_key, estimates
 from survey.remediation.queries import tasks_for, today as vietnam_today
@@ -25,14 +25,14 @@ class Watched:
     task: RemediationTask
     overdue: bool
     due_soon: bool
-    now_value: Indicator | None     # the criterion this period, when below the baseline
+    now_value: Estimate | None     # the criterion this period, when below the baseline
 
     @property
     def fell(self) -> bool:
         return self.now_value is not None
 
 
-def current_values(tasks: list[RemediationTask], period: str) -> dict[int, Indicator]:
+def current_values(tasks: list[RemediationTask], period: str) -> dict[int, Estimate]:
     """Task id -> its criterion's value in `period` (survey criteria with a baseline only)."""
     measured = [t for t in tasks if t.criterion_kind in STAT_OF_KIND and t.baseline_period
                 and t.baseline_period < period and t.baseline_estimate is not None]
