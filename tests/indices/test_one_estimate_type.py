@@ -15,6 +15,8 @@ from survey.extensions import db
 from survey.indices import aggregates, pooled, report_data
 from survey.indices.aggregates import IndexRow
 from survey.models import Unit
+from survey.progress import data as progress_data
+from survey.progress import digest
 from survey.services.demo_responses import seed_demo_responses
 
 PERIOD, EARLIER = "2026-H1", "2025-H2"
@@ -74,6 +76,9 @@ def test_every_consumer_gets_the_one_estimate_type(app):
         pooled_ = pooled.pooled_rows("SIPAS", [PERIOD], None)
         unit_pdf = report_data.unit_report_data(unit, PERIOD)
         province_pdf = report_data.province_report_data(PERIOD, appendix=False)
+        progress_unit = progress_data.unit_progress(unit, PERIOD, None)
+        progress_province = progress_data.province_progress(PERIOD, None)
+        falls = digest.significant_falls(PERIOD)
     assert rows and all(type(r) is IndexRow and type(r.est) is Estimate for r in rows)
     assert all(r.est.period == PERIOD and r.est.unit == r.unit_id for r in rows)
     assert type(summary.overall) is Estimate
@@ -94,6 +99,13 @@ def test_every_consumer_gets_the_one_estimate_type(app):
     assert "thay đổi so với kỳ trước: t (Student) trên hiệu số" in label
     assert "logit" not in label.split(";")[1]       # the index group is t intervals only
     assert all(math.isfinite(c.change.ci_low) for c in province_pdf.changes if c.change)
+    # The 6-month progress report and the daily digest (survey/progress) take it as well.
+    for record in (progress_unit, progress_province):
+        found = _estimates(record)
+        assert found and all(type(e) is Estimate for e in found)
+    assert all(f.change is None or f.change.method == "independent_difference"
+               for f in progress_unit.figures)
+    assert all({type(f.current), type(f.previous), type(f.change)} == {Estimate} for f in falls)
 
 
 def test_review_evidence_gets_the_one_estimate_type(app):
