@@ -37,6 +37,13 @@ def parse_date(text: str | None) -> date | None:
     return date(y, mo, d)
 
 
+def validated_date(text: str | None) -> date:
+    """The date of a field that _real_date has passed (so neither empty nor malformed)."""
+    value = parse_date(text)
+    assert value is not None, "validated_date on a field _real_date did not check"
+    return value
+
+
 def parse_number(text: str | None) -> float | None:
     """'90', '90,5' or '90.5' -> float; None when empty; ValueError otherwise."""
     text = (text or "").strip().replace(" ", "")

@@ -118,6 +118,7 @@ def restore_evidence(archive: Path, directory: Path) -> int:
             if not (member.isfile() and _STORED_NAME.fullmatch(member.name)):
                 raise click.ClickException(f"Tệp lưu trữ có mục lạ: {member.name!r}; không khôi phục.")
             source = tar.extractfile(member)
+            assert source is not None  # member.isfile() was checked above; only links and dirs give None
             with open(directory / member.name, "wb") as out:
                 shutil.copyfileobj(source, out)
             count += 1

@@ -19,8 +19,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from survey.catalog.loop_labels import CASE_CATEGORY_LABELS
@@ -211,12 +212,13 @@ def rate(case: FeedbackCase, rating: int, now: datetime | None = None) -> bool:
     if not can_rate(case) or rating not in range(1, 6):
         return False
     at = to_the_hour(now or datetime.now(timezone.utc))
-    changed = db.session.execute(
+    # An UPDATE's result is a CursorResult (it has rowcount); Session.execute is typed as Result.
+    changed = cast(CursorResult, db.session.execute(
         update(FeedbackCase)
         .where(FeedbackCase.id == case.id, FeedbackCase.followup_rating.is_(None),
                FeedbackCase.answered_at.is_not(None))
         .values(followup_rating=rating, followup_at=at),
-        execution_options={"synchronize_session": False}).rowcount
+        execution_options={"synchronize_session": False})).rowcount
     if changed != 1:
         return False
     db.session.add(CaseEvent(case_id=case.id, at=at, note="followup"))

@@ -98,8 +98,8 @@ def rate(token: str):
     if not form.validate():
         return _render(case, token, followup=form, status=400)
     if not cases.rate(case, int(form.rating.data)):
-        db.session.rollback()  # another tap stored its rating first
-        return _render(db.session.get(FeedbackCase, case.id), token, status=409,
+        db.session.rollback()  # another tap stored its rating first; rollback expired `case`, so it reloads
+        return _render(case, token, status=409,
                        notice=_("Ông/Bà đã đánh giá việc xử lý phản ánh này. Mỗi phản ánh chỉ được đánh giá một lần."))
     db.session.commit()
     return redirect(url_for("case.show", token=token, lang=_lang_arg(citizen_lang()), da="danh-gia"), code=303)
@@ -116,6 +116,8 @@ def leave_contact(token: str):
     form = ContactForm()
     if not form.validate():
         return _render(case, token, contact_form=form, status=400)
-    cases.leave_contact(case, contact.normalise(form.contact.data))
+    value = contact.normalise(form.contact.data)
+    assert value is not None  # ContactForm.validate_contact refused what normalise() rejects
+    cases.leave_contact(case, value)
     db.session.commit()
     return redirect(url_for("case.show", token=token, lang=_lang_arg(citizen_lang()), da="lien-he"), code=303)

@@ -41,7 +41,7 @@ def what_to_answer(answers: tuple[AnswerValue, ...], questions) -> tuple[list[st
         elif q.type == "text" and a.value_text:
             texts.append(a.value_text)
     order = {q.code: i for i, q in enumerate(questions)}
-    low.sort(key=order.get)
+    low.sort(key=order.__getitem__)  # every low code is one of `questions`
     return low, "\n\n".join(texts) or None
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from analysis.report.format_vi import format_interval, format_number, format_percent
 from forms.feedback import (CATEGORY_CHOICES, STATUS_FILTER_CHOICES, AnswerForm, AssignForm,
@@ -32,8 +33,9 @@ from survey.models import CaseEvent, FeedbackCase, Unit, User
 from survey.models.loop import CASE_STATUSES
 from survey.services import audit
 
-STEP_FORMS = {"classify": ClassifyForm, "assign": AssignForm, "due": DueForm, "answer": AnswerForm,
-              "publish": PublishForm, "close": CloseForm}
+STEP_FORMS: dict[str, type[FlaskForm]] = {
+    "classify": ClassifyForm, "assign": AssignForm, "due": DueForm, "answer": AnswerForm,
+    "publish": PublishForm, "close": CloseForm}
 
 
 def _today():
@@ -90,7 +92,7 @@ def _assign_choices(form: AssignForm, case: FeedbackCase) -> None:
 
 def _page(case: FeedbackCase, *, forms: dict | None = None, status: int = 200, notice: str | None = None,
           shown_contact: str | None = None):
-    built = {name: cls(formdata=None) for name, cls in STEP_FORMS.items()}
+    built: dict[str, FlaskForm] = {name: cls(formdata=None) for name, cls in STEP_FORMS.items()}
     built.update(forms or {})
     _assign_choices(built["assign"], case)
     if case.category and not built["classify"].category.data:
@@ -132,7 +134,7 @@ def _take_step(case_id: int, name: str, apply, done: str):
         apply(case, form)
     except cases.StepRefused as refused:
         db.session.rollback()
-        return _page(db.session.get(FeedbackCase, case_id), status=409, notice=str(refused))
+        return _page(case, status=409, notice=str(refused))  # rollback expired `case`: it reloads
     db.session.commit()
     flash(done, "ok")
     return redirect(url_for("feedback.show", case_id=case_id), code=303)

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 from survey.extensions import db
 from survey.models import Response, RollupCell, RollupMeasure, RollupStratum, ServiceVolume
 
-from survey.indices.stratum_sums import (KIND_COUNT, KIND_VOLUME, PG_WORK_MEM, counted, Instrument, StratumSums, is_postgres,
-                                         state_matches, sum_selects)
+from survey.indices.stratum_sums import (KIND_COUNT, KIND_VOLUME, PG_WORK_MEM, counted, Instrument, StratumSums,
+                                         is_postgres, state_matches, sum_selects)
 
 @contextmanager
 def _snapshot(statements: int) -> Iterator[Connection]:
@@ -74,12 +74,12 @@ def _fetch_cells(conn: Connection, query: Any
         rows = np.frombuffer(data or b"", dtype=_CELL_DTYPE)
         return ({k: rows[k].astype(np.int64 if k in ("sid", "mid", "n", "sat") else float)
                  for k in _CELL_KEYS}, {mid: (kind, code) for mid, kind, code in listed or ()})
-    rows = conn.execute(query.add_columns(RollupMeasure.kind, RollupMeasure.code)
-                        .join(RollupMeasure, RollupMeasure.id == RollupCell.measure_id)).all()
-    table = np.array([row[:6] for row in rows], dtype=float).reshape(len(rows), 6)
+    listed_rows = conn.execute(query.add_columns(RollupMeasure.kind, RollupMeasure.code)
+                               .join(RollupMeasure, RollupMeasure.id == RollupCell.measure_id)).all()
+    table = np.array([row[:6] for row in listed_rows], dtype=float).reshape(len(listed_rows), 6)
     return ({k: table[:, i].astype(np.int64 if i < 4 else float)
              for i, k in enumerate(_CELL_KEYS)},
-            {row[1]: (row[6], row[7]) for row in rows})
+            {row[1]: (row[6], row[7]) for row in listed_rows})
 
 
 def volume_select(periods: Sequence[str], unit_ids: set[int] | None) -> Any:

@@ -46,7 +46,8 @@ def questions_of(survey_id: int) -> list[tuple[str, str, str | None, str]]:
 
     One read per request serves the instrument (its components) and the item wordings.
     """
-    return once(("questions", survey_id), lambda: [tuple(row) for row in db.session.execute(
+    return once(("questions", survey_id), lambda: [(code, text, component, kind) for code, text, component, kind
+                                                   in db.session.execute(
         select(Question.code, Question.text_vi, Question.component, Question.type)
         .join(SurveyVersion, SurveyVersion.id == Question.version_id)
         .where(SurveyVersion.survey_id == survey_id)

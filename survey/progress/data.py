@@ -121,6 +121,7 @@ def task_rows(scope: Scope, period: str, as_of: date, unit_id: int | None = None
         for task_id, name in db.session.execute(
                 select(EvidenceFile.task_id, EvidenceFile.original_name)
                 .where(EvidenceFile.task_id.in_(ids)).order_by(EvidenceFile.uploaded_at, EvidenceFile.id)):
+            assert task_id is not None  # the where clause selected it
             evidence.setdefault(task_id, []).append(name)
     names = _unit_names({t.unit_id for t in tasks} | {t.lead_unit_id for t in tasks})
     texts = aggregates.question_texts(STANDING_CODE)

@@ -157,7 +157,7 @@ def _release(user_id: int, day: str) -> None:
 def run_digest(day: date | None = None, *, dry_run: bool = False,
                echo: Callable[[str], None] = log.info) -> dict[str, int]:
     """Send (or print) each official's digest of `day`; returns counts per outcome."""
-    from survey.progress.digest_mail import compose, deliver
+    from survey.progress.digest_mail import compose, deliver, plain_text
 
     if has_request_context():  # minutes of queries and SMTP: a scheduled job, never a page
         raise RuntimeError("run_digest runs from `flask digest` or a job, never inside a request")
@@ -184,7 +184,7 @@ def run_digest(day: date | None = None, *, dry_run: bool = False,
         message = compose(digest, current_app.config)
         if dry_run:
             totals["chạy thử"] += 1
-            echo(f"{user.email}: chạy thử, không gửi\n{message.get_body(('plain',)).get_content()}")
+            echo(f"{user.email}: chạy thử, không gửi\n{plain_text(message)}")
             continue
         if not _claim(user.id, key):
             totals["bỏ qua"] += 1

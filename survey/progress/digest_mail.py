@@ -83,13 +83,20 @@ def compose(d: Digest, config: Mapping[str, Any]) -> EmailMessage:
     return message
 
 
+def plain_text(message: EmailMessage) -> str:
+    """The plain-text part of a composed digest (the log and the dry run print it)."""
+    body = message.get_body(("plain",))
+    assert body is not None  # compose() always sets the plain part
+    return body.get_content()
+
+
 def deliver(message: EmailMessage, config: Mapping[str, Any]) -> str:
     """"sent" through SMTP, or "printed" to the log when MAIL_SERVER is unset."""
     server = config.get("MAIL_SERVER")
     if not server:
         log.warning("MAIL_SERVER chưa được đặt: thư không được gửi, nội dung ghi ra nhật ký.\n"
                     "To: %s\nSubject: %s\n\n%s", message["To"], message["Subject"],
-                    message.get_body(("plain",)).get_content())
+                    plain_text(message))
         return "printed"
     port = int(config.get("MAIL_PORT") or (587 if config.get("MAIL_USE_TLS") else 25))
     with smtplib.SMTP(server, port, timeout=30) as smtp:

@@ -88,7 +88,8 @@ def seed_remediation_demo() -> dict[str, int]:
                  created + timedelta(days=60), created, before, "done", created + timedelta(days=50),
                  target=0.85, cause_kind="subjective", cause="Khu vực chờ chật, thiếu ghế vào giờ cao điểm.",
                  cooperating="Văn phòng HĐND và UBND phường", owner="Phó Chủ tịch UBND phường")
-    service.add_note(done, "Đã mua và lắp đặt ghế, quạt; nghiệm thu ngày " + (created + timedelta(days=48)).strftime("%d/%m/%Y") + ".", None)
+    service.add_note(done, f"Đã mua và lắp đặt ghế, quạt; nghiệm thu ngày {created + timedelta(days=48):%d/%m/%Y}.",
+                     None)
     service.attach_evidence(done, demo_pdf(["BIEN BAN NGHIEM THU", "Lap dat 20 ghe cho va 2 quat tran",
                                             "Bo phan Mot cua - Phuong Dong Tien"]),
                             "bien-ban-nghiem-thu.pdf", evidence_dir, None)
@@ -99,7 +100,8 @@ def seed_remediation_demo() -> dict[str, int]:
     _task(ward, ward, "item", "A1.3", "Sửa chữa, thay thế máy lấy số thứ tự.", today + timedelta(days=10),
           today - timedelta(days=20), current, cause_kind="subjective", cause="Máy lấy số hỏng thường xuyên.",
           owner="Công chức Văn phòng - Thống kê")
-    late = _task(ward, ward, "overall", "overall", "Rà soát, niêm yết lại toàn bộ thủ tục hành chính tại Bộ phận Một cửa.",
+    late = _task(ward, ward, "overall", "overall",
+                 "Rà soát, niêm yết lại toàn bộ thủ tục hành chính tại Bộ phận Một cửa.",
                  today - timedelta(days=15), created, before, "in_progress", cause_kind="subjective",
                  cause="Thông tin niêm yết chưa cập nhật.", owner="Công chức Tư pháp - Hộ tịch")
     service.add_note(late, "Đã rà soát 60% thủ tục; còn chờ danh mục mới của tỉnh.", None)

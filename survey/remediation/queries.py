@@ -118,5 +118,6 @@ def tasks_of_criteria(criterion_ids: list[int]) -> dict[int, list[RemediationTas
         for task in db.session.scalars(select(RemediationTask)
                                        .where(RemediationTask.tracker_criterion_id.in_(criterion_ids))
                                        .order_by(RemediationTask.deadline, RemediationTask.id)):
+            assert task.tracker_criterion_id is not None  # the where clause selected it
             out[task.tracker_criterion_id].append(task)
     return out

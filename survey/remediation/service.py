@@ -202,5 +202,6 @@ def evidence_of(task_ids: list[int]) -> dict[int, list[EvidenceFile]]:
     if task_ids:
         for ev in db.session.scalars(select(EvidenceFile).where(EvidenceFile.task_id.in_(task_ids))
                                      .order_by(EvidenceFile.uploaded_at, EvidenceFile.id)):
+            assert ev.task_id is not None  # the where clause selected it
             out[ev.task_id].append(ev)
     return out

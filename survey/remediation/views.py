@@ -11,8 +11,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from analysis.report.format_vi import format_points
-from forms.remediation import EvidenceForm, NoteForm, StatusForm, TaskForm, parse_date, parse_number
-from survey.access import Scope, visible_unit_ids
+from forms.remediation import (EvidenceForm, NoteForm, StatusForm, TaskForm, parse_date, parse_number,
+                               validated_date)
+from survey.access import Scope, restrict, visible_unit_ids
 from survey.args import BadArgument, find_unit, parse_period, period_arg, unit_arg
 from survey.catalog.loop_labels import (CAUSE_LABELS, CRITERION_KIND_LABELS, OVERDUE_LABEL,
                                         TASK_STATUS_LABELS, label)
@@ -29,16 +30,14 @@ from survey.remediation.watch import AT_RISK_DAYS, watch_list
 
 @bp.context_processor
 def _helpers():
-    return {"fmt": formatting, "format_points": format_points, "label": label, "STATUS": TASK_STATUS_LABELS, "CAUSE": CAUSE_LABELS,
-            "KIND": CRITERION_KIND_LABELS, "OVERDUE": OVERDUE_LABEL[0],
+    return {"fmt": formatting, "format_points": format_points, "label": label, "STATUS": TASK_STATUS_LABELS,
+            "CAUSE": CAUSE_LABELS, "KIND": CRITERION_KIND_LABELS, "OVERDUE": OVERDUE_LABEL[0],
             "criterion_label": service.criterion_label, "today": queries.today()}
 
 
 def units_in(scope: Scope) -> list[Unit]:
-    query = select(Unit).order_by(Unit.kind != "province", Unit.code)
-    if scope is not None:
-        query = query.where(Unit.id.in_(scope) if scope else False)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(restrict(select(Unit).order_by(Unit.kind != "province", Unit.code),
+                                            scope, Unit.id)))
 
 
 def _scope() -> Scope:
@@ -123,7 +122,8 @@ def new():
         form.period.data = period
     elif form.validate_on_submit():
         kind, _, code = (form.criterion.data or "").partition(":")
-        lead = find_unit(scope, unit_id=int(form.lead_unit_id.data)) if (form.lead_unit_id.data or "").isdigit() else None
+        lead = (find_unit(scope, unit_id=int(form.lead_unit_id.data))
+                if (form.lead_unit_id.data or "").isdigit() else None)
         if lead is None:
             errors["lead_unit_id"] = "Cơ quan chủ trì phải là một đơn vị trong phạm vi của bạn."
         try:
@@ -132,10 +132,10 @@ def new():
             errors["criterion"] = bad.description
             baseline_period = None
         target = parse_number(form.target.data)
-        if not errors:
+        if lead is not None and not errors:
             data = service.TaskInput(
                 unit_id=unit.id, criterion_kind=kind, criterion_code=code, action=form.action.data,
-                lead_unit_id=lead.id, deadline=parse_date(form.deadline.data), today=queries.today(),
+                lead_unit_id=lead.id, deadline=validated_date(form.deadline.data), today=queries.today(),
                 baseline_period=baseline_period, target=None if target is None else target / 100,
                 cause_kind=form.cause_kind.data or None, cause=form.cause.data,
                 cooperating=form.cooperating.data, owner=form.owner.data)

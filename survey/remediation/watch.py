@@ -56,7 +56,9 @@ def watch_list(scope: Scope, today: date | None = None, now: datetime | None = N
         overdue = task.overdue_on(today)
         due_soon = not overdue and task.status != "done" and task.deadline <= today + timedelta(days=AT_RISK_DAYS)
         value = values.get(task.id)
-        fell = value if value is not None and value.estimate < task.baseline_estimate else None
+        # current_values only measures tasks with a baseline, so a value implies one.
+        fell = (value if value is not None and task.baseline_estimate is not None
+                and value.estimate < task.baseline_estimate else None)
         if overdue or due_soon or fell is not None:
             out.append(Watched(task, overdue, due_soon, fell))
     return out

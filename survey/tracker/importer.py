@@ -195,8 +195,8 @@ def apply(index_kind: str, year: int, rows: list[CriterionRow], filename: str | 
         if kept:
             raise ImportRejected([RowError(1, None, "Tệp thiếu các tiêu chí đã có nhiệm vụ khắc phục: "
                                            + ", ".join(kept) + ". Hãy giữ các dòng này trong tệp.")])
-        for criterion in dropped:
-            db.session.delete(criterion)
+        for gone in dropped:
+            db.session.delete(gone)
     for row in rows:
         criterion = existing.get(row.code)
         if criterion is None:

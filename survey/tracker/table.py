@@ -71,6 +71,7 @@ def rows_of(imp: TrackerImport, today: date) -> list[TrackerRow]:
     if task_ids:
         for ev in db.session.scalars(select(EvidenceFile).where(EvidenceFile.task_id.in_(task_ids))
                                      .order_by(EvidenceFile.id)):
+            assert ev.task_id is not None  # the where clause selected it
             evidence[ev.task_id].append(ev)
     return [TrackerRow(c, tasks[c.id], evidence, state_of(tasks[c.id], today)) for c in criteria]
 

@@ -1,12 +1,14 @@
 """Tracker pages: the table with its summary and import form, the XLSX, tasks and causes per row."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from forms.remediation import TaskForm, TrackerCauseForm, TrackerImportForm, parse_date
+from forms.remediation import TaskForm, TrackerCauseForm, TrackerImportForm, validated_date
 from survey.args import int_arg
 from survey.dashboards import formatting
 from survey.extensions import csrf, db
@@ -70,7 +72,7 @@ def upload():
         return _page(form, rejected.errors, 422)
     db.session.commit()
     flash(f"Đã nhập kết quả {table.index_title(imp)}.", "ok")
-    return redirect(url_for("tracker.index", **{"import": imp.id}), code=303)
+    return redirect(_index_url(imp.id), code=303)
 
 
 @bp.get("/<int:import_id>/xlsx")
@@ -82,6 +84,12 @@ def export(import_id: int):
     name = f"theo-doi-tieu-chi-{imp.index_kind.lower()}-{imp.year}.xlsx"
     return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _index_url(import_id: int) -> str:
+    # "import" is a Python keyword, so the argument goes in a dict; Any, as url_for's **values are.
+    args: dict[str, Any] = {"import": import_id}
+    return url_for("tracker.index", **args)
 
 
 def _criterion(criterion_id: int) -> TrackerCriterion:
@@ -101,7 +109,7 @@ def cause(criterion_id: int):
     audit.record("tracker_cause", target=f"tracker_criterion:{criterion.id}")
     db.session.commit()
     flash(f"Đã ghi nguyên nhân mất điểm của tiêu chí {criterion.code}.", "ok")
-    return redirect(url_for("tracker.index", **{"import": criterion.import_id}), code=303)
+    return redirect(_index_url(criterion.import_id), code=303)
 
 
 @bp.route("/tieu-chi/<int:criterion_id>/nhiem-vu", methods=["GET", "POST"])
@@ -124,7 +132,7 @@ def new_task(criterion_id: int):
                 # The lead unit carries the task: its officials follow it and add the evidence.
                 unit_id=lead.id, criterion_kind="tracker", criterion_code=criterion.code,
                 tracker_criterion_id=criterion.id, action=form.action.data, lead_unit_id=lead.id,
-                deadline=parse_date(form.deadline.data), today=queries.today(),
+                deadline=validated_date(form.deadline.data), today=queries.today(),
                 cause_kind=form.cause_kind.data or None, cause=form.cause.data,
                 cooperating=form.cooperating.data, owner=form.owner.data)
             try:

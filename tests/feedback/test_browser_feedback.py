@@ -14,7 +14,7 @@ from tests.test_browser import REQUIRED, browser, live_server  # noqa: F401  (sh
 pytestmark = pytest.mark.browser
 
 
-def test_low_rating_case_link_answer_and_rating(app, live_server, browser, ward_counter, tmp_path):
+def test_low_rating_case_link_answer_and_rating(app, live_server, browser, ward_counter, tmp_path):  # noqa: F811
     phone = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
                                 locale="vi-VN", permissions=["clipboard-read", "clipboard-write"])
     page = phone.new_page()

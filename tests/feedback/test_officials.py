@@ -82,7 +82,8 @@ def test_each_step_writes_an_event_and_an_audit_row(app, client, own_and_other):
         assert case.category == "timeliness" and case.assigned_to == official_id
         assert case.due_date.isoformat() == due and case.answered_by == official_id
         assert case.public_answer == "Liên hệ [đã ẩn] để biết thêm." and case.closed_at is not None
-        events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == own, CaseEvent.actor_id == official_id)).all()
+        events = db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == own,
+                                                            CaseEvent.actor_id == official_id)).all()
         assert len(events) == len(steps)
         actions = set(db.session.scalars(select(AuditLog.action).where(AuditLog.target == f"case:{case.code}")))
         assert actions == {"case_classify", "case_assign", "case_due_date", "case_answer", "case_publish", "case_close"}

@@ -15,7 +15,8 @@ from tests.test_browser import browser, live_server  # noqa: F401  (shared fixtu
 pytestmark = pytest.mark.browser
 
 
-def test_weak_item_to_task_to_evidence_to_done(app, live_server, browser, responses, evidence_dir, tmp_path):
+def test_weak_item_to_task_to_evidence_to_done(app, live_server, browser, responses, evidence_dir,  # noqa: F811
+                                               tmp_path):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
     page = context.new_page()
     page.goto(live_server + "/quan-ly/")

@@ -32,8 +32,8 @@ def _task(app, unit_id: int, kind: str = "item", code: str = "A1.2", period: str
 
 def _upload(client, task_id: int, data: bytes, name: str):
     token = csrf_from(client.get(f"/quan-ly/khac-phuc/{task_id}").get_data(as_text=True))
-    return client.post(f"/quan-ly/khac-phuc/{task_id}/ho-so", data={"csrf_token": token, "file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data")
+    return client.post(f"/quan-ly/khac-phuc/{task_id}/ho-so",
+                       data={"csrf_token": token, "file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
 
 
 def test_upload_download_and_disguises(app, client, responses, evidence_dir):

@@ -81,15 +81,17 @@ def test_status_notes_and_the_list_filters(app, client, responses):
     login(client, "official")
     for criterion, days in (("item:A1.2", 30), ("component:A6", 5)):
         url, data = _form(client, ward, criterion)
-        assert client.post(url, data={**data, "deadline": (date.today() + timedelta(days=days)).isoformat()}).status_code == 303
+        deadline = (date.today() + timedelta(days=days)).isoformat()
+        assert client.post(url, data={**data, "deadline": deadline}).status_code == 303
     with app.app_context():
         first, second = db.session.scalars(select(RemediationTask).order_by(RemediationTask.id)).all()
         ids = first.id, second.id
     page = client.get(f"/quan-ly/khac-phuc/{ids[0]}").get_data(as_text=True)
     token = csrf_from(page)
-    assert client.post(f"/quan-ly/khac-phuc/{ids[0]}/tien-do", data={"csrf_token": token, "text": "Đã mua ghế"}).status_code == 303
-    assert client.post(f"/quan-ly/khac-phuc/{ids[0]}/tinh-trang", data={"csrf_token": token, "status": "done"}).status_code == 303
-    assert client.post(f"/quan-ly/khac-phuc/{ids[0]}/tinh-trang", data={"csrf_token": token, "status": "bogus"}).status_code == 400
+    task_url = f"/quan-ly/khac-phuc/{ids[0]}"
+    assert client.post(f"{task_url}/tien-do", data={"csrf_token": token, "text": "Đã mua ghế"}).status_code == 303
+    assert client.post(f"{task_url}/tinh-trang", data={"csrf_token": token, "status": "done"}).status_code == 303
+    assert client.post(f"{task_url}/tinh-trang", data={"csrf_token": token, "status": "bogus"}).status_code == 400
     with app.app_context():
         task = db.session.get(RemediationTask, ids[0])
         assert task.status == "done" and task.completed_at is not None

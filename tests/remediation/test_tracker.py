@@ -44,9 +44,12 @@ def test_malformed_rows_are_listed_by_row_and_nothing_is_imported(app, client):
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Không nhập dòng nào" in page
-    for expected in ("Dòng 3, cột mã tiêu chí: thiếu mã tiêu chí", "Dòng 4, cột mã tiêu chí: &#34;abc?&#34; không phải mã tiêu chí",
-                     "Dòng 5, cột mã tiêu chí: mã tiêu chí 1 trùng với dòng 2", "Dòng 6, cột điểm tối đa: &#34;hai&#34; không phải là số",
-                     "Dòng 7, cột điểm đạt: điểm không được âm", "Dòng 8, cột điểm đạt: điểm đạt (3) lớn hơn điểm tối đa (2)"):
+    for expected in ("Dòng 3, cột mã tiêu chí: thiếu mã tiêu chí",
+                     "Dòng 4, cột mã tiêu chí: &#34;abc?&#34; không phải mã tiêu chí",
+                     "Dòng 5, cột mã tiêu chí: mã tiêu chí 1 trùng với dòng 2",
+                     "Dòng 6, cột điểm tối đa: &#34;hai&#34; không phải là số",
+                     "Dòng 7, cột điểm đạt: điểm không được âm",
+                     "Dòng 8, cột điểm đạt: điểm đạt (3) lớn hơn điểm tối đa (2)"):
         assert expected in page, expected
     assert _counts(app) == (0, 0)
     # A missing column is named too.
