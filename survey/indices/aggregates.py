@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence, cast
+from typing import AbstractSet, Any, Iterable, Sequence, cast
 
 import numpy as np
 from sqlalchemy import select
@@ -110,7 +110,7 @@ def _strata(sums: StratumSums) -> tuple[list[dict[str, Any]], np.ndarray]:
     return strata, raw_to
 
 
-def weighted(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
+def weighted(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | None,
              stats: Iterable[str] = STATS, include: Sequence[int] = (),
              verified: bool | None = None) -> Weighted:
     """Strata with n_h and w_h, and the cells table of analysis.indices.index_table().
@@ -159,13 +159,13 @@ def weighted(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None
     return Weighted(strata, out)
 
 
-def strata_rows(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None
+def strata_rows(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | None
                 ) -> list[dict[str, Any]]:
     """Strata with n_h, w_h, weighted (the unit has volumes) and fallback (rule 2 or 3)."""
     return weighted(inst, periods, unit_ids, stats=()).strata
 
 
-def index_cells(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
+def index_cells(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | None,
                 stats: Iterable[str] = STATS) -> dict[str, np.ndarray]:
     """The ``cells`` table with stratum labels (see :func:`stratum_label`)."""
     data = weighted(inst, periods, unit_ids, stats)
@@ -205,7 +205,7 @@ class IndexRow:
         return cast(str, self.est.measure)
 
 
-def index_table_for(periods: Sequence[str], unit_ids: set[int] | None,
+def index_table_for(periods: Sequence[str], unit_ids: AbstractSet[int] | None,
                     survey_code: str = STANDING_CODE, stats: Iterable[str] = STATS,
                     include: Sequence[int] = (), verified_only: bool = False) -> list[IndexRow]:
     """index_table() rows for several periods, with unit code/name/kind and weighting flags.
@@ -250,7 +250,7 @@ def _units(ids: set[int]) -> list[Unit]:
     return found
 
 
-def index_rows(period: str, unit_ids: set[int] | None, survey_code: str = STANDING_CODE,
+def index_rows(period: str, unit_ids: AbstractSet[int] | None, survey_code: str = STANDING_CODE,
                stats: Iterable[str] = STATS, verified_only: bool = False) -> list[IndexRow]:
     """The SIPAS index table of one period, ranked rows first (see :func:`index_table_for`).
 

@@ -7,7 +7,7 @@ pooled estimate with the same stratified linearization variance; no new statisti
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Sequence
+from typing import AbstractSet, Sequence
 
 import numpy as np
 from sqlalchemy import select
@@ -28,7 +28,7 @@ def campaign_periods(survey_id: int) -> list[str]:
                                    .distinct().order_by(Response.period)))
 
 
-def pooled_rows(survey_code: str, periods: Sequence[str], unit_ids: set[int] | None
+def pooled_rows(survey_code: str, periods: Sequence[str], unit_ids: AbstractSet[int] | None
                 ) -> dict[tuple[str, str], Estimate]:
     """(stat, measure) → the estimate over all `unit_ids` (None: all units) and `periods`."""
     inst = instrument_of(survey_code)

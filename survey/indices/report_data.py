@@ -8,7 +8,7 @@ is for the roles that compare units (Permission.COMPARE_UNITS) and the CLI.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import cast
+from typing import AbstractSet, cast
 
 from sqlalchemy import func, select
 
@@ -71,7 +71,7 @@ ITEM_ESTIMATES = "tỷ lệ hài lòng từng tiêu chí"
 CHANGE_ESTIMATES = "thay đổi so với kỳ trước"
 
 
-def _methods(unit_ids: set[int] | None, period: str, summary_weighted: bool, responses: int,
+def _methods(unit_ids: AbstractSet[int] | None, period: str, summary_weighted: bool, responses: int,
              ci_method: str) -> MethodsInfo:
     query = select(func.coalesce(func.sum(ServiceVolume.dossiers), 0)).where(ServiceVolume.period == period)
     if unit_ids is not None:

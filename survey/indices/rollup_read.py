@@ -6,7 +6,7 @@ stale or empty.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import AbstractSet, Any, Iterator, Sequence
 
 import numpy as np
 
@@ -82,7 +82,7 @@ def _fetch_cells(conn: Connection, query: Any
             {row[1]: (row[6], row[7]) for row in listed_rows})
 
 
-def volume_select(periods: Sequence[str], unit_ids: set[int] | None) -> Any:
+def volume_select(periods: Sequence[str], unit_ids: AbstractSet[int] | None) -> Any:
     """Service volumes (dossiers > 0) in the tail's columns, so they come in its statement."""
     query = select(ServiceVolume.unit_id, ServiceVolume.period, ServiceVolume.field,
                    literal(KIND_VOLUME, Integer), literal("", String), ServiceVolume.dossiers,
@@ -93,7 +93,7 @@ def volume_select(periods: Sequence[str], unit_ids: set[int] | None) -> Any:
     return query
 
 
-def read(inst: Instrument, periods: Sequence[str], unit_ids: set[int] | None,
+def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | None,
          kinds: set[int], include: Sequence[int] = (), verified: bool | None = None
          ) -> StratumSums:
     """Exact per-stratum sums of the survey's counted responses in ``periods`` (and ``unit_ids``).
