@@ -5,9 +5,16 @@ the yardstick: see tests/analysis/reference/make_reference.R and make_constant.R
 """
 from .design import Design, DesignError, LonelyPSUError
 from .estimate import Estimate
-from .estimators import (by, columns_from_moments, difference,
-                         difference_from_sums, from_sums, independent_difference, mean,
-                         proportion)
+from .estimators import (
+                         by,
+                         columns_from_moments,
+                         difference,
+                         difference_from_sums,
+                         from_sums,
+                         independent_difference,
+                         mean,
+                         proportion,
+)
 from .replicate import jackknife
 from .sums import frame_from_rows, moments_from_sums, sums_from_rows
 

@@ -21,7 +21,6 @@ import numpy as np
 
 from .design import Design, LonelyPSUError
 
-
 # A domain whose values are all equal has influence values that are all 0, so its variance is
 # exactly 0. From rows this is checked exactly (min == max). From sums (analysis.sums) only raw
 # moments are known, and the centred sum of squares  S = sum_wy2 - ybar*sum_wy  of a constant

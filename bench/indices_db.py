@@ -38,12 +38,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from flask_migrate import upgrade  # noqa: E402
 
 from survey import create_app  # noqa: E402
+from survey.catalog.instrument import SERVICE_FIELDS, STANDING_CODE  # noqa: E402
 from survey.demo import seed_demo  # noqa: E402
 from survey.extensions import db  # noqa: E402
-from survey.models import Counter, Question, ServiceVolume, Survey, Unit  # noqa: E402
 from survey.indices import rollups  # noqa: E402
 from survey.indices.aggregates import index_rows  # noqa: E402
-from survey.catalog.instrument import SERVICE_FIELDS, STANDING_CODE  # noqa: E402
+from survey.models import Counter, Question, ServiceVolume, Survey, Unit  # noqa: E402
 
 PERIOD = "2026-H2"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_indices"

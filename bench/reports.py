@@ -19,8 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.report import (render_posters, render_province_report,  # noqa: E402
-                             render_thematic_report, render_unit_report)
+from analysis.report import render_posters, render_province_report, render_thematic_report, render_unit_report  # noqa: E402
 from analysis.report.demo import demo_posters, demo_province, demo_thematic, demo_unit  # noqa: E402
 
 

@@ -45,11 +45,11 @@ from sqlalchemy import select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from survey import create_app  # noqa: E402
+from survey.catalog.instrument import STANDING_CODE  # noqa: E402
 from survey.demo import seed_demo  # noqa: E402
 from survey.extensions import db, limiter  # noqa: E402
-from survey.models import Counter, Response, Survey  # noqa: E402
-from survey.catalog.instrument import STANDING_CODE  # noqa: E402
 from survey.intake.tokens import make_token  # noqa: E402
+from survey.models import Counter, Response, Survey  # noqa: E402
 
 HIDDEN = re.compile(r'<input[^>]*name="(csrf_token|idem|version)"[^>]*value="([^"]*)"')
 REQUIRED = "A1_1 A1_2 A1_3 A2_1 A2_2 A2_3 A2_4 A3_1 A3_2 A3_3 A3_4 A3_5 A4_1 A4_2 A4_3 OVERALL".split()

@@ -27,8 +27,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from survey import create_app  # noqa: E402
 from survey.demo import seed_demo  # noqa: E402
 from survey.extensions import db  # noqa: E402
-from survey.models import Counter, Response, Survey  # noqa: E402
 from survey.intake.tokens import make_token  # noqa: E402
+from survey.models import Counter, Response, Survey  # noqa: E402
 
 HIDDEN = re.compile(r'<input[^>]*name="(csrf_token|idem|version)"[^>]*value="([^"]*)"')
 ANSWERS = {f"q_{c}": "4" for c in (

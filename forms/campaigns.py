@@ -26,8 +26,6 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from survey.models import Unit
-from survey.services.campaigns import CampaignInput, Target
 from survey.catalog.question_bank import (
     B_CODES,
     CUSTOM_TYPES,
@@ -35,6 +33,8 @@ from survey.catalog.question_bank import (
     POLICY_AREAS,
     CustomQuestion,
 )
+from survey.models import Unit
+from survey.services.campaigns import CampaignInput, Target
 
 DATE_PATTERN = re.compile(r"^\s*([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})\s*$")
 BLANK_CUSTOM_SLOTS = 3

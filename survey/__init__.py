@@ -41,7 +41,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from survey import models  # noqa: F401  (register tables on the metadata)
-    from survey.errors import register_error_handlers
     from survey.admin import bp as admin_bp
     from survey.api import bp as api_bp
     from survey.auth import bp as auth_bp
@@ -49,9 +48,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.campaigns import bp as campaigns_bp
     from survey.cli import register_cli
     from survey.dashboards import bp as dashboards_bp
-    from survey.feedback import bp as feedback_bp, case_bp
-    from survey.links import bp as links_bp
+    from survey.errors import register_error_handlers
+    from survey.feedback import bp as feedback_bp
+    from survey.feedback import case_bp
     from survey.gate import init_gate
+    from survey.links import bp as links_bp
     from survey.officials import bp as officials_bp
     from survey.officials.nav import can, nav_links
     from survey.progress import bp as progress_bp
@@ -59,9 +60,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.remediation import bp as remediation_bp
     from survey.reports import bp as reports_bp
     from survey.review import bp as review_bp
+    from survey.security import init_security
     from survey.short_links import bp as short_bp
     from survey.tracker import bp as tracker_bp
-    from survey.security import init_security
 
     for blueprint in (public_bp, short_bp, auth_bp, officials_bp, dashboards_bp, reports_bp,
                       campaigns_bp, admin_bp, api_bp, review_bp,

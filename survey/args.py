@@ -23,9 +23,9 @@ import click
 from flask import abort, request
 from werkzeug.exceptions import BadRequest
 
-from survey.models import Unit
 from survey.access import Scope, scoped_unit
 from survey.catalog.periods import period_of, period_problem
+from survey.models import Unit
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns on both backends
 T = TypeVar("T")

@@ -13,12 +13,12 @@ exists, into an empty EVIDENCE_DIR only.
 from __future__ import annotations
 
 import re
-from typing import cast
 import shutil
 import sqlite3
 import subprocess
 import tarfile
 from pathlib import Path
+from typing import cast
 
 import click
 from flask import current_app

@@ -1,8 +1,8 @@
 """Operator commands: `flask init-db`, `flask seed-demo`, `flask qr-codes`."""
 from __future__ import annotations
 
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import click
 import qrcode
@@ -12,11 +12,11 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from survey.extensions import db
 from survey.args import cli_value, unit_by_code
-from survey.models import Counter, Survey
 from survey.catalog.instrument import STANDING_CODE
+from survey.extensions import db
 from survey.intake.tokens import survey_url
+from survey.models import Counter, Survey
 from survey.short_links import short_url
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from survey.catalog.instrument import PRIVACY_VI, SIPAS_STANDING, STANDING_CODE, publish_questions
 from survey.extensions import db
 from survey.models import Counter, Survey, Unit
-from survey.catalog.instrument import PRIVACY_VI, SIPAS_STANDING, STANDING_CODE, publish_questions
 
 PROVINCE = ("01", "Tỉnh Hòa Bình Xanh", "Hoa Binh Xanh Province")
 

@@ -14,13 +14,12 @@ so it is fixed before it ships; a logged 403 in production, so a slip fails clos
 """
 from __future__ import annotations
 
-from werkzeug.wrappers import Response as BaseResponse
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response as BaseResponse
 
 from survey.extensions import login_manager
-from survey.permissions import (ACCOUNT_ENDPOINTS, LABELS, Permission, Requirement, allows,
-                                is_public, requirement_of)
+from survey.permissions import ACCOUNT_ENDPOINTS, LABELS, Permission, Requirement, allows, is_public, requirement_of
 
 # Blueprints authenticated by bearer token instead of the session.
 TOKEN_BLUEPRINTS = frozenset({"api"})

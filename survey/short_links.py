@@ -10,10 +10,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, redirect, url_for
 from sqlalchemy import select
 
-from survey.extensions import db
-from survey.models import Counter, Survey
 from survey.catalog.instrument import STANDING_CODE
+from survey.extensions import db
 from survey.intake.tokens import make_token
+from survey.models import Counter, Survey
 
 bp = Blueprint("short", __name__)
 

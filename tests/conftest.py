@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from survey import create_app
+from survey.catalog.instrument import STANDING_CODE
 from survey.demo import seed_demo
 from survey.extensions import db, limiter
-from survey.models import Counter, Survey
-from survey.catalog.instrument import STANDING_CODE
 from survey.intake.tokens import make_token
+from survey.models import Counter, Survey
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/survey_test"
 

@@ -5,9 +5,9 @@ import re
 
 from sqlalchemy import select
 
+from survey.access import descendants, restrict, visible_unit_ids
 from survey.extensions import db
 from survey.models import AuditLog, Unit, User
-from survey.access import descendants, restrict, visible_unit_ids
 from tests.conftest import DEMO_PASSWORDS, csrf_of, login
 
 

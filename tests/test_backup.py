@@ -1,7 +1,6 @@
 """A backup restored into a fresh database holds every response and answer."""
 from __future__ import annotations
 
-
 import psycopg
 import pytest
 from sqlalchemy import create_engine, text

@@ -8,7 +8,6 @@ from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select
 
 from survey.extensions import db
-from survey.models import Answer, Question, Response, Survey
 from survey.intake.tokens import (
     CounterToken,
     UnitToken,
@@ -18,6 +17,7 @@ from survey.intake.tokens import (
     read_token,
     read_unit_token,
 )
+from survey.models import Answer, Question, Response, Survey
 from tests.conftest import hidden_fields, login
 from tests.test_campaigns import (
     BASE,

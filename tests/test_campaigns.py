@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from survey.catalog.periods import VIETNAM, as_utc
 from survey.extensions import db
+from survey.intake.tokens import make_token, make_unit_token
 from survey.models import AuditLog, CampaignTarget, Counter, Response, Survey, SurveyVersion, Unit, User
 from survey.services import campaigns as service
-from survey.catalog.periods import VIETNAM, as_utc
-from survey.intake.tokens import make_token, make_unit_token
 from tests.conftest import csrf_of, full_answers, hidden_fields, login
 
 BASE = "/quan-ly/chuyen-de"

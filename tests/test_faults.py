@@ -196,9 +196,9 @@ def test_a_submission_failing_half_way_stores_nothing(app, counter):
     exist), the response row written before it in the same transaction is not kept either."""
     from sqlalchemy.exc import IntegrityError
 
-    from survey.models import SurveyVersion
-    from survey.intake.place import VersionRef
     from survey.intake import responses
+    from survey.intake.place import VersionRef
+    from survey.models import SurveyVersion
 
     with app.test_request_context():
         version = db.session.scalar(select(SurveyVersion).order_by(SurveyVersion.id.desc()))

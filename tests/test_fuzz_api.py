@@ -12,13 +12,16 @@ import schemathesis
 from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis.checks import (
-    content_type_conformance, not_a_server_error, response_schema_conformance, status_code_conformance,
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
 )
 from schemathesis.generation import GenerationMode
 
 from survey.services.imports import FIELD_CODES
-from tests.test_api import auth, make_token
 from tests.indices.test_exports import OTHER, OWN, add_response, unit_id
+from tests.test_api import auth, make_token
 from tests.test_fuzz_common import FUZZ, TEXT, assert_no_server_error, changed_tables, last_state, no_limits, snapshot
 
 __all__ = ["no_limits"]

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from analysis.report.format_vi import format_percent
 from survey.extensions import db
-from survey.models import Counter, Unit
 from survey.indices import aggregates
+from survey.models import Counter, Unit
 from survey.services.demo_responses import seed_demo_responses
 from tests.conftest import login
 

@@ -27,10 +27,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from survey.extensions import db
-from survey.models import Counter, Survey
 from survey.catalog.instrument import STANDING_CODE
+from survey.extensions import db
 from survey.intake.tokens import make_token
+from survey.models import Counter, Survey
 from tests.conftest import DEMO_PASSWORDS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,11 +8,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from survey.extensions import db
-from survey.models import Counter, Question, Response, Survey, SurveyVersion
 from survey.catalog.instrument import SIPAS_STANDING, publish_questions
 from survey.catalog.periods import period_of
+from survey.extensions import db
 from survey.intake.tokens import make_token, read_token
+from survey.models import Counter, Question, Response, Survey, SurveyVersion
 from tests.conftest import full_answers, open_form
 
 

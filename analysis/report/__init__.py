@@ -13,10 +13,24 @@ Demo data for previews: analysis.report.demo. Timing: bench/reports.py.
 """
 from typing import Any
 
-from .model import (METHOD_LABELS, ChangeRow, Comment, ComponentRow, HeatRow, ItemRow,
-                    MethodsInfo, PosterData, ProvinceReportData, RankedUnit, TargetProgress,
-                    ThematicReportData, TrendPoint, UnitReportData, ci_method_text,
-                    method_label)
+from .model import (
+    METHOD_LABELS,
+    ChangeRow,
+    Comment,
+    ComponentRow,
+    HeatRow,
+    ItemRow,
+    MethodsInfo,
+    PosterData,
+    ProvinceReportData,
+    RankedUnit,
+    TargetProgress,
+    ThematicReportData,
+    TrendPoint,
+    UnitReportData,
+    ci_method_text,
+    method_label,
+)
 
 _RENDERERS = ("render_posters", "render_province_report", "render_thematic_report",
               "render_unit_report")

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import matplotlib
 from matplotlib import font_manager
+from matplotlib.axes import Axes
+
 # The SVG canvas is used directly, never pyplot: no GUI or Agg backend, and no
 # process-wide matplotlib.use() that would surprise other code in the web app.
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
-from matplotlib.axes import Axes
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from ..estimate import Estimate

@@ -11,9 +11,22 @@ from datetime import date, datetime, timedelta
 from ..estimate import Estimate, is_reliable
 from ..estimators import independent_difference
 from ..indices import MAX_HALF_WIDTH
-from .model import (SIPAS_COMPONENTS, ChangeRow, Comment, ComponentRow, HeatRow, ItemRow,
-                    MethodsInfo, PosterData, ProvinceReportData, TargetProgress,
-                    ThematicReportData, TrendPoint, UnitReportData, ci_method_text)
+from .model import (
+    SIPAS_COMPONENTS,
+    ChangeRow,
+    Comment,
+    ComponentRow,
+    HeatRow,
+    ItemRow,
+    MethodsInfo,
+    PosterData,
+    ProvinceReportData,
+    TargetProgress,
+    ThematicReportData,
+    TrendPoint,
+    UnitReportData,
+    ci_method_text,
+)
 from .ranking import rank_units
 
 __all__ = ["SIPAS_ITEMS", "demo_unit", "demo_province", "demo_thematic",

@@ -19,13 +19,30 @@ from typing import Any, Iterable, Mapping, Sequence
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from . import charts
-from .format_vi import (format_date, format_datetime, format_int, format_interval,
-                        format_number, format_percent, format_points, period_label)
 from ..estimate import Estimate
-from .model import (SIPAS_COMPONENTS, Comment, ComponentRow, ItemRow, PosterData,
-                    ProvinceReportData, ThematicReportData, TrendPoint, UnitReportData,
-                    weakest_items)
+from . import charts
+from .format_vi import (
+    format_date,
+    format_datetime,
+    format_int,
+    format_interval,
+    format_number,
+    format_percent,
+    format_points,
+    period_label,
+)
+from .model import (
+    SIPAS_COMPONENTS,
+    Comment,
+    ComponentRow,
+    ItemRow,
+    PosterData,
+    ProvinceReportData,
+    ThematicReportData,
+    TrendPoint,
+    UnitReportData,
+    weakest_items,
+)
 
 __all__ = ["render_unit_report", "render_province_report", "render_thematic_report",
            "render_posters", "render_html", "render_pdf", "warm_up", "TEMPLATES_DIR"]

@@ -5,9 +5,8 @@ Revises: ecec64220ecf
 Create Date: 2026-11-22 01:21:45.155263
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '76dd283d966b'

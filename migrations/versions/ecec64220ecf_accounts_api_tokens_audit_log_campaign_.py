@@ -5,9 +5,8 @@ Revises: 427bb22181ca
 Create Date: 2026-11-21 22:44:48.303777
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'ecec64220ecf'

@@ -5,9 +5,8 @@ Revises: 76dd283d966b
 Create Date: 2026-12-02 11:40:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'i11a_integrity_base'
 down_revision = '76dd283d966b'

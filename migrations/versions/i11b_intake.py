@@ -5,9 +5,8 @@ Revises: i11a_integrity_base
 Create Date: 2026-12-02 11:40:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'i11b_intake'
 down_revision = 'i11a_integrity_base'

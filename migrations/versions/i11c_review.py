@@ -7,7 +7,6 @@ Create Date: 2026-12-02 11:40:00
 """
 from alembic import op
 
-
 revision = 'i11c_review'
 down_revision = 'i11b_intake'
 branch_labels = None

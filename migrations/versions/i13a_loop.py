@@ -5,9 +5,8 @@ Revises: i11c_review
 Create Date: 2026-12-07 03:00:33.937152
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'i13a_loop'

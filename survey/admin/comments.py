@@ -11,9 +11,9 @@ from flask import render_template
 from forms.admin import RawCommentForm
 from survey.admin import bp
 from survey.extensions import db
-from survey.services import audit
 from survey.indices import comments
 from survey.permissions import Permission, requires
+from survey.services import audit
 
 
 @bp.route("/y-kien-nguyen-van", methods=["GET", "POST"])

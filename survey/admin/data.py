@@ -1,25 +1,25 @@
 """Data: downloads (EXPORT_DATA, scoped to the user's units), service-volume upload (IMPORT_VOLUMES)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
 from datetime import datetime, timezone
+from typing import Any, Sequence
 
 from flask import Response, abort, render_template, request, send_file, stream_with_context
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from forms.admin import UploadForm
+from survey.access import restrict, visible_unit_ids
 from survey.admin import bp
 from survey.admin.uploads import read_upload
 from survey.args import period_arg, unit_arg
+from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import csrf, db
+from survey.indices import exports
 from survey.models import Response as SurveyResponse
 from survey.models import ServiceVolume, Survey, Unit
-from survey.services import audit, imports
-from survey.indices import exports
 from survey.permissions import Permission, allows, requires
-from survey.access import restrict, visible_unit_ids
-from survey.catalog.instrument import STANDING_CODE
+from survey.services import audit, imports
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -1,9 +1,9 @@
 """The unit tree and its counters (Permission.MANAGE_UNITS); every change is audited."""
 from __future__ import annotations
 
-from typing import Any
 from collections import defaultdict
 from datetime import datetime, timezone
+from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,15 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from forms.admin import UNIT_KIND_LABELS, ActionForm, CounterForm, UnitForm, UploadForm
+from survey.access import descendants
 from survey.admin import bp
 from survey.admin.uploads import read_upload
-from survey.extensions import csrf, db
-from survey.models import Counter, Survey, Unit
-from survey.services import audit, imports
-from survey.permissions import Permission, requires
-from survey.access import descendants
 from survey.catalog.instrument import STANDING_CODE
+from survey.extensions import csrf, db
 from survey.intake.tokens import survey_url
+from survey.models import Counter, Survey, Unit
+from survey.permissions import Permission, requires
+from survey.services import audit, imports
 
 KIND_LABELS = dict(UNIT_KIND_LABELS)
 

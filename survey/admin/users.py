@@ -1,8 +1,8 @@
 """Officials' accounts (MANAGE_USERS) and API tokens (each user their own; MANAGE_USERS all)."""
 from __future__ import annotations
 
-from typing import Sequence
 import secrets
+from typing import Sequence
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -13,8 +13,8 @@ from forms.admin import ROLE_LABELS, ActionForm, TokenForm, UserForm
 from survey.admin import bp
 from survey.extensions import db
 from survey.models import ApiToken, Unit, User
-from survey.services import accounts, api_tokens, audit
 from survey.permissions import Permission, allows, requires
+from survey.services import accounts, api_tokens, audit
 
 
 @bp.get("/tai-khoan")

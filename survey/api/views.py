@@ -11,18 +11,19 @@ from pathlib import Path
 from flask import Response, g, jsonify, request, send_file, url_for
 from sqlalchemy import select
 
+from survey.access import restrict, unit_or_404, visible_unit_ids
 from survey.api import bp
 from survey.api.errors import error_response
 from survey.args import MAX_ID, BadArgument, int_arg, period_arg, unit_arg
 from survey.extensions import db
+from survey.indices import exports
 from survey.links import service as dossier_links
-from survey.links.slip import SIZES as SLIP_SIZES, slip_for, slip_html, slip_pdf
+from survey.links.slip import SIZES as SLIP_SIZES
+from survey.links.slip import slip_for, slip_html, slip_pdf
 from survey.links.tokens import link_url
 from survey.models import Survey, Unit, User
 from survey.permissions import Permission, requires
-from survey.indices import exports
 from survey.services import imports
-from survey.access import restrict, unit_or_404, visible_unit_ids
 
 SPEC = Path(__file__).with_name("openapi.yaml")
 DEFAULT_LIMIT, MAX_LIMIT = 500, 5000

@@ -5,8 +5,8 @@ services.campaigns, the form in forms/campaigns.py.
 """
 from __future__ import annotations
 
-from typing import cast
 from datetime import datetime, timezone
+from typing import cast
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,12 +14,12 @@ from flask_login import current_user
 
 from forms.campaigns import ActionForm, campaign_form, format_day
 from survey.campaigns import bp
-from survey.models import CampaignTarget, Survey, SurveyVersion
-from survey.permissions import Permission, requires
-from survey.services import campaigns as service
 from survey.catalog.instrument import COMPONENTS
 from survey.catalog.question_bank import AREA_NAMES, B_COMPONENTS, GROUP_A, b_preview
 from survey.intake.tokens import unit_survey_url
+from survey.models import CampaignTarget, Survey, SurveyVersion
+from survey.permissions import Permission, requires
+from survey.services import campaigns as service
 
 
 def _reason(error: service.CampaignError) -> str:

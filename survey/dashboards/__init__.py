@@ -7,5 +7,7 @@ from flask import Blueprint
 bp = Blueprint("dashboards", __name__, url_prefix="/quan-ly/bang-dieu-khien", cli_group=None)
 
 
-from survey.dashboards import views  # noqa: E402,F401
-from survey.dashboards import cli  # noqa: E402,F401
+from survey.dashboards import (
+    cli,  # noqa: E402,F401
+    views,  # noqa: E402,F401
+)

@@ -9,11 +9,10 @@ from typing import Any, Sequence
 
 import click
 
+from survey.access import descendants
 from survey.args import PERIOD, cli_value, unit_by_code
 from survey.dashboards import bp
-from survey.dashboards.formatting import (format_int, interval_text, measure_label, notes_text,
-                                          rank_text, value_text)
-from survey.access import descendants
+from survey.dashboards.formatting import format_int, interval_text, measure_label, notes_text, rank_text, value_text
 from survey.indices.aggregates import IndexRow, index_rows
 
 HEADINGS = ("Mã", "Đơn vị", "Chỉ số", "Giá trị", "KTC 95%", "Số phiếu", "Hạng", "Ghi chú")

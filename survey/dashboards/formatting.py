@@ -6,11 +6,18 @@ so a figure reads the same on screen, in the terminal and on paper.
 from __future__ import annotations
 
 from analysis import Estimate
-from analysis.report.format_vi import (MISSING, format_date, format_int, format_interval,
-                                       format_number, format_percent, period_label,
-                                       period_label_short)
-from survey.indices.aggregates import UNWEIGHTED_NOTE, IndexRow
+from analysis.report.format_vi import (
+    MISSING,
+    format_date,
+    format_int,
+    format_interval,
+    format_number,
+    format_percent,
+    period_label,
+    period_label_short,
+)
 from survey.catalog.instrument import COMPONENTS
+from survey.indices.aggregates import UNWEIGHTED_NOTE, IndexRow
 
 UNRELIABLE = "không đủ độ tin cậy"
 STAT_LABELS = {

@@ -15,17 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import (Boolean, Date, Integer, Select, String, cast, func, literal, null,
-                        select, union_all)
+from sqlalchemy import Boolean, Date, Integer, Select, String, cast, func, literal, null, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from survey.access import Scope, restrict
+from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import db
+from survey.indices.stratum_sums import counted, survey_id_of
 from survey.links.service import verified_select
 from survey.models import Counter, Response, Unit
 from survey.models.responses import QUARANTINED
-from survey.indices.stratum_sums import counted, survey_id_of
-from survey.catalog.instrument import STANDING_CODE
 
 # Every count select has these columns, so that they can be sent as one UNION ALL.
 DAY, COUNTER, PERIOD, VERIFIED, HELD = range(5)

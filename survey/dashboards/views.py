@@ -10,18 +10,18 @@ from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from survey.access import Scope, restrict, visible_unit_ids
 from survey.args import find_unit, period_arg, unit_arg
+from survey.catalog.instrument import COMPONENTS, STANDING_CODE
+from survey.catalog.periods import last_periods
 from survey.dashboards import bp, charts, formatting, queries
 from survey.extensions import db
+from survey.indices import comments
+from survey.indices.aggregates import index_rows, trend, unit_rows, unit_summary
 from survey.models import Unit
 from survey.models.units import UNIT_KINDS
 from survey.officials.nav import can
 from survey.permissions import Permission, requires
-from survey.access import Scope, restrict, visible_unit_ids
-from survey.indices.aggregates import index_rows, trend, unit_rows, unit_summary
-from survey.indices import comments
-from survey.catalog.instrument import COMPONENTS, STANDING_CODE
-from survey.catalog.periods import last_periods
 
 TREND_PERIODS = 4
 

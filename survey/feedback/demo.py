@@ -14,12 +14,12 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, select
 
+from survey.catalog.instrument import STANDING_CODE
 from survey.catalog.periods import in_vietnam, period_of
 from survey.extensions import db
 from survey.feedback.cases import hash_token, new_code
 from survey.intake.anonymity import to_the_hour
 from survey.models import CaseEvent, Counter, FeedbackCase, Survey, Unit, User
-from survey.catalog.instrument import STANDING_CODE
 
 PER_UNIT = 9
 MESSAGES = (

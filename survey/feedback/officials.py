@@ -14,15 +14,22 @@ from datetime import datetime, timezone
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-
-from analysis.report.format_vi import format_interval, format_number, format_percent
-from forms.feedback import (CATEGORY_CHOICES, STATUS_FILTER_CHOICES, AnswerForm, AssignForm,
-                            ClassifyForm, CloseForm, DueForm, PublishForm)
 from sqlalchemy import select
 
+from analysis.report.format_vi import format_interval, format_number, format_percent
+from forms.feedback import (
+    CATEGORY_CHOICES,
+    STATUS_FILTER_CHOICES,
+    AnswerForm,
+    AssignForm,
+    ClassifyForm,
+    CloseForm,
+    DueForm,
+    PublishForm,
+)
 from survey.access import restrict, visible_unit_ids
 from survey.args import BadArgument, period_arg, unit_arg
-from survey.catalog.loop_labels import (CASE_CATEGORY_LABELS, CASE_STATUS_LABELS, LATE_LABEL, label)
+from survey.catalog.loop_labels import CASE_CATEGORY_LABELS, CASE_STATUS_LABELS, LATE_LABEL, label
 from survey.catalog.periods import in_vietnam, period_of
 from survey.extensions import db
 from survey.feedback import bp, cases, contact

@@ -46,13 +46,12 @@ from sqlalchemy.orm.util import identity_key
 from analysis import Estimate
 from analysis.indices import index_table
 from analysis.report.model import weakest_items
+from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.extensions import db
+from survey.indices import rollup_read
+from survey.indices.stratum_sums import Instrument, StratumSums, instrument_of, kinds_for, questions_of, survey_id_of
 from survey.models import Unit
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
-from survey.indices import rollup_read
-from survey.catalog.instrument import COMPONENTS, STANDING_CODE
-from survey.indices.stratum_sums import (Instrument, StratumSums, instrument_of, kinds_for,
-                                         questions_of, survey_id_of)
 
 RESIDUAL = "*"
 UNWEIGHTED_NOTE = "chưa có số liệu hồ sơ: ước lượng chưa gia quyền"

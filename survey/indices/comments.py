@@ -25,9 +25,9 @@ from typing import AbstractSet, Iterable, cast
 from sqlalchemy import Select, false, func, select
 
 from analysis.report.model import Comment
+from survey.catalog.periods import in_vietnam
 from survey.extensions import db
 from survey.models import Answer, Question, Response, Survey
-from survey.catalog.periods import in_vietnam
 
 REDACTED = "[đã ẩn]"
 COUNTED = "counted"

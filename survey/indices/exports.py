@@ -25,13 +25,13 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import func, select
 
-from survey.extensions import db
-from survey.models import Answer, Counter, Question, Response, Survey, SurveyVersion, Unit
-from survey.indices import comments
 from survey.access import Scope, descendants, restrict
-from survey.services import privacy
 from survey.catalog.periods import in_vietnam
+from survey.extensions import db
+from survey.indices import comments
 from survey.indices.stratum_sums import counted
+from survey.models import Answer, Counter, Question, Response, Survey, SurveyVersion, Unit
+from survey.services import privacy
 
 CHUNK = 1000
 NOT_APPLICABLE = "KAD"  # "không áp dụng / không biết"

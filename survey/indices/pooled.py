@@ -15,9 +15,9 @@ from sqlalchemy import select
 from analysis import Estimate
 from analysis.indices import index_table
 from survey.extensions import db
-from survey.models import Response, Survey
 from survey.indices import aggregates
 from survey.indices.stratum_sums import instrument_of
+from survey.models import Response, Survey
 
 POOLED_UNIT = 0
 POOLED_PERIOD = "*"

@@ -28,15 +28,15 @@ from analysis.report.model import (
     ci_method_text,
 )
 from analysis.report.ranking import rank_units
-from survey.extensions import db
-from survey.models import Counter, ServiceVolume, Survey, Unit
-from survey.indices import aggregates
-from survey.indices import comments as comment_reader
 from survey.catalog.instrument import COMPONENTS, PRIVACY_VI, STANDING_CODE
 from survey.catalog.periods import VIETNAM, last_periods, previous
+from survey.extensions import db
+from survey.indices import aggregates
+from survey.indices import comments as comment_reader
 from survey.intake.tokens import survey_url
-from survey.short_links import short_url
 from survey.links.service import verified_count
+from survey.models import Counter, ServiceVolume, Survey, Unit
+from survey.short_links import short_url
 
 UNIT_KINDS_VI = {
     "province": "Ủy ban nhân dân tỉnh",
@@ -177,8 +177,8 @@ def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData
 
 def thematic_report_data(survey: Survey) -> ThematicReportData:
     """A thematic campaign pooled over its target units and the periods it ran in."""
-    from survey.services import campaigns
     from survey.indices import pooled
+    from survey.services import campaigns
 
     targets = campaigns.progress(survey)
     unit_ids = {t.unit.id for t in targets}

@@ -9,16 +9,23 @@ from contextlib import contextmanager
 from typing import AbstractSet, Any, Iterator, Sequence
 
 import numpy as np
-
-from sqlalchemy import (Float, Integer, String, cast, func, literal, literal_column, or_,
-                        select, text, union_all)
+from sqlalchemy import Float, Integer, String, cast, func, literal, literal_column, or_, select, text, union_all
 from sqlalchemy.engine import Connection
 
 from survey.extensions import db
+from survey.indices.stratum_sums import (
+    KIND_COUNT,
+    KIND_VOLUME,
+    PG_WORK_MEM,
+    Instrument,
+    StratumSums,
+    counted,
+    is_postgres,
+    state_matches,
+    sum_selects,
+)
 from survey.models import Response, RollupCell, RollupMeasure, RollupStratum, ServiceVolume
 
-from survey.indices.stratum_sums import (KIND_COUNT, KIND_VOLUME, PG_WORK_MEM, counted, Instrument, StratumSums,
-                                         is_postgres, state_matches, sum_selects)
 
 @contextmanager
 def _snapshot(statements: int) -> Iterator[Connection]:

@@ -30,21 +30,48 @@ import secrets
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence, cast
 
-
-from sqlalchemy import (CursorResult, Integer, Table, and_, bindparam, delete, func,
-                        literal, select, text, true, union_all,
-                        update)
+from sqlalchemy import (
+    CursorResult,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from survey.extensions import db
-from survey.models import (Question, Response, RollupCell, RollupMeasure, RollupState,
-                           RollupStratum, Survey, SurveyVersion)
+from survey.indices.stratum_sums import (
+    ANALYZE_FROM,
+    FOLD_WORK_MEM,
+    KIND_COUNT,
+    LOCK_KEY,
+    Instrument,
+    count_select,
+    counted,
+    instrument_for,
+    is_postgres,
+    state_matches,
+    sum_selects,
+)
+from survey.models import (
+    Question,
+    Response,
+    RollupCell,
+    RollupMeasure,
+    RollupState,
+    RollupStratum,
+    Survey,
+    SurveyVersion,
+)
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
-
-from survey.indices.stratum_sums import (ANALYZE_FROM, FOLD_WORK_MEM, KIND_COUNT, LOCK_KEY, Instrument,
-                                         counted,
-                                         count_select, instrument_for, is_postgres, state_matches,
-                                         sum_selects)
 
 
 def _upsert(model: Any, columns: list[str], source: Any, keys: list[str],

@@ -8,17 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal, select
 
-from sqlalchemy import (Float, Integer, String, and_, case, cast, func,
-                        literal, select)
-
+from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import db
-from survey.models import (Answer, Question, Response, RollupState,
-                           Survey, SurveyVersion)
+from survey.memo import once, remember
+from survey.models import Answer, Question, Response, RollupState, Survey, SurveyVersion
 from survey.models.responses import COUNTED
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
-from survey.catalog.instrument import STANDING_CODE
-from survey.memo import once, remember
 
 KIND_COUNT = 0
 KIND_VOLUME = -1              # a service volume row read alongside the tail (rollup_read)

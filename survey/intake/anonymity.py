@@ -22,8 +22,8 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import text
 
-from survey.intake import citizen_connection
 from survey.catalog.periods import VIETNAM
+from survey.intake import citizen_connection
 from survey.intake.tokens import qr_keys
 
 _SALT_OF = text("SELECT salt FROM client_salt WHERE day = :day")

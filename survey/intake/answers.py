@@ -12,13 +12,19 @@ compares the two on generated submissions).
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
 import json
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from forms.citizen import (
-    DOSSIER_PATTERN, IDEMPOTENCY_PATTERN, NA, CitizenFormBase, MultiCheck, clean_text, field_name,
+    DOSSIER_PATTERN,
+    IDEMPOTENCY_PATTERN,
+    NA,
+    CitizenFormBase,
+    MultiCheck,
+    clean_text,
+    field_name,
 )
 from survey.catalog.instrument import SERVICE_FIELDS
 from survey.catalog.question_bank import CONSENT_CODE, DEMOGRAPHIC_CODES

@@ -21,10 +21,10 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import and_, bindparam, select
 
-from survey.models import CampaignTarget, Counter, Question, Survey, SurveyVersion, Unit
-from survey.models.surveys import survey_is_open
 from survey.intake import citizen_connection
 from survey.intake.tokens import CounterToken, UnitToken
+from survey.models import CampaignTarget, Counter, Question, Survey, SurveyVersion, Unit
+from survey.models.surveys import survey_is_open
 
 VERSION_CACHE_SIZE = 64
 

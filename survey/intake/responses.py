@@ -17,10 +17,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from survey.models import Answer, DossierLink, Response, SurveyVersion
+from survey.catalog.periods import period_of
 from survey.intake import citizen_connection
 from survey.intake.anonymity import dossier_hash, to_the_hour
-from survey.catalog.periods import period_of
+from survey.models import Answer, DossierLink, Response, SurveyVersion
 
 __all__ = ["AnswerValue", "DuplicateDossier", "LinkUsed", "Stored", "Submission", "dossier_hash", "store"]
 

@@ -11,14 +11,23 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from survey.extensions import db
-from survey.links import bp
-from survey.links.service import (DEFAULT_DAYS, MAX_DAYS, Invalid, Refused, UnitNotFound, issue,
-                                  parse_request, state, visible_link)
-from survey.links.slip import DEFAULT_SIZE, SIZES, slip_for, slip_html, slip_pdf
-from survey.models import Counter, Unit
 from survey.access import restrict, visible_unit_ids
 from survey.catalog.instrument import SERVICE_FIELDS
+from survey.extensions import db
+from survey.links import bp
+from survey.links.service import (
+    DEFAULT_DAYS,
+    MAX_DAYS,
+    Invalid,
+    Refused,
+    UnitNotFound,
+    issue,
+    parse_request,
+    state,
+    visible_link,
+)
+from survey.links.slip import DEFAULT_SIZE, SIZES, slip_for, slip_html, slip_pdf
+from survey.models import Counter, Unit
 
 FORM_FIELDS = ("dossier_code", "unit", "counter", "service_field", "procedure_name", "expires_in_days")
 

@@ -19,14 +19,14 @@ from typing import Any, Mapping, cast
 from sqlalchemy import Select, exists, func, select, update
 
 from forms.citizen import DOSSIER_PATTERN, clean_text
-from survey.extensions import db
-from survey.models import Counter, Response, Survey, Unit, User
-from survey.models.integrity import DossierLink, UsedDossier
-from survey.services import audit
 from survey.access import Scope, can_see_unit, in_scope
 from survey.catalog.instrument import SERVICE_FIELDS, STANDING_CODE
 from survey.catalog.periods import VIETNAM, as_utc, in_vietnam
+from survey.extensions import db
 from survey.intake.responses import dossier_hash
+from survey.models import Counter, Response, Survey, Unit, User
+from survey.models.integrity import DossierLink, UsedDossier
+from survey.services import audit
 
 DEFAULT_DAYS, MAX_DAYS = 30, 90
 PROCEDURE_MAX = 255

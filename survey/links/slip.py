@@ -7,9 +7,9 @@ about the person (the dossier code is not even known here: only its keyed hash i
 """
 from __future__ import annotations
 
-from typing import cast
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from markupsafe import Markup
 

@@ -1,13 +1,22 @@
 """The data model (DESIGN.md §3). Import models from here."""
-from survey.models.units import Counter, Unit
-from survey.models.surveys import Question, Survey, SurveyVersion
-from survey.models.responses import Answer, Response, ServiceVolume
 from survey.models.accounts import ROLES, ApiToken, AuditLog, User
 from survey.models.campaigns import CampaignTarget
 from survey.models.integrity import ClientSalt, DossierLink, UsedDossier
-from survey.models.loop import (CaseEvent, DigestSent, EvidenceFile, FeedbackCase, ProgressReport,
-                               RemediationTask, TaskNote, TrackerCriterion, TrackerImport)
+from survey.models.loop import (
+                               CaseEvent,
+                               DigestSent,
+                               EvidenceFile,
+                               FeedbackCase,
+                               ProgressReport,
+                               RemediationTask,
+                               TaskNote,
+                               TrackerCriterion,
+                               TrackerImport,
+)
+from survey.models.responses import Answer, Response, ServiceVolume
 from survey.models.rollups import RollupCell, RollupMeasure, RollupState, RollupStratum
+from survey.models.surveys import Question, Survey, SurveyVersion
+from survey.models.units import Counter, Unit
 
 __all__ = [
     "CaseEvent",

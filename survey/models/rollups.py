@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, DateTime, Float, ForeignKey, Integer, SmallInteger,
-                        String, UniqueConstraint)
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey.extensions import Model

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey.extensions import Model
 from survey.catalog.periods import as_utc
+from survey.extensions import Model
 
 QUESTION_TYPES = ("likert5", "yesno", "choice", "multi", "text")
 

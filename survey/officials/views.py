@@ -7,13 +7,13 @@ from flask import render_template
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from survey.access import restrict, visible_unit_ids
+from survey.catalog.periods import period_of
 from survey.extensions import db
+from survey.indices.stratum_sums import counted
 from survey.models import Response, Unit
 from survey.officials import bp
 from survey.permissions import Permission, requires
-from survey.access import restrict, visible_unit_ids
-from survey.catalog.periods import period_of
-from survey.indices.stratum_sums import counted
 
 
 @bp.get("/")

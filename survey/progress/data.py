@@ -27,8 +27,7 @@ from survey.indices import aggregates, pooled
 from survey.indices.report_data import period_change
 from survey.models import Unit
 from survey.models.loop import EvidenceFile, ProgressReport, RemediationTask, TrackerCriterion
-from survey.progress.model import (CaseSummary, Figure, ProgressData, TaskEffectView, TaskRow,
-                                   UnitLine)
+from survey.progress.model import CaseSummary, Figure, ProgressData, TaskEffectView, TaskRow, UnitLine
 from survey.remediation.effect import task_effect
 from survey.remediation.queries import tasks_for
 

@@ -12,8 +12,16 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from analysis import Estimate
-from analysis.report.format_vi import (MISSING, format_date, format_int, format_interval,
-                                       format_number, format_percent, format_points, period_label)
+from analysis.report.format_vi import (
+    MISSING,
+    format_date,
+    format_int,
+    format_interval,
+    format_number,
+    format_percent,
+    format_points,
+    period_label,
+)
 from survey.catalog.loop_labels import OVERDUE_LABEL, TASK_STATUS_LABELS, label
 from survey.progress.model import Figure, ProgressData, TaskRow
 

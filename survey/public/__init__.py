@@ -3,5 +3,7 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from survey.public import views  # noqa: E402,F401
-from survey.public import dossier_link  # noqa: E402,F401  (/h/<token>)
+from survey.public import (
+    dossier_link,  # noqa: E402,F401  (/h/<token>)
+    views,  # noqa: E402,F401
+)

@@ -7,9 +7,9 @@ each link stores at most one response, and only the one-stop system or an office
 """
 from __future__ import annotations
 
-from typing import cast
 import uuid
 from datetime import datetime, timezone
+from typing import cast
 
 from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -17,16 +17,16 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from forms.citizen import build_citizen_form
 from survey.extensions import csrf, db
+from survey.feedback.intake import case_after_submission
+from survey.intake import responses
+from survey.intake.answers import posted_version
+from survey.intake.place import lookup_counter, lookup_unit, version_info
+from survey.intake.tokens import CounterToken, UnitToken
 from survey.links.service import state
 from survey.links.tokens import read_link_token
 from survey.models import Response
 from survey.models.integrity import DossierLink
 from survey.public import bp, form_page
-from survey.intake.answers import posted_version
-from survey.intake.place import lookup_counter, lookup_unit, version_info
-from survey.intake import responses
-from survey.intake.tokens import CounterToken, UnitToken
-from survey.feedback.intake import case_after_submission
 
 
 def _closed(kind: str, status: int):

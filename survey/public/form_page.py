@@ -3,10 +3,10 @@ which place a token names, the questions in the citizen's language, rendering, t
 and the check of posted answers."""
 from __future__ import annotations
 
-from typing import Any, cast
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import Any, cast
 
 from flask import abort, current_app, make_response, render_template, request
 from flask_babel import gettext as _
@@ -15,11 +15,18 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from forms.citizen import QuestionView, build_citizen_form
+from survey.catalog.instrument import COMPONENTS, SERVICE_FIELDS
+from survey.catalog.periods import VIETNAM, as_utc
+from survey.catalog.question_bank import B_COMPONENTS, section_titles
+from survey.errors import RETRY_AFTER
 from survey.intake import pages
 from survey.intake.answers import (
-    Checked, collect, drop_demographics_without_consent, posted_version, quick_check,
+    Checked,
+    collect,
+    drop_demographics_without_consent,
+    posted_version,
+    quick_check,
 )
-from survey.errors import RETRY_AFTER
 from survey.intake.place import (
     CounterInfo,
     SurveyInfo,
@@ -32,9 +39,6 @@ from survey.intake.place import (
     version_info,
     version_ref,
 )
-from survey.catalog.instrument import COMPONENTS, SERVICE_FIELDS
-from survey.catalog.periods import VIETNAM, as_utc
-from survey.catalog.question_bank import B_COMPONENTS, section_titles
 from survey.intake.tokens import CounterToken, UnitToken, read_any_token
 
 CHANNELS = {"qr", "kiosk", "link"}

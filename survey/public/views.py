@@ -14,25 +14,43 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from survey.extensions import csrf
-from survey.public import bp
-from survey.public.form_page import (CHANNELS, FLOODED, Place, check_posted, citizen_lang, csrf_enabled, empty_page,
-                                      parse_token, place_key, posted_form, render_form, resolve,
-                                      resolve_parsed, retry_form, unavailable_form, version_for)
-from survey.intake.answers import (
-    Checked, answers_fingerprint, posted_version,
-)
 from survey.errors import UNAVAILABLE
-from survey.review.signals import SubmissionContext, submission_flags
-from survey.security import Flooded, take_submission_slot
+from survey.extensions import csrf
+from survey.feedback.intake import case_after_submission
+from survey.intake import responses
+from survey.intake.anonymity import client_hash
+from survey.intake.answers import (
+    Checked,
+    answers_fingerprint,
+    posted_version,
+)
 from survey.intake.place import (
     VersionInfo,
     remember,
     version_info,
 )
-from survey.intake import responses
-from survey.intake.anonymity import client_hash
-from survey.feedback.intake import case_after_submission
+from survey.public import bp
+from survey.public.form_page import (
+    CHANNELS,
+    FLOODED,
+    Place,
+    check_posted,
+    citizen_lang,
+    csrf_enabled,
+    empty_page,
+    parse_token,
+    place_key,
+    posted_form,
+    render_form,
+    resolve,
+    resolve_parsed,
+    retry_form,
+    unavailable_form,
+    version_for,
+)
+from survey.review.signals import SubmissionContext, submission_flags
+from survey.security import Flooded, take_submission_slot
+
 
 @bp.get("/s/<token>")
 def survey_form(token: str):

@@ -20,7 +20,8 @@ from survey.extensions import db
 from survey.models import Unit
 from survey.models.loop import RemediationTask, TrackerCriterion
 from survey.remediation import service
-from survey.remediation.queries import period_dates, today as vietnam_today
+from survey.remediation.queries import period_dates
+from survey.remediation.queries import today as vietnam_today
 from survey.tracker import importer
 
 SAMPLE = ROOT / "docs" / "samples" / "par_index_2025.csv"

@@ -13,13 +13,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from analysis import Estimate
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.extensions import db
-from analysis import Estimate
 from survey.indices.aggregates import question_texts
 from survey.models import Survey
-from survey.models.loop import (CAUSE_KINDS, TASK_STATUSES, EvidenceFile, RemediationTask,
-                                TaskNote)
+from survey.models.loop import CAUSE_KINDS, TASK_STATUSES, EvidenceFile, RemediationTask, TaskNote
 from survey.remediation import files
 from survey.remediation.effect import criterion_estimate
 from survey.services import audit

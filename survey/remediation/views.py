@@ -11,12 +11,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from analysis.report.format_vi import format_points
-from forms.remediation import (EvidenceForm, NoteForm, StatusForm, TaskForm, parse_date, parse_number,
-                               validated_date)
+from forms.remediation import EvidenceForm, NoteForm, StatusForm, TaskForm, parse_date, parse_number, validated_date
 from survey.access import Scope, restrict, visible_unit_ids
 from survey.args import BadArgument, find_unit, parse_period, period_arg, unit_arg
-from survey.catalog.loop_labels import (CAUSE_LABELS, CRITERION_KIND_LABELS, OVERDUE_LABEL,
-                                        TASK_STATUS_LABELS, label)
+from survey.catalog.loop_labels import CAUSE_LABELS, CRITERION_KIND_LABELS, OVERDUE_LABEL, TASK_STATUS_LABELS, label
 from survey.dashboards import formatting
 from survey.extensions import db
 from survey.indices.aggregates import UnitSummary, unit_summary

@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from analysis import Estimate
 from survey.access import Scope
 from survey.catalog.periods import period_of
-from analysis import Estimate
 from survey.models.loop import RemediationTask
 from survey.remediation.effect import STAT_OF_KIND, criterion_key, estimates
-from survey.remediation.queries import tasks_for, today as vietnam_today
+from survey.remediation.queries import tasks_for
+from survey.remediation.queries import today as vietnam_today
 
 AT_RISK_DAYS = 14
 

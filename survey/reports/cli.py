@@ -1,23 +1,22 @@
 """`flask report unit|province` and `flask qr-posters`."""
 from __future__ import annotations
 
-from typing import cast
 import time
 from pathlib import Path
+from typing import cast
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from analysis.report import (render_posters, render_province_report, render_thematic_report,
-                             render_unit_report)
+from analysis.report import render_posters, render_province_report, render_thematic_report, render_unit_report
 from survey.args import PERIOD, cli_value, unit_by_code
 from survey.extensions import db
+from survey.indices import report_data
 from survey.models import Response, Unit
 from survey.reports import bp
 from survey.reports.jobs import QUEUE, render_unit_to_file
-from survey.indices import report_data
 
 
 def _unit(code: str) -> Unit:

@@ -5,9 +5,9 @@ its own app, so a worker on another machine renders exactly what the CLI would.
 """
 from __future__ import annotations
 
-from typing import cast
 import secrets
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import select
 
@@ -18,8 +18,8 @@ def render_unit_to_file(database_url: str, unit_code: str, period: str, output: 
     from analysis.report import render_unit_report
     from survey import create_app
     from survey.extensions import db
-    from survey.models import Unit
     from survey.indices.report_data import unit_report_data
+    from survey.models import Unit
 
     # It renders one PDF and signs nothing: a throwaway key, so a worker needs no copy of the web
     # tier's SECRET_KEY (create_app refuses to run without a real one).

@@ -4,15 +4,14 @@ from __future__ import annotations
 from flask import Response, abort
 from flask_login import current_user
 
-from analysis.report import (render_posters, render_province_report, render_thematic_report,
-                             render_unit_report)
+from analysis.report import render_posters, render_province_report, render_thematic_report, render_unit_report
+from survey.access import unit_or_404
 from survey.args import period_arg
 from survey.extensions import db
+from survey.indices import report_data
 from survey.permissions import Permission, requires
 from survey.reports import bp
 from survey.services import audit
-from survey.indices import report_data
-from survey.access import unit_or_404
 
 
 def _pdf(content: bytes, filename: str) -> Response:

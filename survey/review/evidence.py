@@ -12,21 +12,20 @@
 """
 from __future__ import annotations
 
-from typing import cast
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from sqlalchemy import func, select
 
 from analysis import Design, Estimate, difference_from_sums, from_sums
 from analysis.estimate import MIN_N
+from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import db
+from survey.indices import aggregates
+from survey.indices.stratum_sums import counted, instrument_of
 from survey.models import Response, ServiceVolume, Survey, Unit
 from survey.models.responses import COUNTED
-from survey.indices import aggregates
-from survey.indices.stratum_sums import instrument_of
-from survey.catalog.instrument import STANDING_CODE
-from survey.indices.stratum_sums import counted
 
 OPEN, VERIFIED = "open", "verified"
 

@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from analysis import Estimate
 from survey.dashboards.queries import as_date, local_day, local_hour
 from survey.extensions import db
+from survey.indices import aggregates
 from survey.models import Answer, Counter, Response, Survey, Unit
 from survey.models.responses import COUNTED, QUARANTINED
 from survey.review.quarantine import Selection, held_ids
-from survey.indices import aggregates
 
 PAGE = 30
 CODES_VI = {

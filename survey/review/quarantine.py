@@ -16,12 +16,12 @@ from typing import Any, Sequence
 
 from sqlalchemy import case, or_, select, update
 
+from survey.catalog.periods import VIETNAM
 from survey.extensions import db
+from survey.indices import rollups
 from survey.models import Response
 from survey.models.responses import COUNTED, QUARANTINED, REJECTED
 from survey.services import audit
-from survey.indices import rollups
-from survey.catalog.periods import VIETNAM
 
 MANUAL = "manual"
 # action -> (statuses it applies to, status it sets)

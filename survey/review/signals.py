@@ -34,8 +34,8 @@ from typing import Any, Callable, cast
 from flask import current_app
 from limits.storage import RedisStorage
 
-from survey.extensions import limiter
 from survey.catalog.periods import in_vietnam
+from survey.extensions import limiter
 
 BURST, OUT_OF_HOURS = "burst", "out-of-hours"
 SAME_CLIENT, IDENTICAL_RUN = "same-client", "identical-run"

@@ -5,21 +5,20 @@ decision is audited there, in the transaction that makes it.
 """
 from __future__ import annotations
 
-from typing import Literal, overload
-
 from datetime import date, datetime, timezone
+from typing import Literal, overload
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from survey.access import unit_or_404
+from survey.catalog.periods import period_of, period_problem
 from survey.dashboards import formatting
 from survey.dashboards.queries import units_for_choice
 from survey.models.responses import COUNTED, QUARANTINED, STATUSES
 from survey.review import bp, evidence, groups
 from survey.review.quarantine import ACTIONS, Selection, decide
-from survey.access import unit_or_404
-from survey.catalog.periods import period_of, period_problem
 
 TABS = {QUARANTINED: "Đang cách ly", "rejected": "Đã loại khỏi số liệu",
         COUNTED: "Đã trả lại (được tính)"}

@@ -7,24 +7,20 @@ Every action writes an audit row in its own transaction. No Flask request handli
 """
 from __future__ import annotations
 
-from typing import cast
 import io
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import cast
 
 import qrcode
 import qrcode.constants
 import qrcode.image.svg
 from sqlalchemy import func, select
 
-from survey.extensions import db
-from survey.models import CampaignTarget, Response, Survey, SurveyVersion, Unit
-from survey.services import audit
 from survey.catalog.instrument import PRIVACY_VI, publish_questions
 from survey.catalog.periods import VIETNAM, as_utc
-from survey.indices.stratum_sums import counted
 from survey.catalog.question_bank import (
     A_CODES,
     B_CODES,
@@ -32,6 +28,10 @@ from survey.catalog.question_bank import (
     CustomQuestion,
     campaign_specs,
 )
+from survey.extensions import db
+from survey.indices.stratum_sums import counted
+from survey.models import CampaignTarget, Response, Survey, SurveyVersion, Unit
+from survey.services import audit
 
 KIND = "thematic"
 CUSTOM_CODE = re.compile(r"^C([0-9]{1,3})$")

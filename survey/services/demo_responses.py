@@ -16,12 +16,12 @@ from typing import Any, Iterable, Sequence, cast
 
 from sqlalchemy import delete, insert, select, update
 
-from survey.extensions import db
-from survey.models import Answer, Question, Response, ServiceVolume, Survey, SurveyVersion, Unit
-from survey.intake.anonymity import to_the_hour  # stored as citizens' are: to the hour
-from survey.indices import rollups
 from survey.catalog.instrument import SERVICE_FIELDS, STANDING_CODE
 from survey.catalog.periods import VIETNAM
+from survey.extensions import db
+from survey.indices import rollups
+from survey.intake.anonymity import to_the_hour  # stored as citizens' are: to the hour
+from survey.models import Answer, Question, Response, ServiceVolume, Survey, SurveyVersion, Unit
 
 DEMO_KEY = "demo-"
 CHUNK = 2000

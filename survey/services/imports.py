@@ -14,12 +14,12 @@ from typing import Any, Iterable, Mapping, Sequence, cast
 
 from sqlalchemy import select, tuple_
 
+from survey.catalog.instrument import SERVICE_FIELDS
+from survey.catalog.periods import is_period, period_problem
 from survey.extensions import db
 from survey.models import ServiceVolume, Unit
 from survey.models.units import UNIT_KINDS
 from survey.services import audit
-from survey.catalog.instrument import SERVICE_FIELDS
-from survey.catalog.periods import is_period, period_problem
 
 UNIT_COLUMNS = ("code", "name", "kind", "parent_code")
 VOLUME_COLUMNS = ("unit_code", "period", "field", "dossiers")

@@ -10,11 +10,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
+from survey.catalog.periods import as_utc
 from survey.extensions import db
+from survey.intake.anonymity import keyed_hash
 from survey.models import User
 from survey.services import audit
-from survey.catalog.periods import as_utc
-from survey.intake.anonymity import keyed_hash
 
 HOUR = timedelta(hours=1)
 # A response stored at 08:59:59 may commit a moment after 09:00: an hour is shown only once it is

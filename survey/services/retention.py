@@ -6,16 +6,16 @@ is idempotent: a second run at once finds nothing. Periods are in days, from the
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, cast
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping, cast
 
 from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 
+from survey.catalog.periods import in_vietnam
 from survey.extensions import db
 from survey.models import Answer, AuditLog, FeedbackCase, Response
 from survey.models.integrity import ClientSalt, DossierLink
-from survey.catalog.periods import in_vietnam
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from analysis_fixtures import REFERENCE, reference_cases
 
 from analysis.cli import KEYS, main
-from analysis_fixtures import REFERENCE, reference_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = REFERENCE / "data"

@@ -10,10 +10,9 @@ import math
 
 import numpy as np
 import pytest
-
-from analysis import (Design, frame_from_rows, from_sums, independent_difference, jackknife,
-                      mean, sums_from_rows)
 from analysis_fixtures import REFERENCE, load_csv
+
+from analysis import Design, frame_from_rows, from_sums, independent_difference, jackknife, mean, sums_from_rows
 
 CASES = json.loads((REFERENCE / "expected_constant.json").read_text())["cases"]
 CONSTANT = [c for c in CASES if c["id"].startswith("constant_")]

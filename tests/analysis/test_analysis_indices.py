@@ -5,11 +5,10 @@ import math
 
 import numpy as np
 import pytest
+from analysis_fixtures import load_csv, reference_cases
 
 from analysis import DesignError, Estimate
-from analysis.indices import (_ranks, index_cells_from_rows, index_table, respondent_scores,
-                              service_weights)
-from analysis_fixtures import load_csv, reference_cases
+from analysis.indices import _ranks, index_cells_from_rows, index_table, respondent_scores, service_weights
 
 ITEMS = ["A1.1", "A1.2", "A2.1", "A2.2", "A2.3", "A3.1"]
 COMP = ["A1", "A1", "A2", "A2", "A2", "A3"]

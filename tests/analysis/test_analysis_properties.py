@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import Design, by, from_sums, frame_from_rows, mean, proportion, sums_from_rows
+from analysis import Design, by, frame_from_rows, from_sums, mean, proportion, sums_from_rows
 
 FIELDS = ("estimate", "se", "ci_low", "ci_high")
 

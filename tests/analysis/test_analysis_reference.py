@@ -9,12 +9,21 @@ import math
 
 import numpy as np
 import pytest
-
-from analysis import (Design, LonelyPSUError, by, difference, difference_from_sums,
-                      frame_from_rows, from_sums, jackknife, mean, proportion,
-                      sums_from_rows)
-
 from analysis_fixtures import reference_cases
+
+from analysis import (
+    Design,
+    LonelyPSUError,
+    by,
+    difference,
+    difference_from_sums,
+    frame_from_rows,
+    from_sums,
+    jackknife,
+    mean,
+    proportion,
+    sums_from_rows,
+)
 
 CASES = reference_cases()
 RTOL = 1e-6

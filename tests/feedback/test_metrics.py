@@ -14,8 +14,7 @@ from sqlalchemy import select
 from survey.catalog.periods import VIETNAM
 from survey.extensions import db
 from survey.feedback import cases
-from survey.feedback.metrics import (case_metrics, cases_near_deadline, new_cases_since,
-                                     on_time_outcome)
+from survey.feedback.metrics import case_metrics, cases_near_deadline, new_cases_since, on_time_outcome
 from survey.models import FeedbackCase, Unit
 
 REFERENCE = Path(__file__).resolve().parent.parent / "analysis" / "reference" / "expected_feedback.csv"

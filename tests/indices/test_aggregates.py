@@ -11,13 +11,21 @@ from sqlalchemy import select
 
 from analysis import Estimate
 from analysis.indices import index_cells_from_rows, index_table, service_weights
-from survey.extensions import db
-from survey.models import Answer, Question, Response, ServiceVolume, Survey, Unit
-from survey.indices.stratum_sums import instrument_of
-from survey.indices.aggregates import (UNWEIGHTED_NOTE, IndexRow, index_cells, index_rows,
-                                        stratum_label, strata_rows, trend, unit_summary)
-from survey.services.demo_responses import NewResponse, insert_responses
 from survey.catalog.instrument import STANDING_CODE
+from survey.extensions import db
+from survey.indices.aggregates import (
+    UNWEIGHTED_NOTE,
+    IndexRow,
+    index_cells,
+    index_rows,
+    strata_rows,
+    stratum_label,
+    trend,
+    unit_summary,
+)
+from survey.indices.stratum_sums import instrument_of
+from survey.models import Answer, Question, Response, ServiceVolume, Survey, Unit
+from survey.services.demo_responses import NewResponse, insert_responses
 
 PERIOD = "2026-H2"
 WHEN = {"2026-H1": datetime(2026, 3, 10, 3, 0, tzinfo=timezone.utc),
@@ -294,8 +302,8 @@ def test_unit_summary_and_trend(app):
 
 def test_dashboard_and_pdf_name_the_same_weakest_items_for_every_demo_unit(app):
     from analysis.report.model import weakest_items
-    from survey.services.demo_responses import seed_demo_responses
     from survey.indices.report_data import unit_report_data
+    from survey.services.demo_responses import seed_demo_responses
 
     with app.app_context():
         seed_demo_responses(n_per_unit=60, periods=("2026-H1",))
@@ -314,8 +322,8 @@ def test_dashboard_and_pdf_name_the_same_weakest_items_for_every_demo_unit(app):
 # --- flask rollup after a change of component weights -------------------------------------------
 
 def test_flask_rollup_rebuilds_after_weights_change_with_nothing_pending(app):
-    from survey.models import RollupState
     from survey.indices import rollups
+    from survey.models import RollupState
 
     runner = app.test_cli_runner()
     with app.app_context():

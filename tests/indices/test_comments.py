@@ -13,11 +13,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import db
+from survey.indices import comments
 from survey.models import Answer, AuditLog, Response, Survey, Unit, User
 from survey.services import api_tokens, campaigns
-from survey.indices import comments
-from survey.catalog.instrument import STANDING_CODE
 from tests.conftest import DEMO_PASSWORDS, csrf_of, login
 
 OWN = "00157"       # the demo official's ward

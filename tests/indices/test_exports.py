@@ -10,9 +10,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import db
 from survey.models import Answer, AuditLog, Counter, Response, Survey, Unit
-from survey.catalog.instrument import STANDING_CODE
 from tests.conftest import login
 
 OWN, OTHER = "00157", "00178"  # the official's ward; the other official's commune

@@ -7,14 +7,13 @@ import numpy as np
 import pytest
 from sqlalchemy import delete, func, select
 
-from survey.extensions import db
-from survey.models import Answer, Response, RollupCell, RollupState, RollupStratum, Survey
-from survey.indices import rollups
-from survey.indices.stratum_sums import instrument_of
-from survey.indices.aggregates import IndexRow, index_cells, index_rows, strata_rows
 from survey.catalog.instrument import STANDING_CODE
-from tests.indices.test_aggregates import (PERIOD, _by_key, _random_data, _reference, _three_responses,
-                                   add, overall_row)
+from survey.extensions import db
+from survey.indices import rollups
+from survey.indices.aggregates import IndexRow, index_cells, index_rows, strata_rows
+from survey.indices.stratum_sums import instrument_of
+from survey.models import Answer, Response, RollupCell, RollupState, RollupStratum, Survey
+from tests.indices.test_aggregates import PERIOD, _by_key, _random_data, _reference, _three_responses, add, overall_row
 
 PERIODS = ["2026-H1", "2026-H2"]
 

@@ -16,13 +16,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from survey.catalog.instrument import STANDING_CODE
+from survey.catalog.periods import in_vietnam, period_of
+from survey.cli import PURGE_LABELS
 from survey.extensions import db
 from survey.models import Answer, AuditLog, Counter, Response, Survey, Unit, User
 from survey.models.integrity import ClientSalt, DossierLink, UsedDossier
 from survey.services import retention
-from survey.catalog.instrument import STANDING_CODE
-from survey.catalog.periods import in_vietnam, period_of
-from survey.cli import PURGE_LABELS
 from tests.conftest import DEMO_PASSWORDS, csrf_of, login
 
 OWN = "00157"  # the demo official's ward

@@ -12,13 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, IntegrityError
 
-from survey.extensions import db
-from survey.models import CampaignTarget, Survey, SurveyVersion
-from survey.intake import place
-from survey.intake import citizen_connection
 from survey.catalog.instrument import SIPAS_STANDING, publish_questions
 from survey.catalog.question_bank import DEMOGRAPHICS
+from survey.extensions import db
+from survey.intake import citizen_connection, place
 from survey.intake.responses import _EXISTING
+from survey.models import CampaignTarget, Survey, SurveyVersion
 from tests.conftest import open_form
 
 

@@ -11,13 +11,23 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from survey.catalog.instrument import SERVICE_FIELDS
 from survey.extensions import db
 from survey.models import Answer, Question, Response
-from survey.catalog.instrument import SERVICE_FIELDS
 from tests.conftest import REQUIRED_CODES, open_form
 from tests.test_fuzz_common import (
-    FUZZ, TEXT, TRICKY, assert_no_server_error, changed_tables, encode, extra_fields, form_body,
-    last_state, no_limits, snapshot, sometimes,
+    FUZZ,
+    TEXT,
+    TRICKY,
+    assert_no_server_error,
+    changed_tables,
+    encode,
+    extra_fields,
+    form_body,
+    last_state,
+    no_limits,
+    snapshot,
+    sometimes,
 )
 
 __all__ = ["no_limits"]  # the fixture, used by name below

@@ -9,15 +9,15 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
+from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import db
-from survey.models import Answer, ClientSalt, Counter, DossierLink, Response, Survey, UsedDossier
-from survey.intake.answers import answers_fingerprint
-from survey.intake.place import VersionRef, version_info
 from survey.intake import responses
 from survey.intake.anonymity import client_hash
-from survey.catalog.instrument import STANDING_CODE
+from survey.intake.answers import answers_fingerprint
+from survey.intake.place import VersionRef, version_info
 from survey.intake.responses import AnswerValue, Submission
 from survey.intake.tokens import make_token, read_any_token
+from survey.models import Answer, ClientSalt, Counter, DossierLink, Response, Survey, UsedDossier
 from tests.conftest import full_answers, open_form
 
 

@@ -14,15 +14,15 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
+from forms.citizen import build_citizen_form, field_name
+from survey.catalog.instrument import SIPAS_STANDING, publish_questions
+from survey.catalog.question_bank import DEMOGRAPHICS
 from survey.extensions import db, limiter
-from survey.models import Counter, Response, Survey, SurveyVersion, Unit
 from survey.intake import pages
 from survey.intake.answers import collect, drop_demographics_without_consent, quick_check
 from survey.intake.place import VersionRef, version_info
+from survey.models import Counter, Response, Survey, SurveyVersion, Unit
 from survey.public.form_page import FIELDS, question_views
-from survey.catalog.instrument import SIPAS_STANDING, publish_questions
-from survey.catalog.question_bank import DEMOGRAPHICS
-from forms.citizen import build_citizen_form, field_name
 from tests.conftest import full_answers, hidden_fields, open_form
 
 TOKEN_VALUES = re.compile(r'(name="(?:csrf_token|idem)"[^>]*value=")[^"]*(")')

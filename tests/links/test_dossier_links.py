@@ -9,15 +9,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select, update
 
+from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import db
+from survey.intake.responses import dossier_hash
 from survey.links.tokens import make_link_token, read_link_token
 from survey.models import Answer, Counter, Response, Survey, Unit
 from survey.models.integrity import DossierLink, UsedDossier
-from survey.catalog.instrument import STANDING_CODE
-from survey.intake.responses import dossier_hash
 from tests.conftest import full_answers, hidden_fields, login
-from tests.test_api import auth, make_token
 from tests.indices.test_exports import OTHER, OWN
+from tests.test_api import auth, make_token
 
 CODE = "000.00.15.H01-260301-0001"
 
@@ -199,8 +199,8 @@ def test_a_second_post_of_an_open_form_stores_nothing(app, client):
 
 def test_used_link_in_store_raises_link_used_and_stores_nothing(app, client):
     """store() itself refuses a used link (two posts racing past the page check)."""
-    from survey.intake.place import lookup_counter, version_info
     from survey.intake import responses as storage
+    from survey.intake.place import lookup_counter, version_info
     from survey.intake.tokens import CounterToken
 
     issue(app, client)

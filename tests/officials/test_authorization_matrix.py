@@ -19,8 +19,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.gate import gate, route_requirement
-from survey.models import ApiToken, Response, Survey, Unit, User
-from survey.models import Answer
+from survey.models import Answer, ApiToken, Response, Survey, Unit, User
 from survey.permissions import ACCOUNT_ENDPOINTS, ALL_ROLES, allows, is_public
 from tests.conftest import DEMO_PASSWORDS, csrf_of, login
 

@@ -7,9 +7,9 @@ import json
 import re
 from datetime import datetime, timezone
 
-from survey.indices.comments import redact
 from survey.catalog.periods import last_periods
 from survey.extensions import db
+from survey.indices.comments import redact
 from survey.services.demo_responses import seed_demo_responses
 from tests.conftest import login
 from tests.indices.test_aggregates import PERIOD, add, add_many, unit_id, volumes

@@ -20,8 +20,17 @@ from survey.services.imports import FIELD_CODES, UNIT_COLUMNS, VOLUME_COLUMNS
 from tests.conftest import DEMO_PASSWORDS, csrf_of, login
 from tests.indices.test_exports import OTHER, OWN, add_response
 from tests.test_fuzz_common import (
-    FUZZ, TEXT, assert_no_server_error, changed_tables, extra_fields, form_body, last_state, no_limits, post_form,
-    snapshot, sometimes,
+    FUZZ,
+    TEXT,
+    assert_no_server_error,
+    changed_tables,
+    extra_fields,
+    form_body,
+    last_state,
+    no_limits,
+    post_form,
+    snapshot,
+    sometimes,
 )
 
 __all__ = ["no_limits"]

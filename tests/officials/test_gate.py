@@ -8,13 +8,13 @@ import pytest
 from flask import Blueprint
 from sqlalchemy import select, update
 
+from survey.access import roles_required
 from survey.args import BadArgument, parse_int, parse_period
+from survey.catalog.periods import following, period_of
 from survey.extensions import db
 from survey.models import User
 from survey.officials.nav import MENU
 from survey.permissions import GRANTS, Permission, allows, requirement_of, requires
-from survey.access import roles_required
-from survey.catalog.periods import following, period_of
 from tests.conftest import DEMO_PASSWORDS, login
 from tests.test_api import auth, make_token
 

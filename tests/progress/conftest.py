@@ -12,10 +12,10 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import select
 
+from survey.catalog.periods import VIETNAM
 from survey.extensions import db
 from survey.models import Survey, Unit
 from survey.models.loop import EvidenceFile, FeedbackCase, ProgressReport, RemediationTask
-from survey.catalog.periods import VIETNAM
 from survey.services.demo_responses import NewResponse, insert_responses, seed_demo_responses
 
 PERIOD = "2026-H2"

@@ -160,8 +160,9 @@ def test_report_from_the_demo_data(app, runner, tmp_path):
     measured effect, the overdue task, the cases."""
     seeded = runner.invoke(args=["seed-demo-responses", "--per-unit", "40"])
     assert seeded.exit_code == 0, seeded.output
-    from survey.catalog.periods import period_of
     from datetime import datetime, timezone
+
+    from survey.catalog.periods import period_of
 
     period = period_of(datetime.now(timezone.utc))
     out = {}

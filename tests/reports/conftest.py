@@ -10,8 +10,16 @@ import pytest
 
 from analysis.estimate import Estimate, is_reliable
 from analysis.indices import MAX_HALF_WIDTH
-from analysis.report.model import (SIPAS_COMPONENTS, Comment, ComponentRow, ItemRow, MethodsInfo,
-                                   PosterData, TrendPoint, UnitReportData)
+from analysis.report.model import (
+    SIPAS_COMPONENTS,
+    Comment,
+    ComponentRow,
+    ItemRow,
+    MethodsInfo,
+    PosterData,
+    TrendPoint,
+    UnitReportData,
+)
 
 UNIT_NAME = "Ủy ban nhân dân phường Hòa Khánh Bắc"
 GENERATED = datetime(2026, 7, 2, 8, 30)

@@ -2,9 +2,17 @@ from datetime import date, datetime
 
 import pytest
 
-from analysis.report.format_vi import (format_date, format_datetime, format_int, format_interval,
-                                       format_number, format_percent, format_points, period_label,
-                                       period_label_short)
+from analysis.report.format_vi import (
+    format_date,
+    format_datetime,
+    format_int,
+    format_interval,
+    format_number,
+    format_percent,
+    format_points,
+    period_label,
+    period_label_short,
+)
 
 
 @pytest.mark.parametrize("value, expected", [

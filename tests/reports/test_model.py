@@ -1,14 +1,22 @@
 import math
 
 import pytest
+from conftest import est, make_unit
 
 from analysis import Design, Estimate, mean
 from analysis.estimate import is_reliable
-from analysis.report.model import (ChangeRow, ComponentRow, HeatRow, ItemRow, ProvinceReportData,
-                                   RankedUnit, TrendPoint, ci_method_text, weakest_items)
+from analysis.report.model import (
+    ChangeRow,
+    ComponentRow,
+    HeatRow,
+    ItemRow,
+    ProvinceReportData,
+    RankedUnit,
+    TrendPoint,
+    ci_method_text,
+    weakest_items,
+)
 from analysis.report.ranking import rank_span, rank_units
-
-from conftest import est, make_unit
 
 
 def test_reliability_rule_from_design():

@@ -1,10 +1,10 @@
 import re
 
+from conftest import make_posters, pdf_fonts, pdf_text
+
 from analysis.report import render_posters
 from analysis.report.model import PosterData
 from analysis.report.qr import qr_svg
-
-from conftest import make_posters, pdf_fonts, pdf_text
 
 
 def test_one_page_per_counter_with_all_the_words():

@@ -2,13 +2,20 @@ import re
 from datetime import date
 
 import pytest
+from conftest import est, make_unit, pdf_fonts, pdf_text
 
-from analysis.report import (ChangeRow, HeatRow, ProvinceReportData, RankedUnit, TargetProgress,
-                             ThematicReportData, render_province_report, render_thematic_report)
+from analysis.report import (
+    ChangeRow,
+    HeatRow,
+    ProvinceReportData,
+    RankedUnit,
+    TargetProgress,
+    ThematicReportData,
+    render_province_report,
+    render_thematic_report,
+)
 from analysis.report.model import ComponentRow, ItemRow, MethodsInfo
 from analysis.report.province import province_context
-
-from conftest import est, make_unit, pdf_fonts, pdf_text
 
 COMPONENTS = (("A1", "Tiếp cận dịch vụ"), ("A3", "Công chức"))
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 import math
 import subprocess
 
+from conftest import est
 from scipy import stats
 from sqlalchemy import select
 
-from analysis.report import render_unit_report
 from analysis.estimate import METHODS
+from analysis.report import render_unit_report
 from analysis.report.demo import demo_unit
 from analysis.report.model import METHOD_LABELS, ci_method_text, method_label
 from survey.extensions import db
-from survey.models import Unit
 from survey.indices import aggregates
-from survey.services.demo_responses import seed_demo_responses
 from survey.indices.report_data import unit_report_data
-
-from conftest import est
+from survey.models import Unit
+from survey.services.demo_responses import seed_demo_responses
 
 PERIOD, EARLIER = "2026-H1", "2025-H2"
 

@@ -1,12 +1,11 @@
 import re
 
 import pytest
+from conftest import UNIT_NAME, est, make_unit, overflowing_text, pdf_fonts, pdf_text
 
 from analysis.report import render_unit_report
 from analysis.report.model import Comment, ItemRow, MethodsInfo, TrendPoint
 from analysis.report.render import render_html, unit_context
-
-from conftest import UNIT_NAME, est, make_unit, overflowing_text, pdf_fonts, pdf_text
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ from sqlalchemy import func, select, update
 
 from analysis import Estimate
 from survey.extensions import db
+from survey.indices import rollups
+from survey.indices.aggregates import IndexRow, index_rows
 from survey.models import AuditLog, Response, RollupStratum
 from survey.models.responses import COUNTED, QUARANTINED, REJECTED
 from survey.review.quarantine import NotAllowed, Selection, decide
-from survey.indices import rollups
-from survey.indices.aggregates import IndexRow, index_rows
 from tests.indices.test_aggregates import PERIOD, _random_data, add_many, unit_id, volumes
 
 PERIODS = ["2026-H1", "2026-H2"]
@@ -204,8 +204,8 @@ def test_selection_upto_id_and_day(app):
 
 def test_every_figure_leaves_held_responses_out(app, client):
     """Dashboard counts, exports, API counts and campaign progress count only counted ones."""
-    from survey.dashboards import queries
     from survey.access import visible_unit_ids
+    from survey.dashboards import queries
     from survey.indices import exports
     from survey.models import User
 
@@ -407,8 +407,8 @@ def test_analyst_quarantines_a_units_open_channel(app, client):
 
 
 def test_quarantine_after_a_change_of_component_weights_forgets_the_stale_rollup(app):
-    from survey.models import RollupState, Survey
     from survey.catalog.instrument import STANDING_CODE
+    from survey.models import RollupState, Survey
 
     with app.app_context():
         _random_data()

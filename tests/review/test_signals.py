@@ -12,11 +12,18 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from survey import create_app
-from survey.extensions import limiter
-from survey.review.signals import (BURST, IDENTICAL_RUN, OUT_OF_HOURS, SAME_CLIENT,
-                                   SubmissionContext, out_of_hours, parse_opening_hours,
-                                   submission_flags)
 from survey.catalog.periods import VIETNAM
+from survey.extensions import limiter
+from survey.review.signals import (
+    BURST,
+    IDENTICAL_RUN,
+    OUT_OF_HOURS,
+    SAME_CLIENT,
+    SubmissionContext,
+    out_of_hours,
+    parse_opening_hours,
+    submission_flags,
+)
 
 # A Tuesday, 09:00 Vietnam time.
 MORNING = datetime(2026, 9, 8, 9, 0, tzinfo=VIETNAM).astimezone(timezone.utc)
