@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, redirect, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from survey.feedback import cases
 from survey.intake.responses import AnswerValue
@@ -67,3 +68,16 @@ def case_after_submission(formdata, answers: tuple[AnswerValue, ...], questions,
 
         db.session.rollback()
         return None
+
+
+def redirect_to_case(formdata, answers: tuple[AnswerValue, ...], questions, *, unit_id: int,
+                     counter_id: int | None, survey_id: int, now: datetime,
+                     lang: str) -> WerkzeugResponse | None:
+    """After a stored submission (counter form or dossier link): the new case's page, where the
+    citizen reads the case code and the private link, or None when no case was asked for."""
+    opened = case_after_submission(formdata, answers, questions, unit_id=unit_id,
+                                   counter_id=counter_id, survey_id=survey_id, now=now)
+    if opened is None:
+        return None
+    return redirect(url_for("case.show", token=opened.token, moi=1,
+                            lang=lang if lang == "en" else None), code=303)

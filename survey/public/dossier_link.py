@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from forms.citizen import build_citizen_form
 from survey.extensions import csrf, db
-from survey.feedback.intake import case_after_submission
+from survey.feedback.intake import redirect_to_case
 from survey.intake import responses
 from survey.intake.answers import posted_version
 from survey.intake.place import lookup_counter, lookup_unit, version_info
@@ -122,12 +122,11 @@ def dossier_link_submit(token: str):
         current_app.logger.exception("storing a dossier-link response failed")
         return form_page.retry_form(place, version, lang, form)
     if stored.created:
-        opened = case_after_submission(request.form, checked.answers, version.questions,
-                                       unit_id=place.unit.id, counter_id=submission.counter_id,
-                                       survey_id=place.survey.id, now=now)
-        if opened is not None:
-            return redirect(url_for("case.show", token=opened.token, moi=1,
-                                    lang=lang if lang == "en" else None), code=303)
+        to_case = redirect_to_case(request.form, checked.answers, version.questions,
+                                   unit_id=place.unit.id, counter_id=submission.counter_id,
+                                   survey_id=place.survey.id, now=now, lang=lang)
+        if to_case is not None:
+            return to_case
     return redirect(url_for("public.dossier_link_thanks", token=token,
                             lang=lang if lang == "en" else None), code=303)
 

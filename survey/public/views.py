@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from survey.errors import UNAVAILABLE
 from survey.extensions import csrf
-from survey.feedback.intake import case_after_submission
+from survey.feedback.intake import redirect_to_case
 from survey.intake import responses
 from survey.intake.anonymity import client_hash
 from survey.intake.answers import (
@@ -132,12 +132,11 @@ def submit(token: str):
         slot.give_back()
     else:
         # "Tôi muốn được trả lời": a case of its own, after the response and not joined to it.
-        opened = case_after_submission(request.form, checked.answers, version.questions,
-                                       unit_id=place.unit.id, counter_id=submission.counter_id,
-                                       survey_id=place.survey.id, now=now)
-        if opened is not None:
-            return redirect(url_for("case.show", token=opened.token, moi=1,
-                                    lang=lang if lang == "en" else None), code=303)
+        to_case = redirect_to_case(request.form, checked.answers, version.questions,
+                                   unit_id=place.unit.id, counter_id=submission.counter_id,
+                                   survey_id=place.survey.id, now=now, lang=lang)
+        if to_case is not None:
+            return to_case
     return redirect(url_for("public.thanks", token=token, lang=lang if lang == "en" else None,
                             c=request.args.get("c")), code=303)
 

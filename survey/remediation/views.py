@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from analysis.report.format_vi import format_points
 from forms.remediation import EvidenceForm, NoteForm, StatusForm, TaskForm, parse_date, parse_number, validated_date
@@ -100,6 +101,20 @@ def chosen_estimate(summary: UnitSummary, value: str):
     return next((i.rate for i in summary.items if i.code == code), None)
 
 
+def create_and_show(data: service.TaskInput, message: str,
+                    errors: dict[str, str]) -> WerkzeugResponse | None:
+    """Create the task (committed, flashed) and go to its page; None with `errors` filled when
+    the service refuses it. The dashboard's and the tracker's "new task" forms both end here."""
+    try:
+        task = service.create_task(data, current_user.id)
+    except service.Invalid as invalid:
+        errors.update(invalid.errors)
+        return None
+    db.session.commit()
+    flash(message, "ok")
+    return redirect(url_for("remediation.show", task_id=task.id), code=303)
+
+
 @bp.route("/moi", methods=["GET", "POST"])
 @requires(Permission.MANAGE_REMEDIATION)
 def new():
@@ -137,14 +152,9 @@ def new():
                 baseline_period=baseline_period, target=None if target is None else target / 100,
                 cause_kind=form.cause_kind.data or None, cause=form.cause.data,
                 cooperating=form.cooperating.data, owner=form.owner.data)
-            try:
-                task = service.create_task(data, current_user.id)
-            except service.Invalid as invalid:
-                errors.update(invalid.errors)
-            else:
-                db.session.commit()
-                flash("Đã lập nhiệm vụ khắc phục.", "ok")
-                return redirect(url_for("remediation.show", task_id=task.id), code=303)
+            done = create_and_show(data, "Đã lập nhiệm vụ khắc phục.", errors)
+            if done is not None:
+                return done
         db.session.rollback()
     for name, messages in form.errors.items():
         errors.setdefault(name, str(messages[0]))

@@ -15,7 +15,7 @@ from survey.extensions import csrf, db
 from survey.models.loop import TrackerCriterion, TrackerImport
 from survey.permissions import Permission, requires
 from survey.remediation import queries, service
-from survey.remediation.views import units_in
+from survey.remediation.views import create_and_show, units_in
 from survey.services.imports import UPLOAD_MAX_BYTES, ImportRejected
 from survey.tracker import bp, importer, table
 
@@ -135,14 +135,10 @@ def new_task(criterion_id: int):
                 deadline=validated_date(form.deadline.data), today=queries.today(),
                 cause_kind=form.cause_kind.data or None, cause=form.cause.data,
                 cooperating=form.cooperating.data, owner=form.owner.data)
-            try:
-                task = service.create_task(data, current_user.id)
-            except service.Invalid as invalid:
-                errors.update(invalid.errors)
-            else:
-                db.session.commit()
-                flash(f"Đã giao nhiệm vụ khắc phục cho tiêu chí {criterion.code}.", "ok")
-                return redirect(url_for("remediation.show", task_id=task.id), code=303)
+            done = create_and_show(data, f"Đã giao nhiệm vụ khắc phục cho tiêu chí {criterion.code}.",
+                                   errors)
+            if done is not None:
+                return done
         db.session.rollback()
     for name, messages in form.errors.items():
         errors.setdefault(name, str(messages[0]))
