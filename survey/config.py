@@ -62,6 +62,8 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
     REDIS_URL = os.environ.get("REDIS_URL")
+    # The RQ queue `flask report province` fills; `rq worker <name>` serves it.
+    REPORT_QUEUE = os.environ.get("REPORT_QUEUE", "reports")
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     # Stored submissions per phone and per counter QR code; a busy provincial counter serves a

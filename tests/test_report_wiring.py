@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -75,14 +76,15 @@ def test_province_batch_inline(app, runner, responses, tmp_path):
 
 def test_province_batch_on_rq_workers(app, runner, responses, tmp_path, db_url):
     redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    from redis import Redis
-
-    Redis.from_url(redis_url).flushdb()
-    worker = subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "reports", "--url", redis_url,
+    # A queue of this run's own: test runs sharing the machine's Redis neither take each
+    # other's jobs nor flush each other's bookkeeping.
+    queue = f"reports-test-{uuid.uuid4().hex[:12]}"
+    worker = subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", queue, "--url", redis_url,
                                "--worker-class", "rq.worker.SimpleWorker"],
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         app.config["REDIS_URL"] = redis_url
+        app.config["REPORT_QUEUE"] = queue
         result = runner.invoke(args=["report", "province", "--period", PERIOD, "-o", str(tmp_path),
                                      "--timeout", "240"])
     finally:
@@ -95,7 +97,7 @@ def test_province_batch_on_rq_workers(app, runner, responses, tmp_path, db_url):
             worker.kill()
             worker.wait()
     assert result.exit_code == 0, result.output
-    assert "hàng đợi 'reports'" in result.output
+    assert f"hàng đợi '{queue}'" in result.output
     assert len(list(tmp_path.glob("bao-cao-0*.pdf"))) == 7
 
 

@@ -16,7 +16,7 @@ from survey.extensions import db
 from survey.indices import report_data
 from survey.models import Response, Unit
 from survey.reports import bp
-from survey.reports.jobs import QUEUE, render_unit_to_file
+from survey.reports.jobs import render_unit_to_file
 
 
 def _unit(code: str) -> Unit:
@@ -75,10 +75,11 @@ def _run_queued(redis_url: str, db_url: str, period: str, targets: list[tuple[st
     from redis import Redis
     from rq import Queue
 
-    queue = Queue(QUEUE, connection=Redis.from_url(redis_url))
+    name = current_app.config["REPORT_QUEUE"]
+    queue = Queue(name, connection=Redis.from_url(redis_url))
     jobs = [queue.enqueue(render_unit_to_file, db_url, code, period, path, job_timeout=600)
             for code, path in targets]
-    click.echo(f"Đã đưa {len(jobs)} báo cáo vào hàng đợi '{QUEUE}' (cần `rq worker {QUEUE}` đang chạy).")
+    click.echo(f"Đã đưa {len(jobs)} báo cáo vào hàng đợi '{name}' (cần `rq worker {name}` đang chạy).")
     deadline = time.monotonic() + timeout
     with click.progressbar(length=len(jobs), label="Báo cáo đơn vị", show_pos=True) as bar:
         done: set[str] = set()

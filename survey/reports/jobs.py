@@ -11,8 +11,6 @@ from typing import cast
 
 from sqlalchemy import select
 
-QUEUE = "reports"
-
 
 def render_unit_to_file(database_url: str, unit_code: str, period: str, output: str) -> str:
     from analysis.report import render_unit_report
