@@ -14,7 +14,7 @@ from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 def select_locale() -> str:
     # Vietnamese first. Citizens switch per URL (?lang=en) so a shared kiosk never sticks in the
     # last citizen's language; officials' choice is kept in their session.
-    if "lang" in request.args or request.blueprint in ("public", "short", "case"):
+    if "lang" in request.args or request.blueprint in ("public", "short", "case", "results"):
         return "en" if request.args.get("lang") == "en" else "vi"
     return "en" if session.get("lang") == "en" else "vi"
 
@@ -59,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.public import bp as public_bp
     from survey.remediation import bp as remediation_bp
     from survey.reports import bp as reports_bp
+    from survey.results import bp as results_bp
     from survey.review import bp as review_bp
     from survey.security import init_security
     from survey.short_links import bp as short_bp
@@ -66,7 +67,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     for blueprint in (public_bp, short_bp, auth_bp, officials_bp, dashboards_bp, reports_bp,
                       campaigns_bp, admin_bp, api_bp, review_bp,
-                      links_bp, remediation_bp, tracker_bp, case_bp, feedback_bp, progress_bp):
+                      links_bp, remediation_bp, tracker_bp, case_bp, feedback_bp, progress_bp,
+                      results_bp):
         app.register_blueprint(blueprint)
     init_gate(app)  # every officials' route, present and future: survey/gate.py
     app.context_processor(lambda: {"nav_links": nav_links, "can": can})

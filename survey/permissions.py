@@ -80,7 +80,8 @@ LABELS: dict[Permission, str] = {
 
 # ---------------------------------------------------------------- routes outside the permission check
 # Everything else that is routed goes through the gate and must declare a permission.
-PUBLIC_BLUEPRINTS = frozenset({"public", "short", "case"})  # citizens: QR forms, short links, case links
+# citizens: QR forms, short links, case links, the public results page
+PUBLIC_BLUEPRINTS = frozenset({"public", "short", "case", "results"})
 PUBLIC_ENDPOINTS = frozenset({
     "static",
     "auth.login",

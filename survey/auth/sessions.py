@@ -17,7 +17,7 @@ from survey.models import User
 
 # Citizens' pages: no account and nothing personal on them, and a QR scan should stay cheap to
 # serve again. Everything else is an official's page, a PDF, an export or the API.
-CACHEABLE_BLUEPRINTS = ("public", "short")
+CACHEABLE_BLUEPRINTS = ("public", "short", "results")
 
 
 @login_manager.user_loader
