@@ -160,5 +160,5 @@ def _answers(period: str) -> tuple[PublicAnswer, ...]:
              .where(FeedbackCase.status == "published", FeedbackCase.period == period,
                     FeedbackCase.public_answer.is_not(None))
              .order_by(published_at.desc(), FeedbackCase.id.desc()).limit(MAX_ANSWERS))
-    return tuple(PublicAnswer(name, in_vietnam(at).date() if at else None, text)
+    return tuple(PublicAnswer(name, in_vietnam(at).date() if at else None, text or "")
                  for name, at, text in db.session.execute(query))

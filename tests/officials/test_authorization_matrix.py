@@ -101,7 +101,7 @@ POLICY: dict[str, frozenset[str]] = {
     "feedback.reveal_contact": ALL,
 }
 # Not official routes: citizens, sign-in, static files, the token-authenticated API (own test).
-OUTSIDE = {"public.", "short.", "case.", "auth.", "static", "api."}
+OUTSIDE = {"public.", "short.", "case.", "results.", "auth.", "static", "api."}
 
 MARK = "DAU-{code}"  # a comment only that unit's data contains
 
