@@ -1,4 +1,4 @@
-"""SVG charts for the PDF reports, drawn with matplotlib's SVG backend.
+"""SVG charts for the PDF reports, drawn with matplotlib's SVG backend (PNG for Word).
 
 No pyplot: each chart is a standalone Figure with its own SVG canvas, so
 there is no global figure state and rendering can run in worker threads.
@@ -8,6 +8,9 @@ measures labels with those files, WeasyPrint draws them with the same
 files. Glyph paths were tried first: identical look, but they made the
 SVG six times larger and WeasyPrint's SVG path parser took ~3 s a report.
 Text also keeps chart labels searchable in the PDF.
+
+Word documents (analysis/report/docx_writer.py) cannot show SVG everywhere officials open
+them, so every chart function takes fmt="png" and draws the same figure with the Agg canvas.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Sequence, overload
 
 import matplotlib
 from matplotlib import font_manager
@@ -28,6 +31,7 @@ from matplotlib.axes import Axes
 
 # The SVG canvas is used directly, never pyplot: no GUI or Agg backend, and no
 # process-wide matplotlib.use() that would surprise other code in the web app.
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter
@@ -169,6 +173,21 @@ def _to_svg(fig: Figure) -> str:
     return svg.replace(f"font-family: '{FONT_FAMILY}'", f"font-family: '{DOC_FONT_FAMILY}'")
 
 
+PNG_DPI = 200  # sharp when printed at the chart's real width (17 cm)
+ChartFormat = Literal["svg", "png"]
+
+
+def _to_png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.set_dpi(PNG_DPI)
+    FigureCanvasAgg(fig).print_png(buf)  # type: ignore[no-untyped-call]
+    return buf.getvalue()
+
+
+def _render(fig: Figure, fmt: ChartFormat) -> str | bytes:
+    return _to_png(fig) if fmt == "png" else _to_svg(fig)
+
+
 def svg_data_uri(svg: str) -> str:
     """The chart as a data: URI for <img>, still embedded in the HTML.
 
@@ -229,10 +248,22 @@ def _draw_bars(ax: Axes, bars: Sequence[Bar], labels: list[str], label_size: flo
         ax.spines[side].set_visible(False)
 
 
+@overload
+def bar_chart(bars: Sequence[Bar], *, width_cm: float = ..., max_label_share: float = ...,
+              label_size: float = ..., row_cm: float = ..., show_axis: bool = ...,
+              align_labels: bool = ..., fmt: Literal["svg"] = ...) -> str: ...
+@overload
+def bar_chart(bars: Sequence[Bar], *, width_cm: float = ..., max_label_share: float = ...,
+              label_size: float = ..., row_cm: float = ..., show_axis: bool = ...,
+              align_labels: bool = ..., fmt: Literal["png"]) -> bytes: ...
+@overload
+def bar_chart(bars: Sequence[Bar], *, width_cm: float = ..., max_label_share: float = ...,
+              label_size: float = ..., row_cm: float = ..., show_axis: bool = ...,
+              align_labels: bool = ..., fmt: ChartFormat) -> str | bytes: ...
 def bar_chart(bars: Sequence[Bar], *, width_cm: float = 17.0, max_label_share: float = 0.42,
               label_size: float = 8.0, row_cm: float = 0.6, show_axis: bool = True,
-              align_labels: bool = False) -> str:
-    """Horizontal bars (satisfaction rate) with 95% interval whiskers; returns SVG markup.
+              align_labels: bool = False, fmt: ChartFormat = "svg") -> str | bytes:
+    """Horizontal bars (satisfaction rate) with 95% interval whiskers; SVG markup or PNG bytes.
 
     Labels are wrapped to at most two lines measured in the real font, and
     the plot starts right after the widest label, so nothing is clipped.
@@ -253,16 +284,31 @@ def bar_chart(bars: Sequence[Bar], *, width_cm: float = 17.0, max_label_share: f
         left = max_label_share + 0.01 if align_labels else (widest + 8) / fig_pt
         ax = fig.add_axes((left, bottom / height, 0.96 - left, 1 - (bottom + 0.15) / height))
         _draw_bars(ax, bars, labels, label_size, show_axis)
-        return _to_svg(fig)
+        return _render(fig, fmt)
 
 
-def comparison_chart(bars: Sequence[Bar], *, width_cm: float = 17.0) -> str:
+@overload
+def comparison_chart(bars: Sequence[Bar], *, width_cm: float = ..., fmt: Literal["svg"] = ...) -> str: ...
+@overload
+def comparison_chart(bars: Sequence[Bar], *, width_cm: float = ..., fmt: Literal["png"]) -> bytes: ...
+@overload
+def comparison_chart(bars: Sequence[Bar], *, width_cm: float = ..., fmt: ChartFormat) -> str | bytes: ...
+def comparison_chart(bars: Sequence[Bar], *, width_cm: float = 17.0, fmt: ChartFormat = "svg") -> str | bytes:
     """Ranked units (best first) with intervals; tie groups alternate colour."""
-    return bar_chart(bars, width_cm=width_cm, max_label_share=0.36, row_cm=0.5)
+    return bar_chart(bars, width_cm=width_cm, max_label_share=0.36, row_cm=0.5, fmt=fmt)
 
 
+@overload
+def trend_chart(points: Sequence[tuple[str, Estimate | None]], *, width_cm: float = ...,
+                height_cm: float = ..., fmt: Literal["svg"] = ...) -> str: ...
+@overload
+def trend_chart(points: Sequence[tuple[str, Estimate | None]], *, width_cm: float = ...,
+                height_cm: float = ..., fmt: Literal["png"]) -> bytes: ...
+@overload
+def trend_chart(points: Sequence[tuple[str, Estimate | None]], *, width_cm: float = ...,
+                height_cm: float = ..., fmt: ChartFormat) -> str | bytes: ...
 def trend_chart(points: Sequence[tuple[str, Estimate | None]], *,
-                width_cm: float = 17.0, height_cm: float = 5.5) -> str:
+                width_cm: float = 17.0, height_cm: float = 5.5, fmt: ChartFormat = "svg") -> str | bytes:
     """Overall index over periods (oldest first) with its 95% interval as a band."""
     with _lock, matplotlib.rc_context(_RC):
         fig = _figure(width_cm, height_cm)
@@ -295,7 +341,7 @@ def trend_chart(points: Sequence[tuple[str, Estimate | None]], *,
         ax.grid(axis="y", color=GRID, linewidth=0.6)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        return _to_svg(fig)
+        return _render(fig, fmt)
 
 
 def heat_colour(value: Estimate | None) -> str:
