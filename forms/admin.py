@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, SelectField, StringField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from survey.services.imports import UNIT_CODE_PATTERN
@@ -33,6 +33,22 @@ class UnitForm(FlaskForm):
     kind = SelectField(_l("Loại đơn vị"), choices=UNIT_KIND_LABELS)
     # Choices (unit ids) are filled in by the view; "" is "no parent" (the province).
     parent_id = SelectField(_l("Đơn vị cấp trên"), choices=[], validate_choice=True)
+    # Letterhead of reports and QR posters (Nghị định 30/2020/NĐ-CP); empty: derived from the
+    # unit's name and parent (survey/letterhead.py).
+    letterhead_parent = StringField(_l("Cơ quan chủ quản"), validators=[Optional(), Length(max=255)])
+    letterhead_issuer = StringField(_l("Tên cơ quan ban hành văn bản"), validators=[Optional(), Length(max=255)])
+    letterhead_symbol = StringField(_l("Ký hiệu cơ quan (Số: .../BC-ký hiệu)"), validators=[
+        Optional(), Length(max=32),
+        Regexp(r"^[A-Za-zĐđ0-9.-]+$", message=_l("Ký hiệu chỉ gồm chữ, số, dấu chấm, gạch."))])
+    letterhead_place = StringField(_l("Địa danh"), validators=[Optional(), Length(max=128)])
+    letterhead_signer = TextAreaField(_l("Chức vụ người ký (mỗi dòng một dòng in)"),
+                                      validators=[Optional(), Length(max=255)])
+    letterhead_recipients = TextAreaField(_l("Nơi nhận (mỗi dòng một nơi)"),
+                                          validators=[Optional(), Length(max=2000)])
+
+
+LETTERHEAD_FIELDS = ("letterhead_parent", "letterhead_issuer", "letterhead_symbol", "letterhead_place",
+                     "letterhead_signer", "letterhead_recipients")
 
 
 class CounterForm(FlaskForm):

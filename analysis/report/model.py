@@ -14,6 +14,7 @@ from typing import Any, Iterable, Protocol, TypeVar
 
 from ..estimate import MAX_HALF_WIDTH, MIN_N, Estimate
 from ..ties import by_name_within_ties, same
+from .letterhead import Letterhead
 
 __all__ = [
     "MIN_RELIABLE_N", "MAX_RELIABLE_HALF_WIDTH", "SIPAS_COMPONENTS",
@@ -190,6 +191,8 @@ class UnitReportData:
     # them alone: a robustness check beside the open channel (DESIGN.md §7).
     verified_count: int = 0
     verified_overall: Estimate | None = None
+    # The national heading block and signature (Nghị định 30/2020/NĐ-CP); None: a plain cover.
+    letterhead: Letterhead | None = None
 
     def __post_init__(self) -> None:
         _estimates(self, "overall", "overall_previous", "overall_change", "verified_overall")
@@ -249,6 +252,7 @@ class ProvinceReportData:
     previous_period: str | None = None
     methods: MethodsInfo | None = None
     generated_at: datetime | None = None
+    letterhead: Letterhead | None = None   # Sở Nội vụ's, as for a unit report
 
     def __post_init__(self) -> None:
         _estimates(self, "overall")
@@ -294,6 +298,7 @@ class PosterData:
     url: str                       # full signed URL encoded in the QR code
     short_url: str                 # what a person can type
     privacy_line: str | None = None  # None: the template's standard wording
+    letterhead: Letterhead | None = None  # the unit's heading over the poster
 
 
 class HasRate(Protocol):

@@ -10,13 +10,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from forms.admin import UNIT_KIND_LABELS, ActionForm, CounterForm, UnitForm, UploadForm
+from forms.admin import LETTERHEAD_FIELDS, UNIT_KIND_LABELS, ActionForm, CounterForm, UnitForm, UploadForm
 from survey.access import descendants
 from survey.admin import bp
 from survey.admin.uploads import read_upload
 from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import csrf, db
 from survey.intake.tokens import survey_url
+from survey.letterhead import letterhead_for
 from survey.models import Counter, Survey, Unit
 from survey.permissions import Permission, requires
 from survey.services import audit, imports
@@ -86,11 +87,14 @@ def _save_unit(form: UnitForm, unit: Unit | None) -> Unit | None:
     if unit is None:
         unit = Unit()
         db.session.add(unit)
-    before = {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent_id": unit.parent_id}
+    names = ("code", "name", "kind", "parent_id", *LETTERHEAD_FIELDS)
+    before = {name: getattr(unit, name) for name in names}
     unit.code, unit.name, unit.kind, unit.parent_id = code, form.name.data.strip(), form.kind.data, parent_id
     unit.name_en = (form.name_en.data or "").strip() or None
+    for name in LETTERHEAD_FIELDS:  # empty: the derived letterhead (survey/letterhead.py)
+        setattr(unit, name, (getattr(form, name).data or "").strip() or None)
     db.session.flush()
-    after = {"code": unit.code, "name": unit.name, "kind": unit.kind, "parent_id": unit.parent_id}
+    after = {name: getattr(unit, name) for name in names}
     details: dict[str, Any] = {"after": after} if created else {"before": before, "after": after}
     audit.record("unit_created" if created else "unit_updated", target=f"unit:{unit.id}", **details)
     db.session.commit()
@@ -109,7 +113,7 @@ def unit_new():
         flash(_("Đã thêm đơn vị %(name)s.", name=unit.name))
         return redirect(url_for("admin.units"))
     status = 422 if form.errors or any(f.errors for f in form) else 200
-    return render_template("admin/unit_form.html", form=form, unit=None), status
+    return render_template("admin/unit_form.html", form=form, unit=None, letterhead=None), status
 
 
 @bp.route("/don-vi/<int:unit_id>", methods=["GET", "POST"])
@@ -124,7 +128,8 @@ def unit_edit(unit_id: int):
         flash(_("Đã lưu đơn vị %(name)s.", name=unit.name))
         return redirect(url_for("admin.units"))
     status = 422 if any(f.errors for f in form) else 200
-    return render_template("admin/unit_form.html", form=form, unit=unit), status
+    return render_template("admin/unit_form.html", form=form, unit=unit,
+                           letterhead=letterhead_for(unit)), status
 
 
 def _next_counter_code(unit: Unit) -> str:

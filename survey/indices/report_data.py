@@ -34,6 +34,7 @@ from survey.extensions import db
 from survey.indices import aggregates
 from survey.indices import comments as comment_reader
 from survey.intake.tokens import survey_url
+from survey.letterhead import letterhead_for
 from survey.links.service import verified_count
 from survey.models import Counter, ServiceVolume, Survey, Unit
 from survey.short_links import short_url
@@ -124,6 +125,7 @@ def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) 
         verified_count=verified_count({unit.id}, period, survey_code),
         verified_overall=aggregates.unit_summary(unit.id, period, survey_code,
                                                  verified_only=True).overall,
+        letterhead=letterhead_for(unit),
     )
 
 
@@ -161,6 +163,7 @@ def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix
         methods=_methods(None, period, all(r.weighted for r in overall.values()) if overall else False,
                          sum(r.responses for r in overall.values()), ci_method),
         generated_at=datetime.now(VIETNAM),
+        letterhead=letterhead_for(province) if province else None,
     )
 
 
@@ -169,9 +172,11 @@ def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData
     survey = cast(Survey, db.session.scalar(select(Survey).where(Survey.code == survey_code)))
     counters = db.session.scalars(select(Counter).where(Counter.unit_id == unit.id, Counter.active)
                                   .order_by(Counter.code)).all()
+    letterhead = letterhead_for(unit)
     return [PosterData(unit_name=unit.name, counter_name=c.name,
                        url=survey_url(c.id, survey.id, c.token_version),
-                       short_url=short_url(c.code, c.token_version), privacy_line=survey.privacy_vi or PRIVACY_VI)
+                       short_url=short_url(c.code, c.token_version), privacy_line=survey.privacy_vi or PRIVACY_VI,
+                       letterhead=letterhead)
             for c in counters]
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import Model
@@ -21,6 +21,14 @@ class Unit(Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(255))
     name_en: Mapped[str | None] = mapped_column(String(255))
+    # Letterhead of the unit's documents (Nghị định 30/2020/NĐ-CP, Phụ lục I); empty: derived from
+    # the unit's name and parent by survey.letterhead.letterhead_for.
+    letterhead_parent: Mapped[str | None] = mapped_column(String(255))   # cơ quan chủ quản
+    letterhead_issuer: Mapped[str | None] = mapped_column(String(255))   # cơ quan ban hành
+    letterhead_symbol: Mapped[str | None] = mapped_column(String(32))    # ký hiệu: "Số: .../BC-<this>"
+    letterhead_place: Mapped[str | None] = mapped_column(String(128))    # địa danh
+    letterhead_signer: Mapped[str | None] = mapped_column(String(255))   # chức vụ người ký, lines
+    letterhead_recipients: Mapped[str | None] = mapped_column(Text)      # nơi nhận, one a line
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent")
