@@ -20,13 +20,13 @@ def _ranked(units: tuple[RankedUnit, ...]) -> list[RankedUnit]:
     return rank_units((u.unit_name, u.estimate, u.responses) for u in units)
 
 
-def province_context(d: ProvinceReportData) -> dict[str, Any]:
+def province_context(d: ProvinceReportData, fmt: charts.ChartFormat = "svg") -> dict[str, Any]:
     units = _ranked(d.units)
     ranked = sorted((u for u in units if u.rank is not None), key=lambda u: u.rank or 0)
     unranked = sorted((u for u in units if u.rank is None), key=lambda u: u.unit_name)
     comparison = [
         charts.comparison_chart([charts.Bar(f"{u.rank}. {u.unit_name}", u.estimate, u.tie_group)
-                                 for u in ranked[i:i + CHART_CHUNK]])
+                                 for u in ranked[i:i + CHART_CHUNK]], fmt=fmt)
         for i in range(0, len(ranked), CHART_CHUNK)
     ]
     heat = [(row.unit_name, [(v, charts.heat_colour(v)) for v in row.values]) for row in d.heat]

@@ -133,7 +133,8 @@ def warm_up() -> None:
     render_posters([])  # loads WeasyPrint, scans fonts, registers the @font-face files
 
 
-def _now(generated_at: datetime | None) -> datetime:
+def now_vn(generated_at: datetime | None) -> datetime:
+    """When the report was made, in Vietnam time (the date a PDF or DOCX prints)."""
     if generated_at is None:
         return datetime.now(VN_TZ)
     if generated_at.tzinfo is not None:
@@ -143,7 +144,7 @@ def _now(generated_at: datetime | None) -> datetime:
 
 def render_html(template: str, generated_at: datetime | None = None, **context: Any) -> str:
     """Render a report template to an HTML string (also handy for debugging layouts)."""
-    when = _now(generated_at)
+    when = now_vn(generated_at)
     faces = [{"url": (FONT_DIR / f).as_uri(), "weight": w, "style": s} for f, w, s in _FONT_FACES]
     return environment().get_template(template).render(
         font_faces=faces, generated_date=format_date(when),
@@ -190,14 +191,14 @@ def _component_names(components: Sequence[ComponentRow]) -> dict[str, str]:
     return names
 
 
-def _unit_charts(d: UnitReportData | ThematicReportData, trend: Sequence[TrendPoint] = ()
-                 ) -> dict[str, Any]:
+def _unit_charts(d: UnitReportData | ThematicReportData, trend: Sequence[TrendPoint] = (),
+                 fmt: charts.ChartFormat = "svg") -> dict[str, Any]:
     out: dict[str, Any] = {"components": None, "trend": None, "per_component": []}
     if d.components:
         out["components"] = charts.bar_chart(
-            [charts.Bar(f"{c.code}. {c.name}", c.estimate) for c in d.components])
+            [charts.Bar(f"{c.code}. {c.name}", c.estimate) for c in d.components], fmt=fmt)
     if sum(1 for t in trend if t.estimate is not None and math.isfinite(t.estimate.estimate)) >= 2:
-        out["trend"] = charts.trend_chart([(t.period, t.estimate) for t in trend])
+        out["trend"] = charts.trend_chart([(t.period, t.estimate) for t in trend], fmt=fmt)
     names = _component_names(d.components)
     comp_by_code = {c.code: c for c in d.components}
     for code, items in _groupby_component(d.items, names):
@@ -206,7 +207,8 @@ def _unit_charts(d: UnitReportData | ThematicReportData, trend: Sequence[TrendPo
             comp = ComponentRow(code, names.get(code, code), None)
         bars = [charts.Bar(f"{it.code} {it.text}", it.rate) for it in items]
         out["per_component"].append(
-            (comp, charts.bar_chart(bars, max_label_share=0.55, show_axis=False, align_labels=True)))
+            (comp, charts.bar_chart(bars, max_label_share=0.55, show_axis=False, align_labels=True,
+                                    fmt=fmt)))
     return out
 
 
@@ -214,9 +216,10 @@ def _newest(comments: Sequence[Comment], limit: int = MAX_COMMENTS) -> list[Comm
     return sorted(comments, key=lambda c: c.date, reverse=True)[:limit]
 
 
-def unit_context(d: UnitReportData) -> dict[str, Any]:
+def unit_context(d: UnitReportData, fmt: charts.ChartFormat = "svg") -> dict[str, Any]:
+    """What the unit report prints beyond the model: charts (SVG for the PDF, PNG for Word), change."""
     return {
-        "d": d, "change": _change(d), "charts": _unit_charts(d, d.trend),
+        "d": d, "change": _change(d), "charts": _unit_charts(d, d.trend, fmt),
         "weakest": weakest_items(d.items), "comments": _newest(d.comments),
         "component_names": _component_names(d.components),
     }
@@ -233,11 +236,14 @@ def render_province_report(data: ProvinceReportData) -> bytes:
     return _pdf(render_html("reports/province.html", data.generated_at, **province_context(data)))
 
 
+def thematic_context(d: ThematicReportData, fmt: charts.ChartFormat = "svg") -> dict[str, Any]:
+    return {"d": d, "charts": _unit_charts(d, fmt=fmt), "weakest": weakest_items(d.items),
+            "comments": _newest(d.comments), "component_names": _component_names(d.components)}
+
+
 def render_thematic_report(data: ThematicReportData) -> bytes:
     """Report on a thematic survey campaign: progress against quotas and results."""
-    ctx = {"d": data, "charts": _unit_charts(data), "weakest": weakest_items(data.items),
-           "comments": _newest(data.comments), "component_names": _component_names(data.components)}
-    return _pdf(render_html("reports/thematic.html", data.generated_at, **ctx))
+    return _pdf(render_html("reports/thematic.html", data.generated_at, **thematic_context(data)))
 
 
 def render_posters(posters: Sequence[PosterData], *, unit_name: str | None = None,

@@ -2,7 +2,7 @@
 
 Pages under /quan-ly/bao-cao-6-thang/, `flask report progress` (on the `report` group of
 survey/reports) and `flask digest`. Report content: data.py (database) -> document.py
-(worded once) -> PDF (templates/reports/progress.html) or DOCX (docx_writer.py).
+(worded once) -> PDF (templates/reports/progress.html) or DOCX (analysis/report/docx_writer.py).
 """
 from flask import Blueprint
 

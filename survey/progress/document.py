@@ -1,17 +1,18 @@
 """The progress report worded once: ProgressData in, a Document of sections, paragraphs and
 tables of finished Vietnamese strings out.
 
-The PDF (templates/reports/progress.html) and the DOCX (survey/progress/docx_writer.py) both
-print these strings as they are, so a figure cannot differ between the two files. Number and
-date formatting is analysis/report/format_vi.py (decimal comma, dd/mm/yyyy).
+The PDF (templates/reports/progress.html) and the DOCX (analysis/report/docx_writer.py, the
+writer of every report) both print these strings as they are, so a figure cannot differ between
+the two files. Number and date formatting is analysis/report/format_vi.py (decimal comma, dd/mm/yyyy).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import ClassVar
 
 from analysis import Estimate
+
+# The blocks are shared with the other reports' Word documents (analysis/report/word.py).
+from analysis.report.blocks import Block, Bullets, Document, Paragraph, Section, Subheading, Table
 from analysis.report.format_vi import (
     MISSING,
     format_date,
@@ -34,54 +35,6 @@ SECTION_TITLES = (SURVEY_RESULTS, TASK_RESULTS, FEEDBACK, PROPOSALS)
 NOT_IMPROVED = "Nội dung chưa chuyển biến"
 UNRELIABLE = "không đủ độ tin cậy"
 NOT_TYPED = "(Đơn vị chưa nhập nội dung này.)"
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    kind: ClassVar[str] = "paragraph"  # what the template draws
-    text: str
-    note: bool = False              # a small explanatory line
-
-
-@dataclass(frozen=True)
-class Subheading:
-    kind: ClassVar[str] = "subheading"  # what the template draws
-    text: str
-
-
-@dataclass(frozen=True)
-class Bullets:
-    kind: ClassVar[str] = "bullets"  # what the template draws
-    items: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Table:
-    kind: ClassVar[str] = "table"  # what the template draws
-    headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    numeric: tuple[int, ...] = ()   # right-aligned columns
-    nowrap: tuple[int, ...] = ()    # columns kept on one line in the PDF (dates, signed points)
-
-
-Block = Paragraph | Subheading | Bullets | Table
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str
-    blocks: tuple[Block, ...]
-
-
-@dataclass(frozen=True)
-class Document:
-    issuer: str                     # the province
-    kind_line: str
-    name: str                       # the unit (or "Toàn tỉnh")
-    period_text: str
-    facts: tuple[tuple[str, str], ...]
-    sections: tuple[Section, ...]
-    filename_stem: str
 
 
 # ---------------------------------------------------------------- figures as words

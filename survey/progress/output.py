@@ -1,8 +1,8 @@
 """ProgressData to a file: PDF (Jinja -> HTML -> WeasyPrint, the reports' machinery) or DOCX."""
 from __future__ import annotations
 
+from analysis.report.docx_writer import render_docx
 from survey.progress import document
-from survey.progress.docx_writer import render_docx
 from survey.progress.model import ProgressData
 
 FORMATS = {
