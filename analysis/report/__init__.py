@@ -1,4 +1,5 @@
-"""PDF reports: plain report data in (model), PDF bytes out (render).
+"""PDF reports: plain report data in (model), PDF bytes out (render); Word (.docx) bytes out
+(render_*_docx, word.py and word_province.py).
 
 No Flask here; the web app and CLI assemble the data and call render_*:
 
@@ -34,12 +35,14 @@ from .model import (
 
 _RENDERERS = ("render_posters", "render_province_report", "render_thematic_report",
               "render_unit_report")
+# Word documents of the same reports (python-docx): name -> module.
+_DOCX = {"render_unit_docx": "word", "render_thematic_docx": "word", "render_province_docx": "word_province"}
 
 __all__ = [
     "ChangeRow", "Comment", "ComponentRow", "HeatRow", "ItemRow",
     "MethodsInfo", "PosterData", "ProvinceReportData", "RankedUnit", "TargetProgress",
     "ThematicReportData", "TrendPoint", "UnitReportData", "METHOD_LABELS", "method_label",
-    "ci_method_text", *_RENDERERS,
+    "ci_method_text", *_RENDERERS, *_DOCX,
 ]
 
 
@@ -49,4 +52,7 @@ def __getattr__(name: str) -> Any:
     if name in _RENDERERS:
         from . import render
         return getattr(render, name)
+    if name in _DOCX:
+        from importlib import import_module
+        return getattr(import_module(f"{__name__}.{_DOCX[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -71,6 +71,11 @@ def _css_string(value: Any) -> Markup:
     return Markup(re.sub(r'[\\"\n\r<]', lambda m: _CSS_ESCAPES[m.group(0)], str(value)))
 
 
+def typeable_url(url: str) -> str:
+    """A short link as a person types it: no "https://" (browsers add it), no trailing slash."""
+    return url.removeprefix("https://").rstrip("/")
+
+
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text else text
 
@@ -104,6 +109,7 @@ def environment() -> Environment:
         pp=_pp, date_vi=format_date, datetime_vi=format_datetime, period=period_label,
         ci=_ci, css_string=_css_string, lower_first=_lower_first,
         groupby_component=_groupby_component, svg_uri=charts.svg_data_uri,
+        short_url_display=typeable_url,
     )
     return env
 

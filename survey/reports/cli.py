@@ -10,7 +10,15 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from analysis.report import render_posters, render_province_report, render_thematic_report, render_unit_report
+from analysis.report import (
+    render_posters,
+    render_province_docx,
+    render_province_report,
+    render_thematic_docx,
+    render_thematic_report,
+    render_unit_docx,
+    render_unit_report,
+)
 from survey.args import PERIOD, cli_value, unit_by_code
 from survey.extensions import db
 from survey.indices import report_data
@@ -23,21 +31,27 @@ def _unit(code: str) -> Unit:
     return cli_value(unit_by_code, code)
 
 
+FORMAT = click.option("--format", "fmt", type=click.Choice(["pdf", "docx"]), default="pdf", show_default=True,
+                      help="PDF, hoặc văn bản Word (.docx) để chỉnh sửa.")
+
+
 @bp.cli.group("report")
 def report() -> None:
-    """PDF reports of a unit or of the whole province."""
+    """Reports (PDF or Word) of a unit, of the whole province or of a thematic campaign."""
 
 
 @report.command("unit")
 @click.option("--unit", "unit_code", required=True, help="Mã đơn vị.")
 @click.option("--period", type=PERIOD, required=True, help="Kỳ báo cáo, ví dụ 2026-H1.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@FORMAT
 @with_appcontext
-def report_unit(unit_code: str, period: str, output: Path) -> None:
+def report_unit(unit_code: str, period: str, output: Path, fmt: str) -> None:
     """One unit's period report."""
     unit = _unit(unit_code)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(render_unit_report(report_data.unit_report_data(unit, period)))
+    data = report_data.unit_report_data(unit, period)
+    output.write_bytes(render_unit_report(data) if fmt == "pdf" else render_unit_docx(data))
     click.echo(f"Đã ghi {output}")
 
 
@@ -47,9 +61,10 @@ def report_unit(unit_code: str, period: str, output: Path) -> None:
 @click.option("--queue/--inline", "use_queue", default=None,
               help="Dùng hàng đợi RQ (mặc định: khi có REDIS_URL).")
 @click.option("--timeout", default=3600, show_default=True, help="Giây chờ worker RQ.")
+@FORMAT
 @with_appcontext
-def report_province(period: str, output: Path, use_queue: bool | None, timeout: int) -> None:
-    """The province report plus one PDF per unit with responses, with a progress bar."""
+def report_province(period: str, output: Path, use_queue: bool | None, timeout: int, fmt: str) -> None:
+    """The province report plus one report per unit with responses, with a progress bar."""
     output.mkdir(parents=True, exist_ok=True)
     codes = db.session.scalars(
         select(Unit.code).where(Unit.id.in_(select(Response.unit_id).where(Response.period == period)))
@@ -59,15 +74,16 @@ def report_province(period: str, output: Path, use_queue: bool | None, timeout: 
     use_queue = bool(redis_url) if use_queue is None else use_queue
     if use_queue and not redis_url:
         raise click.ClickException("--queue cần REDIS_URL.")
-    targets = [(code, str(output / f"bao-cao-{code}-{period}.pdf")) for code in codes]
+    targets = [(code, str(output / f"bao-cao-{code}-{period}.{fmt}")) for code in codes]
     if use_queue:
         _run_queued(cast(str, redis_url), url, period, targets, timeout)  # checked above
     else:
         with click.progressbar(targets, label="Báo cáo đơn vị", show_pos=True) as bar:
             for code, path in bar:
                 render_unit_to_file(url, code, period, path)
-    province_file = output / f"bao-cao-tinh-{period}.pdf"
-    province_file.write_bytes(render_province_report(report_data.province_report_data(period)))
+    province_file = output / f"bao-cao-tinh-{period}.{fmt}"
+    data = report_data.province_report_data(period)
+    province_file.write_bytes(render_province_report(data) if fmt == "pdf" else render_province_docx(data))
     click.echo(f"Đã ghi {len(targets)} báo cáo đơn vị và {province_file}")
 
 
@@ -103,8 +119,9 @@ def _run_queued(redis_url: str, db_url: str, period: str, targets: list[tuple[st
 @report.command("thematic")
 @click.option("--survey", "survey_code", required=True, help="Mã đợt khảo sát chuyên đề.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@FORMAT
 @with_appcontext
-def report_thematic(survey_code: str, output: Path) -> None:
+def report_thematic(survey_code: str, output: Path, fmt: str) -> None:
     """A thematic campaign's report, pooled over its target units."""
     from survey.indices.pooled import survey_by_code
 
@@ -112,7 +129,8 @@ def report_thematic(survey_code: str, output: Path) -> None:
     if survey is None or survey.kind != "thematic":
         raise click.ClickException(f"Không có đợt khảo sát chuyên đề mã {survey_code}.")
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(render_thematic_report(report_data.thematic_report_data(survey)))
+    data = report_data.thematic_report_data(survey)
+    output.write_bytes(render_thematic_report(data) if fmt == "pdf" else render_thematic_docx(data))
     click.echo(f"Đã ghi {output}")
 
 

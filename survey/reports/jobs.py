@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 
 def render_unit_to_file(database_url: str, unit_code: str, period: str, output: str) -> str:
-    from analysis.report import render_unit_report
+    """The unit's report as PDF, or as Word when `output` ends in .docx."""
+    from analysis.report import render_unit_docx, render_unit_report
     from survey import create_app
     from survey.extensions import db
     from survey.indices.report_data import unit_report_data
@@ -24,7 +25,8 @@ def render_unit_to_file(database_url: str, unit_code: str, period: str, output: 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secrets.token_hex(32)})
     with app.app_context():
         unit = cast(Unit, db.session.scalar(select(Unit).where(Unit.code == unit_code)))  # queued from the table
-        Path(output).write_bytes(render_unit_report(unit_report_data(unit, period)))
+        data = unit_report_data(unit, period)
+        Path(output).write_bytes(render_unit_docx(data) if output.endswith(".docx") else render_unit_report(data))
         db.session.remove()
         db.engine.dispose()
     return output

@@ -1,10 +1,24 @@
-"""Downloads: an official's own units only (services.access), every download audited."""
+"""Downloads: an official's own units only (services.access), every download audited.
+
+Each report comes as PDF and as an editable Word document (.docx) built from the same report
+data (analysis/report/word.py), so officials can paste it into their own report.
+"""
 from __future__ import annotations
+
+from typing import Callable, TypeVar
 
 from flask import Response, abort
 from flask_login import current_user
 
-from analysis.report import render_posters, render_province_report, render_thematic_report, render_unit_report
+from analysis.report import (
+    render_posters,
+    render_province_docx,
+    render_province_report,
+    render_thematic_docx,
+    render_thematic_report,
+    render_unit_docx,
+    render_unit_report,
+)
 from survey.access import unit_or_404
 from survey.args import period_arg
 from survey.extensions import db
@@ -13,31 +27,66 @@ from survey.permissions import Permission, requires
 from survey.reports import bp
 from survey.services import audit
 
+MIMETYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+D = TypeVar("D")
+
+
+def _file(content: bytes, filename: str) -> Response:
+    return Response(content, mimetype=MIMETYPES[filename.rsplit(".", 1)[1]],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
 
 def _pdf(content: bytes, filename: str) -> Response:
-    return Response(content, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return _file(content, filename)
+
+
+def _render(data: D, fmt: str, pdf: Callable[[D], bytes], docx: Callable[[D], bytes]) -> bytes:
+    return pdf(data) if fmt == "pdf" else docx(data)
+
+
+def _unit(unit_id: int, fmt: str) -> Response:
+    unit = unit_or_404(current_user, unit_id)
+    period = period_arg()
+    content = _render(report_data.unit_report_data(unit, period), fmt, render_unit_report, render_unit_docx)
+    audit.record("report_download", target=unit.code, kind="unit", period=period, format=fmt)
+    db.session.commit()
+    return _file(content, f"bao-cao-{unit.code}-{period}.{fmt}")
 
 
 @bp.get("/don-vi/<int:unit_id>.pdf")
 @requires(Permission.VIEW_UNIT)
 def unit_pdf(unit_id: int):
-    unit = unit_or_404(current_user, unit_id)
+    return _unit(unit_id, "pdf")
+
+
+@bp.get("/don-vi/<int:unit_id>.docx")
+@requires(Permission.VIEW_UNIT)
+def unit_docx(unit_id: int):
+    return _unit(unit_id, "docx")
+
+
+def _province(fmt: str) -> Response:
     period = period_arg()
-    content = render_unit_report(report_data.unit_report_data(unit, period))
-    audit.record("report_download", target=unit.code, kind="unit", period=period)
+    content = _render(report_data.province_report_data(period), fmt, render_province_report,
+                      render_province_docx)
+    audit.record("report_download", target="province", kind="province", period=period, format=fmt)
     db.session.commit()
-    return _pdf(content, f"bao-cao-{unit.code}-{period}.pdf")
+    return _file(content, f"bao-cao-tinh-{period}.{fmt}")
 
 
 @bp.get("/tinh.pdf")
 @requires(Permission.COMPARE_UNITS)
 def province_pdf():
-    period = period_arg()
-    content = render_province_report(report_data.province_report_data(period))
-    audit.record("report_download", target="province", kind="province", period=period)
-    db.session.commit()
-    return _pdf(content, f"bao-cao-tinh-{period}.pdf")
+    return _province("pdf")
+
+
+@bp.get("/tinh.docx")
+@requires(Permission.COMPARE_UNITS)
+def province_docx():
+    return _province("docx")
 
 
 @bp.get("/ap-phich/<int:unit_id>.pdf")
@@ -50,15 +99,26 @@ def posters_pdf(unit_id: int):
     return _pdf(content, f"ap-phich-qr-{unit.code}.pdf")
 
 
-@bp.get("/chuyen-de/<int:survey_id>.pdf")
-@requires(Permission.RUN_CAMPAIGNS)
-def thematic_pdf(survey_id: int):
+def _thematic(survey_id: int, fmt: str) -> Response:
     from survey.services import campaigns
 
     survey = campaigns.get_campaign(survey_id)
     if survey is None:
         abort(404)
-    content = render_thematic_report(report_data.thematic_report_data(survey))
-    audit.record("report_download", target=survey.code, kind="thematic")
+    content = _render(report_data.thematic_report_data(survey), fmt, render_thematic_report,
+                      render_thematic_docx)
+    audit.record("report_download", target=survey.code, kind="thematic", format=fmt)
     db.session.commit()
-    return _pdf(content, f"bao-cao-chuyen-de-{survey.code}.pdf")
+    return _file(content, f"bao-cao-chuyen-de-{survey.code}.{fmt}")
+
+
+@bp.get("/chuyen-de/<int:survey_id>.pdf")
+@requires(Permission.RUN_CAMPAIGNS)
+def thematic_pdf(survey_id: int):
+    return _thematic(survey_id, "pdf")
+
+
+@bp.get("/chuyen-de/<int:survey_id>.docx")
+@requires(Permission.RUN_CAMPAIGNS)
+def thematic_docx(survey_id: int):
+    return _thematic(survey_id, "docx")
