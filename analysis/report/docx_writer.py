@@ -53,9 +53,19 @@ def _line(cell_or_doc: Any, text: str, *, size: float = 13, bold: bool = False, 
     return paragraph
 
 
-def _rule(cell: Any) -> None:
-    """The short rule under the issuer and the Tiêu ngữ: a centred line a third of the column wide."""
-    _line(cell, "\u2500" * 12, size=7)
+def _rule(cell: Any, width_cm: float) -> None:
+    """The short rule under the issuer and the Tiêu ngữ: an empty paragraph's bottom border,
+    indented to about a third of the column and centred (what Word users draw by hand)."""
+    paragraph = _line(cell, "", size=2)
+    indent = Cm(width_cm / 3)
+    paragraph.paragraph_format.left_indent = paragraph.paragraph_format.right_indent = indent
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
+        bottom.set(qn(key), value)
+    borders.append(bottom)
+    paragraph._p.get_or_add_pPr().insert(0, borders)  # pBdr precedes spacing, ind, jc in the schema
+    _line(cell, "", size=4)
 
 
 def _no_borders(table: Any) -> None:
@@ -64,7 +74,14 @@ def _no_borders(table: Any) -> None:
         element = OxmlElement(f"w:{side}")
         element.set(qn("w:val"), "nil")
         borders.append(element)
-    table._tbl.tblPr.append(borders)
+    # The schema orders tblPr's children: tblBorders comes before tblLayout, tblCellMar, tblLook.
+    tbl_pr = table._tbl.tblPr
+    later = next((child for child in tbl_pr if child.tag in {qn("w:shd"), qn("w:tblLayout"), qn("w:tblCellMar"),
+                                                              qn("w:tblLook")}), None)
+    if later is None:
+        tbl_pr.append(borders)
+    else:
+        later.addprevious(borders)
 
 
 def _two_columns(doc: Any, widths: tuple[float, float]) -> tuple[Any, Any]:
@@ -72,21 +89,24 @@ def _two_columns(doc: Any, widths: tuple[float, float]) -> tuple[Any, Any]:
     _no_borders(table)
     left, right = table.rows[0].cells
     left.width, right.width = Cm(widths[0]), Cm(widths[1])
+    for col, width in zip(table._tbl.tblGrid.gridCol_lst, widths):
+        col.w = Cm(width)
     return left, right
 
 
 def _heading_block(doc: Any, lh: Letterhead) -> None:
-    left, right = _two_columns(doc, (6.5, 9.5))
+    widths = (6.5, 9.5)
+    left, right = _two_columns(doc, widths)
     if lh.parent_line:
         _line(left, lh.parent_line, size=12, first=True)
         _line(left, lh.issuer_line, size=12, bold=True)
     else:
         _line(left, lh.issuer_line, size=12, bold=True, first=True)
-    _rule(left)
+    _rule(left, widths[0])
     _line(left, lh.number_line)
     _line(right, lh.nation, size=12, bold=True, first=True)
     _line(right, lh.motto, size=13, bold=True)
-    _rule(right)
+    _rule(right, widths[1])
     _line(right, lh.date_line, italic=True)
     doc.add_paragraph()
 
