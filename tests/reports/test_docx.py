@@ -96,12 +96,34 @@ def test_province_docx_on_the_cli(app, runner, responses, tmp_path):
     assert format_percent(responses["summary"].overall.estimate) in unit_word
 
 
-def test_province_docx_download_is_for_staff(client, responses):
+def test_province_docx_download_is_for_staff_and_matches_the_pdf(client, responses):
     login(client, "official")
     assert client.get(f"/quan-ly/bao-cao/tinh.docx?period={PERIOD}").status_code == 403
     login(client, "analyst")
     response = client.get(f"/quan-ly/bao-cao/tinh.docx?period={PERIOD}")
-    assert response.status_code == 200 and "SỞ NỘI VỤ" in docx_text(response.data)
+    assert response.status_code == 200
+    word = docx_text(response.data)
+    pdf = pdf_text(client.get(f"/quan-ly/bao-cao/tinh.pdf?period={PERIOD}").data)
+    # Headline figures: the province index, its interval, and the first-ranked unit's row.
+    overall = re.search(r"(\d+,\d%) người trả lời hài lòng với dịch vụ hành chính công trong", pdf).group(1)
+    interval = re.search(r"Khoảng tin cậy 95%: (\S+–\S+%)", pdf).group(1)
+    for text in (overall, interval, "Xếp hạng các đơn vị", "Phụ lục: Kết quả từng đơn vị", "SỞ NỘI VỤ",
+                 "Số: .../BC-SNV", NATION, MOTTO, "Nơi nhận:", "GIÁM ĐỐC", "(Ký, ghi rõ họ tên)"):
+        assert text in word and text in pdf, text
+
+
+def test_letterhead_falls_back_on_the_unit_and_its_parent(app):
+    with app.app_context():
+        units = {u.code: u for u in db.session.scalars(select(Unit))}
+        centre = letterhead_for(units["01-TTPVHCC"])
+        commune = letterhead_for(units["00178"])
+    # A service centre under the province: the provincial People's Committee is its parent body.
+    assert (centre.parent_line, centre.issuer_line, centre.number_line) == (
+        "ỦY BAN NHÂN DÂN TỈNH HÒA BÌNH XANH", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG TỈNH", "Số: .../BC-TTPVHCC")
+    assert centre.date_line.startswith("Hòa Bình Xanh, ngày") and centre.signer_lines == ("GIÁM ĐỐC",)
+    # A commune's People's Committee issues in its own name (no parent line).
+    assert commune.heading_text()[:2] == ("ỦY BAN NHÂN DÂN XÃ MƯỜNG KHẾN", "Số: .../BC-UBND")
+    assert commune.date_line == "Mường Khến, ngày ... tháng ... năm ..."
 
 
 def test_admin_edits_the_letterhead_and_the_report_prints_it(app, client, responses):
