@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 from ..estimate import Estimate
 from .format_vi import MISSING, format_interval, format_number, format_percent
@@ -104,14 +104,43 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
+def _is_record(value: Any) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _records_table(records: Sequence[Any]) -> Table:
+    names = [f.name for f in dataclasses.fields(records[0])]
+    rows = tuple(tuple(_value_text(getattr(r, n, None)) for n in names) for r in records)
+    numeric = tuple(i for i, n in enumerate(names) if all(
+        isinstance(getattr(r, n, None), (int, float, Estimate)) for r in records))
+    return Table(tuple(names), rows, numeric=numeric)
+
+
 def model_blocks(obj: Any) -> tuple[Block, ...]:
-    """The blocks of one model object: its own `as_blocks()`, or its fields as a table."""
+    """The blocks of one model object: its own `as_blocks()`, or a plain rendering of its fields.
+
+    The plain rendering: "code. text" (when it has them) as a subheading, other single values as
+    "name: value" lines, and a tuple of records (options with their shares, groups of a
+    breakdown) as a table with a column per field, so no figure is dropped from the document.
+    """
     if isinstance(obj, (Paragraph, Subheading, Bullets, Table, Image)):
         return (obj,)
     own = getattr(obj, "as_blocks", None)
     if callable(own):
         return tuple(b for item in own() for b in model_blocks(item))
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        rows = tuple((f.name, _value_text(getattr(obj, f.name))) for f in dataclasses.fields(obj))
-        return (Table(("Nội dung", "Giá trị"), rows),)
-    return (Paragraph(_value_text(obj)),)
+    if not _is_record(obj):
+        return (Paragraph(_value_text(obj)),)
+    values = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    out: list[Block] = []
+    title = ". ".join(str(part) for part in (values.pop("code", None), values.pop("text", None)) if part)
+    if title:
+        out.append(Subheading(title))
+    lines = []
+    for name, value in values.items():
+        if isinstance(value, (tuple, list)) and value and all(_is_record(v) for v in value):
+            out.append(_records_table(value))
+        else:
+            lines.append(f"{name}: {_value_text(value)}")
+    if lines:
+        out.insert(1 if title else 0, Bullets(tuple(lines)))
+    return tuple(out)

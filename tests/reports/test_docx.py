@@ -191,9 +191,16 @@ def test_a_new_model_block_is_printed_not_dropped():
             return [Paragraph(f"{self.code}. {self.text}: {format_percent(self.share.estimate)}")]
 
     @dataclass(frozen=True)
-    class RawBlock:
+    class Share:
+        label: str
+        share: object
+
+    @dataclass(frozen=True)
+    class RawBlock:  # no as_blocks(): printed field by field
         code: str
+        text: str
         count: int
+        options: tuple = ()
 
     @dataclass(frozen=True)
     class Extended(type(demo.demo_thematic())):  # type: ignore[misc]
@@ -201,7 +208,9 @@ def test_a_new_model_block_is_printed_not_dropped():
 
     base = demo.demo_thematic()
     data = Extended(**{f: getattr(base, f) for f in base.__dataclass_fields__},
-                    questions=(YesNoBlock("C1", "Có biết chính sách", base.overall), RawBlock("C9", 17)))
+                    questions=(YesNoBlock("C1", "Có biết chính sách", base.overall),
+                               RawBlock("C9", "Kênh thông tin", 17, (Share("Loa phát thanh", base.overall),))))
     word = docx_text(render_thematic_docx(replace(data)))
     assert f"C1. Có biết chính sách: {format_percent(base.overall.estimate)}" in word
-    assert "C9" in word and "17" in word
+    assert "C9. Kênh thông tin" in word and "count: 17" in word
+    assert f"Loa phát thanh {format_percent(base.overall.estimate)} (" in word  # with its interval
