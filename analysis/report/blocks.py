@@ -94,7 +94,8 @@ def _value_text(value: Any) -> str:
     if isinstance(value, Estimate):
         if not math.isfinite(value.estimate):
             return MISSING
-        if value.method == "mean":  # a score or a count, not a share
+        # A share (rate, index) lies in [0, 1] with its interval; a 1–5 score or a count does not.
+        if not 0.0 <= value.estimate <= 1.0 or (math.isfinite(value.ci_high) and value.ci_high > 1.0):
             return f"{format_number(value.estimate, 2)} ({format_interval(value.ci_low, value.ci_high, percent=False)})"
         return f"{format_percent(value.estimate)} ({format_interval(value.ci_low, value.ci_high)})"
     if isinstance(value, float):
