@@ -72,6 +72,10 @@ def test_unit_report_pdf_and_docx(app, runner, world, tmp_path):
                  DIFFICULTIES.splitlines()[0], "Phường Đồng Tiến"):
         assert text in docx_text, text
         assert in_pdf(text, pdf), text
+    # The national heading block and the closing of an administrative report, in both files.
+    for text in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+                 "ỦY BAN NHÂN DÂN PHƯỜNG ĐỒNG TIẾN", "Số: .../BC-UBND", "Nơi nhận:", "(Ký, ghi rõ họ tên)"):
+        assert text in docx_text and in_pdf(text, pdf), text
     # Another unit's task is not in this unit's report.
     assert "Công khai phí, lệ phí tại quầy" not in docx_text and not in_pdf("Công khai phí", pdf)
     # Every figure (percentages, points, decimal numbers) is the same in both files.
