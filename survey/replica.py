@@ -88,7 +88,6 @@ class RoutingSession(FlaskSession):
             else:
                 engine = _replica_engine()
                 if engine is not None:
-                    g.replica_statements = g.get("replica_statements", 0) + 1
                     return engine
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
