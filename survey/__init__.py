@@ -9,6 +9,7 @@ from flask_babel import get_locale
 
 from survey.config import ROOT, Config, check_secret_keys
 from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
+from survey.replica import init_replica, replica_binds
 
 
 def select_locale() -> str:
@@ -30,6 +31,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     check_secret_keys(app)
+    app.config["SQLALCHEMY_BINDS"] = {**(app.config.get("SQLALCHEMY_BINDS") or {}),
+                                      **replica_binds(app.config.get("DATABASE_REPLICA_URL"))}
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
@@ -71,6 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       results_bp):
         app.register_blueprint(blueprint)
     init_gate(app)  # every officials' route, present and future: survey/gate.py
+    init_replica(app)  # after the gate: the gate's reads stay on the primary (survey/replica.py)
     app.context_processor(lambda: {"nav_links": nav_links, "can": can})
     init_security(app)
     init_sessions(app)

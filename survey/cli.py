@@ -31,6 +31,9 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    from survey.indices.national_cli import national
+
+    app.cli.add_command(national)
 
 
 @click.command("init-db")

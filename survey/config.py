@@ -48,6 +48,11 @@ class Config:
     QR_SIGNING_KEY_FALLBACKS = os.environ.get("QR_SIGNING_KEY_FALLBACKS", "")
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # A streaming replica for dashboards, reports and the read API (survey/replica.py says which
+    # requests); unset: everything reads the primary. REPLICA_STICKY_SECONDS: after an official's
+    # write, that browser reads the primary this long (read-your-writes over replication lag).
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL") or None
+    REPLICA_STICKY_SECONDS = float(os.environ.get("REPLICA_STICKY_SECONDS", "10"))
     # Public base URL printed into QR codes, e.g. https://khaosat.tinh.gov.vn
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     # A citizen may take a while at the counter; a stale CSRF token re-shows the form anyway.

@@ -13,6 +13,8 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from survey.replica import RoutingSession
+
 # Deterministic constraint names, so Alembic migrations are identical on SQLite and PostgreSQL
 # and batch-mode ALTERs on SQLite can find constraints by name.
 NAMING = {
@@ -28,7 +30,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+# The session routes a read-only request's SELECTs to the replica when one is configured.
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 # The models' base class. db.Model is made at run time (from Base), which a type checker cannot
 # follow; it sees Base, whose mapping API db.Model has (plus the unused legacy Model.query).
 if TYPE_CHECKING:

@@ -12,7 +12,6 @@ import numpy as np
 from sqlalchemy import Float, Integer, String, cast, func, literal, literal_column, or_, select, text, union_all
 from sqlalchemy.engine import Connection
 
-from survey.extensions import db
 from survey.indices.stratum_sums import (
     KIND_COUNT,
     KIND_VOLUME,
@@ -25,6 +24,7 @@ from survey.indices.stratum_sums import (
     sum_selects,
 )
 from survey.models import Response, RollupCell, RollupMeasure, RollupStratum, ServiceVolume
+from survey.replica import read_engine
 
 
 @contextmanager
@@ -33,17 +33,18 @@ def _snapshot(statements: int) -> Iterator[Connection]:
 
     The rollup and the tail are read by separate statements; a refresh committing between
     them would otherwise move responses from the tail into the rollup unseen (or twice).
-    One statement sees one snapshot by itself, so SQLite then needs no BEGIN.
+    One statement sees one snapshot by itself, so SQLite then needs no BEGIN. The connection
+    is the replica's when the request reads from one (survey/replica.py).
     """
     if is_postgres():
-        with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        with read_engine().connect().execution_options(isolation_level="REPEATABLE READ") as conn:
             # The tail's per-response GROUP BY hashes one row per response; the default 4 MB
             # spills to disk from ~50,000 responses.
             conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
             yield conn
             conn.rollback()
     else:
-        with db.engine.connect() as conn:
+        with read_engine().connect() as conn:
             if statements > 1:
                 # pysqlite opens transactions only for writes; an explicit BEGIN pins the WAL
                 # snapshot.
