@@ -6,6 +6,7 @@ stale or empty.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime
 from typing import AbstractSet, Any, Iterator, Sequence
 
 import numpy as np
@@ -101,19 +102,24 @@ def volume_select(periods: Sequence[str], unit_ids: AbstractSet[int] | None) -> 
 
 
 def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | None,
-         kinds: set[int], include: Sequence[int] = (), verified: bool | None = None
+         kinds: set[int], include: Sequence[int] = (), verified: bool | None = None,
+         between: tuple[datetime, datetime] | None = None, by_counter: bool = False
          ) -> StratumSums:
     """Exact per-stratum sums of the survey's counted responses in ``periods`` (and ``unit_ids``).
 
     ``include``: ids of responses not counted (quarantined, rejected: never folded) to sum as
     if they were, for the review page's "index with them".  ``verified``: only the verified
     (True) or open (False) channel; the rollup does not split channels, so that is all live.
+    ``between`` (UTC, end exclusive): responses submitted in that time only; ``by_counter``:
+    measures per counter (stratum_sums.sum_selects).  The rollup has neither: both are live.
     """
-    use_rollup = state_matches(inst) and verified is None
+    use_rollup = state_matches(inst) and verified is None and between is None and not by_counter
     status = or_(counted(), Response.id.in_(sorted(include))) if include else counted()
     where = [Response.survey_id == inst.survey_id, Response.period.in_(list(periods)), status]
     if verified is not None:
         where.append(Response.verified.is_(verified))
+    if between is not None:
+        where += [Response.submitted_at >= between[0], Response.submitted_at < between[1]]
     st_where = [RollupStratum.survey_id == inst.survey_id, RollupStratum.period.in_(list(periods))]
     if unit_ids is not None:
         where.append(Response.unit_id.in_(sorted(unit_ids)))
@@ -130,7 +136,7 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
             RollupStratum.id, RollupStratum.unit_id, RollupStratum.period, RollupStratum.field,
             RollupStratum.responses).where(*st_where)).all() if use_rollup else []
         folded, measure_of = _fetch_cells(conn, cells_query) if use_rollup else (None, {})
-        tail = conn.execute(union_all(*sum_selects(inst, where, kinds),
+        tail = conn.execute(union_all(*sum_selects(inst, where, kinds, by_counter),
                                       volume_select(periods, unit_ids))).all()
     return _assemble(folded_strata, folded, tail, measure_of)
 
@@ -159,7 +165,7 @@ def _assemble(folded_strata: Sequence[Any], folded: dict[str, np.ndarray] | None
         for k in ("n", "sat", "s1", "s2"):
             cols[k].append(folded[k])
     extra: dict[str, list] = {k: [] for k in cols}
-    volumes: dict[tuple[int, str, str], int] = {}
+    volumes: dict[tuple[int, str, str], float] = {}
     for unit_id, period, field, kind, code, n, sat, s1, s2 in tail:
         key = (unit_id, period, field)
         if kind == KIND_VOLUME:
