@@ -240,13 +240,21 @@ def index_table_for(periods: Sequence[str], unit_ids: AbstractSet[int] | None,
     data = weighted(inst, periods, unit_ids, stats, include, True if verified_only else None)
     if not data.strata or len(data.cells["n"]) == 0:
         return []
-    estimates = index_table(data.frame(), data.cells)
+    return rows_of(data, index_table(data.frame(), data.cells))
+
+
+def rows_of(data: Weighted, estimates: list[Estimate], period: str | None = None
+            ) -> list[IndexRow]:
+    """Index rows of ``estimates`` (keyed by unit id) made from ``data``: unit code, name,
+    kind and the weighting flags, in :func:`index_table_for`'s order.  ``period``: the
+    estimates pool every period of ``data`` under this key (a year, a date range)."""
     units = {u.id: (u.code, u.name, u.kind)
              for u in _units({e.unit for e in estimates if isinstance(e.unit, int)})}
     flags: dict[tuple[int, str], dict[str, Any]] = {}
     for s in data.strata:
-        f = flags.setdefault((s["unit_id"], s["period"]), {
-            "responses": 0, "weighted": s["weighted"], "fallback_responses": 0})
+        f = flags.setdefault((s["unit_id"], period or s["period"]), {
+            "responses": 0, "weighted": True, "fallback_responses": 0})
+        f["weighted"] = f["weighted"] and s["weighted"]
         f["responses"] += s["n_h"]
         f["fallback_responses"] += s["n_h"] if s["fallback"] else 0
     stat_order = {stat: i for i, stat in enumerate(STATS)}

@@ -19,7 +19,7 @@ import numpy as np
 from analysis import Design, Estimate, gap_from_sums
 from analysis.indices import index_table
 from survey.catalog.instrument import STANDING_CODE
-from survey.indices.aggregates import STATS, UnitSummary, Weighted, summary_parts, weighted
+from survey.indices.aggregates import STATS, IndexRow, UnitSummary, Weighted, rows_of, summary_parts, weighted
 from survey.indices.pooled import POOLED_UNIT
 from survey.indices.stratum_sums import instrument_of
 from survey.indices.windows import Window
@@ -29,7 +29,7 @@ Key = tuple[str, str]   # (stat, measure)
 
 def read(window: Window | Sequence[str], unit_ids: AbstractSet[int] | None,
          survey_code: str = STANDING_CODE, stats: Iterable[str] = STATS,
-         by_counter: bool = False) -> Weighted | None:
+         by_counter: bool = False, verified_only: bool = False) -> Weighted | None:
     """One read of the sums: a window (its dates), or whole half-years (a trend)."""
     inst = instrument_of(survey_code)
     if inst is None or (unit_ids is not None and not unit_ids):
@@ -38,7 +38,8 @@ def read(window: Window | Sequence[str], unit_ids: AbstractSet[int] | None,
         periods, dated = list(window.periods), (None if window.whole_periods else window)
     else:
         periods, dated = list(window), None
-    data = weighted(inst, periods, unit_ids, stats, window=dated, by_counter=by_counter)
+    data = weighted(inst, periods, unit_ids, stats, verified=True if verified_only else None,
+                    window=dated, by_counter=by_counter)
     return data if data.strata and len(data.cells["n"]) else None
 
 
@@ -100,16 +101,25 @@ class ProvinceFigures:
 
 def province(window: Window, unit_ids: AbstractSet[int] | None, stat: str, measure: str,
              trend_periods: Sequence[str], survey_code: str = STANDING_CODE) -> ProvinceFigures:
-    """Pooled over ``unit_ids`` (None: every unit) in the window; units ranked on one measure."""
+    """Pooled over ``unit_ids`` (None: every unit) in the window; units ranked on one measure.
+
+    A window of whole half-years within the trend is read once with the trend.
+    """
     key = window_key(window)
-    data = read(window, unit_ids, survey_code)
-    pooled = by_domain(estimates(data, unit=POOLED_UNIT, period=key)).get(POOLED_UNIT, {})
+    if window.whole_periods and set(window.periods) <= set(trend_periods):
+        data = trend_data = read(list(trend_periods), unit_ids, survey_code)
+        in_window = None if data is None else np.isin(data.cells["period"], window.periods)
+    else:
+        data, in_window = read(window, unit_ids, survey_code), None
+        trend_data = read(list(trend_periods), unit_ids, survey_code, stats=("overall",))
+    pooled = by_domain(estimates(data, unit=POOLED_UNIT, period=key, keep=in_window)
+                       ).get(POOLED_UNIT, {})
     units: list[Estimate] = []
     if data is not None:
         keep = (data.cells["stat"] == stat) & (data.cells["measure"] == measure)
-        units = estimates(data, period=key, keep=keep)
-    trend_data = read(list(trend_periods), unit_ids, survey_code, stats=("overall",))
-    per = {e.period: e for e in estimates(trend_data, unit=POOLED_UNIT)}
+        units = estimates(data, period=key, keep=keep if in_window is None else keep & in_window)
+    overall = None if trend_data is None else trend_data.cells["stat"] == "overall"
+    per = {e.period: e for e in estimates(trend_data, unit=POOLED_UNIT, keep=overall)}
     return ProvinceFigures(summary(pooled, survey_code), units,
                            [(p, per.get(p)) for p in trend_periods])
 
@@ -147,11 +157,30 @@ def standing(unit_id: int, window: Window, survey_code: str = STANDING_CODE) -> 
 # --- a unit's counters ----------------------------------------------------------------------
 
 def counters(unit_id: int, window: Window | Sequence[str], survey_code: str = STANDING_CODE,
-             stats: Iterable[str] = STATS) -> dict[tuple[int, str], dict[Key, Estimate]]:
+             stats: Iterable[str] = STATS) -> "Counters":
     """(counter id, period or window key) -> its estimates, from one read by counter."""
     data = read(window, {unit_id}, survey_code, stats=stats, by_counter=True)
     period = window_key(window) if isinstance(window, Window) else None
-    out: dict[tuple[int, str], dict[Key, Estimate]] = {}
-    for e in estimates(data, period=period):
+    return _by_counter(estimates(data, period=period))
+
+Counters = dict[tuple[int, str], dict[Key, Estimate]]
+
+
+def _by_counter(rows: Iterable[Estimate]) -> Counters:
+    out: Counters = {}
+    for e in rows:
         out.setdefault((int(e.unit or 0), str(e.period)), {})[(str(e.stat), str(e.measure))] = e
     return out
+
+
+def unit_reading(unit_id: int, when: Window | Sequence[str], survey_code: str = STANDING_CODE,
+                 verified_only: bool = False) -> tuple[list[IndexRow], Counters]:
+    """A unit dashboard's one read: the unit's index rows (its counters pooled back: the same
+    figures as aggregates.unit_rows) and each counter's estimates, per half-year of ``when``
+    or for the window ``when`` (period = its key)."""
+    data = read(when, {unit_id}, survey_code, by_counter=True, verified_only=verified_only)
+    if data is None:
+        return [], {}
+    period = window_key(when) if isinstance(when, Window) else None
+    return (rows_of(data, estimates(data, unit=unit_id, period=period), period),
+            _by_counter(estimates(data, period=period)))
