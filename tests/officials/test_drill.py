@@ -96,3 +96,31 @@ def test_commune_official_sees_own_counters_only(seeded, client):
     assert client.get(f"{OVERVIEW}?period={PERIOD}").status_code == 403
     body = text(client.get(f"{DASH}?period={PERIOD}"))
     assert "/bang-dieu-khien/tinh" not in body          # no breadcrumb to the province
+
+
+def test_unit_pdf_places_the_unit_against_the_province_as_the_dashboard_does(seeded, client):
+    import io
+
+    from pypdf import PdfReader
+
+    from survey.dashboards.formatting import gap_text
+    from survey.indices import drill
+    from survey.indices.windows import half
+
+    with seeded.app_context():
+        unit = db.session.scalar(select(Unit).where(Unit.code == "00157"))
+        standing = drill.standing(unit.id, half(PERIOD))
+        unit_id = unit.id
+    assert standing.gap is not None
+    login(client, "analyst")
+    html = text(client.get(f"{DASH}?unit={unit_id}&period={PERIOD}"))
+    assert gap_text(standing.gap) in html
+    from flask import url_for
+    with seeded.test_request_context():
+        path = url_for("reports.unit_pdf", unit_id=unit_id, period=PERIOD)
+    pdf = client.get(path)
+    assert pdf.status_code == 200
+    words = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    words = " ".join(words.split())
+    assert "So với toàn tỉnh" in words
+    assert gap_text(standing.gap) in words
