@@ -27,9 +27,11 @@ from survey.indices.stratum_sums import (
 )
 from survey.models import Response, RollupCell, RollupMeasure, RollupStratum, ServiceVolume
 
+SMALL_READ = 20   # units: a live read of a few units' responses needs no extra work_mem
+
 
 @contextmanager
-def _snapshot(statements: int) -> Iterator[Connection]:
+def _snapshot(statements: int, big: bool = True) -> Iterator[Connection]:
     """A read-only connection whose statements all see one snapshot of the database.
 
     The rollup and the tail are read by separate statements; a refresh committing between
@@ -39,8 +41,10 @@ def _snapshot(statements: int) -> Iterator[Connection]:
     if is_postgres():
         with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
             # The tail's per-response GROUP BY hashes one row per response; the default 4 MB
-            # spills to disk from ~50,000 responses.
-            conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+            # spills to disk from ~50,000 responses (a unit's or a counter's read is far
+            # smaller, and a dashboard's statements are counted: tests/officials).
+            if big:
+                conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
             yield conn
             conn.rollback()
     else:
@@ -131,7 +135,8 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
                           RollupCell.sat, RollupCell.s1, RollupCell.s2)
                    .join(RollupStratum, RollupStratum.id == RollupCell.stratum_id)
                    .where(*st_where, RollupCell.measure_id.in_(wanted)))
-    with _snapshot(3 if use_rollup else 1) as conn:
+    big = unit_ids is None or len(unit_ids) > SMALL_READ
+    with _snapshot(3 if use_rollup else 1, big) as conn:
         folded_strata = conn.execute(select(
             RollupStratum.id, RollupStratum.unit_id, RollupStratum.period, RollupStratum.field,
             RollupStratum.responses).where(*st_where)).all() if use_rollup else []
