@@ -18,8 +18,9 @@ import numpy as np
 
 from analysis import Design, Estimate, gap_from_sums
 from analysis.indices import index_table
+from analysis.report.model import weakest_items
 from survey.catalog.instrument import STANDING_CODE
-from survey.indices.aggregates import STATS, IndexRow, UnitSummary, Weighted, rows_of, summary_parts, weighted
+from survey.indices.aggregates import STATS, IndexRow, Weighted, rows_of, summary_parts, weighted
 from survey.indices.pooled import POOLED_UNIT
 from survey.indices.stratum_sums import instrument_of
 from survey.indices.windows import Window
@@ -77,7 +78,8 @@ class Summary:
     overall_item: Any
 
     def weakest(self, k: int = 3) -> list:
-        return UnitSummary.weakest(self, k)  # type: ignore[arg-type]  # same fields, same rule
+        """The PDF's and the unit dashboard's rule (analysis.report.model.weakest_items)."""
+        return weakest_items(self.items, k)
 
 
 def summary(found: dict[Key, Estimate], survey_code: str = STANDING_CODE) -> Summary:
