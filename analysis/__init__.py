@@ -15,11 +15,12 @@ from .estimators import (
                          mean,
                          proportion,
 )
+from .gap import gap_from_sums
 from .replicate import jackknife
 from .sums import frame_from_rows, moments_from_sums, sums_from_rows
 
 __all__ = [
     "Design", "DesignError", "LonelyPSUError", "Estimate", "mean", "proportion", "by",
     "difference", "from_sums", "difference_from_sums", "independent_difference", "columns_from_moments",
-    "jackknife", "sums_from_rows", "frame_from_rows", "moments_from_sums",
+    "gap_from_sums", "jackknife", "sums_from_rows", "frame_from_rows", "moments_from_sums",
 ]

@@ -3,6 +3,8 @@
 Pages, the API and the CLI read their arguments through here, so the same text means the same
 thing everywhere:
 
+- a time window (dashboards) is a half-year, a quarter (`2026-Q1`), a year or a range of days
+  written dd/mm/yyyy (`parse_window`, `parse_date`: the one date parser);
 - a period follows services.periods (one rule: `2026-H1`, case and spaces forgiven, from
   FIRST_PERIOD to the half-year after the current one); anything else is a 400;
 - an integer is ASCII digits only ('²'.isdigit() is True and int('²') fails; '-1', '1.0' are not
@@ -16,23 +18,32 @@ returns the message as JSON (survey/api/views.py), the CLI prints it (`cli_value
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Callable, Literal, TypeVar, overload
+import re
+from datetime import date, datetime, timezone
+from typing import Callable, Literal, Mapping, TypeVar, overload
 
 import click
 from flask import abort, request
 from werkzeug.exceptions import BadRequest
 
 from survey.access import Scope, scoped_unit
-from survey.catalog.periods import period_of, period_problem
+from survey.catalog.periods import FIRST_PERIOD, following, period_of, period_problem
+from survey.indices import windows
+from survey.indices.windows import Window
 from survey.models import Unit
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns on both backends
+_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_QUARTER = re.compile(r"(\d{4})-Q([1-4])")
 T = TypeVar("T")
 
 
 class BadArgument(BadRequest):
-    """An argument the caller got wrong; `description` says what, in Vietnamese."""
+    """An argument the caller got wrong; `description` says what, in Vietnamese (the 400
+    page shows it: `public_message`)."""
+
+    public_message = True
 
     def __init__(self, message: str):
         super().__init__(description=message)
@@ -58,6 +69,55 @@ def parse_int(text: str | None, name: str, low: int = 0, high: int = MAX_ID) -> 
     return int(value)
 
 
+def parse_date(text: str | None, name: str) -> date:
+    """A day written dd/mm/yyyy (as every page shows dates; d/m and yyyy-mm-dd forgiven),
+    between the first period and the end of the half-year after the current one."""
+    value = (text or "").strip()
+    match = _DATE.fullmatch(value) or _ISO_DATE.fullmatch(value)
+    try:
+        if match is None:
+            raise ValueError
+        parts = [int(p) for p in match.groups()]
+        day = date(*parts) if match.re is _ISO_DATE else date(parts[2], parts[1], parts[0])
+    except ValueError:
+        raise BadArgument(f"Ngày {name} \"{value[:20]}\" không hợp lệ; viết dạng ngày/tháng/năm, "
+                          "ví dụ 05/01/2026.") from None
+    first = windows.period_dates(FIRST_PERIOD)[0]
+    last = windows.period_dates(following(period_of(datetime.now(timezone.utc))))[1]
+    if not first <= day <= last:
+        raise BadArgument(f"Ngày {name} {day:%d/%m/%Y} nằm ngoài khoảng từ {first:%d/%m/%Y} "
+                          f"đến {last:%d/%m/%Y}.")
+    return day
+
+
+def parse_window(args: Mapping[str, str]) -> Window:
+    """The time window a request names: ?from=&to= (dd/mm/yyyy), ?quarter=2026-Q1, ?year=2026
+    or ?period=2026-H1 (the current half-year when none is given)."""
+    start, end = (args.get(k, "").strip() for k in ("from", "to"))
+    if start or end:
+        if not (start and end):
+            raise BadArgument("Khoảng thời gian cần cả ngày bắt đầu và ngày kết thúc.")
+        first, last = parse_date(start, "bắt đầu"), parse_date(end, "kết thúc")
+        if first > last:
+            raise BadArgument("Ngày bắt đầu phải trước hoặc trùng ngày kết thúc.")
+        return windows.custom(first, last)
+    quarter = args.get("quarter", "").strip().upper()
+    if quarter:
+        match = _QUARTER.fullmatch(quarter)
+        if match is None:
+            raise BadArgument(f"Quý \"{quarter[:20]}\" không hợp lệ; viết dạng 2026-Q1 (quý I đến quý IV).")
+        parse_period(f"{match[1]}-H{1 if int(match[2]) <= 2 else 2}")   # the same range of years
+        return windows.quarter(int(match[1]), int(match[2]))
+    year = args.get("year", "").strip()
+    if year:
+        if not (year.isascii() and year.isdigit() and len(year) == 4):
+            raise BadArgument(f"Năm \"{year[:20]}\" không hợp lệ; viết bốn chữ số, ví dụ 2026.")
+        parse_period(f"{year}-H1")
+        return windows.year(int(year))
+    raw = args.get("period", "")
+    return windows.half(parse_period(raw) if raw.strip() else period_of(datetime.now(timezone.utc)))
+
+
 def find_unit(visible: Scope, *, unit_id: int | None = None, code: str | None = None) -> Unit | None:
     """The unit with this id or code when the scope `visible` includes it, else None."""
     return scoped_unit(visible, unit_id=unit_id, code=(code or "").strip() or None)
@@ -77,6 +137,11 @@ def period_arg(name: str = "period", *, default_current: bool = True) -> str | N
     if not raw.strip():
         return period_of(datetime.now(timezone.utc)) if default_current else None
     return parse_period(raw)
+
+
+def window_arg() -> Window:
+    """The request's time window (parse_window)."""
+    return parse_window(request.args)
 
 
 def int_arg(name: str, default: int, low: int = 0, high: int = MAX_ID) -> int:

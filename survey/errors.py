@@ -39,7 +39,9 @@ def register_error_handlers(app: Flask) -> None:
 
             return error_response(error.code or 400)
         kind = error.description if error.description in {"token", "counter", "survey"} else None
-        return render_template("errors.html", code=error.code, kind=kind), error.code
+        # An argument the caller got wrong (survey/args.BadArgument) says what, in Vietnamese.
+        message = error.description if getattr(error, "public_message", False) else None
+        return render_template("errors.html", code=error.code, kind=kind, message=message), error.code
 
     def database_unavailable(error: Exception):
         app.logger.warning("database unavailable: %s", error)

@@ -193,9 +193,17 @@ class UnitReportData:
     verified_overall: Estimate | None = None
     # The national heading block and signature (Nghị định 30/2020/NĐ-CP); None: a plain cover.
     letterhead: Letterhead | None = None
+    # Against the province (every unit): its pooled index, the unit's overall index ranked
+    # among the units (rank, rank_best..rank_worst), how many were ranked, and the gap
+    # unit − province with its interval (analysis.gap_from_sums: not an independent difference).
+    province_overall: Estimate | None = None
+    province_rank: Estimate | None = None
+    units_ranked: int = 0
+    province_gap: Estimate | None = None
 
     def __post_init__(self) -> None:
-        _estimates(self, "overall", "overall_previous", "overall_change", "verified_overall")
+        _estimates(self, "overall", "overall_previous", "overall_change", "verified_overall",
+                   "province_overall", "province_rank", "province_gap")
         _tuple(self, "components", "items", "trend", "comments")
 
 

@@ -9,5 +9,6 @@ bp = Blueprint("dashboards", __name__, url_prefix="/quan-ly/bang-dieu-khien", cl
 
 from survey.dashboards import (
     cli,  # noqa: E402,F401
+    drill_views,  # noqa: E402,F401
     views,  # noqa: E402,F401
 )

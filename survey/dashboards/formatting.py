@@ -13,11 +13,13 @@ from analysis.report.format_vi import (
     format_interval,
     format_number,
     format_percent,
+    format_points,
     period_label,
     period_label_short,
 )
 from survey.catalog.instrument import COMPONENTS
 from survey.indices.aggregates import UNWEIGHTED_NOTE, IndexRow
+from survey.indices.windows import HALF, QUARTER, RANGE, YEAR, Window
 
 UNRELIABLE = "không đủ độ tin cậy"
 STAT_LABELS = {
@@ -56,6 +58,31 @@ def rank_text(est: Estimate) -> str:
     return f"{est.rank} ({est.rank_best}–{est.rank_worst})" if est.tied else str(est.rank)
 
 
+def window_label(window: Window) -> str:
+    """"6 tháng đầu năm 2026", "Quý I năm 2026", "Năm 2026", "Từ 05/01/2026 đến 20/02/2026"."""
+    if window.kind == RANGE:
+        return f"Từ {format_date(window.first)} đến {format_date(window.last)}"
+    return period_label(window.key)
+
+
+def window_args(window: Window) -> dict[str, str]:
+    """The query arguments naming the window (survey/args.parse_window reads them back)."""
+    if window.kind == RANGE:
+        return {"from": format_date(window.first), "to": format_date(window.last)}
+    return {{HALF: "period", QUARTER: "quarter", YEAR: "year"}[window.kind]: window.key}
+
+
+def gap_text(est: Estimate | None) -> str:
+    """"+3,2 điểm %": a difference of two percentages, in points (format_vi.format_points)."""
+    return MISSING if est is None else format_points(est.estimate)
+
+
+def gap_interval_text(est: Estimate | None) -> str:
+    if est is None:
+        return MISSING
+    return f"{format_points(est.ci_low)[:-7]} đến {format_points(est.ci_high)}"
+
+
 def notes_text(row: IndexRow) -> str:
     notes = []
     if row.est.unreliable:
@@ -67,5 +94,6 @@ def notes_text(row: IndexRow) -> str:
 
 __all__ = ["MISSING", "UNRELIABLE", "UNWEIGHTED_NOTE", "STAT_LABELS", "KIND_LABELS",
            "measure_label", "value_text", "interval_text", "rank_text", "notes_text",
+           "window_label", "window_args", "gap_text", "gap_interval_text",
            "format_date", "format_int", "format_percent", "format_number", "period_label",
            "period_label_short"]

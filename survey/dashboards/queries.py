@@ -62,6 +62,7 @@ def first_unit_with_responses(visible: Scope, period: str,
 
 @dataclass(frozen=True)
 class CounterCount:
+    id: int
     code: str
     name: str
     active: bool
@@ -73,15 +74,17 @@ def _counters_select(unit_id: int, period: str, survey_code: str) -> Select:
               .where(Response.unit_id == unit_id, Response.period == period,
                      Response.survey_id == survey_id_of(survey_code), counted())
               .group_by(Response.counter_id).subquery())
-    return (select(*_row(COUNTER, Counter.code, Counter.name, Counter.active,
+    # The key carries the id and the code ("17 Q01"): the union has one key column.
+    key = cast(Counter.id, String) + literal(" ", String) + Counter.code
+    return (select(*_row(COUNTER, key, Counter.name, Counter.active,
                          func.coalesce(counts.c.n, 0)))
             .outerjoin(counts, counts.c.counter_id == Counter.id)
             .where(Counter.unit_id == unit_id))
 
 
 def _counters(rows) -> list[CounterCount]:
-    return sorted((CounterCount(key, name, bool(active), int(n)) for _p, key, name, active, n in rows),
-                  key=lambda c: c.code)
+    return sorted((CounterCount(int(key.split(" ", 1)[0]), key.split(" ", 1)[1], name, bool(active), int(n))
+                   for _p, key, name, active, n in rows), key=lambda c: c.code)
 
 
 def counter_counts(unit_id: int, period: str, survey_code: str = STANDING_CODE) -> list[CounterCount]:

@@ -11,13 +11,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from survey.access import Scope, restrict, visible_unit_ids
-from survey.args import find_unit, period_arg, unit_arg
+from survey.args import find_unit, period_arg, unit_arg, window_arg
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.catalog.periods import last_periods
 from survey.dashboards import bp, charts, formatting, queries
 from survey.extensions import db
-from survey.indices import comments
-from survey.indices.aggregates import index_rows, trend, unit_rows, unit_summary
+from survey.indices import comments, drill
+from survey.indices.aggregates import index_rows, trend, unit_summary
 from survey.models import Unit
 from survey.models.units import UNIT_KINDS
 from survey.officials.nav import can
@@ -43,7 +43,9 @@ def _default_unit(visible: Scope, units: list[Unit], period: str) -> int | None:
 @bp.get("/")
 @requires(Permission.VIEW_UNIT)
 def index():
-    period = period_arg()
+    window = window_arg()
+    # Counts, comments and held responses are per half-year: the window's (last) one.
+    period = window.period or window.periods[-1]
     visible = visible_unit_ids(current_user)
     # The picker's units first: the unit looked up next is then already in the session.
     units = queries.units_for_choice(visible)
@@ -52,31 +54,48 @@ def index():
         abort(404)
     # ?xac_thuc=1: the index on verified (dossier-link) responses alone, a robustness check.
     verified_only = request.args.get("xac_thuc") == "1"
-    # One read of the index for the page: this period's summary and the trend share it.
+    # One read (by counter, pooled back to the unit) for the window's figures and the trend.
     trend_periods = last_periods(period, TREND_PERIODS)
-    rows = unit_rows(unit.id, trend_periods, verified_only=verified_only)
-    summary = unit_summary(unit.id, period, verified_only=verified_only, rows=rows)
+    rows, per_counter = drill.unit_reading(unit.id, trend_periods, verified_only=verified_only)
+    key = drill.window_key(window)
+    if window.period is None:
+        rows_now, per_counter = drill.unit_reading(unit.id, window, verified_only=verified_only)
+        rows = rows + rows_now
+    summary = unit_summary(unit.id, key, verified_only=verified_only, rows=rows)
     components = [(f"{code} {name}", est) for code, name, est in summary.components]
     comp_scale = charts.scale_for([], 250, 300)
     trend_pts, trend_line = charts.trend_points(
         trend(unit.id, trend_periods, verified_only=verified_only, rows=rows))
     counts = queries.unit_counts(visible, unit.id, period)
     columns, column_width = charts.day_columns(counts.days)
+    # Against the province (every unit, all responses): its value, the unit's rank, the gap.
+    standing = None if verified_only else drill.standing(unit.id, window)
+    province = next((u for u in units if u.kind == "province"), None)
     return render_template(
         "dashboards/index.html",
-        unit=unit, period=period, summary=summary,
-        units=units,
-        periods=sorted(set(counts.periods) | {period}, reverse=True),
+        unit=unit, period=period, window=window, summary=summary,
+        units=units, province=province if can(Permission.COMPARE_UNITS) else None,
+        choices=window_choices(sorted(set(counts.periods) | {period}, reverse=True)),
         component_rows=charts.interval_rows(components, comp_scale), component_scale=comp_scale,
         weakest=summary.weakest(3),
         trend_points=trend_pts, trend_line=trend_line,
-        counters=counts.counters,
+        counters=[(c, per_counter.get((c.id, key), {}).get(("overall", "overall")))
+                  for c in counts.counters],
+        standing=standing,
         columns=columns, column_width=column_width,
         comments=comments.latest(visible, STANDING_CODE, unit_ids={unit.id}, period=period),
         # Sở Nội vụ decides on held responses; others only see figures without them.
         held=counts.held if can(Permission.REVIEW_QUARANTINE) else 0,
         verified_only=verified_only, verified=counts.verified,
     )
+
+
+def window_choices(periods: list[str]) -> dict[str, list[str]]:
+    """Half-years with responses, and the quarters and years they hold (newest first)."""
+    years = sorted({p[:4] for p in periods}, reverse=True)
+    quarters = sorted({f"{p[:4]}-Q{q}" for p in periods
+                       for q in ((1, 2) if p.endswith("H1") else (3, 4))}, reverse=True)
+    return {"periods": periods, "quarters": quarters, "years": years}
 
 
 MEASURES = {"overall": ("overall", "overall"), **{c: ("component", c) for c in COMPONENTS}}

@@ -49,7 +49,16 @@ from analysis.report.model import weakest_items
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.extensions import db
 from survey.indices import rollup_read
-from survey.indices.stratum_sums import Instrument, StratumSums, instrument_of, kinds_for, questions_of, survey_id_of
+from survey.indices.stratum_sums import (
+    COUNTER_MARK,
+    Instrument,
+    StratumSums,
+    instrument_of,
+    kinds_for,
+    questions_of,
+    survey_id_of,
+)
+from survey.indices.windows import Window
 from survey.models import Unit
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
 
@@ -79,9 +88,9 @@ class Weighted:
 def _strata(sums: StratumSums) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Weighting strata by the rules above, and each raw (service field) stratum's index."""
     vol = sums.volumes
-    unit_d: Tally = Tally()
+    unit_d: dict[tuple[int, str], float] = {}
     for (u, p, _), d in vol.items():
-        unit_d[(u, p)] += d
+        unit_d[(u, p)] = unit_d.get((u, p), 0) + d
     at: dict[tuple[int, str, str], int] = {}
     strata: list[dict[str, Any]] = []
     raw_to = np.empty(len(sums.strata), dtype=np.int64)
@@ -111,14 +120,22 @@ def _strata(sums: StratumSums) -> tuple[list[dict[str, Any]], np.ndarray]:
 
 def weighted(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | None,
              stats: Iterable[str] = STATS, include: Sequence[int] = (),
-             verified: bool | None = None) -> Weighted:
+             verified: bool | None = None, window: Window | None = None,
+             by_counter: bool = False) -> Weighted:
     """Strata with n_h and w_h, and the cells table of analysis.indices.index_table().
 
     Counted responses only, plus ``include`` (see rollup_read.read); ``verified`` True/False
-    weights one channel's responses alone to the service volumes.
+    weights one channel's responses alone to the service volumes.  ``window``: responses
+    in its dates only, each period's dossiers prorated to the days it covers
+    (docs/periods.md).  ``by_counter``: the cells' ``unit`` is the counter (a domain within
+    the unit's strata; the weights stay the unit's).
     """
     stats = set(stats)
-    sums = rollup_read.read(inst, periods, unit_ids, kinds_for(stats), include, verified)
+    sums = rollup_read.read(inst, periods, unit_ids, kinds_for(stats), include, verified,
+                            window.between() if window else None, by_counter)
+    if window is not None:
+        share = window.shares()
+        sums.volumes = {k: d * share.get(k[1], 1.0) for k, d in sums.volumes.items()}
     strata, raw_to = _strata(sums)
     n_measures = max(len(sums.measures), 1)
     key = raw_to[np.asarray(sums.cell_stratum, dtype=np.int64)] * n_measures \
@@ -132,6 +149,9 @@ def weighted(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int
     kind = np.array([k for k, _ in sums.measures] or [0])[measure]
     code = np.array([c for _, c in sums.measures] or [""])[measure]
     unit = np.array([s["unit_id"] for s in strata] or [0], dtype=np.int64)[stratum]
+    if by_counter and len(code):
+        split = np.char.partition(code.astype(str), COUNTER_MARK)
+        code, unit = split[:, 0], split[:, 2].astype(np.int64)
     period = np.array([s["period"] for s in strata] or [""])[stratum]
     # (stat, mask over cells, Σy, Σy²); a 0/1 rate is its own square.
     parts = [("rate", kind == KIND_ITEM, total["sat"], total["sat"]),
@@ -220,13 +240,21 @@ def index_table_for(periods: Sequence[str], unit_ids: AbstractSet[int] | None,
     data = weighted(inst, periods, unit_ids, stats, include, True if verified_only else None)
     if not data.strata or len(data.cells["n"]) == 0:
         return []
-    estimates = index_table(data.frame(), data.cells)
+    return rows_of(data, index_table(data.frame(), data.cells))
+
+
+def rows_of(data: Weighted, estimates: list[Estimate], period: str | None = None
+            ) -> list[IndexRow]:
+    """Index rows of ``estimates`` (keyed by unit id) made from ``data``: unit code, name,
+    kind and the weighting flags, in :func:`index_table_for`'s order.  ``period``: the
+    estimates pool every period of ``data`` under this key (a year, a date range)."""
     units = {u.id: (u.code, u.name, u.kind)
              for u in _units({e.unit for e in estimates if isinstance(e.unit, int)})}
     flags: dict[tuple[int, str], dict[str, Any]] = {}
     for s in data.strata:
-        f = flags.setdefault((s["unit_id"], s["period"]), {
-            "responses": 0, "weighted": s["weighted"], "fallback_responses": 0})
+        f = flags.setdefault((s["unit_id"], period or s["period"]), {
+            "responses": 0, "weighted": True, "fallback_responses": 0})
+        f["weighted"] = f["weighted"] and s["weighted"]
         f["responses"] += s["n_h"]
         f["fallback_responses"] += s["n_h"] if s["fallback"] else 0
     stat_order = {stat: i for i, stat in enumerate(STATS)}
@@ -315,7 +343,18 @@ def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE,
     """
     rows = (index_rows(period, {unit_id}, survey_code, verified_only=verified_only)
             if rows is None else [r for r in rows if r.period == period])
-    by_key = {(r.stat, r.measure): r.est for r in rows}
+    first = rows[0] if rows else None
+    return UnitSummary(
+        unit_id=unit_id, period=period, responses=first.responses if first else 0,
+        weighted=first.weighted if first else False,
+        fallback_responses=first.fallback_responses if first else 0,
+        **summary_parts({(r.stat, r.measure): r.est for r in rows}, survey_code))
+
+
+def summary_parts(by_key: dict[tuple[str, str], Estimate], survey_code: str = STANDING_CODE
+                  ) -> dict[str, Any]:
+    """Overall, components, items and the overall question of one domain's estimates
+    ((stat, measure) -> Estimate): a unit's (UnitSummary), a counter's or the province's."""
     texts = question_texts(survey_code)
     comps = sorted({m for st, m in by_key if st == "component"} | set(COMPONENTS))
     items = []
@@ -323,17 +362,11 @@ def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE,
         text, comp = texts.get(code, (code, None))
         items.append(ItemResult(code, text, comp, by_key.get(("rate", code)),
                                 by_key.get(("score", code))))
-    first = rows[0] if rows else None
-    return UnitSummary(
-        unit_id=unit_id, period=period, responses=first.responses if first else 0,
-        weighted=first.weighted if first else False,
-        fallback_responses=first.fallback_responses if first else 0,
-        overall=by_key.get(("overall", "overall")),
-        components=tuple((c, COMPONENTS.get(c, (c,))[0], by_key.get(("component", c)))
-                         for c in comps),
-        items=tuple(i for i in items if i.component != "OVERALL"),
-        overall_item=next((i for i in items if i.component == "OVERALL"), None),
-    )
+    return {"overall": by_key.get(("overall", "overall")),
+            "components": tuple((c, COMPONENTS.get(c, (c,))[0], by_key.get(("component", c)))
+                                for c in comps),
+            "items": tuple(i for i in items if i.component != "OVERALL"),
+            "overall_item": next((i for i in items if i.component == "OVERALL"), None)}
 
 
 def trend(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE,

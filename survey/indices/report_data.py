@@ -31,7 +31,7 @@ from analysis.report.ranking import rank_units
 from survey.catalog.instrument import COMPONENTS, PRIVACY_VI, STANDING_CODE
 from survey.catalog.periods import VIETNAM, last_periods, previous
 from survey.extensions import db
-from survey.indices import aggregates
+from survey.indices import aggregates, drill, windows
 from survey.indices import comments as comment_reader
 from survey.intake.tokens import survey_url
 from survey.letterhead import letterhead_for
@@ -70,6 +70,7 @@ def _survey_title(survey_code: str) -> str:
 INDEX_ESTIMATES = "chỉ số chung và chỉ số thành phần"
 ITEM_ESTIMATES = "tỷ lệ hài lòng từng tiêu chí"
 CHANGE_ESTIMATES = "thay đổi so với kỳ trước"
+GAP_ESTIMATES = "chênh lệch so với toàn tỉnh"
 
 
 def _methods(unit_ids: AbstractSet[int] | None, period: str, summary_weighted: bool, responses: int,
@@ -97,9 +98,13 @@ def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) 
     earlier = previous(period)
     before = aggregates.unit_summary(unit.id, earlier, survey_code, rows=rows).overall
     change = period_change(summary.overall, before)
+    # The dashboard's figures against the province (indices/drill.standing), not re-derived.
+    standing = drill.standing(unit.id, windows.half(period), survey_code)
     ci_method = ci_method_text([
-        (INDEX_ESTIMATES, [summary.overall, *(ind for _c, _n, ind in summary.components)]),
-        (ITEM_ESTIMATES, [i.rate for i in summary.items]), (CHANGE_ESTIMATES, [change])])
+        (INDEX_ESTIMATES, [summary.overall, *(ind for _c, _n, ind in summary.components),
+                           standing.province]),
+        (ITEM_ESTIMATES, [i.rate for i in summary.items]),
+        (CHANGE_ESTIMATES, [change]), (GAP_ESTIMATES, [standing.gap])])
     return UnitReportData(
         unit_name=unit.name,
         unit_kind=UNIT_KINDS_VI.get(unit.kind, unit.kind),
@@ -126,6 +131,10 @@ def unit_report_data(unit: Unit, period: str, survey_code: str = STANDING_CODE) 
         verified_overall=aggregates.unit_summary(unit.id, period, survey_code,
                                                  verified_only=True).overall,
         letterhead=letterhead_for(unit),
+        province_overall=standing.province,
+        province_rank=standing.unit,
+        units_ranked=standing.units,
+        province_gap=standing.gap,
     )
 
 

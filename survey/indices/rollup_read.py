@@ -6,6 +6,7 @@ stale or empty.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import datetime
 from typing import AbstractSet, Any, Iterator, Sequence
 
 import numpy as np
@@ -26,9 +27,11 @@ from survey.indices.stratum_sums import (
 from survey.models import Response, RollupCell, RollupMeasure, RollupStratum, ServiceVolume
 from survey.replica import read_engine
 
+SMALL_READ = 20   # units: a live read of a few units' responses needs no extra work_mem
+
 
 @contextmanager
-def _snapshot(statements: int) -> Iterator[Connection]:
+def _snapshot(statements: int, big: bool = True) -> Iterator[Connection]:
     """A read-only connection whose statements all see one snapshot of the database.
 
     The rollup and the tail are read by separate statements; a refresh committing between
@@ -39,8 +42,10 @@ def _snapshot(statements: int) -> Iterator[Connection]:
     if is_postgres():
         with read_engine().connect().execution_options(isolation_level="REPEATABLE READ") as conn:
             # The tail's per-response GROUP BY hashes one row per response; the default 4 MB
-            # spills to disk from ~50,000 responses.
-            conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+            # spills to disk from ~50,000 responses (a unit's or a counter's read is far
+            # smaller, and a dashboard's statements are counted: tests/officials).
+            if big:
+                conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
             yield conn
             conn.rollback()
     else:
@@ -102,19 +107,24 @@ def volume_select(periods: Sequence[str], unit_ids: AbstractSet[int] | None) -> 
 
 
 def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | None,
-         kinds: set[int], include: Sequence[int] = (), verified: bool | None = None
+         kinds: set[int], include: Sequence[int] = (), verified: bool | None = None,
+         between: tuple[datetime, datetime] | None = None, by_counter: bool = False
          ) -> StratumSums:
     """Exact per-stratum sums of the survey's counted responses in ``periods`` (and ``unit_ids``).
 
     ``include``: ids of responses not counted (quarantined, rejected: never folded) to sum as
     if they were, for the review page's "index with them".  ``verified``: only the verified
     (True) or open (False) channel; the rollup does not split channels, so that is all live.
+    ``between`` (UTC, end exclusive): responses submitted in that time only; ``by_counter``:
+    measures per counter (stratum_sums.sum_selects).  The rollup has neither: both are live.
     """
-    use_rollup = state_matches(inst) and verified is None
+    use_rollup = state_matches(inst) and verified is None and between is None and not by_counter
     status = or_(counted(), Response.id.in_(sorted(include))) if include else counted()
     where = [Response.survey_id == inst.survey_id, Response.period.in_(list(periods)), status]
     if verified is not None:
         where.append(Response.verified.is_(verified))
+    if between is not None:
+        where += [Response.submitted_at >= between[0], Response.submitted_at < between[1]]
     st_where = [RollupStratum.survey_id == inst.survey_id, RollupStratum.period.in_(list(periods))]
     if unit_ids is not None:
         where.append(Response.unit_id.in_(sorted(unit_ids)))
@@ -126,12 +136,13 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
                           RollupCell.sat, RollupCell.s1, RollupCell.s2)
                    .join(RollupStratum, RollupStratum.id == RollupCell.stratum_id)
                    .where(*st_where, RollupCell.measure_id.in_(wanted)))
-    with _snapshot(3 if use_rollup else 1) as conn:
+    big = unit_ids is None or len(unit_ids) > SMALL_READ
+    with _snapshot(3 if use_rollup else 1, big) as conn:
         folded_strata = conn.execute(select(
             RollupStratum.id, RollupStratum.unit_id, RollupStratum.period, RollupStratum.field,
             RollupStratum.responses).where(*st_where)).all() if use_rollup else []
         folded, measure_of = _fetch_cells(conn, cells_query) if use_rollup else (None, {})
-        tail = conn.execute(union_all(*sum_selects(inst, where, kinds),
+        tail = conn.execute(union_all(*sum_selects(inst, where, kinds, by_counter),
                                       volume_select(periods, unit_ids))).all()
     return _assemble(folded_strata, folded, tail, measure_of)
 
@@ -160,7 +171,7 @@ def _assemble(folded_strata: Sequence[Any], folded: dict[str, np.ndarray] | None
         for k in ("n", "sat", "s1", "s2"):
             cols[k].append(folded[k])
     extra: dict[str, list] = {k: [] for k in cols}
-    volumes: dict[tuple[int, str, str], int] = {}
+    volumes: dict[tuple[int, str, str], float] = {}
     for unit_id, period, field, kind, code, n, sat, s1, s2 in tail:
         key = (unit_id, period, field)
         if kind == KIND_VOLUME:

@@ -21,6 +21,7 @@ KIND_COUNT = 0
 KIND_VOLUME = -1              # a service volume row read alongside the tail (rollup_read)
 OVERALL = "overall"
 NO_FIELD = ""                 # service_field NULL, stored as '' so it can be part of a key
+COUNTER_MARK = "@"            # 'A1@17': a measure summed per counter (sum_selects by_counter)
 LOCK_KEY = 7_240_311          # pg_advisory_xact_lock: one refresh at a time
 PG_WORK_MEM = "64MB"
 FOLD_WORK_MEM = "256MB"       # a first fold of millions of responses sorts big groups
@@ -127,27 +128,36 @@ def count_select(where: Sequence[Any]) -> Any:
             .where(*where).group_by(Response.unit_id, Response.period, f))
 
 
-def _item_select(where: Sequence[Any]) -> Any:
+def _by_counter(code: Any, counter: Any) -> Any:
+    """'A1.1@17': the measure code with the counter it was answered at (sum_selects)."""
+    return code + literal(COUNTER_MARK, String) + cast(counter, String)
+
+
+def _item_select(where: Sequence[Any], by_counter: bool = False) -> Any:
     """Per stratum and item code: valid answers (1..5), satisfied (4-5), Σv, Σv²."""
     v, f = Answer.value_int, _field_expr()
+    extra = [Response.counter_id] if by_counter else []
     # Group by question id first (answer and response columns only); item codes and the
     # likert5 filter are joined to the much smaller grouped result.
     raw = (select(Response.unit_id, Response.period, f.label("field"), Answer.question_id,
-                  func.count().label("n"), func.count().filter(v >= 4).label("sat"),
+                  *extra, func.count().label("n"), func.count().filter(v >= 4).label("sat"),
                   func.sum(v).label("s1"), func.sum(v * v).label("s2"))
            .join(Response, Response.id == Answer.response_id)
            .where(*where, v.between(1, 5))
-           .group_by(Response.unit_id, Response.period, f, Answer.question_id)).subquery("raw")
-    keys = (raw.c.unit_id, raw.c.period, raw.c.field, Question.code)
+           .group_by(Response.unit_id, Response.period, f, Answer.question_id, *extra)
+           ).subquery("raw")
+    code = _by_counter(Question.code, raw.c.counter_id) if by_counter else Question.code
+    keys = (raw.c.unit_id, raw.c.period, raw.c.field, code)
     return (select(raw.c.unit_id, raw.c.period, raw.c.field,
-                   literal(KIND_ITEM, Integer).label("kind"), Question.code.label("code"),
+                   literal(KIND_ITEM, Integer).label("kind"), code.label("code"),
                    func.sum(raw.c.n).label("n"), func.sum(raw.c.sat).label("sat"),
                    _f(func.sum(raw.c.s1)).label("s1"), _f(func.sum(raw.c.s2)).label("s2"))
             .join(Question, Question.id == raw.c.question_id)
             .where(Question.type == "likert5").group_by(*keys))
 
 
-def _composite_selects(inst: Instrument, where: Sequence[Any]) -> list[Any]:
+def _composite_selects(inst: Instrument, where: Sequence[Any], by_counter: bool = False
+                       ) -> list[Any]:
     """Per stratum: count, Σy, Σy² of each component score and of the overall score.
 
     A response's component score is the share of its valid items in the component rated 4-5;
@@ -179,24 +189,33 @@ def _composite_selects(inst: Instrument, where: Sequence[Any]) -> list[Any]:
     for i, y in enumerate(comp_cols + [overall]):
         columns += [func.count(y).label(f"m{i}_n"), func.sum(y).label(f"m{i}_s1"),
                     func.sum(y * y).label(f"m{i}_s2")]
-    wide = (select(Response.unit_id, Response.period, f.label("field"), *columns)
+    extra = [Response.counter_id] if by_counter else []
+    wide = (select(Response.unit_id, Response.period, f.label("field"), *extra, *columns)
             .join(per, per.c.rid == Response.id)
-            .group_by(Response.unit_id, Response.period, f)).cte("wide")
+            .group_by(Response.unit_id, Response.period, f, *extra)).cte("wide")
+
+    def code_of(code: str) -> Any:
+        named = literal(code, String)
+        return _by_counter(named, wide.c.counter_id) if by_counter else named
     return [select(wide.c.unit_id, wide.c.period, wide.c.field,
-                   literal(kind, Integer).label("kind"), literal(code, String).label("code"),
+                   literal(kind, Integer).label("kind"), code_of(code).label("code"),
                    wide.c[f"m{i}_n"].label("n"), literal(0, Integer).label("sat"),
                    _f(wide.c[f"m{i}_s1"]).label("s1"), _f(wide.c[f"m{i}_s2"]).label("s2"))
             .where(wide.c[f"m{i}_n"] > 0)
             for i, (kind, code) in enumerate(inst.measures())]
 
 
-def sum_selects(inst: Instrument, where: Sequence[Any], kinds: set[int]) -> list[Any]:
+def sum_selects(inst: Instrument, where: Sequence[Any], kinds: set[int],
+                by_counter: bool = False) -> list[Any]:
+    """The count per stratum and the measures' sums.  ``by_counter``: each measure's code
+    carries the counter (``A1@17``, split by aggregates.weighted): counters are domains
+    within the unit's strata, which stay unit x field x period (weights are the unit's)."""
     parts = [count_select(where)]
     if KIND_ITEM in kinds:
-        parts.append(_item_select(where))
+        parts.append(_item_select(where, by_counter))
     if kinds & {KIND_COMPONENT, KIND_OVERALL}:
-        parts += [s for s, (kind, _) in zip(_composite_selects(inst, where), inst.measures())
-                  if kind in kinds]
+        parts += [s for s, (kind, _) in zip(_composite_selects(inst, where, by_counter),
+                                            inst.measures()) if kind in kinds]
     return parts
 
 
@@ -222,7 +241,7 @@ class StratumSums:
     s1: np.ndarray
     s2: np.ndarray
     # Dossiers (> 0) per (unit_id, period, field) with a ServiceVolume row: the weights.
-    volumes: dict[tuple[int, str, str], int] = field(default_factory=dict)
+    volumes: dict[tuple[int, str, str], float] = field(default_factory=dict)
 
 
 def state_matches(inst: Instrument) -> bool:

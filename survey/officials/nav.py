@@ -19,6 +19,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("remediation.index", "Khắc phục"),
     ("feedback.index", "Phản ánh, kiến nghị"),
     ("progress.index", "Báo cáo 6 tháng"),
+    ("dashboards.overview", "Toàn tỉnh"),
     ("dashboards.province", "So sánh đơn vị"),
     ("campaigns.index", "Khảo sát chuyên đề"),
     ("review.index", "Kiểm duyệt phiếu"),

@@ -32,6 +32,8 @@ POLICY: dict[str, frozenset[str]] = {
     "officials.home": ALL,
     "dashboards.index": ALL,
     "dashboards.province": STAFF,
+    "dashboards.overview": STAFF,
+    "dashboards.counter": ALL,          # own units' counters only: another unit's is a 404
     "campaigns.index": STAFF,
     "campaigns.show": STAFF,
     "campaigns.close": STAFF,

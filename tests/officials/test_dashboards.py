@@ -121,7 +121,7 @@ def test_analyst_sees_ranking_with_tie_marks_and_unreliable_units_apart(app, cli
     login(client, "analyst")
     html = text(client.get(f"{PROVINCE}?period={PERIOD}"))
     ranking, _, unranked = html.partition("Chưa xếp hạng")
-    rows = re.findall(r"<tr><td class=\"num\">(.*?)</td>\s*<td>(.*?) <span", ranking)
+    rows = re.findall(r"<tr><td class=\"num\">(.*?)</td>\s*<td><a href=\"[^\"]*\">(.*?)</a> <span", ranking)
     assert [(re.sub(r"\s*<span.*", "", r), name) for r, name in rows] == [
         ("1 (1–2)", "Phường Đồng Tiến"), ("2 (1–2)", "Phường Thống Nhất"), ("3", "Xã Mường Khến")]
     assert ranking.count('title="ngang hạng"') == 2

@@ -10,15 +10,18 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from survey.extensions import db
+from survey.models import Counter, Unit
 from survey.services.demo_responses import seed_demo_responses
 from tests.conftest import login
 
 MAX_STATEMENTS = 12
 DASH = "/quan-ly/bang-dieu-khien/"
 PROVINCE = "/quan-ly/bang-dieu-khien/so-sanh"
+OVERVIEW = "/quan-ly/bang-dieu-khien/tinh"
+COUNTER = "/quan-ly/bang-dieu-khien/quay/{counter}"   # a counter of the demo official's unit
 
 
 @contextmanager
@@ -53,8 +56,20 @@ def demo_province(app):
     ("analyst", DASH),
     ("analyst", PROVINCE),
     ("analyst", PROVINCE + "?kind=commune&measure=A3"),
+    ("analyst", OVERVIEW),
+    ("analyst", OVERVIEW + "?kind=ward&measure=A3"),
+    ("analyst", OVERVIEW + "?year=2026"),
+    ("analyst", OVERVIEW + "?from=05/01/2026&to=20/02/2026"),
+    ("official", DASH + "?quarter=2026-Q1"),
+    ("official", COUNTER),
+    ("official", COUNTER + "?from=05/01/2026&to=20/02/2026"),
 ])
 def test_dashboard_pages_run_at_most_twelve_statements(demo_province, client, who, path):
+    if "{counter}" in path:
+        with demo_province.app_context():
+            counter = db.session.scalar(select(Counter.id).join(Unit).where(Unit.code == "00157")
+                                        .order_by(Counter.id).limit(1))
+        path = path.format(counter=counter)
     login(client, who)
     client.get(path)  # first request after sign-in: nothing per worker is left to warm
     with counting(demo_province) as statements:

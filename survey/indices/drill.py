@@ -1,0 +1,188 @@
+"""The drill-down's figures: the province pooled, its units ranked, a unit's counters, and a
+unit placed against the province.  Plain data, no Flask, no formatting.
+
+Everything is one :func:`aggregates.weighted` read (SQL sums per stratum) relabelled, as
+indices/pooled.py does: strata are nested in unit x period, so giving every cell one unit
+(the province) or one period (a year, a custom range) yields the pooled estimate with the
+same stratified linearization variance.  Counters are domains within their unit's strata
+(``by_counter``: weights stay the unit's).  The gap unit − province is
+analysis.gap_from_sums on the province's cells: the unit is part of the province, so the
+two are not independent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import AbstractSet, Any, Iterable, Sequence
+
+import numpy as np
+
+from analysis import Design, Estimate, gap_from_sums
+from analysis.indices import index_table
+from analysis.report.model import weakest_items
+from survey.catalog.instrument import STANDING_CODE
+from survey.indices.aggregates import STATS, IndexRow, Weighted, rows_of, summary_parts, weighted
+from survey.indices.pooled import POOLED_UNIT
+from survey.indices.stratum_sums import instrument_of
+from survey.indices.windows import Window
+
+Key = tuple[str, str]   # (stat, measure)
+
+
+def read(window: Window | Sequence[str], unit_ids: AbstractSet[int] | None,
+         survey_code: str = STANDING_CODE, stats: Iterable[str] = STATS,
+         by_counter: bool = False, verified_only: bool = False) -> Weighted | None:
+    """One read of the sums: a window (its dates), or whole half-years (a trend)."""
+    inst = instrument_of(survey_code)
+    if inst is None or (unit_ids is not None and not unit_ids):
+        return None
+    if isinstance(window, Window):
+        periods, dated = list(window.periods), (None if window.whole_periods else window)
+    else:
+        periods, dated = list(window), None
+    data = weighted(inst, periods, unit_ids, stats, verified=True if verified_only else None,
+                    window=dated, by_counter=by_counter)
+    return data if data.strata and len(data.cells["n"]) else None
+
+
+def estimates(data: Weighted | None, unit: Any = None, period: Any = None,
+              keep: np.ndarray | None = None) -> list[Estimate]:
+    """index_table() of the cells, every cell's unit and/or period relabelled when given,
+    and only the cells ``keep`` selects."""
+    if data is None:
+        return []
+    cells = {k: (v if keep is None else v[keep]) for k, v in data.cells.items()}
+    if not len(cells["n"]):
+        return []
+    if unit is not None:
+        cells["unit"] = np.full(len(cells["n"]), unit)
+    if period is not None:
+        cells["period"] = np.full(len(cells["n"]), period)
+    return index_table(data.frame(), cells)
+
+
+def by_domain(rows: Iterable[Estimate]) -> dict[Any, dict[Key, Estimate]]:
+    out: dict[Any, dict[Key, Estimate]] = {}
+    for e in rows:
+        out.setdefault(e.unit, {})[(str(e.stat), str(e.measure))] = e
+    return out
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One domain's figures in one window: the province, a unit or a counter."""
+
+    responses: int
+    overall: Estimate | None
+    components: tuple[tuple[str, str, Estimate | None], ...]
+    items: tuple
+    overall_item: Any
+
+    def weakest(self, k: int = 3) -> list:
+        """The PDF's and the unit dashboard's rule (analysis.report.model.weakest_items)."""
+        return weakest_items(self.items, k)
+
+
+def summary(found: dict[Key, Estimate], survey_code: str = STANDING_CODE) -> Summary:
+    parts = summary_parts(found, survey_code)
+    overall = parts["overall"]
+    return Summary(responses=overall.n if overall else 0, **parts)
+
+
+def window_key(window: Window) -> str:
+    return window.period or window.key
+
+
+# --- the province ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProvinceFigures:
+    pooled: Summary
+    units: list[Estimate]                       # the chosen measure, one per unit (unit = id)
+    trend: list[tuple[str, Estimate | None]]    # pooled overall per half-year
+
+
+def province(window: Window, unit_ids: AbstractSet[int] | None, stat: str, measure: str,
+             trend_periods: Sequence[str], survey_code: str = STANDING_CODE) -> ProvinceFigures:
+    """Pooled over ``unit_ids`` (None: every unit) in the window; units ranked on one measure.
+
+    A window of whole half-years within the trend is read once with the trend.
+    """
+    key = window_key(window)
+    if window.whole_periods and set(window.periods) <= set(trend_periods):
+        data = trend_data = read(list(trend_periods), unit_ids, survey_code)
+        in_window = None if data is None else np.isin(data.cells["period"], window.periods)
+    else:
+        data, in_window = read(window, unit_ids, survey_code), None
+        trend_data = read(list(trend_periods), unit_ids, survey_code, stats=("overall",))
+    pooled = by_domain(estimates(data, unit=POOLED_UNIT, period=key, keep=in_window)
+                       ).get(POOLED_UNIT, {})
+    units: list[Estimate] = []
+    if data is not None:
+        keep = (data.cells["stat"] == stat) & (data.cells["measure"] == measure)
+        units = estimates(data, period=key, keep=keep if in_window is None else keep & in_window)
+    overall = None if trend_data is None else trend_data.cells["stat"] == "overall"
+    per = {e.period: e for e in estimates(trend_data, unit=POOLED_UNIT, keep=overall)}
+    return ProvinceFigures(summary(pooled, survey_code), units,
+                           [(p, per.get(p)) for p in trend_periods])
+
+
+# --- a unit against the province ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Standing:
+    province: Estimate | None   # the pooled overall index of every unit
+    unit: Estimate | None       # the unit's overall index, ranked among every unit
+    gap: Estimate | None        # unit − province (analysis.gap_from_sums)
+    units: int                  # units ranked
+
+
+def standing(unit_id: int, window: Window, survey_code: str = STANDING_CODE) -> Standing:
+    """The province is every unit: the unit's rank and gap are against all of them."""
+    data = read(window, None, survey_code, stats=("overall",))
+    if data is None:
+        return Standing(None, None, None, 0)
+    key = window_key(window)
+    province_est = next(iter(estimates(data, unit=POOLED_UNIT, period=key)), None)
+    rows = estimates(data, period=key)
+    mine = next((e for e in rows if e.unit == unit_id), None)
+    gap = None
+    if mine is not None:
+        frame = data.frame()
+        design = Design.from_aggregates(frame["stratum"], frame["n_psu"], lonely_psu="adjust")
+        table = {**data.cells, "domain": data.cells["unit"]}
+        gap = replace(gap_from_sums(design, table, unit_id), unit=unit_id, period=key,
+                      stat="gap", measure="overall")
+    return Standing(replace(province_est, unit=None) if province_est else None, mine, gap,
+                    sum(1 for e in rows if e.rank > 0))
+
+
+# --- a unit's counters ----------------------------------------------------------------------
+
+def counters(unit_id: int, window: Window | Sequence[str], survey_code: str = STANDING_CODE,
+             stats: Iterable[str] = STATS) -> "Counters":
+    """(counter id, period or window key) -> its estimates, from one read by counter."""
+    data = read(window, {unit_id}, survey_code, stats=stats, by_counter=True)
+    period = window_key(window) if isinstance(window, Window) else None
+    return _by_counter(estimates(data, period=period))
+
+Counters = dict[tuple[int, str], dict[Key, Estimate]]
+
+
+def _by_counter(rows: Iterable[Estimate]) -> Counters:
+    out: Counters = {}
+    for e in rows:
+        out.setdefault((int(e.unit or 0), str(e.period)), {})[(str(e.stat), str(e.measure))] = e
+    return out
+
+
+def unit_reading(unit_id: int, when: Window | Sequence[str], survey_code: str = STANDING_CODE,
+                 verified_only: bool = False) -> tuple[list[IndexRow], Counters]:
+    """A unit dashboard's one read: the unit's index rows (its counters pooled back: the same
+    figures as aggregates.unit_rows) and each counter's estimates, per half-year of ``when``
+    or for the window ``when`` (period = its key)."""
+    data = read(when, {unit_id}, survey_code, by_counter=True, verified_only=verified_only)
+    if data is None:
+        return [], {}
+    period = window_key(when) if isinstance(when, Window) else None
+    return (rows_of(data, estimates(data, unit=unit_id, period=period), period),
+            _by_counter(estimates(data, period=period)))
