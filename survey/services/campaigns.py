@@ -31,7 +31,7 @@ from survey.catalog.question_bank import (
 from survey.extensions import db
 from survey.indices.stratum_sums import counted
 from survey.models import CampaignTarget, Response, Survey, SurveyVersion, Unit
-from survey.services import audit
+from survey.services import audit, undo
 
 KIND = "thematic"
 CUSTOM_CODE = re.compile(r"^C([0-9]{1,3})$")
@@ -286,6 +286,15 @@ def close(survey: Survey, user_id: int | None = None) -> None:
         raise CampaignError("not-open")
     survey.status = "closed"
     audit.record("campaign_closed", target=f"survey:{survey.id}", user_id=user_id)
+    db.session.commit()
+
+
+def reopen(survey: Survey, user_id: int | None = None) -> None:
+    """Undo a close (closed → open) within undo.UNDO_WINDOW, while the close is still the last word."""
+    if survey.status != "closed" or not undo.can_undo("campaign_closed", f"survey:{survey.id}"):
+        raise CampaignError("no-undo")
+    survey.status = "open"
+    audit.record(undo.undone("campaign_closed"), target=f"survey:{survey.id}", user_id=user_id)
     db.session.commit()
 
 
