@@ -56,7 +56,22 @@ def units():
         qr_urls = {c.id: survey_url(c.id, standing.id, c.token_version)
                    for c in db.session.scalars(select(Counter).where(Counter.active.is_(True)))}
     return render_template("admin/units.html", tree=unit_tree(), kinds=KIND_LABELS, qr_urls=qr_urls,
-                           action=ActionForm(), upload=UploadForm())
+                           action=ActionForm(), upload=UploadForm(), standing=standing)
+
+
+@bp.post("/phieu-rut-gon")
+@requires(Permission.MANAGE_UNITS)
+def standing_form_length():
+    """The standing survey's length: full (every item) or short (one item per component)."""
+    standing = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
+    if standing is None or not ActionForm().validate_on_submit():
+        abort(400)
+    standing.short_form = request.form.get("rut_gon") == "1"
+    audit.record("survey_short_form", target=f"survey:{standing.id}", short_form=standing.short_form)
+    db.session.commit()
+    flash(_("Phiếu khảo sát thường xuyên: đã chuyển sang phiếu rút gọn (mỗi nhóm tiêu chí một câu).")
+          if standing.short_form else _("Phiếu khảo sát thường xuyên: đã chuyển về phiếu đầy đủ."))
+    return redirect(url_for("admin.units"))
 
 
 def _parent_choices(editing: Unit | None) -> list[tuple[str, str]]:

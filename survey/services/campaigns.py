@@ -63,6 +63,7 @@ class CampaignInput:
     b_codes: tuple[str, ...] = ()
     custom: tuple[CustomQuestion, ...] = ()
     demographics: bool = False
+    short_form: bool = False  # one item per component plus overall (Survey.short_form)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ def input_of(survey: Survey) -> CampaignInput:
         b_codes=tuple(q.code for q in questions if q.code in B_CODES),
         custom=custom,
         demographics=survey.collects_demographics,
+        short_form=survey.short_form,
     )
 
 
@@ -211,6 +213,7 @@ def _apply(survey: Survey, inp: CampaignInput) -> SurveyVersion:
     survey.opens_at = day_start(inp.opens_on)
     survey.closes_at = day_start(inp.closes_on + timedelta(days=1))
     survey.collects_demographics = inp.demographics
+    survey.short_form = inp.short_form
     scope = dict(survey.scope or {})
     scope["policy_area"] = inp.area
     survey.scope = scope  # a new dict: plain JSON columns do not notice in-place changes

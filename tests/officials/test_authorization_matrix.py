@@ -54,6 +54,7 @@ POLICY: dict[str, frozenset[str]] = {
     "admin.counter_rotate": ADMIN,
     "admin.counter_retire": ADMIN,
     "admin.counter_undo": ADMIN,
+    "admin.standing_form_length": ADMIN,
     "admin.users": ADMIN,
     "admin.user_reset": ADMIN,
     "admin.user_deactivate": ADMIN,
