@@ -13,18 +13,24 @@ from tests.conftest import login
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # A period code printed as text (not inside an attribute such as value="..."): `>… {{ x.period }}`.
 RAW_PERIOD = re.compile(r">[^<>]*\{\{\s*[\w.]*period\s*\}\}")
+# A loop over periods printing its variable bare: `{% for p in periods %}…>{{ p }}<`.
+LOOP_PERIOD = re.compile(r"\{%\s*for (\w+) in [\w.]*periods[^%]*%\}(?:(?!\{% endfor).)*?>\{\{\s*\1\s*\}\}", re.S)
 LATE_EVENING_UTC = datetime(2026, 6, 30, 18, 30, tzinfo=timezone.utc)  # 01:30 on 1 July in Hà Nội
 
 
 def test_the_raw_period_pattern_catches_what_it_should():
     assert RAW_PERIOD.search("<td>{{ period }}</td>") and RAW_PERIOD.search("<p>Kỳ: {{ case.period }}</p>")
     assert not RAW_PERIOD.search('<option value="{{ period }}">') and not RAW_PERIOD.search("{{ period|period_label }}")
+    loop = '{% for p in periods %}<option value="{{ p }}">{{ pFILTER }}</option>{% endfor %}'
+    assert LOOP_PERIOD.search(loop.replace("FILTER", ""))
+    assert not LOOP_PERIOD.search(loop.replace("FILTER", "|period_label"))
 
 
 def test_no_template_prints_a_raw_period_code_or_formats_time_itself():
     for path in TEMPLATES.rglob("*.html"):
         text = path.read_text(encoding="utf-8")
         assert not RAW_PERIOD.search(text), f"{path}: a raw period code; use |period_label"
+        assert not LOOP_PERIOD.search(text), f"{path}: a raw period code in a loop; use |period_label"
         # Times go through vn_date / vn_datetime, which move UTC to Vietnam time first.
         assert ".strftime(" not in text and "in_vietnam(" not in text, f"{path}: format times with |vn_date"
 

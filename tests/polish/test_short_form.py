@@ -3,6 +3,7 @@ minute, against three for the full form); items not asked are missing, not zero,
 index comes from the item asked, checked against hand-computed values."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -89,3 +90,16 @@ def test_admin_switches_the_standing_form_and_it_is_audited(app, client, counter
     with app.app_context():
         logged = db.session.scalars(select(AuditLog.details).where(AuditLog.action == "survey_short_form")).all()
     assert [d["short_form"] for d in logged] == [True, False]
+
+
+def test_campaign_keeps_its_short_form_setting(app):
+    from survey.services import campaigns as service
+    from tests.test_campaigns import _direct_campaign
+
+    survey_id, _uid = _direct_campaign(app)
+    with app.app_context():
+        survey = db.session.get(Survey, survey_id)
+        assert service.input_of(survey).short_form is False
+        service.update(survey, replace(service.input_of(survey), short_form=True))
+        assert db.session.get(Survey, survey_id).short_form is True
+        assert service.input_of(db.session.get(Survey, survey_id)).short_form is True
