@@ -138,6 +138,8 @@ class CampaignFormBase(FlaskForm):
     custom = FieldList(FormField(CustomQuestionForm), min_entries=BLANK_CUSTOM_SLOTS, max_entries=30)
     demographics = BooleanField(_l("Hỏi thông tin nhân khẩu (nhóm tuổi, giới tính, thành thị/nông thôn), "
                                    "kèm câu hỏi đồng ý"))
+    short_form = BooleanField(_l("Phiếu rút gọn: mỗi nhóm tiêu chí hỏi một câu, cộng câu hài lòng chung "
+                                 "(khoảng 1 phút)"))
 
     unit_ids: tuple[int, ...] = ()
 
@@ -183,6 +185,7 @@ class CampaignFormBase(FlaskForm):
             b_codes=tuple(self.b_codes.data) if self.area.data else (),
             custom=custom,
             demographics=bool(self.demographics.data),
+            short_form=bool(self.short_form.data),
         )
 
 
@@ -211,6 +214,7 @@ def _data_of(inp: CampaignInput) -> dict:
         "units": [str(t.unit_id) for t in inp.targets], "a_codes": list(inp.a_codes),
         "area": inp.area or "", "b_codes": list(inp.b_codes) if inp.area else list(B_CODES),
         "demographics": inp.demographics,
+        "short_form": inp.short_form,
         "custom": [
             {"code": q.code, "type": q.type, "text_vi": q.text_vi, "text_en": q.text_en,
              "choices": format_choices(q.choices), "required": q.required}

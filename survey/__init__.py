@@ -73,6 +73,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       links_bp, remediation_bp, tracker_bp, case_bp, feedback_bp, progress_bp,
                       results_bp):
         app.register_blueprint(blueprint)
+    from survey import template_format
+
+    template_format.register(app)  # vn_datetime, vn_date, period_label: every page's one format
     init_gate(app)  # every officials' route, present and future: survey/gate.py
     init_replica(app)  # after the gate: the gate's reads stay on the primary (survey/replica.py)
     app.context_processor(lambda: {"nav_links": nav_links, "can": can})

@@ -24,6 +24,16 @@ def discard_session() -> None:
         db.session.remove()
 
 
+def _signed_in() -> bool:
+    """An official's error page keeps the officials' menu; citizens get the plain page."""
+    from flask_login import current_user
+
+    try:
+        return bool(current_user.is_authenticated)
+    except Exception:  # the user could not be loaded (database down): the plain page
+        return False
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -41,7 +51,8 @@ def register_error_handlers(app: Flask) -> None:
         kind = error.description if error.description in {"token", "counter", "survey"} else None
         # An argument the caller got wrong (survey/args.BadArgument) says what, in Vietnamese.
         message = error.description if getattr(error, "public_message", False) else None
-        return render_template("errors.html", code=error.code, kind=kind, message=message), error.code
+        return render_template("errors.html", code=error.code, kind=kind, message=message,
+                               officials_layout=_signed_in()), error.code
 
     def database_unavailable(error: Exception):
         app.logger.warning("database unavailable: %s", error)

@@ -15,6 +15,9 @@ ADMIN_GET = ("/quan-tri/don-vi", "/quan-tri/don-vi/moi", "/quan-tri/don-vi/nhap"
              "/quan-tri/tai-khoan/moi")
 
 
+CONFIRMED = {"xac_nhan": "1"}  # the confirmation page's button (tests/polish/test_confirm_undo.py)
+
+
 def audit_rows(app, action: str) -> list[AuditLog]:
     with app.app_context():
         return db.session.scalars(select(AuditLog).where(AuditLog.action == action)).all()
@@ -40,7 +43,7 @@ def test_admin_pages_need_a_login(client):
 def test_official_cannot_post_admin_actions(app, client, counter):
     login(client, "official")
     token = csrf_of(client, "/quan-tri/khoa-api")  # a page officials may open, for a valid token
-    assert client.post(f"/quan-tri/quay/{counter.id}/ngung", data={"csrf_token": token}).status_code == 403
+    assert client.post(f"/quan-tri/quay/{counter.id}/ngung", data={"csrf_token": token, **CONFIRMED}).status_code == 403
     assert client.post("/quan-tri/don-vi/moi", data={"csrf_token": token, "code": "X1", "name": "X",
                                                      "kind": "commune", "parent_id": ""}).status_code == 403
     with app.app_context():
@@ -119,7 +122,7 @@ def test_retiring_a_counter_stops_its_qr_and_keeps_its_responses(app, client, co
     assert submit(client, counter.url).status_code == 303
     login(client, "admin")
     token = csrf_of(client, "/quan-tri/don-vi")
-    assert client.post(f"/quan-tri/quay/{counter.id}/ngung", data={"csrf_token": token}).status_code == 302
+    assert client.post(f"/quan-tri/quay/{counter.id}/ngung", data={"csrf_token": token, **CONFIRMED}).status_code == 302
     gone = client.get(counter.url)
     assert gone.status_code == 410 and "Quầy này đã ngừng sử dụng" in gone.get_data(as_text=True)
     with app.app_context():
@@ -140,7 +143,8 @@ def test_retire_without_csrf_token_changes_nothing(app, client, counter):
 def test_rotating_a_token_invalidates_printed_qr_codes(app, client, counter):
     login(client, "admin")
     token = csrf_of(client, "/quan-tri/don-vi")
-    assert client.post(f"/quan-tri/quay/{counter.id}/doi-ma", data={"csrf_token": token}).status_code == 302
+    rotated = client.post(f"/quan-tri/quay/{counter.id}/doi-ma", data={"csrf_token": token, **CONFIRMED})
+    assert rotated.status_code == 302
     old = client.get(counter.url)
     assert old.status_code == 410 and "Mã QR này đã được thay mới" in old.get_data(as_text=True)
     with app.app_context():

@@ -71,7 +71,8 @@ def create_campaign(client, app, **overrides) -> int:
 
 def post_action(client, survey_id: int, action: str):
     token = csrf_of(client, f"{BASE}/{survey_id}")
-    return client.post(f"{BASE}/{survey_id}/{action}", data={"csrf_token": token})
+    # Closing asks for confirmation first (xac_nhan=1 is the confirm page's button).
+    return client.post(f"{BASE}/{survey_id}/{action}", data={"csrf_token": token, "xac_nhan": "1"})
 
 
 def unit_link(app, survey_id: int, code: str) -> str:
@@ -201,7 +202,7 @@ def test_officials_get_403_on_every_campaign_route(app, client, who):
               ("post", f"/{survey_id}/phat-hanh"), ("post", f"/{survey_id}/ket-thuc"),
               ("get", f"/{survey_id}/qr/{uid}.png"), ("get", f"/{survey_id}/qr/{uid}.svg")]
     for method, path in routes:
-        response = getattr(client, method)(BASE + path, data={"csrf_token": token})
+        response = getattr(client, method)(BASE + path, data={"csrf_token": token, "xac_nhan": "1"})
         assert response.status_code == 403, (method, path, response.status_code)
     with app.app_context():
         assert db.session.get(Survey, survey_id).status == "open"

@@ -5,22 +5,16 @@ Each route declares its permission (survey.permissions.requires), checked by the
 """
 from flask import Blueprint
 
-from analysis.report.format_vi import format_date, format_datetime, format_int
+from analysis.report.format_vi import format_int
 
 # cli_group=None: commands are top-level (`flask import-volumes`), as operators expect.
 bp = Blueprint("admin", __name__, url_prefix="/quan-tri", cli_group=None)
 
 
-
-
 @bp.context_processor
 def formatting():
-    from survey.indices.exports import local_time
-
-    def fmt_datetime(moment):
-        return format_datetime(local_time(moment) if moment else None)
-
-    return {"fmt_int": format_int, "fmt_date": format_date, "fmt_datetime": fmt_datetime}
+    # Dates and times: the app-wide filters vn_date / vn_datetime (survey/template_format.py).
+    return {"fmt_int": format_int}
 
 
 from survey.admin import cli, comments, data, units, users  # noqa: E402,F401

@@ -5,7 +5,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -20,7 +20,7 @@ from survey.intake.tokens import survey_url
 from survey.letterhead import letterhead_for
 from survey.models import Counter, Survey, Unit
 from survey.permissions import Permission, requires
-from survey.services import audit, imports
+from survey.services import audit, imports, undo
 
 KIND_LABELS = dict(UNIT_KIND_LABELS)
 
@@ -57,7 +57,22 @@ def units():
         qr_urls = {c.id: survey_url(c.id, standing.id, c.token_version)
                    for c in db.session.scalars(select(Counter).where(Counter.active.is_(True)))}
     return render_template("admin/units.html", tree=unit_tree(), kinds=KIND_LABELS, qr_urls=qr_urls,
-                           action=ActionForm(), upload=UploadForm())
+                           action=ActionForm(), upload=UploadForm(), standing=standing)
+
+
+@bp.post("/phieu-rut-gon")
+@requires(Permission.MANAGE_UNITS)
+def standing_form_length():
+    """The standing survey's length: full (every item) or short (one item per component)."""
+    standing = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
+    if standing is None or not ActionForm().validate_on_submit():
+        abort(400)
+    standing.short_form = request.form.get("rut_gon") == "1"
+    audit.record("survey_short_form", target=f"survey:{standing.id}", short_form=standing.short_form)
+    db.session.commit()
+    flash(_("Phiếu khảo sát thường xuyên: đã chuyển sang phiếu rút gọn (mỗi nhóm tiêu chí một câu).")
+          if standing.short_form else _("Phiếu khảo sát thường xuyên: đã chuyển về phiếu đầy đủ."))
+    return redirect(url_for("admin.units"))
 
 
 def _parent_choices(editing: Unit | None) -> list[tuple[str, str]]:
@@ -161,31 +176,79 @@ def counter_new(unit_id: int):
     return render_template("admin/counter_form.html", form=form, unit=unit), status
 
 
-@bp.post("/quay/<int:counter_id>/ngung")
+def _confirmed(title: str, message: str, button: str):
+    """None once the official confirmed (POST with xac_nhan=1 and a valid CSRF token); else the
+    confirmation page, which works without JavaScript. A POST without a valid token is refused."""
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        if request.form.get("xac_nhan") == "1":
+            return None
+    return render_template("officials/confirm.html", title=title, message=message, button=button,
+                           action=request.path, back=url_for("admin.units"),
+                           undo_note=_("Có thể hoàn tác trong vòng 10 phút sau khi làm."))
+
+
+@bp.route("/quay/<int:counter_id>/ngung", methods=["GET", "POST"])
 @requires(Permission.MANAGE_UNITS)
 def counter_retire(counter_id: int):
     counter = _counter_or_404(counter_id)
-    if ActionForm().validate_on_submit() and counter.active:
-        # Responses stay: they belong to the unit's results; only new scans are refused (410).
-        counter.active = False
-        counter.retired_at = datetime.now(timezone.utc)
-        audit.record("counter_retired", target=f"counter:{counter.id}", code=counter.code)
-        db.session.commit()
-        flash(_("Đã ngừng quầy %(code)s; mã QR của quầy không còn mở được phiếu.", code=counter.code))
+    if not counter.active:
+        return redirect(url_for("admin.units"))
+    page = _confirmed(_("Ngừng quầy %(code)s?", code=counter.code),
+                      _("Mã QR của quầy %(name)s sẽ không mở được phiếu nữa; các phiếu đã thu vẫn được giữ.",
+                        name=counter.name), _("Ngừng quầy"))
+    if page is not None:
+        return page
+    # Responses stay: they belong to the unit's results; only new scans are refused (410).
+    counter.active = False
+    counter.retired_at = datetime.now(timezone.utc)
+    audit.record("counter_retired", target=f"counter:{counter.id}", code=counter.code)
+    db.session.commit()
+    flash(_("Đã ngừng quầy %(code)s; mã QR của quầy không còn mở được phiếu.", code=counter.code))
+    flash(url_for("admin.counter_undo", counter_id=counter.id, thao_tac="counter_retired"), "undo")
     return redirect(url_for("admin.units"))
 
 
-@bp.post("/quay/<int:counter_id>/doi-ma")
+@bp.route("/quay/<int:counter_id>/doi-ma", methods=["GET", "POST"])
 @requires(Permission.MANAGE_UNITS)
 def counter_rotate(counter_id: int):
     counter = _counter_or_404(counter_id)
-    if ActionForm().validate_on_submit():
-        counter.token_version += 1
-        audit.record("counter_token_rotated", target=f"counter:{counter.id}", code=counter.code,
-                     token_version=counter.token_version)
-        db.session.commit()
-        flash(_("Đã đổi mã QR của quầy %(code)s; các mã QR đã in trước đây không còn dùng được. "
-                "Hãy in mã QR mới.", code=counter.code))
+    page = _confirmed(_("Đổi mã QR của quầy %(code)s?", code=counter.code),
+                      _("Các mã QR đã in của quầy %(name)s sẽ không dùng được nữa; cần in và dán mã mới.",
+                        name=counter.name), _("Đổi mã QR"))
+    if page is not None:
+        return page
+    counter.token_version += 1
+    audit.record("counter_token_rotated", target=f"counter:{counter.id}", code=counter.code,
+                 token_version=counter.token_version)
+    db.session.commit()
+    flash(_("Đã đổi mã QR của quầy %(code)s; các mã QR đã in trước đây không còn dùng được. "
+            "Hãy in mã QR mới.", code=counter.code))
+    flash(url_for("admin.counter_undo", counter_id=counter.id, thao_tac="counter_token_rotated"), "undo")
+    return redirect(url_for("admin.units"))
+
+
+@bp.post("/quay/<int:counter_id>/hoan-tac")
+@requires(Permission.MANAGE_UNITS)
+def counter_undo(counter_id: int):
+    """Brings back the state before a retirement or a QR rotation (?thao_tac=), within undo.UNDO_WINDOW."""
+    counter = _counter_or_404(counter_id)
+    action = request.args.get("thao_tac", "")
+    if action not in ("counter_retired", "counter_token_rotated") or not ActionForm().validate_on_submit():
+        abort(400)
+    target = f"counter:{counter.id}"
+    if not undo.can_undo(action, target):
+        flash(_("Không hoàn tác được: đã quá 10 phút hoặc đã có thay đổi khác."), "error")
+        return redirect(url_for("admin.units"))
+    if action == "counter_retired":
+        counter.active, counter.retired_at = True, None
+        flash(_("Đã hoàn tác: quầy %(code)s hoạt động trở lại.", code=counter.code))
+    else:  # the codes printed before the rotation work again
+        counter.token_version -= 1
+        flash(_("Đã hoàn tác: mã QR cũ của quầy %(code)s dùng được trở lại.", code=counter.code))
+    audit.record(undo.undone(action), target=target, code=counter.code, token_version=counter.token_version)
+    db.session.commit()
     return redirect(url_for("admin.units"))
 
 

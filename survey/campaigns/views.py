@@ -31,6 +31,7 @@ def _reason(error: service.CampaignError) -> str:
         "past": _("Ngày kết thúc đã qua: hãy sửa ngày trước khi phát hành."),
         "dates": _("Ngày kết thúc phải từ ngày bắt đầu trở đi."),
         "area": _("Chọn lĩnh vực chính sách để hỏi các câu nhóm B."),
+        "no-undo": _("Không hoàn tác được: đã quá 10 phút hoặc đã có thay đổi khác."),
     }
     return messages.get(error.reason, _("Không thực hiện được thao tác này."))
 
@@ -140,11 +141,36 @@ def publish(survey_id: int):
                    _("Đã phát hành. Liên kết và mã QR của từng đơn vị có ở bảng dưới đây."))
 
 
-@bp.post("/<int:survey_id>/ket-thuc")
+@bp.route("/<int:survey_id>/ket-thuc", methods=["GET", "POST"])
 @requires(Permission.RUN_CAMPAIGNS)
 def close(survey_id: int):
-    return _action(survey_id, lambda s: service.close(s, current_user.id),
-                   _("Đã kết thúc đợt khảo sát. Các liên kết không nhận thêm ý kiến."))
+    survey = _campaign_or_404(survey_id)
+    if request.method == "POST" and not ActionForm().validate_on_submit():
+        abort(400)
+    # Confirmed first (a page that works without JavaScript): closing refuses citizens' answers.
+    if request.form.get("xac_nhan") != "1":
+        return render_template(
+            "officials/confirm.html", title=_("Kết thúc đợt khảo sát %(code)s?", code=survey.code),
+            message=_("Các liên kết và mã QR của đợt khảo sát sẽ không nhận thêm ý kiến."),
+            undo_note=_("Có thể hoàn tác trong vòng 10 phút sau khi làm."),
+            button=_("Kết thúc đợt khảo sát"), action=request.path,
+            back=url_for("campaigns.show", survey_id=survey.id))
+    try:
+        service.close(survey, current_user.id)
+    except service.CampaignError as error:
+        flash(_reason(error), "error")
+    else:
+        flash(_("Đã kết thúc đợt khảo sát. Các liên kết không nhận thêm ý kiến."), "ok")
+        flash(url_for("campaigns.reopen", survey_id=survey.id), "undo")
+    return redirect(url_for("campaigns.show", survey_id=survey.id), code=303)
+
+
+@bp.post("/<int:survey_id>/hoan-tac-ket-thuc")
+@requires(Permission.RUN_CAMPAIGNS)
+def reopen(survey_id: int):
+    """Undo of a close, within the undo window (survey/services/undo.py); audited."""
+    return _action(survey_id, lambda s: service.reopen(s, current_user.id),
+                   _("Đã hoàn tác: đợt khảo sát nhận ý kiến trở lại."))
 
 
 @bp.get("/<int:survey_id>/qr/<int:unit_id>.<fmt>")

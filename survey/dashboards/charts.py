@@ -74,21 +74,49 @@ class TrendPoint:
     est: Estimate | None
 
 
-def trend_points(points: Sequence[tuple[str, Estimate | None]], width: float = 420,
-                 height: float = 160, pad: float = 30) -> tuple[list[TrendPoint], str]:
-    """Points (proportion up the y axis, 0-100%) and the polyline through those present."""
-    step = (width - 2 * pad) / max(len(points) - 1, 1)
-    y_of = lambda v: round(height - pad - v * (height - 2 * pad), 1)  # noqa: E731
+@dataclass(frozen=True)
+class TrendFrame:
+    """The trend chart's drawing area: margins leave room for the axes' ticks and titles."""
+
+    width: float = 640
+    height: float = 220
+    left: float = 60      # y tick labels and the rotated y-axis title
+    right: float = 24
+    top: float = 20       # the value written above the highest point
+    bottom: float = 48    # period labels and the x-axis title
+
+    @property
+    def plot_bottom(self) -> float:
+        return self.height - self.bottom
+
+    def y(self, value: float) -> float:
+        """A proportion (0-1) up the y axis."""
+        return round(self.plot_bottom - value * (self.plot_bottom - self.top), 1)
+
+    def grid(self) -> list[tuple[float, float]]:
+        return [(v, self.y(v)) for v in (0.0, 0.25, 0.5, 0.75, 1.0)]
+
+
+TREND = TrendFrame()
+
+
+def trend_points(points: Sequence[tuple[str, Estimate | None]], frame: TrendFrame = TREND
+                 ) -> tuple[list[TrendPoint], str]:
+    """Points (proportion up the y axis, 0-100%) and the polyline through them.
+
+    Periods without an estimate are left out, not drawn as gaps at zero: the axis lists only
+    periods that have figures, spread evenly across the width.
+    """
+    present = [(period, est) for period, est in points if est is not None]
+    inner = frame.width - frame.left - frame.right
+    step = inner / max(len(present) - 1, 1)
     out = []
-    for i, (period, est) in enumerate(points):
-        x = round(pad + i * step, 1)
-        if est is None:
-            out.append(TrendPoint(period, x, None, None, None, None))
-        else:
-            out.append(TrendPoint(period, x, y_of(est.estimate),
-                                  y_of(est.ci_low) if math.isfinite(est.ci_low) else None,
-                                  y_of(est.ci_high) if math.isfinite(est.ci_high) else None, est))
-    line = " ".join(f"{p.x},{p.y}" for p in out if p.y is not None)
+    for i, (period, est) in enumerate(present):
+        x = round(frame.left + (i * step if len(present) > 1 else inner / 2), 1)
+        out.append(TrendPoint(period, x, frame.y(est.estimate),
+                              frame.y(est.ci_low) if math.isfinite(est.ci_low) else None,
+                              frame.y(est.ci_high) if math.isfinite(est.ci_high) else None, est))
+    line = " ".join(f"{p.x},{p.y}" for p in out)
     return out, line
 
 

@@ -28,7 +28,7 @@ TREND_PERIODS = 4
 
 @bp.context_processor
 def _formatting():
-    return {"fmt": formatting}
+    return {"fmt": formatting, "charts": charts}  # charts: the trend chart's frame (charts.TREND)
 
 
 def _default_unit(visible: Scope, units: list[Unit], period: str) -> int | None:

@@ -54,6 +54,7 @@ class SurveyInfo:
     title_en: str | None
     purpose: str | None
     privacy_vi: str | None
+    short_form: bool = False
 
     def is_open(self, now: datetime) -> bool:
         return survey_is_open(self.status, self.opens_at, self.closes_at, now)
@@ -90,7 +91,8 @@ _current = SurveyVersion.__table__.alias("current_version")
 _later = SurveyVersion.__table__.alias("later_version")
 
 _SURVEY_COLUMNS = tuple(_survey.c[name] for name in (
-    "id", "kind", "status", "opens_at", "closes_at", "title_vi", "title_en", "purpose", "privacy_vi"))
+    "id", "kind", "status", "opens_at", "closes_at", "title_vi", "title_en", "purpose", "privacy_vi",
+    "short_form"))
 _VERSION_COLUMNS = (_current.c.id, _current.c.survey_id, _current.c.frozen, _current.c.created_at)
 
 

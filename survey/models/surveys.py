@@ -41,6 +41,9 @@ class Survey(Model):
     purpose: Mapped[str | None] = mapped_column(Text)
     # Demographic questions are shown only in surveys that ask, behind a consent question.
     collects_demographics: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The short form asks one item per component plus overall (about a minute instead of three);
+    # items not asked are missing, never zero, so the estimators need nothing of their own.
+    short_form: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     versions: Mapped[list[SurveyVersion]] = relationship(
         back_populates="survey", order_by="SurveyVersion.number"

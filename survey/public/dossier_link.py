@@ -20,7 +20,7 @@ from survey.extensions import csrf, db
 from survey.feedback.intake import redirect_to_case
 from survey.intake import responses
 from survey.intake.answers import posted_version
-from survey.intake.place import lookup_counter, lookup_unit, version_info
+from survey.intake.place import lookup_counter, lookup_unit
 from survey.intake.tokens import CounterToken, UnitToken
 from survey.links.service import state
 from survey.links.tokens import read_link_token
@@ -76,7 +76,7 @@ def _already_stored(key: str | None) -> bool:
 def dossier_link_form(token: str):
     _link_row, place = _open_link(token)
     lang = form_page.citizen_lang()
-    version = version_info(place.version)
+    version = form_page.version_for(place)
     form = build_citizen_form(form_page.question_views(version, lang), form_page.FIELDS[lang], formdata=None)
     form.idem.data = uuid.uuid4().hex
     form.version.data = str(version.id)

@@ -29,6 +29,7 @@ from survey.intake.answers import (
 )
 from survey.intake.place import (
     CounterInfo,
+    QuestionInfo,
     SurveyInfo,
     UnitInfo,
     VersionInfo,
@@ -154,16 +155,44 @@ def _fields(lang: str) -> tuple[tuple[str, str], ...]:
 FIELDS = {lang: _fields(lang) for lang in ("vi", "en")}
 
 
-def version_for(place: Place, posted: int | None) -> VersionInfo:
-    """The version the citizen was shown, if it is really one of this survey's; else the current.
+def short_form(questions: tuple[QuestionInfo, ...]) -> tuple[QuestionInfo, ...]:
+    """The first item of each numbered component (A1…A6, B1…B3) and every other question
+    (overall, comment, demographics, the campaign's own questions), in their order."""
+    seen: set[str] = set()
+    kept = []
+    for q in questions:
+        if q.component in NUMBERED:
+            if q.component in seen:
+                continue
+            seen.add(q.component)
+        kept.append(q)
+    return tuple(kept)
+
+
+def version_for(place: Place, posted: int | None = None) -> VersionInfo:
+    """The questions the citizen is asked: the version they were shown, if it is really one of
+    this survey's, else the current; only the short form's when the survey asks for it.
 
     A form opened before an administrator published new questions is still stored against the
-    questions the citizen actually read.
+    questions the citizen actually read. On the short form the items not asked are neither
+    required nor stored, so they are missing from the estimates, not zero.
     """
     ref = place.version
     if posted is not None and posted != ref.id:
         ref = version_ref(posted, place.survey.id) or ref
-    return version_info(ref)
+    version = version_info(ref)
+    if place.survey.short_form:
+        version = replace(version, questions=short_form(version.questions))
+    return version
+
+
+SECONDS_PER_QUESTION = 7
+
+
+def promised_minutes(questions: tuple[QuestionView, ...]) -> int:
+    """What the intro promises, in whole minutes: about 7 seconds a question (a five-point item
+    tapped on a phone); the standing form's 24 questions make 3, the short form's 9 make 1."""
+    return max(1, round(len(questions) * SECONDS_PER_QUESTION / 60))
 
 
 def render_form(place: Place, version: VersionInfo, form, lang, status=200, notice=None):
@@ -189,6 +218,7 @@ def render_form(place: Place, version: VersionInfo, form, lang, status=200, noti
             fixed_field=dict(FIELDS[lang]).get(place.service_field) if place.service_field else None,
             procedure=place.procedure,
             title=survey.title_en if lang == "en" and survey.title_en else survey.title_vi,
+            minutes=promised_minutes(questions),
         ),
         status,
     )
@@ -203,7 +233,7 @@ def _page_key(place: Place, version: VersionInfo, lang: str) -> tuple:
     s = place.survey
     # A frozen version is known by its id and creation time; an unfrozen one by its questions.
     return (version.cache_key or version.questions, lang, place.is_link, s.kind, s.title_vi, s.title_en,
-            s.purpose, s.privacy_vi, csrf_enabled())
+            s.purpose, s.privacy_vi, s.short_form, csrf_enabled())
 
 
 def empty_page(place: Place, version: VersionInfo, lang: str) -> pages.Page:

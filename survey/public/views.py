@@ -27,7 +27,6 @@ from survey.intake.answers import (
 from survey.intake.place import (
     VersionInfo,
     remember,
-    version_info,
 )
 from survey.public import bp
 from survey.public.form_page import (
@@ -57,7 +56,7 @@ def survey_form(token: str):
     parsed = parse_token(token)
     place = resolve_parsed(parsed)
     lang = citizen_lang()
-    version = version_info(place.version)
+    version = version_for(place)
     remember(place_key(parsed), (place, version))
     page = empty_page(place, version, lang)
     return page.fill(

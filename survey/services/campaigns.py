@@ -31,7 +31,7 @@ from survey.catalog.question_bank import (
 from survey.extensions import db
 from survey.indices.stratum_sums import counted
 from survey.models import CampaignTarget, Response, Survey, SurveyVersion, Unit
-from survey.services import audit
+from survey.services import audit, undo
 
 KIND = "thematic"
 CUSTOM_CODE = re.compile(r"^C([0-9]{1,3})$")
@@ -63,6 +63,7 @@ class CampaignInput:
     b_codes: tuple[str, ...] = ()
     custom: tuple[CustomQuestion, ...] = ()
     demographics: bool = False
+    short_form: bool = False  # one item per component plus overall (Survey.short_form)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ def input_of(survey: Survey) -> CampaignInput:
         b_codes=tuple(q.code for q in questions if q.code in B_CODES),
         custom=custom,
         demographics=survey.collects_demographics,
+        short_form=survey.short_form,
     )
 
 
@@ -211,6 +213,7 @@ def _apply(survey: Survey, inp: CampaignInput) -> SurveyVersion:
     survey.opens_at = day_start(inp.opens_on)
     survey.closes_at = day_start(inp.closes_on + timedelta(days=1))
     survey.collects_demographics = inp.demographics
+    survey.short_form = inp.short_form
     scope = dict(survey.scope or {})
     scope["policy_area"] = inp.area
     survey.scope = scope  # a new dict: plain JSON columns do not notice in-place changes
@@ -286,6 +289,15 @@ def close(survey: Survey, user_id: int | None = None) -> None:
         raise CampaignError("not-open")
     survey.status = "closed"
     audit.record("campaign_closed", target=f"survey:{survey.id}", user_id=user_id)
+    db.session.commit()
+
+
+def reopen(survey: Survey, user_id: int | None = None) -> None:
+    """Undo a close (closed → open) within undo.UNDO_WINDOW, while the close is still the last word."""
+    if survey.status != "closed" or not undo.can_undo("campaign_closed", f"survey:{survey.id}"):
+        raise CampaignError("no-undo")
+    survey.status = "open"
+    audit.record(undo.undone("campaign_closed"), target=f"survey:{survey.id}", user_id=user_id)
     db.session.commit()
 
 

@@ -1,0 +1,41 @@
+"""The Jinja filters every page shares: one way to show a moment, a day and a reporting period.
+
+Moments are stored in UTC (SQLite hands them back naive); people read Vietnam time
+(Asia/Ho_Chi_Minh), so every timestamp on a page goes through `vn_datetime` / `vn_date`, and
+every period code ("2026-H2") through `period_label`. The formats themselves are
+analysis/report/format_vi.py's, which the PDFs use too.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask
+
+from analysis.report.format_vi import MISSING, format_date, format_datetime, period_label
+from survey.catalog.periods import in_vietnam
+
+
+def vn_datetime(moment: datetime | None) -> str:
+    """dd/mm/yyyy HH:MM on the clock in Vietnam."""
+    return format_datetime(in_vietnam(moment)) if moment is not None else MISSING
+
+
+def vn_date(moment: date | datetime | None) -> str:
+    """dd/mm/yyyy; a moment is first moved to Vietnam time (a day already is a local day)."""
+    if isinstance(moment, datetime):
+        return format_date(in_vietnam(moment))
+    return format_date(moment)
+
+
+def period_text(code: str | None) -> str:
+    """"6 tháng cuối năm 2026" for "2026-H2"; a code that is not a period is shown as sent."""
+    if not code:
+        return MISSING
+    try:
+        return period_label(code)
+    except ValueError:
+        return code
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(vn_datetime=vn_datetime, vn_date=vn_date, period_label=period_text)
