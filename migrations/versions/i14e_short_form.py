@@ -1,7 +1,7 @@
 """short form: a survey setting to ask one item per component plus overall
 
 Revision ID: i14e_short_form
-Revises: i13a_loop
+Revises: i14c_letterhead
 Create Date: 2026-12-07 05:45:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'i14e_short_form'
-down_revision = 'i13a_loop'
+down_revision = 'i14c_letterhead'
 branch_labels = None
 depends_on = None
 
