@@ -31,6 +31,9 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    from survey.i18n import i18n_command
+
+    app.cli.add_command(i18n_command)
 
 
 @click.command("init-db")
