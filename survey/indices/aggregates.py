@@ -45,6 +45,7 @@ from sqlalchemy.orm.util import identity_key
 
 from analysis import Estimate
 from analysis.indices import index_table
+from analysis.report.language import N_
 from analysis.report.model import weakest_items
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.extensions import db
@@ -54,7 +55,7 @@ from survey.models import Unit
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
 
 RESIDUAL = "*"
-UNWEIGHTED_NOTE = "chưa có số liệu hồ sơ: ước lượng chưa gia quyền"
+UNWEIGHTED_NOTE = N_("chưa có số liệu hồ sơ: ước lượng chưa gia quyền")  # translated where shown
 STATS = ("overall", "component", "rate", "score")
 SUMS = ("n", "sum_w", "sum_wy", "sum_wy2", "sum_w2", "sum_w2y", "sum_w2y2")
 
