@@ -71,7 +71,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       results_bp):
         app.register_blueprint(blueprint)
     init_gate(app)  # every officials' route, present and future: survey/gate.py
-    app.context_processor(lambda: {"nav_links": nav_links, "can": can})
+    from survey.catalog.loop_labels import in_lang
+
+    # by_lang(("Vietnamese", "English")): a catalogue pair in the reader's language.
+    app.context_processor(lambda: {"nav_links": nav_links, "can": can, "by_lang": in_lang})
     init_security(app)
     init_sessions(app)
     register_error_handlers(app)

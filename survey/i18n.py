@@ -11,8 +11,12 @@ No Flask here except the click group at the bottom: analysis/report/render.py ta
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import click
 from babel.messages.catalog import Catalog
@@ -66,8 +70,7 @@ def _stable_header(catalog: Catalog) -> None:
     catalog.last_translator = "khaosat"
     catalog.language_team = "en"
     catalog.fuzzy = False
-    epoch = catalog.creation_date.replace(year=2026, month=1, day=1, hour=0, minute=0, second=0)
-    catalog.creation_date = catalog.revision_date = epoch
+    catalog.creation_date = catalog.revision_date = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def load_po(locale: str = "en") -> Catalog:
@@ -128,6 +131,31 @@ def problems(locale: str = "en", root: Path = ROOT) -> Problems:
     mo_stale = not mo_path(locale).exists() or mo_path(locale).read_bytes() != mo_bytes(catalog)
     return Problems(untranslated, fuzzy, sorted(key(i) for i in wanted - ids),
                     sorted(key(i) for i in ids - wanted), mo_stale)
+
+
+_FORCED: ContextVar[str | None] = ContextVar("forced_lang", default=None)
+
+
+def current_lang() -> str:
+    """The reader's language: a report's explicit choice (`using`), else the request's locale
+    (Flask-Babel's selector), else Vietnamese (CLI, jobs)."""
+    forced = _FORCED.get()
+    if forced is not None:
+        return forced
+    from flask import has_request_context
+    from flask_babel import get_locale
+
+    return "en" if has_request_context() and str(get_locale()) == "en" else "vi"
+
+
+@contextmanager
+def using(lang: str | None) -> Iterator[str]:
+    """Build data (item wordings, component names, labels) in `lang` whatever the request's."""
+    token = _FORCED.set("en" if lang == "en" else "vi")
+    try:
+        yield _FORCED.get() or "vi"
+    finally:
+        _FORCED.reset(token)
 
 
 def translations(lang: str | None) -> NullTranslations:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import has_request_context
-from flask_babel import get_locale, gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext
 
 from analysis import Estimate
 from analysis.report import format_vi
 from analysis.report.format_vi import MISSING
-from survey.catalog.instrument import COMPONENTS
-from survey.indices.aggregates import UNWEIGHTED_NOTE, IndexRow
+from survey.i18n import current_lang
+from survey.indices.aggregates import UNWEIGHTED_NOTE, IndexRow, component_name
 
 UNRELIABLE = lazy_gettext("không đủ độ tin cậy")
 STAT_LABELS = {
@@ -31,15 +30,7 @@ KIND_LABELS = {"province": lazy_gettext("Tỉnh"), "agency": lazy_gettext("Sở,
 
 def locale() -> str:
     """"en" when the official reading chose English; Vietnamese otherwise (and outside requests)."""
-    return "en" if has_request_context() and str(get_locale()) == "en" else "vi"
-
-
-def component_name(code: str) -> str:
-    """A SIPAS component's name in the reader's language (the instrument's vi/en pair)."""
-    names = COMPONENTS.get(code)
-    if names is None:
-        return code
-    return names[1] if locale() == "en" else names[0]
+    return current_lang()
 
 
 def format_number(x: float | int | None, digits: int = 1, *, sign: bool = False) -> str:

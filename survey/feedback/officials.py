@@ -29,7 +29,7 @@ from forms.feedback import (
 )
 from survey.access import restrict, visible_unit_ids
 from survey.args import BadArgument, period_arg, unit_arg
-from survey.catalog.loop_labels import CASE_CATEGORY_LABELS, CASE_STATUS_LABELS, LATE_LABEL, label
+from survey.catalog.loop_labels import CASE_CATEGORY_LABELS, CASE_STATUS_LABELS, LATE_LABEL, in_lang, label
 from survey.catalog.periods import in_vietnam, period_of
 from survey.extensions import db
 from survey.feedback import bp, cases, contact
@@ -74,7 +74,7 @@ def index():
         "feedback/index.html", cases=rows, names=names, by_unit=by_unit,
         period=period, metrics_period=metrics_period, unit=unit, status=status, late_only=late_only,
         status_choices=STATUS_FILTER_CHOICES, today=today, status_label=_status_label,
-        late_label=LATE_LABEL[0], units=_filter_units(scope), pct=format_percent, num=format_number,
+        late_label=in_lang(LATE_LABEL), units=_filter_units(scope), pct=format_percent, num=format_number,
         interval=format_interval)
 
 
@@ -118,7 +118,7 @@ def _page(case: FeedbackCase, *, forms: dict | None = None, status: int = 200, n
         items=item_texts(case.survey_id, case.low_items),
         unit_name=unit_names([case.unit_id]).get(case.unit_id, ""),
         status_label=_status_label, category_label=label(CASE_CATEGORY_LABELS, case.category),
-        late=case.status != "closed" and case.late_on(_today()), late_label=LATE_LABEL[0],
+        late=case.status != "closed" and case.late_on(_today()), late_label=in_lang(LATE_LABEL),
         open=case.status in cases.OPEN, shown_contact=shown_contact,
         categories=CATEGORY_CHOICES, in_vietnam=in_vietnam,
     ), status

@@ -7,15 +7,22 @@ scope are 404, so ids cannot be probed.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from analysis.report.format_vi import format_points
 from forms.remediation import EvidenceForm, NoteForm, StatusForm, TaskForm, parse_date, parse_number, validated_date
 from survey.access import Scope, restrict, visible_unit_ids
 from survey.args import BadArgument, find_unit, parse_period, period_arg, unit_arg
-from survey.catalog.loop_labels import CAUSE_LABELS, CRITERION_KIND_LABELS, OVERDUE_LABEL, TASK_STATUS_LABELS, label
+from survey.catalog.loop_labels import (
+    CAUSE_LABELS,
+    CRITERION_KIND_LABELS,
+    OVERDUE_LABEL,
+    TASK_STATUS_LABELS,
+    in_lang,
+    label,
+)
 from survey.dashboards import formatting
 from survey.extensions import db
 from survey.indices.aggregates import UnitSummary, unit_summary
@@ -29,8 +36,8 @@ from survey.remediation.watch import AT_RISK_DAYS, watch_list
 
 @bp.context_processor
 def _helpers():
-    return {"fmt": formatting, "format_points": format_points, "label": label, "STATUS": TASK_STATUS_LABELS,
-            "CAUSE": CAUSE_LABELS, "KIND": CRITERION_KIND_LABELS, "OVERDUE": OVERDUE_LABEL[0],
+    return {"fmt": formatting, "format_points": formatting.format_points, "label": label, "STATUS": TASK_STATUS_LABELS,
+            "CAUSE": CAUSE_LABELS, "KIND": CRITERION_KIND_LABELS, "OVERDUE": in_lang(OVERDUE_LABEL),
             "criterion_label": service.criterion_label, "today": queries.today()}
 
 
@@ -79,12 +86,12 @@ def criterion_choices(summary: UnitSummary | None) -> list[tuple[str, str]]:
     """(value, label) for every criterion, each with its current value and interval."""
     def value(est) -> str:
         if est is None:
-            return "chưa có số liệu"
+            return _("chưa có số liệu")
         return f"{formatting.format_percent(est.estimate)} ({formatting.format_interval(est.ci_low, est.ci_high)})"
 
     items = {i.code: i.rate for i in summary.items} if summary else {}
     comps = {c: est for c, _n, est in summary.components} if summary else {}
-    out = [("overall:overall", f"Chỉ số hài lòng chung — {value(summary.overall if summary else None)}")]
+    out = [("overall:overall", f"{_('Chỉ số hài lòng chung')} — {value(summary.overall if summary else None)}")]
     out += [(f"component:{code}", f"{service.criterion_label('component', code)} — {value(comps.get(code))}")
             for code in sorted(comps or service.COMPONENTS)]
     out += [(f"item:{code}", f"{code} {text} — {value(items.get(code))}")
@@ -191,7 +198,7 @@ def status(task_id: int):
         abort(400)
     service.set_status(task, form.status.data, current_user.id)
     db.session.commit()
-    flash(f"Tình trạng: {label(TASK_STATUS_LABELS, task.status)}.", "ok")
+    flash(_("Tình trạng: %(status)s.", status=label(TASK_STATUS_LABELS, task.status)), "ok")
     return redirect(url_for("remediation.show", task_id=task.id), code=303)
 
 

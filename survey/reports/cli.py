@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from analysis.report import render_posters, render_province_report, render_thematic_report, render_unit_report
+from survey import i18n
 from survey.args import PERIOD, cli_value, unit_by_code
 from survey.extensions import db
 from survey.indices import report_data
@@ -23,6 +24,11 @@ def _unit(code: str) -> Unit:
     return cli_value(unit_by_code, code)
 
 
+# Every report command: the PDF's language (the English catalogue in translations/).
+LANG = click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+                    help="Ngôn ngữ của báo cáo (vi: tiếng Việt, en: tiếng Anh).")
+
+
 @bp.cli.group("report")
 def report() -> None:
     """PDF reports of a unit or of the whole province."""
@@ -32,12 +38,14 @@ def report() -> None:
 @click.option("--unit", "unit_code", required=True, help="Mã đơn vị.")
 @click.option("--period", type=PERIOD, required=True, help="Kỳ báo cáo, ví dụ 2026-H1.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@LANG
 @with_appcontext
-def report_unit(unit_code: str, period: str, output: Path) -> None:
+def report_unit(unit_code: str, period: str, output: Path, lang: str) -> None:
     """One unit's period report."""
     unit = _unit(unit_code)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(render_unit_report(report_data.unit_report_data(unit, period)))
+    output.write_bytes(render_unit_report(report_data.unit_report_data(unit, period, lang=lang),
+                                          translations=i18n.translations(lang)))
     click.echo(f"Đã ghi {output}")
 
 
@@ -47,8 +55,9 @@ def report_unit(unit_code: str, period: str, output: Path) -> None:
 @click.option("--queue/--inline", "use_queue", default=None,
               help="Dùng hàng đợi RQ (mặc định: khi có REDIS_URL).")
 @click.option("--timeout", default=3600, show_default=True, help="Giây chờ worker RQ.")
+@LANG
 @with_appcontext
-def report_province(period: str, output: Path, use_queue: bool | None, timeout: int) -> None:
+def report_province(period: str, output: Path, use_queue: bool | None, timeout: int, lang: str) -> None:
     """The province report plus one PDF per unit with responses, with a progress bar."""
     output.mkdir(parents=True, exist_ok=True)
     codes = db.session.scalars(
@@ -61,23 +70,25 @@ def report_province(period: str, output: Path, use_queue: bool | None, timeout: 
         raise click.ClickException("--queue cần REDIS_URL.")
     targets = [(code, str(output / f"bao-cao-{code}-{period}.pdf")) for code in codes]
     if use_queue:
-        _run_queued(cast(str, redis_url), url, period, targets, timeout)  # checked above
+        _run_queued(cast(str, redis_url), url, period, targets, timeout, lang)  # checked above
     else:
         with click.progressbar(targets, label="Báo cáo đơn vị", show_pos=True) as bar:
             for code, path in bar:
-                render_unit_to_file(url, code, period, path)
+                render_unit_to_file(url, code, period, path, lang)
     province_file = output / f"bao-cao-tinh-{period}.pdf"
-    province_file.write_bytes(render_province_report(report_data.province_report_data(period)))
+    province_file.write_bytes(render_province_report(
+        report_data.province_report_data(period, lang=lang), translations=i18n.translations(lang)))
     click.echo(f"Đã ghi {len(targets)} báo cáo đơn vị và {province_file}")
 
 
-def _run_queued(redis_url: str, db_url: str, period: str, targets: list[tuple[str, str]], timeout: int) -> None:
+def _run_queued(redis_url: str, db_url: str, period: str, targets: list[tuple[str, str]], timeout: int,
+                lang: str = "vi") -> None:
     from redis import Redis
     from rq import Queue
 
     name = current_app.config["REPORT_QUEUE"]
     queue = Queue(name, connection=Redis.from_url(redis_url))
-    jobs = [queue.enqueue(render_unit_to_file, db_url, code, period, path, job_timeout=600)
+    jobs = [queue.enqueue(render_unit_to_file, db_url, code, period, path, lang, job_timeout=600)
             for code, path in targets]
     click.echo(f"Đã đưa {len(jobs)} báo cáo vào hàng đợi '{name}' (cần `rq worker {name}` đang chạy).")
     deadline = time.monotonic() + timeout
@@ -103,8 +114,9 @@ def _run_queued(redis_url: str, db_url: str, period: str, targets: list[tuple[st
 @report.command("thematic")
 @click.option("--survey", "survey_code", required=True, help="Mã đợt khảo sát chuyên đề.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@LANG
 @with_appcontext
-def report_thematic(survey_code: str, output: Path) -> None:
+def report_thematic(survey_code: str, output: Path, lang: str) -> None:
     """A thematic campaign's report, pooled over its target units."""
     from survey.indices.pooled import survey_by_code
 
@@ -112,19 +124,21 @@ def report_thematic(survey_code: str, output: Path) -> None:
     if survey is None or survey.kind != "thematic":
         raise click.ClickException(f"Không có đợt khảo sát chuyên đề mã {survey_code}.")
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(render_thematic_report(report_data.thematic_report_data(survey)))
+    output.write_bytes(render_thematic_report(report_data.thematic_report_data(survey, lang=lang),
+                                              translations=i18n.translations(lang)))
     click.echo(f"Đã ghi {output}")
 
 
 @bp.cli.command("qr-posters")
 @click.option("--unit", "unit_code", required=True, help="Mã đơn vị.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@LANG
 @with_appcontext
-def qr_posters(unit_code: str, output: Path) -> None:
+def qr_posters(unit_code: str, output: Path, lang: str) -> None:
     """One A4 QR poster per active counter of a unit."""
     unit = _unit(unit_code)
     output.parent.mkdir(parents=True, exist_ok=True)
     with current_app.test_request_context():  # signed URLs are built with url_for
         posters = report_data.posters_for(unit)
-        output.write_bytes(render_posters(posters, unit_name=unit.name))
+        output.write_bytes(render_posters(posters, unit_name=unit.name, translations=i18n.translations(lang)))
     click.echo(f"Đã ghi {len(posters)} áp phích vào {output}")

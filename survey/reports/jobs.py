@@ -12,9 +12,10 @@ from typing import cast
 from sqlalchemy import select
 
 
-def render_unit_to_file(database_url: str, unit_code: str, period: str, output: str) -> str:
+def render_unit_to_file(database_url: str, unit_code: str, period: str, output: str,
+                        lang: str = "vi") -> str:
     from analysis.report import render_unit_report
-    from survey import create_app
+    from survey import create_app, i18n
     from survey.extensions import db
     from survey.indices.report_data import unit_report_data
     from survey.models import Unit
@@ -24,7 +25,8 @@ def render_unit_to_file(database_url: str, unit_code: str, period: str, output: 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secrets.token_hex(32)})
     with app.app_context():
         unit = cast(Unit, db.session.scalar(select(Unit).where(Unit.code == unit_code)))  # queued from the table
-        Path(output).write_bytes(render_unit_report(unit_report_data(unit, period)))
+        Path(output).write_bytes(render_unit_report(unit_report_data(unit, period, lang=lang),
+                                                    translations=i18n.translations(lang)))
         db.session.remove()
         db.engine.dispose()
     return output

@@ -1,10 +1,15 @@
-"""Downloads: an official's own units only (services.access), every download audited."""
+"""Downloads: an official's own units only (services.access), every download audited.
+
+The PDF's language is the reader's: ?lang=en (or the official's English session) draws it in
+English with the same catalogue as the pages (survey.i18n).
+"""
 from __future__ import annotations
 
 from flask import Response, abort
 from flask_login import current_user
 
 from analysis.report import render_posters, render_province_report, render_thematic_report, render_unit_report
+from survey import i18n
 from survey.access import unit_or_404
 from survey.args import period_arg
 from survey.extensions import db
@@ -24,7 +29,9 @@ def _pdf(content: bytes, filename: str) -> Response:
 def unit_pdf(unit_id: int):
     unit = unit_or_404(current_user, unit_id)
     period = period_arg()
-    content = render_unit_report(report_data.unit_report_data(unit, period))
+    lang = i18n.current_lang()
+    content = render_unit_report(report_data.unit_report_data(unit, period, lang=lang),
+                                 translations=i18n.translations(lang))
     audit.record("report_download", target=unit.code, kind="unit", period=period)
     db.session.commit()
     return _pdf(content, f"bao-cao-{unit.code}-{period}.pdf")
@@ -34,7 +41,9 @@ def unit_pdf(unit_id: int):
 @requires(Permission.COMPARE_UNITS)
 def province_pdf():
     period = period_arg()
-    content = render_province_report(report_data.province_report_data(period))
+    lang = i18n.current_lang()
+    content = render_province_report(report_data.province_report_data(period, lang=lang),
+                                     translations=i18n.translations(lang))
     audit.record("report_download", target="province", kind="province", period=period)
     db.session.commit()
     return _pdf(content, f"bao-cao-tinh-{period}.pdf")
@@ -44,7 +53,9 @@ def province_pdf():
 @requires(Permission.VIEW_UNIT)
 def posters_pdf(unit_id: int):
     unit = unit_or_404(current_user, unit_id)
-    content = render_posters(report_data.posters_for(unit), unit_name=unit.name)
+    lang = i18n.current_lang()
+    content = render_posters(report_data.posters_for(unit), unit_name=unit.name,
+                             translations=i18n.translations(lang))
     audit.record("posters_download", target=unit.code)
     db.session.commit()
     return _pdf(content, f"ap-phich-qr-{unit.code}.pdf")
@@ -58,7 +69,9 @@ def thematic_pdf(survey_id: int):
     survey = campaigns.get_campaign(survey_id)
     if survey is None:
         abort(404)
-    content = render_thematic_report(report_data.thematic_report_data(survey))
+    lang = i18n.current_lang()
+    content = render_thematic_report(report_data.thematic_report_data(survey, lang=lang),
+                                     translations=i18n.translations(lang))
     audit.record("report_download", target=survey.code, kind="thematic")
     db.session.commit()
     return _pdf(content, f"bao-cao-chuyen-de-{survey.code}.pdf")
