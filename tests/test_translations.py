@@ -30,8 +30,6 @@ ALLOWED_VIETNAMESE: dict[str, tuple[str, ...]] = {
     # now ("" allows every line): the dossier receipt slip and the public results page.
     "templates/links/slip.html": ("",),
     "templates/results/index.html": ("",),
-    # The progress report's facts come finished from survey/progress/document.py (Vietnamese).
-    "templates/reports/progress.html": ('term == "Kỳ báo cáo"',),
     # Quốc hiệu and Tiêu ngữ of an administrative document (Nghị định 30/2020/NĐ-CP) are never
     # translated.
     "templates/reports/_macros.html": ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",

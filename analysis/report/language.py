@@ -11,9 +11,9 @@ from __future__ import annotations
 import gettext as _gettext
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
-__all__ = ["N_", "gettext", "ngettext", "current_locale", "language"]
+__all__ = ["N_", "gettext", "ngettext", "current_locale", "language", "localised"]
 
 _NULL = _gettext.NullTranslations()
 _TRANSLATIONS: ContextVar[_gettext.NullTranslations | None] = ContextVar(
@@ -36,6 +36,13 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 def current_locale() -> str:
     return _LOCALE.get()
+
+
+def localised(fn: Callable[..., str]) -> Callable[..., str]:
+    """A format_vi function in the language of what is being drawn (its `locale` argument)."""
+    def in_locale(*args: Any, **kwargs: Any) -> str:
+        return fn(*args, locale=current_locale(), **kwargs)
+    return in_locale
 
 
 def locale_of(translations: _gettext.NullTranslations | None) -> str:

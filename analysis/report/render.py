@@ -19,7 +19,7 @@ from functools import lru_cache
 from gettext import NullTranslations
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -37,7 +37,7 @@ from .format_vi import (
     format_points,
     period_label,
 )
-from .language import current_locale, gettext, language, ngettext
+from .language import current_locale, gettext, language, localised, ngettext
 from .model import (
     SIPAS_COMPONENTS,
     Comment,
@@ -93,14 +93,7 @@ def _ci(v: Estimate | None, percent: bool = True) -> str:
     return format_interval(v.ci_low, v.ci_high, percent=percent, locale=current_locale())
 
 
-def _localised(fn: Callable[..., str]) -> Callable[..., str]:
-    """A format_vi function in the language of the report being drawn."""
-    def filter_(*args: Any, **kwargs: Any) -> str:
-        return fn(*args, locale=current_locale(), **kwargs)
-    return filter_
-
-
-_points = _localised(format_points)
+_points = localised(format_points)
 
 
 def _groupby_component(items: Iterable[ItemRow], names: Mapping[str, str]
@@ -121,10 +114,10 @@ def environment() -> Environment:
     # language() for this render.
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        pct=_localised(format_percent), num=_localised(format_number),
-        int_vi=_localised(format_int), points=_points,
+        pct=localised(format_percent), num=localised(format_number),
+        int_vi=localised(format_int), points=_points,
         pp=_pp, date_vi=format_date, datetime_vi=format_datetime,
-        period=_localised(period_label), tr=gettext,
+        period=localised(period_label), tr=gettext,
         ci=_ci, css_string=_css_string, lower_first=_lower_first,
         groupby_component=_groupby_component, svg_uri=charts.svg_data_uri,
     )
