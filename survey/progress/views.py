@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from survey import i18n
 from survey.access import restrict, unit_or_404, visible_unit_ids
 from survey.args import BadArgument, parse_period, period_arg
 from survey.catalog.periods import in_vietnam
+from survey.dashboards import formatting
 from survey.extensions import db
 from survey.models import Unit
 from survey.models.loop import ProgressReport
@@ -115,7 +117,7 @@ def _save(unit: Unit, back: str):
     texts = {name: (request.form.get(name) or "").strip() for name in ("difficulties", "proposals")}
     too_long = [name for name, text in texts.items() if len(text) > MAX_TEXT]
     if too_long:
-        raise BadArgument(f"Mỗi nội dung tối đa {MAX_TEXT:,} ký tự.".replace(",", "."))
+        raise BadArgument(_("Mỗi nội dung tối đa %(n)s ký tự.", n=formatting.format_int(MAX_TEXT)))
     row = data.typed_sections(unit.id, period)
     if row is None:
         row = ProgressReport(unit_id=unit.id, period=period)
@@ -127,7 +129,7 @@ def _save(unit: Unit, back: str):
     audit.record("progress_report_save", target=unit.code, period=period,
                  difficulties_chars=len(texts["difficulties"]), proposals_chars=len(texts["proposals"]))
     db.session.commit()
-    flash("Đã lưu nội dung báo cáo.", "ok")
+    flash(_("Đã lưu nội dung báo cáo."), "ok")
     return redirect(f"{back}?period={period}")
 
 

@@ -64,11 +64,11 @@ def index():
     unit = unit_arg(scope)
     status = request.args.get("status") or None
     if status not in (None, "overdue", *TASK_STATUSES):
-        raise BadArgument("Tình trạng không hợp lệ.")
+        raise BadArgument(_("Tình trạng không hợp lệ."))
     try:
         deadline_to = parse_date(request.args.get("han_den"))
     except ValueError:
-        raise BadArgument("Ngày không hợp lệ; nhập theo dạng dd/mm/yyyy.") from None
+        raise BadArgument(_("Ngày không hợp lệ; nhập theo dạng dd/mm/yyyy.")) from None
     criterion = (request.args.get("tieu_chi") or "").strip()[:64] or None
     tasks = queries.tasks_for(scope, unit_id=unit.id if unit else None, status=status,
                               overdue_only=request.args.get("qua_han") == "1",
@@ -100,7 +100,7 @@ def criterion_choices(summary: UnitSummary | None) -> list[tuple[str, str]]:
 
 
 def chosen_estimate(summary: UnitSummary, value: str):
-    kind, _, code = value.partition(":")
+    kind, _sep, code = value.partition(":")
     if kind == "overall":
         return summary.overall
     if kind == "component":
@@ -141,11 +141,11 @@ def new():
         form.lead_unit_id.data = str(unit.id)
         form.period.data = period
     elif form.validate_on_submit():
-        kind, _, code = (form.criterion.data or "").partition(":")
+        kind, _sep, code = (form.criterion.data or "").partition(":")
         lead = (find_unit(scope, unit_id=int(form.lead_unit_id.data))
                 if (form.lead_unit_id.data or "").isdigit() else None)
         if lead is None:
-            errors["lead_unit_id"] = "Cơ quan chủ trì phải là một đơn vị trong phạm vi của bạn."
+            errors["lead_unit_id"] = _("Cơ quan chủ trì phải là một đơn vị trong phạm vi của bạn.")
         try:
             baseline_period = parse_period(form.period.data) if form.period.data else period
         except BadArgument as bad:
@@ -159,7 +159,7 @@ def new():
                 baseline_period=baseline_period, target=None if target is None else target / 100,
                 cause_kind=form.cause_kind.data or None, cause=form.cause.data,
                 cooperating=form.cooperating.data, owner=form.owner.data)
-            done = create_and_show(data, "Đã lập nhiệm vụ khắc phục.", errors)
+            done = create_and_show(data, _("Đã lập nhiệm vụ khắc phục."), errors)
             if done is not None:
                 return done
         db.session.rollback()
@@ -210,8 +210,8 @@ def note(task_id: int):
     if form.validate_on_submit():
         service.add_note(task, form.text.data, current_user.id)
         db.session.commit()
-        flash("Đã ghi tiến độ.", "ok")
+        flash(_("Đã ghi tiến độ."), "ok")
     else:
-        flash("Chưa ghi: " + "; ".join(str(m) for ms in form.errors.values() for m in ms), "error")
+        flash(_("Chưa ghi: %(why)s", why="; ".join(str(m) for ms in form.errors.values() for m in ms)), "error")
     return redirect(url_for("remediation.show", task_id=task.id), code=303)
 
