@@ -75,6 +75,8 @@ def test_dashboard_in_english(app, client, names):
     text = html.unescape(re.sub(r"<[^>]+>", "\n", re.sub(r"(?s)<(script|style)\b.*?</\1>", "", body)))
     assert "Overall satisfaction index" in text
     assert format_percent(names["overall"], locale="en") in text  # 78.4%, decimal point
+    # The report can be downloaded in the other language too.
+    assert f"/quan-ly/bao-cao/don-vi/{names['ward_id']}.pdf?period={PERIOD}&amp;lang=vi" in body
     # The language switch names Vietnamese in Vietnamese; everything else is English.
     left = vietnamese_left(text, [*names["allowed"], "Tiếng Việt"])
     assert not left, "Vietnamese on the English dashboard:\n" + "\n".join(left)

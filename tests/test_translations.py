@@ -24,6 +24,7 @@ VIETNAMESE = re.compile(
 ALLOWED_VIETNAMESE: dict[str, tuple[str, ...]] = {
     # The language switch names the other language in that language.
     "templates/officials/base.html": ("Tiếng Việt",),
+    "templates/officials/_report_lang.html": ("Tiếng Việt",),
     "templates/feedback/case.html": ("Tiếng Việt",),
     "templates/public/form.html": ("Tiếng Việt",),
     # Citizen-facing, printed or public pages that other branches own and that stay Vietnamese for
