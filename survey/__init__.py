@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 
 from survey.config import ROOT, Config, check_secret_keys
@@ -13,7 +13,10 @@ from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 def select_locale() -> str:
     # Vietnamese first. Citizens switch per URL (?lang=en) so a shared kiosk never sticks in the
-    # last citizen's language; officials' choice is kept in their session.
+    # last citizen's language; officials' choice is kept in their session. Outside a request
+    # (CLI, jobs) gettext reads Vietnamese; a report's language is passed explicitly (--lang).
+    if not has_request_context():
+        return "vi"
     if "lang" in request.args or request.blueprint in ("public", "short", "case", "results"):
         return "en" if request.args.get("lang") == "en" else "vi"
     return "en" if session.get("lang") == "en" else "vi"
