@@ -9,6 +9,7 @@ import re
 from datetime import date
 from typing import cast
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -26,6 +27,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from survey.catalog.loop_labels import in_lang as _in_lang
 from survey.catalog.question_bank import (
     B_CODES,
     CUSTOM_TYPES,
@@ -129,10 +131,11 @@ class CampaignFormBase(FlaskForm):
     closes_on = VietnameseDateField(_l("Ngày kết thúc (dd/mm/yyyy)"))
     units = MultiCheckboxField(_l("Đơn vị được khảo sát"), choices=[])
     a_codes = MultiCheckboxField(_l("Nhóm A: cung ứng dịch vụ hành chính công"),
-                                 choices=[(s.code, s.text_vi) for s in GROUP_A])
+                                 choices=[(s.code, LazyString(_in_lang, (s.text_vi, s.text_en))) for s in GROUP_A])
     area = SelectField(_l("Lĩnh vực chính sách (nhóm B)"),
                        choices=[("", _l("— Không hỏi nhóm B —"))]
-                       + [(c, vi[:1].upper() + vi[1:]) for c, vi, _en in POLICY_AREAS])
+                       + [(c, LazyString(_in_lang, (vi[:1].upper() + vi[1:], en[:1].upper() + en[1:])))
+                          for c, vi, en in POLICY_AREAS])
     b_codes = MultiCheckboxField(_l("Nhóm B: xây dựng, tổ chức thực hiện chính sách"),
                                  choices=[(code, code) for code in B_CODES], default=list(B_CODES))
     custom = FieldList(FormField(CustomQuestionForm), min_entries=BLANK_CUSTOM_SLOTS, max_entries=30)

@@ -1,13 +1,14 @@
 """Feedback cases: the citizen's contact and rating forms, the officials' workflow forms."""
 from __future__ import annotations
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from forms.citizen import clean_text
-from survey.catalog.loop_labels import CASE_CATEGORY_LABELS, CASE_STATUS_LABELS
+from survey.catalog.loop_labels import CASE_CATEGORY_LABELS, CASE_STATUS_LABELS, label
 
 REQUIRED = _l("Vui lòng nhập thông tin này.")
 FOLLOWUP_QUESTION = _l("Bạn hài lòng thế nào với cách xử lý phản ánh?")
@@ -48,12 +49,14 @@ class ContactForm(FlaskForm):
 
 # ---------------------------------------------------------------- officials
 
-CATEGORY_CHOICES = [(code, vi) for code, (vi, _en) in CASE_CATEGORY_LABELS.items()]
-STATUS_FILTER_CHOICES = [("", "Tất cả")] + [(code, vi) for code, (vi, _en) in CASE_STATUS_LABELS.items()]
+# Labels in the reader's language, worked out when a page is drawn (loop_labels holds both).
+CATEGORY_CHOICES = [(code, LazyString(label, CASE_CATEGORY_LABELS, code)) for code in CASE_CATEGORY_LABELS]
+STATUS_FILTER_CHOICES = ([("", _l("Tất cả"))]
+                         + [(code, LazyString(label, CASE_STATUS_LABELS, code)) for code in CASE_STATUS_LABELS])
 
 
 class ClassifyForm(FlaskForm):
-    category = SelectField("Loại phản ánh", choices=CATEGORY_CHOICES)
+    category = SelectField(_l("Loại phản ánh"), choices=CATEGORY_CHOICES)
 
 
 class AssignForm(FlaskForm):
@@ -62,21 +65,21 @@ class AssignForm(FlaskForm):
 
 
 class DueForm(FlaskForm):
-    due_date = DateField("Hạn xử lý", format="%Y-%m-%d",
-                         validators=[InputRequired("Vui lòng chọn ngày (dd/mm/yyyy).")])
+    due_date = DateField(_l("Hạn xử lý"), format="%Y-%m-%d",
+                         validators=[InputRequired(_l("Vui lòng chọn ngày (dd/mm/yyyy)."))])
 
 
 class AnswerForm(FlaskForm):
-    answer = TextAreaField("Nội dung trả lời người dân", filters=[clean_text],
-                           validators=[DataRequired("Vui lòng nhập nội dung trả lời."), Length(max=4000)])
+    answer = TextAreaField(_l("Nội dung trả lời người dân"), filters=[clean_text],
+                           validators=[DataRequired(_l("Vui lòng nhập nội dung trả lời.")), Length(max=4000)])
 
 
 class PublishForm(FlaskForm):
-    public_answer = TextAreaField("Nội dung công khai (không nêu tên, số điện thoại, địa chỉ)",
+    public_answer = TextAreaField(_l("Nội dung công khai (không nêu tên, số điện thoại, địa chỉ)"),
                                   filters=[clean_text],
-                                  validators=[DataRequired("Vui lòng nhập nội dung công khai."), Length(max=4000)])
+                                  validators=[DataRequired(_l("Vui lòng nhập nội dung công khai.")), Length(max=4000)])
 
 
 class CloseForm(FlaskForm):
-    note = StringField("Ghi chú khi đóng (không bắt buộc)", filters=[clean_text],
+    note = StringField(_l("Ghi chú khi đóng (không bắt buộc)"), filters=[clean_text],
                        validators=[Optional(), Length(max=500)])

@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from survey.catalog.loop_labels import CAUSE_LABELS, TASK_STATUS_LABELS
+from survey.catalog.loop_labels import CAUSE_LABELS, TASK_STATUS_LABELS, in_lang
 from survey.models.loop import INDEX_KINDS
 
 REQUIRED = _l("Vui lòng nhập thông tin này.")
@@ -81,7 +82,7 @@ class TaskForm(FlaskForm):
     period = HiddenField()
     target = StringField(_l("Mục tiêu (tỷ lệ hài lòng, %)"), validators=[Optional(), _percent])
     cause_kind = SelectField(_l("Loại nguyên nhân"), validate_choice=False, choices=[
-        ("", _l("— Chọn —")), *((code, words[0]) for code, words in CAUSE_LABELS.items())])
+        ("", _l("— Chọn —")), *((code, LazyString(in_lang, words)) for code, words in CAUSE_LABELS.items())])
     cause = TextAreaField(_l("Nguyên nhân"), validators=[Optional(), Length(max=4000)])
     action = TextAreaField(_l("Nhiệm vụ, giải pháp khắc phục"),
                            validators=[DataRequired(REQUIRED), Length(max=4000)])
@@ -93,7 +94,7 @@ class TaskForm(FlaskForm):
 
 class StatusForm(FlaskForm):
     status = SelectField(_l("Tình trạng"), validate_choice=False,
-                         choices=[(code, words[0]) for code, words in TASK_STATUS_LABELS.items()])
+                         choices=[(code, LazyString(in_lang, words)) for code, words in TASK_STATUS_LABELS.items()])
 
 
 class NoteForm(FlaskForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 
 from survey.config import ROOT, Config, check_secret_keys
@@ -14,7 +14,10 @@ from survey.replica import init_replica, replica_binds
 
 def select_locale() -> str:
     # Vietnamese first. Citizens switch per URL (?lang=en) so a shared kiosk never sticks in the
-    # last citizen's language; officials' choice is kept in their session.
+    # last citizen's language; officials' choice is kept in their session. Outside a request
+    # (CLI, jobs) gettext reads Vietnamese; a report's language is passed explicitly (--lang).
+    if not has_request_context():
+        return "vi"
     if "lang" in request.args or request.blueprint in ("public", "short", "case", "results"):
         return "en" if request.args.get("lang") == "en" else "vi"
     return "en" if session.get("lang") == "en" else "vi"
@@ -78,7 +81,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     template_format.register(app)  # vn_datetime, vn_date, period_label: every page's one format
     init_gate(app)  # every officials' route, present and future: survey/gate.py
     init_replica(app)  # after the gate: the gate's reads stay on the primary (survey/replica.py)
-    app.context_processor(lambda: {"nav_links": nav_links, "can": can})
+    from survey.catalog.loop_labels import in_lang
+
+    # by_lang(("Vietnamese", "English")): a catalogue pair in the reader's language.
+    app.context_processor(lambda: {"nav_links": nav_links, "can": can, "by_lang": in_lang})
     init_security(app)
     init_sessions(app)
     register_error_handlers(app)

@@ -24,6 +24,7 @@ from typing import Callable, Literal, Mapping, TypeVar, overload
 
 import click
 from flask import abort, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 
 from survey.access import Scope, scoped_unit
@@ -65,7 +66,8 @@ def parse_int(text: str | None, name: str, low: int = 0, high: int = MAX_ID) -> 
     value = (text or "").strip()
     # Length first: int() of a million digits is slow, and nothing here needs more than 19.
     if not (value.isascii() and value.isdigit()) or len(value) > 19 or not low <= int(value) <= high:
-        raise BadArgument(f"Tham số {name} phải là số nguyên từ {low} đến {high}.")
+        raise BadArgument(_("Tham số %(name)s phải là số nguyên từ %(low)s đến %(high)s.",
+                            name=name, low=low, high=high))
     return int(value)
 
 
@@ -189,5 +191,5 @@ def unit_by_code(code: str, visible: Scope = None) -> Unit:
     """The unit an operator names with --unit CODE (operators see the whole province)."""
     unit = find_unit(visible, code=code)
     if unit is None:
-        raise BadArgument(f"Không có đơn vị mã {code}.")
+        raise BadArgument(_("Không có đơn vị mã %(code)s.", code=code))
     return unit

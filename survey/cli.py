@@ -34,6 +34,9 @@ def register_cli(app: Flask) -> None:
     from survey.indices.national_cli import national
 
     app.cli.add_command(national)
+    from survey.i18n import i18n_command
+
+    app.cli.add_command(i18n_command)
 
 
 @click.command("init-db")

@@ -38,6 +38,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from ..estimate import Estimate
 from .format_vi import format_percent, period_label_short
+from .language import N_, current_locale, gettext
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -48,6 +49,7 @@ __all__ = ["Bar", "bar_chart", "svg_data_uri", "trend_chart", "comparison_chart"
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT_FAMILY = "Noto Sans"            # the family name inside the font files
 DOC_FONT_FAMILY = "SIPAS Noto Sans"  # the @font-face name in templates/reports/base.html
+NO_DATA = N_("chưa có dữ liệu")
 
 INK = "#1f2933"
 BAR = "#2b6cb0"
@@ -154,7 +156,7 @@ def _wrap(text: str, max_pt: float, size: float, lines: int = 2) -> str:
 
 
 def _pct_axis(ax: Axes, axis: str = "x", lo: float = 0.0, hi: float = 1.0) -> None:
-    fmt = FuncFormatter(lambda v, _pos: format_percent(float(v), 0))
+    fmt = FuncFormatter(lambda v, _pos: format_percent(float(v), 0, locale=current_locale()))
     step = 0.2 if hi - lo > 0.5 else 0.1
     ticks = [round(lo + i * step, 6) for i in range(int(round((hi - lo) / step)) + 1)]
     target = ax.xaxis if axis == "x" else ax.yaxis
@@ -210,7 +212,7 @@ def _draw_bars(ax: Axes, bars: Sequence[Bar], labels: list[str], label_size: flo
         if _present(b.value):
             drawn.append((y, b.value, b.group))
         else:
-            ax.text(0.01, y, "chưa có dữ liệu", va="center", fontsize=7.5, color="#6b7785")
+            ax.text(0.01, y, gettext(NO_DATA), va="center", fontsize=7.5, color="#6b7785")
     # One barh and one errorbar call per chart: matplotlib's per-call cost dominates otherwise.
     if drawn:
         colours = [BAR_WEAK if v.unreliable else TIE_COLOURS[g % 2] if g is not None else BAR
@@ -224,7 +226,7 @@ def _draw_bars(ax: Axes, bars: Sequence[Bar], labels: list[str], label_size: flo
                         fmt="none", ecolor=WHISKER, elinewidth=0.9, capsize=2.5, zorder=3)
     for y, v, _ in drawn:
         right = v.ci_high if math.isfinite(v.ci_high) else v.estimate
-        label = format_percent(v.estimate) + (" *" if v.unreliable else "")
+        label = format_percent(v.estimate, locale=current_locale()) + (" *" if v.unreliable else "")
         if right > 0.86:  # no room to the right: write inside the bar, left of the whisker
             ax.text(min(v.ci_low if math.isfinite(v.ci_low) else v.estimate, v.estimate) - 0.01, y,
                     label, va="center", ha="right", fontsize=7.5, zorder=4,
@@ -322,10 +324,11 @@ def trend_chart(points: Sequence[tuple[str, Estimate | None]], *,
             if with_ci:
                 ax.fill_between([x for x, _ in with_ci], [v.ci_low for _, v in with_ci],
                                 [v.ci_high for _, v in with_ci], color=BAR, alpha=0.15,
-                                linewidth=0, label="khoảng tin cậy 95%")
+                                linewidth=0, label=gettext(N_("khoảng tin cậy 95%")))
             ax.plot(kx, est, color=BAR, marker="o", markersize=4, linewidth=1.6)
             for x, v in known:
-                ax.annotate(format_percent(v.estimate), (x, v.estimate), textcoords="offset points",
+                ax.annotate(format_percent(v.estimate, locale=current_locale()), (x, v.estimate),
+                            textcoords="offset points",
                             xytext=(0, 7), ha="center", fontsize=7.5)
             lows = [v.ci_low if math.isfinite(v.ci_low) else v.estimate for _, v in known]
             highs = [v.ci_high if math.isfinite(v.ci_high) else v.estimate for _, v in known]
@@ -333,10 +336,10 @@ def trend_chart(points: Sequence[tuple[str, Estimate | None]], *,
             hi = min(1.0, (int(max(highs) * 10) + 1) / 10 + 0.05)
         else:
             lo, hi = 0.0, 1.0
-            ax.text(0.5, 0.5, "chưa có dữ liệu", transform=ax.transAxes, ha="center")
+            ax.text(0.5, 0.5, gettext(NO_DATA), transform=ax.transAxes, ha="center")
         ax.set_ylim(lo, hi)
         _pct_axis(ax, "y", lo, min(1.0, round(hi, 1)))
-        ax.set_xticks(xs, [period_label_short(p) for p, _ in points])
+        ax.set_xticks(xs, [period_label_short(p, current_locale()) for p, _ in points])
         ax.set_xlim(-0.5, max(0, len(points) - 1) + 0.5)
         ax.grid(axis="y", color=GRID, linewidth=0.6)
         for side in ("top", "right"):

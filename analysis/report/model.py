@@ -15,6 +15,7 @@ from typing import Any, Iterable, Protocol, TypeVar
 from ..estimate import MAX_HALF_WIDTH, MIN_N, Estimate
 from ..ties import by_name_within_ties, same
 from .letterhead import Letterhead
+from .language import N_
 
 __all__ = [
     "MIN_RELIABLE_N", "MAX_RELIABLE_HALF_WIDTH", "SIPAS_COMPONENTS",
@@ -29,14 +30,15 @@ __all__ = [
 MIN_RELIABLE_N = MIN_N
 MAX_RELIABLE_HALF_WIDTH = MAX_HALF_WIDTH
 
-# Default component names (DESIGN.md §4); callers may pass their own names.
+# Default component names (DESIGN.md §4); callers may pass their own names. Marked N_ for the
+# catalogue: the report renders them with gettext().
 SIPAS_COMPONENTS: dict[str, str] = {
-    "A1": "Tiếp cận dịch vụ",
-    "A2": "Thủ tục hành chính",
-    "A3": "Công chức",
-    "A4": "Kết quả",
-    "A5": "Tiếp nhận, xử lý phản ánh, kiến nghị",
-    "A6": "Dịch vụ công trực tuyến",
+    "A1": N_("Tiếp cận dịch vụ"),
+    "A2": N_("Thủ tục hành chính"),
+    "A3": N_("Công chức"),
+    "A4": N_("Kết quả"),
+    "A5": N_("Tiếp nhận, xử lý phản ánh, kiến nghị"),
+    "A6": N_("Dịch vụ công trực tuyến"),
 }
 
 
@@ -63,7 +65,7 @@ def method_label(method: str, lang: str = "vi") -> str:
     return method if labels is None else labels[0 if lang == "vi" else 1]
 
 
-def ci_method_text(groups: Iterable[tuple[str, Iterable[Estimate | None]]]) -> str:
+def ci_method_text(groups: Iterable[tuple[str, Iterable[Estimate | None]]], lang: str = "vi") -> str:
     """What a report prints as its interval methods, read from the estimates themselves.
 
     `groups` are (what, estimates) pairs, e.g. ("chỉ số chung và thành phần", [...]); each
@@ -76,13 +78,14 @@ def ci_method_text(groups: Iterable[tuple[str, Iterable[Estimate | None]]]) -> s
         if found:
             found_all |= found
             keys = [key for key in METHOD_LABELS if key in found] + sorted(found - METHOD_LABELS.keys())
-            labels = [method_label(key) for key in keys]
+            labels = [method_label(key, lang) for key in keys]
             parts.append(f"{what}: {', '.join(dict.fromkeys(labels))}")
     if not parts:
         return ""
     variance = [name for name, used in (("Taylor", bool(found_all - JACKKNIFE)),
                                         ("jackknife", bool(found_all & JACKKNIFE))) if used]
-    return f"phương sai {', '.join(variance)}; " + "; ".join(parts)
+    variance_word = "variance" if lang == "en" else "phương sai"
+    return f"{variance_word} {', '.join(variance)}; " + "; ".join(parts)
 
 
 def _checked(value: Any, name: str) -> Estimate:

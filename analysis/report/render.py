@@ -1,5 +1,9 @@
 """Report data -> HTML (Jinja) -> PDF bytes (WeasyPrint).
 
+Every render function takes `translations` (a gettext catalogue the caller loads, e.g.
+survey.i18n.translations("en"); None draws Vietnamese): templates use `_()` / `{% trans %}`
+(jinja2.ext.i18n) with the web app's catalogue, and the number filters follow its language.
+
 The Jinja environment and WeasyPrint's font configuration are built once
 per process (per thread for the font configuration): creating the latter
 scans the system's fonts and takes longer than drawing a small report, and
@@ -12,6 +16,7 @@ import re
 import threading
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from gettext import NullTranslations
 from itertools import groupby
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -22,6 +27,7 @@ from markupsafe import Markup
 from ..estimate import Estimate
 from . import charts
 from .format_vi import (
+    POINTS_UNIT,
     format_date,
     format_datetime,
     format_int,
@@ -31,6 +37,7 @@ from .format_vi import (
     format_points,
     period_label,
 )
+from .language import current_locale, gettext, language, localised, ngettext
 from .model import (
     SIPAS_COMPONENTS,
     Comment,
@@ -82,13 +89,16 @@ def _lower_first(text: str) -> str:
 
 def _pp(delta: float | None) -> str:
     """Signed percentage points without the unit, for "-11,8 đến -3,4 điểm %"."""
-    return format_points(delta).replace(" điểm %", "")
+    return _points(delta).replace(POINTS_UNIT.get(current_locale(), ""), "")
 
 
 def _ci(v: Estimate | None, percent: bool = True) -> str:
     if v is None:
         return format_interval(None, None)
-    return format_interval(v.ci_low, v.ci_high, percent=percent)
+    return format_interval(v.ci_low, v.ci_high, percent=percent, locale=current_locale())
+
+
+_points = localised(format_points)
 
 
 def _groupby_component(items: Iterable[ItemRow], names: Mapping[str, str]
@@ -103,10 +113,16 @@ def _groupby_component(items: Iterable[ItemRow], names: Mapping[str, str]
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      extensions=["jinja2.ext.i18n"])
+    # newstyle, as Flask-Babel installs it: _("... %(n)s", n=3); the catalogue is the one set by
+    # language() for this render.
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        pct=format_percent, num=format_number, int_vi=format_int, points=format_points,
-        pp=_pp, date_vi=format_date, datetime_vi=format_datetime, period=period_label,
+        pct=localised(format_percent), num=localised(format_number),
+        int_vi=localised(format_int), points=_points,
+        pp=_pp, date_vi=format_date, datetime_vi=format_datetime,
+        period=localised(period_label), tr=gettext,
         ci=_ci, css_string=_css_string, lower_first=_lower_first,
         groupby_component=_groupby_component, svg_uri=charts.svg_data_uri,
         short_url_display=typeable_url,
@@ -154,7 +170,7 @@ def render_html(template: str, generated_at: datetime | None = None, **context: 
     faces = [{"url": (FONT_DIR / f).as_uri(), "weight": w, "style": s} for f, w, s in _FONT_FACES]
     return environment().get_template(template).render(
         font_faces=faces, generated_date=format_date(when),
-        generated_text=format_datetime(when), **context)
+        generated_text=format_datetime(when), lang=current_locale(), **context)
 
 
 def _pdf(html: str) -> bytes:
@@ -164,9 +180,11 @@ def _pdf(html: str) -> bytes:
     return pdf
 
 
-def render_pdf(template: str, generated_at: datetime | None = None, **context: Any) -> bytes:
+def render_pdf(template: str, generated_at: datetime | None = None, *,
+               translations: NullTranslations | None = None, **context: Any) -> bytes:
     """Any report template to PDF with the embedded fonts (e.g. survey/links' receipt slips)."""
-    return _pdf(render_html(template, generated_at, **context))
+    with language(translations):
+        return _pdf(render_html(template, generated_at, **context))
 
 
 def _change(d: UnitReportData) -> dict[str, Any] | None:
@@ -180,9 +198,9 @@ def _change(d: UnitReportData) -> dict[str, Any] | None:
     low = high = None
     if ch is not None and math.isfinite(ch.ci_low) and math.isfinite(ch.ci_high):
         significant = ch.ci_low > 0 or ch.ci_high < 0
-        low, high = format_points(ch.ci_low), format_points(ch.ci_high)
+        low, high = _points(ch.ci_low), _points(ch.ci_high)
     return {
-        "delta": delta, "points": format_points(delta),
+        "delta": delta, "points": _points(delta),
         "direction": "up" if delta > 0 else "down" if delta < 0 else "flat",
         "css": ("up" if delta > 0 else "down") if significant else "",
         "significant": significant,
@@ -192,7 +210,7 @@ def _change(d: UnitReportData) -> dict[str, Any] | None:
 
 
 def _component_names(components: Sequence[ComponentRow]) -> dict[str, str]:
-    names = dict(SIPAS_COMPONENTS)
+    names = {code: gettext(name) for code, name in SIPAS_COMPONENTS.items()}
     names.update({c.code: c.name for c in components})
     return names
 
@@ -231,15 +249,20 @@ def unit_context(d: UnitReportData, fmt: charts.ChartFormat = "svg") -> dict[str
     }
 
 
-def render_unit_report(data: UnitReportData) -> bytes:
+def render_unit_report(data: UnitReportData, *, translations: NullTranslations | None = None
+                       ) -> bytes:
     """A4 portrait period report for one unit (4–6 pages with full data)."""
-    return _pdf(render_html("reports/unit.html", data.generated_at, **unit_context(data)))
+    with language(translations):
+        return _pdf(render_html("reports/unit.html", data.generated_at, **unit_context(data)))
 
 
-def render_province_report(data: ProvinceReportData) -> bytes:
+def render_province_report(data: ProvinceReportData, *,
+                           translations: NullTranslations | None = None) -> bytes:
     """Report for Sở Nội vụ: ranking with intervals, heat table, declines, appendix."""
     from .province import province_context
-    return _pdf(render_html("reports/province.html", data.generated_at, **province_context(data)))
+    with language(translations):
+        return _pdf(render_html("reports/province.html", data.generated_at,
+                                **province_context(data)))
 
 
 def thematic_context(d: ThematicReportData, fmt: charts.ChartFormat = "svg") -> dict[str, Any]:
@@ -247,15 +270,20 @@ def thematic_context(d: ThematicReportData, fmt: charts.ChartFormat = "svg") -> 
             "comments": _newest(d.comments), "component_names": _component_names(d.components)}
 
 
-def render_thematic_report(data: ThematicReportData) -> bytes:
+def render_thematic_report(data: ThematicReportData, *,
+                           translations: NullTranslations | None = None) -> bytes:
     """Report on a thematic survey campaign: progress against quotas and results."""
-    return _pdf(render_html("reports/thematic.html", data.generated_at, **thematic_context(data)))
+    with language(translations):
+        return _pdf(render_html("reports/thematic.html", data.generated_at,
+                                **thematic_context(data)))
 
 
 def render_posters(posters: Sequence[PosterData], *, unit_name: str | None = None,
-                   generated_at: datetime | None = None) -> bytes:
+                   generated_at: datetime | None = None,
+                   translations: NullTranslations | None = None) -> bytes:
     """One A4 QR poster per counter; with no counters, one page that says so."""
     from .qr import qr_svg
     pages = [{"p": p, "qr": Markup(qr_svg(p.url))} for p in posters]
-    return _pdf(render_html("reports/posters.html", generated_at, pages=pages,
-                            unit_name=unit_name or (posters[0].unit_name if posters else None)))
+    with language(translations):
+        return _pdf(render_html("reports/posters.html", generated_at, pages=pages,
+                                unit_name=unit_name or (posters[0].unit_name if posters else None)))

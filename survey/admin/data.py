@@ -15,6 +15,7 @@ from survey.admin.uploads import read_upload
 from survey.args import period_arg, unit_arg
 from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import csrf, db
+from survey.i18n import current_lang
 from survey.indices import exports
 from survey.models import Response as SurveyResponse
 from survey.models import ServiceVolume, Survey, Unit
@@ -31,7 +32,9 @@ def _page_context() -> dict:
                                         visible, Unit.id)).all()
     periods = db.session.scalars(restrict(select(SurveyResponse.period).distinct(), visible,
                                           SurveyResponse.unit_id).order_by(SurveyResponse.period.desc())).all()
-    surveys = db.session.execute(select(Survey.code, Survey.title_vi).order_by(Survey.id)).all()
+    en = current_lang() == "en"
+    surveys = [(code, (title_en if en and title_en else title_vi)) for code, title_vi, title_en in
+               db.session.execute(select(Survey.code, Survey.title_vi, Survey.title_en).order_by(Survey.id))]
     volumes: Sequence[Any] = []
     if allows(current_user.role, Permission.IMPORT_VOLUMES):
         volumes = db.session.execute(

@@ -16,6 +16,7 @@ from forms.campaigns import ActionForm, campaign_form, format_day
 from survey.campaigns import bp
 from survey.catalog.instrument import COMPONENTS
 from survey.catalog.question_bank import AREA_NAMES, B_COMPONENTS, GROUP_A, b_preview
+from survey.i18n import current_lang
 from survey.intake.tokens import unit_survey_url
 from survey.models import CampaignTarget, Survey, SurveyVersion
 from survey.permissions import Permission, requires
@@ -60,10 +61,12 @@ def index():
 
 
 def _render_form(form, survey: Survey | None, status: int = 200):
-    a_groups = [(comp, name, [(s.code, s.text_vi) for s in GROUP_A if s.component == comp])
-                for comp, (name, _en) in COMPONENTS.items()]
+    en = current_lang() == "en"
+    a_groups = [(comp, en_name if en else name,
+                 [(s.code, s.text_en if en else s.text_vi) for s in GROUP_A if s.component == comp])
+                for comp, (name, en_name) in COMPONENTS.items()]
     return render_template("campaigns/form.html", form=form, survey=survey, units=service.unit_tree(),
-                           a_groups=a_groups, b_items=b_preview(), b_components=B_COMPONENTS), status
+                           a_groups=a_groups, b_items=b_preview(current_lang()), b_components=B_COMPONENTS), status
 
 
 @bp.route("/moi", methods=["GET", "POST"])

@@ -34,12 +34,22 @@ CASE_STATUS_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def label(table: dict[str, tuple[str, str]], code: str | None, lang: str = "vi") -> str:
-    """The word for `code` in `lang` ("vi" or "en"); an unknown code is shown as is."""
+def in_lang(words: tuple[str, str], lang: str | None = None) -> str:
+    """One (Vietnamese, English) pair in `lang`; None: the reader's (survey.i18n.current_lang)."""
+    if lang is None:
+        from survey.i18n import current_lang
+
+        lang = current_lang()
+    return words[1 if lang == "en" else 0]
+
+
+def label(table: dict[str, tuple[str, str]], code: str | None, lang: str | None = None) -> str:
+    """The word for `code` in `lang` ("vi" or "en"; None: the reader's); an unknown code is
+    shown as is."""
     if code is None:
         return ""
     words = table.get(code)
-    return code if words is None else words[1 if lang == "en" else 0]
+    return code if words is None else in_lang(words, lang)
 
 
 # What a feedback case is about, chosen by the official who classifies it.

@@ -5,6 +5,9 @@ import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+# Outside an app (plain function calls) Flask-Babel's gettext returns the Vietnamese as written.
+from flask_babel import gettext
+
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -55,13 +58,15 @@ _PERIOD = re.compile(r"(\d{4})-H([12])")
 
 
 def period_problem(text: str | None, now: datetime | None = None) -> str | None:
-    """Why `text` is not a period we accept (Vietnamese, for people), or None when it is."""
+    """Why `text` is not a period we accept (for people, in their language), or None when it is."""
     if not _PERIOD.fullmatch(text or ""):
-        return f"Kỳ \"{text}\" không hợp lệ; viết dạng 2026-H1 (6 tháng đầu năm) hoặc 2026-H2 (6 tháng cuối năm)."
+        return gettext("Kỳ \"%(text)s\" không hợp lệ; viết dạng 2026-H1 (6 tháng đầu năm) hoặc 2026-H2 "
+                       "(6 tháng cuối năm).", text=text)
     assert text is not None  # it matched
     last = following(period_of(now or datetime.now(timezone.utc)))
     if not FIRST_PERIOD <= text <= last:  # same width, so text order is time order
-        return f"Kỳ \"{text}\" nằm ngoài khoảng từ {FIRST_PERIOD} đến {last}."
+        return gettext("Kỳ \"%(text)s\" nằm ngoài khoảng từ %(first)s đến %(last)s.", text=text,
+                       first=FIRST_PERIOD, last=last)
     return None
 
 

@@ -118,9 +118,10 @@ def group_b(area: str, codes: tuple[str, ...] | list[str] = B_CODES) -> tuple[Qu
     )
 
 
-def b_preview() -> tuple[tuple[str, str, str], ...]:
-    """(code, component, Vietnamese wording with "…" for the area): for choosing items before the area."""
-    return tuple((code, code.split(".")[0], vi.format(area="…")) for code, vi, _en in _B_ITEMS)
+def b_preview(lang: str = "vi") -> tuple[tuple[str, str, str], ...]:
+    """(code, component, wording with "…" for the area): for choosing items before the area."""
+    return tuple((code, code.split(".")[0], (en if lang == "en" else vi).format(area="…"))
+                 for code, vi, en in _B_ITEMS)
 
 
 def overall(area: str | None) -> QuestionSpec:

@@ -1,45 +1,80 @@
-"""Vietnamese labels and number formats for estimates: dashboards and `flask indices` share them.
+"""Labels and number formats for estimates: dashboards and `flask indices` share them.
 
 Numbers are formatted by analysis/report/format_vi.py (the PDF reports use the same functions),
-so a figure reads the same on screen, in the terminal and on paper.
+so a figure reads the same on screen, in the terminal and on paper; in a request the official's
+language picks the decimal mark and the period words (85,1% / 85.1%), outside one Vietnamese.
 """
 from __future__ import annotations
 
-from analysis import Estimate
-from analysis.report.format_vi import (
-    MISSING,
-    format_date,
-    format_int,
-    format_interval,
-    format_number,
-    format_percent,
-    format_points,
-    period_label,
-    period_label_short,
-)
-from survey.catalog.instrument import COMPONENTS
-from survey.indices.aggregates import UNWEIGHTED_NOTE, IndexRow
-from survey.indices.windows import HALF, QUARTER, RANGE, YEAR, Window
+from datetime import date, datetime
 
-UNRELIABLE = "không đủ độ tin cậy"
+from flask_babel import gettext, lazy_gettext
+
+from analysis import Estimate
+from analysis.report import format_vi
+from analysis.report.format_vi import MISSING
+from survey.i18n import current_lang
+from survey.indices.aggregates import UNWEIGHTED_NOTE, IndexRow, component_name
+
+UNRELIABLE = lazy_gettext("không đủ độ tin cậy")
 STAT_LABELS = {
-    "overall": "Chỉ số hài lòng chung",
-    "component": "Chỉ số thành phần",
-    "rate": "Tỷ lệ hài lòng theo câu hỏi",
-    "score": "Điểm trung bình theo câu hỏi (1–5)",
+    "overall": lazy_gettext("Chỉ số hài lòng chung"),
+    "component": lazy_gettext("Chỉ số thành phần"),
+    "rate": lazy_gettext("Tỷ lệ hài lòng theo câu hỏi"),
+    "score": lazy_gettext("Điểm trung bình theo câu hỏi (1–5)"),
 }
-KIND_LABELS = {"province": "Tỉnh", "agency": "Sở, ngành", "commune": "Xã", "ward": "Phường",
-               "centre": "Trung tâm phục vụ hành chính công"}
+KIND_LABELS = {"province": lazy_gettext("Tỉnh"), "agency": lazy_gettext("Sở, ngành"),
+               "commune": lazy_gettext("Xã"), "ward": lazy_gettext("Phường"),
+               "centre": lazy_gettext("Trung tâm phục vụ hành chính công")}
+
+
+def locale() -> str:
+    """"en" when the official reading chose English; Vietnamese otherwise (and outside requests)."""
+    return current_lang()
+
+
+def format_number(x: float | int | None, digits: int = 1, *, sign: bool = False) -> str:
+    return format_vi.format_number(x, digits, sign=sign, locale=locale())
+
+
+def format_int(n: int | float | None) -> str:
+    return format_vi.format_int(n, locale=locale())
+
+
+def format_percent(p: float | None, digits: int = 1, *, sign: bool = False) -> str:
+    return format_vi.format_percent(p, digits, sign=sign, locale=locale())
+
+
+def format_points(delta: float | None, digits: int = 1) -> str:
+    return format_vi.format_points(delta, digits, locale=locale())
+
+
+def format_interval(low: float | None, high: float | None, digits: int = 1,
+                    *, percent: bool = True) -> str:
+    return format_vi.format_interval(low, high, digits, percent=percent, locale=locale())
+
+
+def format_date(d: date | datetime | None) -> str:
+    return format_vi.format_date(d)
+
+
+def period_label(period: str) -> str:
+    return format_vi.period_label(period, locale())
+
+
+def period_label_short(period: str) -> str:
+    return format_vi.period_label_short(period, locale())
 
 
 def measure_label(stat: str, measure: str) -> str:
     if stat == "overall":
-        return STAT_LABELS["overall"]
+        return str(STAT_LABELS["overall"])
     if stat == "component":
-        return f"{measure} {COMPONENTS.get(measure, (measure,))[0]}"
+        return f"{measure} {component_name(measure)}"
     if measure == "OVERALL":
-        measure = "Hài lòng chung (câu hỏi)"
-    return f"{'Điểm' if stat == 'score' else 'Tỷ lệ'} {measure}"
+        measure = gettext("Hài lòng chung (câu hỏi)")
+    return (gettext("Điểm %(code)s", code=measure) if stat == "score"
+            else gettext("Tỷ lệ %(code)s", code=measure))
 
 
 def value_text(stat: str, value: float | None) -> str:
@@ -86,14 +121,15 @@ def gap_interval_text(est: Estimate | None) -> str:
 def notes_text(row: IndexRow) -> str:
     notes = []
     if row.est.unreliable:
-        notes.append(UNRELIABLE)
+        notes.append(str(UNRELIABLE))
     if not row.weighted:
-        notes.append(UNWEIGHTED_NOTE)
+        notes.append(gettext(UNWEIGHTED_NOTE))
     return "; ".join(notes)
 
 
 __all__ = ["MISSING", "UNRELIABLE", "UNWEIGHTED_NOTE", "STAT_LABELS", "KIND_LABELS",
-           "measure_label", "value_text", "interval_text", "rank_text", "notes_text",
+           "measure_label", "component_name", "locale", "format_points", "value_text",
+           "interval_text", "rank_text", "notes_text",
            "window_label", "window_args", "gap_text", "gap_interval_text",
            "format_date", "format_int", "format_percent", "format_number", "period_label",
            "period_label_short"]

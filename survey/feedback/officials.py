@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -29,7 +30,7 @@ from forms.feedback import (
 )
 from survey.access import restrict, visible_unit_ids
 from survey.args import BadArgument, period_arg, unit_arg
-from survey.catalog.loop_labels import CASE_CATEGORY_LABELS, CASE_STATUS_LABELS, LATE_LABEL, label
+from survey.catalog.loop_labels import CASE_CATEGORY_LABELS, CASE_STATUS_LABELS, LATE_LABEL, in_lang, label
 from survey.catalog.periods import in_vietnam, period_of
 from survey.extensions import db
 from survey.feedback import bp, cases, contact
@@ -58,7 +59,7 @@ def index():
     scope = _scope()
     status = request.args.get("status", "").strip() or None
     if status is not None and status not in CASE_STATUSES:
-        raise BadArgument("Trạng thái không hợp lệ.")
+        raise BadArgument(_("Trạng thái không hợp lệ."))
     late_only = request.args.get("qua_han") == "1"
     unit = unit_arg(scope)
     period = period_arg(default_current=False)
@@ -74,7 +75,7 @@ def index():
         "feedback/index.html", cases=rows, names=names, by_unit=by_unit,
         period=period, metrics_period=metrics_period, unit=unit, status=status, late_only=late_only,
         status_choices=STATUS_FILTER_CHOICES, today=today, status_label=_status_label,
-        late_label=LATE_LABEL[0], units=_filter_units(scope), pct=format_percent, num=format_number,
+        late_label=in_lang(LATE_LABEL), units=_filter_units(scope), pct=format_percent, num=format_number,
         interval=format_interval)
 
 
@@ -118,7 +119,7 @@ def _page(case: FeedbackCase, *, forms: dict | None = None, status: int = 200, n
         items=item_texts(case.survey_id, case.low_items),
         unit_name=unit_names([case.unit_id]).get(case.unit_id, ""),
         status_label=_status_label, category_label=label(CASE_CATEGORY_LABELS, case.category),
-        late=case.status != "closed" and case.late_on(_today()), late_label=LATE_LABEL[0],
+        late=case.status != "closed" and case.late_on(_today()), late_label=in_lang(LATE_LABEL),
         open=case.status in cases.OPEN, shown_contact=shown_contact,
         categories=CATEGORY_CHOICES, in_vietnam=in_vietnam,
     ), status
@@ -136,7 +137,7 @@ def _take_step(case_id: int, name: str, apply, done: str):
         _assign_choices(form, case)
     if not form.validate():
         return _page(case, forms={name: form}, status=400,
-                     notice="Vui lòng kiểm tra thông tin vừa nhập.")
+                     notice=_("Vui lòng kiểm tra thông tin vừa nhập."))
     try:
         apply(case, form)
     except cases.StepRefused as refused:
@@ -150,7 +151,7 @@ def _take_step(case_id: int, name: str, apply, done: str):
 @bp.post("/<int:case_id>/phan-loai")
 def classify(case_id: int):
     return _take_step(case_id, "classify", lambda case, form: cases.classify(case, form.category.data, current_user),
-                      "Đã phân loại phản ánh.")
+                      _("Đã phân loại phản ánh."))
 
 
 @bp.post("/<int:case_id>/giao")
@@ -158,35 +159,35 @@ def assign(case_id: int):
     def apply(case, form):
         assignee = db.session.get(User, int(form.assignee.data))
         if assignee is None:
-            raise cases.StepRefused("Không có tài khoản này.")
+            raise cases.StepRefused(_("Không có tài khoản này."))
         cases.assign(case, assignee, current_user)
-    return _take_step(case_id, "assign", apply, "Đã giao xử lý.")
+    return _take_step(case_id, "assign", apply, _("Đã giao xử lý."))
 
 
 @bp.post("/<int:case_id>/han")
 def set_due(case_id: int):
     return _take_step(case_id, "due",
                       lambda case, form: cases.set_due(case, form.due_date.data, current_user, _today()),
-                      "Đã đặt hạn xử lý.")
+                      _("Đã đặt hạn xử lý."))
 
 
 @bp.post("/<int:case_id>/tra-loi")
 def answer(case_id: int):
     return _take_step(case_id, "answer", lambda case, form: cases.answer(case, form.answer.data, current_user),
-                      "Đã gửi trả lời. Người dân xem được tại liên kết riêng của phản ánh.")
+                      _("Đã gửi trả lời. Người dân xem được tại liên kết riêng của phản ánh."))
 
 
 @bp.post("/<int:case_id>/cong-khai")
 def publish(case_id: int):
     return _take_step(case_id, "publish",
                       lambda case, form: cases.publish(case, form.public_answer.data, current_user),
-                      "Đã công khai nội dung trả lời (đã ẩn thông tin cá nhân).")
+                      _("Đã công khai nội dung trả lời (đã ẩn thông tin cá nhân)."))
 
 
 @bp.post("/<int:case_id>/dong")
 def close(case_id: int):
     return _take_step(case_id, "close", lambda case, form: cases.close(case, current_user, form.note.data),
-                      "Đã đóng phản ánh; thông tin liên hệ (nếu có) đã được xóa.")
+                      _("Đã đóng phản ánh; thông tin liên hệ (nếu có) đã được xóa."))
 
 
 @bp.post("/<int:case_id>/lien-he")
@@ -195,7 +196,7 @@ def reveal_contact(case_id: int):
     case = _case(case_id)
     value = contact.decrypt(case.contact_encrypted)
     if value is None:
-        return _page(case, status=404, notice="Phản ánh này không có thông tin liên hệ.")
+        return _page(case, status=404, notice=_("Phản ánh này không có thông tin liên hệ."))
     audit.record("case_contact_read", target=f"case:{case.code}")
     db.session.add(CaseEvent(case_id=case.id, at=datetime.now(timezone.utc), actor_id=current_user.id,
                              note="Xem thông tin liên hệ"))

@@ -45,9 +45,11 @@ from sqlalchemy.orm.util import identity_key
 
 from analysis import Estimate
 from analysis.indices import index_table
+from analysis.report.language import N_
 from analysis.report.model import weakest_items
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.extensions import db
+from survey.i18n import current_lang
 from survey.indices import rollup_read
 from survey.indices.stratum_sums import (
     COUNTER_MARK,
@@ -55,6 +57,7 @@ from survey.indices.stratum_sums import (
     StratumSums,
     instrument_of,
     kinds_for,
+    question_wordings,
     questions_of,
     survey_id_of,
 )
@@ -63,7 +66,7 @@ from survey.models import Unit
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
 
 RESIDUAL = "*"
-UNWEIGHTED_NOTE = "chưa có số liệu hồ sơ: ước lượng chưa gia quyền"
+UNWEIGHTED_NOTE = N_("chưa có số liệu hồ sơ: ước lượng chưa gia quyền")  # translated where shown
 STATS = ("overall", "component", "rate", "score")
 SUMS = ("n", "sum_w", "sum_wy", "sum_wy2", "sum_w2", "sum_w2y", "sum_w2y2")
 
@@ -316,11 +319,23 @@ class UnitSummary:
         return weakest_items(self.items, k)
 
 
-def question_texts(survey_code: str = STANDING_CODE) -> dict[str, tuple[str, str | None]]:
-    """Item code -> (wording, component), the newest version's wording winning."""
+def question_texts(survey_code: str = STANDING_CODE, lang: str | None = None
+                   ) -> dict[str, tuple[str, str | None]]:
+    """Item code -> (wording, component), the newest version's wording winning; the wording in
+    the reader's language (survey.i18n.current_lang) unless `lang` says which."""
     survey_id = survey_id_of(survey_code)
-    return {} if survey_id is None else {
-        code: (text, comp) for code, text, comp, _type in questions_of(survey_id)}
+    if survey_id is None:
+        return {}
+    wordings = question_wordings(survey_id, lang or current_lang())
+    return {code: (wordings[code], comp) for code, _text, comp, _type in questions_of(survey_id)}
+
+
+def component_name(code: str, lang: str | None = None) -> str:
+    """A SIPAS component's name in the reader's language (the instrument's vi/en pair)."""
+    names = COMPONENTS.get(code)
+    if names is None:
+        return code
+    return names[1] if (lang or current_lang()) == "en" else names[0]
 
 
 def unit_rows(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE,
@@ -363,7 +378,7 @@ def summary_parts(by_key: dict[tuple[str, str], Estimate], survey_code: str = ST
         items.append(ItemResult(code, text, comp, by_key.get(("rate", code)),
                                 by_key.get(("score", code))))
     return {"overall": by_key.get(("overall", "overall")),
-            "components": tuple((c, COMPONENTS.get(c, (c,))[0], by_key.get(("component", c)))
+            "components": tuple((c, component_name(c), by_key.get(("component", c)))
                                 for c in comps),
             "items": tuple(i for i in items if i.component != "OVERALL"),
             "overall_item": next((i for i in items if i.component == "OVERALL"), None)}

@@ -44,12 +44,24 @@ def questions_of(survey_id: int) -> list[tuple[str, str, str | None, str]]:
 
     One read per request serves the instrument (its components) and the item wordings.
     """
-    return once(("questions", survey_id), lambda: [(code, text, component, kind) for code, text, component, kind
-                                                   in db.session.execute(
-        select(Question.code, Question.text_vi, Question.component, Question.type)
-        .join(SurveyVersion, SurveyVersion.id == Question.version_id)
-        .where(SurveyVersion.survey_id == survey_id)
-        .order_by(SurveyVersion.number, Question.id))])
+    return [(code, text, component, kind) for code, text, _en, component, kind in _questions(survey_id)]
+
+
+def question_wordings(survey_id: int, lang: str) -> dict[str, str]:
+    """Item code -> wording in `lang` (English where the question has it), newest version winning."""
+    return {code: (text_en or text) if lang == "en" else text
+            for code, text, text_en, _component, _kind in _questions(survey_id)}
+
+
+def _questions(survey_id: int) -> list[tuple[str, str, str | None, str | None, str]]:
+    # Both wordings in the one read, so a page in English costs no extra query.
+    return once(("questions", survey_id), lambda: [
+        (code, text, text_en, component, kind) for code, text, text_en, component, kind
+        in db.session.execute(
+            select(Question.code, Question.text_vi, Question.text_en, Question.component, Question.type)
+            .join(SurveyVersion, SurveyVersion.id == Question.version_id)
+            .where(SurveyVersion.survey_id == survey_id)
+            .order_by(SurveyVersion.number, Question.id))])
 
 
 def instrument_for(survey: Survey) -> Instrument:

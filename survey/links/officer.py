@@ -7,6 +7,7 @@ service.issue). A link of another unit answers 404, like every other unit-scoped
 from __future__ import annotations
 
 from flask import Response, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -60,7 +61,7 @@ def index():
         except Invalid as invalid:
             errors, status = invalid.errors, 400
         except UnitNotFound:
-            errors, status = {"unit": "Không có đơn vị này trong phạm vi của bạn."}, 404
+            errors, status = {"unit": _("Không có đơn vị này trong phạm vi của bạn.")}, 404
         except Refused as refused:
             errors, status = {"dossier_code": str(refused)}, 409
         else:

@@ -7,27 +7,29 @@ defining its view, and the menu can never offer a page the gate would refuse.
 from __future__ import annotations
 
 from flask import current_app, url_for
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from survey.gate import route_requirement
 from survey.permissions import Permission, allows
 
-MENU: tuple[tuple[str, str], ...] = (
-    ("officials.home", "Đơn vị của tôi"),
-    ("dashboards.index", "Bảng điều khiển"),
-    ("links.index", "Phiếu theo hồ sơ"),
-    ("remediation.index", "Khắc phục"),
-    ("feedback.index", "Phản ánh, kiến nghị"),
-    ("progress.index", "Báo cáo 6 tháng"),
-    ("dashboards.overview", "Toàn tỉnh"),
-    ("dashboards.province", "So sánh đơn vị"),
-    ("campaigns.index", "Khảo sát chuyên đề"),
-    ("review.index", "Kiểm duyệt phiếu"),
-    ("tracker.index", "Theo dõi tiêu chí"),
-    ("admin.units", "Đơn vị và quầy"),
-    ("admin.data", "Dữ liệu"),
-    ("admin.users", "Tài khoản"),
-    ("admin.tokens", "Khóa API"),
+MENU: tuple[tuple[str, LazyString], ...] = (
+    ("officials.home", _l("Đơn vị của tôi")),
+    ("dashboards.index", _l("Bảng điều khiển")),
+    ("links.index", _l("Phiếu theo hồ sơ")),
+    ("remediation.index", _l("Khắc phục")),
+    ("feedback.index", _l("Phản ánh, kiến nghị")),
+    ("progress.index", _l("Báo cáo 6 tháng")),
+    ("dashboards.overview", _l("Toàn tỉnh")),
+    ("dashboards.province", _l("So sánh đơn vị")),
+    ("campaigns.index", _l("Khảo sát chuyên đề")),
+    ("review.index", _l("Kiểm duyệt phiếu")),
+    ("tracker.index", _l("Theo dõi tiêu chí")),
+    ("admin.units", _l("Đơn vị và quầy")),
+    ("admin.data", _l("Dữ liệu")),
+    ("admin.users", _l("Tài khoản")),
+    ("admin.tokens", _l("Khóa API")),
 )
 
 
@@ -41,11 +43,12 @@ def can(permission: Permission | str) -> bool:
 
 
 def nav_links() -> list[tuple[str, str]]:
+    """(URL, label in the reader's language) of every area the user may open."""
     if not current_user.is_authenticated or current_user.must_change_password:
         return []
     links = []
     for endpoint, label in MENU:
         requirement = route_requirement(current_app, endpoint)
         if requirement is not None and allows(current_user.role, requirement):
-            links.append((url_for(endpoint), label))
+            links.append((url_for(endpoint), str(label)))
     return links

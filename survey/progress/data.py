@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Iterable
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from analysis import Estimate
@@ -53,7 +54,7 @@ def province_unit() -> Unit | None:
 # ---------------------------------------------------------------- survey results
 
 def _figure(code: str, current: Estimate | None, before: Estimate | None) -> Figure:
-    name = "Chỉ số hài lòng chung" if code == "overall" else COMPONENTS.get(code, (code,))[0]
+    name = gettext("Chỉ số hài lòng chung") if code == "overall" else aggregates.component_name(code)
     return Figure(code, name, current, before, period_change(current, before))
 
 
@@ -95,13 +96,14 @@ def criterion_words(task: RemediationTask, item_texts: dict[str, tuple[str, str 
     code = task.criterion_code
     if task.criterion_kind == "item":
         text = item_texts.get(code, (None,))[0]
-        return f"Câu hỏi {code}" + (f". {text}" if text else "")
+        return gettext("Câu hỏi %(code)s", code=code) + (f". {text}" if text else "")
     if task.criterion_kind == "component":
-        return f"Lĩnh vực {code}. {COMPONENTS.get(code, (code,))[0]}"
+        return gettext("Lĩnh vực %(code)s", code=code) + f". {aggregates.component_name(code)}"
     if task.criterion_kind == "overall":
-        return "Chỉ số hài lòng chung"
+        return gettext("Chỉ số hài lòng chung")
     criterion = db.session.get(TrackerCriterion, task.tracker_criterion_id) if task.tracker_criterion_id else None
-    return f"Tiêu chí {criterion.code}. {criterion.content}" if criterion else f"Tiêu chí {code}"
+    return (gettext("Tiêu chí %(code)s", code=criterion.code) + f". {criterion.content}" if criterion
+            else gettext("Tiêu chí %(code)s", code=code))
 
 
 def _effect(task: RemediationTask) -> TaskEffectView | None:
@@ -193,7 +195,8 @@ def province_progress(period: str, scope: Scope = None, today: date | None = Non
                               sum(t.overdue for t in own), int(case_counts.get(u.id, 0))))
     typed = typed_sections(root.id if root else None, period)
     return ProgressData(
-        title_name=f"{root.name} (tổng hợp các đơn vị)" if root else "Toàn tỉnh", unit_code=None,
+        title_name=(gettext("%(name)s (tổng hợp các đơn vị)", name=root.name) if root
+                    else gettext("Toàn tỉnh")), unit_code=None,
         province_name=root.name if root else "", period=period, previous_period=previous(period),
         as_of=as_of, responses=sum(r.responses for r in rows.values()),
         weighted=bool(rows) and all(r.weighted for r in rows.values()),

@@ -10,6 +10,9 @@ from analysis.report.letterhead import Letterhead
 from survey.extensions import db
 from survey.letterhead import letterhead_for
 from survey.models import Unit
+from gettext import NullTranslations
+
+from analysis.report.language import language
 from survey.progress import document
 from survey.progress.model import ProgressData
 
@@ -27,16 +30,22 @@ def letterhead(data: ProgressData) -> Letterhead | None:
     return letterhead_for(unit) if unit is not None else None
 
 
-def render(data: ProgressData, fmt: str) -> tuple[bytes, str, str]:
-    """(content, mimetype, filename) of the report in `fmt` ("pdf" or "docx")."""
+def render(data: ProgressData, fmt: str, translations: NullTranslations | None = None
+           ) -> tuple[bytes, str, str]:
+    """(content, mimetype, filename) of the report in `fmt` ("pdf" or "docx"), in the language of
+    `translations` (survey.i18n.translations; None: Vietnamese).
+
+    An administrative report: the national heading block and the closing (Nghị định 30/2020)."""
     if fmt not in FORMATS:
         raise ValueError(f"định dạng không hỗ trợ: {fmt}")
-    # An administrative report: the national heading block and the closing (Nghị định 30/2020).
-    doc = replace(document.build(data), letterhead=letterhead(data))
+    with language(translations):
+        doc = replace(document.build(data), letterhead=letterhead(data))
     if fmt == "pdf":
         from analysis.report.render import render_pdf  # WeasyPrint: only when a PDF is drawn
 
-        content = render_pdf("reports/progress.html", data.generated_at, doc=doc)
+        content = render_pdf("reports/progress.html", data.generated_at, doc=doc,
+                             translations=translations)
     else:
-        content = render_docx(doc, data.generated_at)
+        with language(translations):
+            content = render_docx(doc, data.generated_at)
     return content, FORMATS[fmt], f"{doc.filename_stem}.{fmt}"

@@ -9,13 +9,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from analysis.report.format_vi import format_datetime
+from analysis.report.language import language
+from survey import i18n
 from survey.access import restrict, unit_or_404, visible_unit_ids
 from survey.args import BadArgument, parse_period, period_arg
 from survey.catalog.periods import in_vietnam
+from survey.dashboards import formatting
 from survey.extensions import db
 from survey.models import Unit
 from survey.models.loop import ProgressReport
@@ -28,7 +32,7 @@ MAX_TEXT = 10_000  # characters per typed section: a few pages, no more
 
 
 def _download(model, fmt: str, target: str, period: str) -> Response:
-    content, mimetype, filename = render(model, fmt)
+    content, mimetype, filename = render(model, fmt, i18n.translations(i18n.current_lang()))
     audit.record("progress_report_download", target=target, period=period, format=fmt)
     db.session.commit()
     return Response(content, mimetype=mimetype,
@@ -39,7 +43,9 @@ def _page(model, *, unit: Unit | None, period: str, may_edit: bool, save_url: st
     """The report as a page (the same words as the files), downloads, and the typed sections' form."""
     owner = unit or data.province_unit()
     typed = data.typed_sections(owner.id if owner else None, period)
-    return render_template("progress/page.html", doc=document.build(model), unit=unit, period=period,
+    with language(i18n.translations(i18n.current_lang())):
+        doc = document.build(model)
+    return render_template("progress/page.html", doc=doc, unit=unit, period=period,
                            may_edit=may_edit, save_url=save_url, base_url=base_url, typed=typed,
                            max_text=MAX_TEXT,
                            updated_text=format_datetime(in_vietnam(typed.updated_at)) if typed else None)
@@ -111,7 +117,7 @@ def _save(unit: Unit, back: str):
     texts = {name: (request.form.get(name) or "").strip() for name in ("difficulties", "proposals")}
     too_long = [name for name, text in texts.items() if len(text) > MAX_TEXT]
     if too_long:
-        raise BadArgument(f"Mỗi nội dung tối đa {MAX_TEXT:,} ký tự.".replace(",", "."))
+        raise BadArgument(_("Mỗi nội dung tối đa %(n)s ký tự.", n=formatting.format_int(MAX_TEXT)))
     row = data.typed_sections(unit.id, period)
     if row is None:
         row = ProgressReport(unit_id=unit.id, period=period)
@@ -123,7 +129,7 @@ def _save(unit: Unit, back: str):
     audit.record("progress_report_save", target=unit.code, period=period,
                  difficulties_chars=len(texts["difficulties"]), proposals_chars=len(texts["proposals"]))
     db.session.commit()
-    flash("Đã lưu nội dung báo cáo.", "ok")
+    flash(_("Đã lưu nội dung báo cáo."), "ok")
     return redirect(f"{back}?period={period}")
 
 

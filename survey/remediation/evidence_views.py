@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -36,8 +37,8 @@ def evidence_dir() -> Path:
 
 
 def too_large_message() -> str:
-    return (f"Tệp vượt quá giới hạn {max_bytes() // (1024 * 1024)} MB; "
-            "hãy nén ảnh hoặc tách thành nhiều tệp nhỏ hơn.")
+    return _("Tệp vượt quá giới hạn %(mb)s MB; hãy nén ảnh hoặc tách thành nhiều tệp nhỏ hơn.",
+             mb=max_bytes() // (1024 * 1024))
 
 
 @bp.post("/<int:task_id>/ho-so")
@@ -53,7 +54,7 @@ def upload(task_id: int):
         return _show(task, 413, too_large_message())
     if not valid:
         message = "; ".join(str(m) for ms in form.errors.values() for m in ms)
-        return _show(task, 400, message or "Không đọc được tệp gửi lên.")
+        return _show(task, 400, message or _("Không đọc được tệp gửi lên."))
     upload_file = form.file.data
     data = upload_file.read(max_bytes() + 1)
     if len(data) > max_bytes():
@@ -71,7 +72,7 @@ def upload(task_id: int):
         db.session.rollback()
         service.remove_orphan(evidence, directory)
         raise
-    flash(f"Đã lưu hồ sơ kiểm chứng {evidence.original_name}.", "ok")
+    flash(_("Đã lưu hồ sơ kiểm chứng %(name)s.", name=evidence.original_name), "ok")
     return redirect(url_for("remediation.show", task_id=task.id), code=303)
 
 

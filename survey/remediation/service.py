@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from analysis import Estimate
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.extensions import db
-from survey.indices.aggregates import question_texts
+from survey.indices.aggregates import component_name, question_texts
 from survey.models import Survey
 from survey.models.loop import CAUSE_KINDS, TASK_STATUSES, EvidenceFile, RemediationTask, TaskNote
 from survey.remediation import files
@@ -43,9 +44,9 @@ def item_criteria() -> dict[str, str]:
 def criterion_label(kind: str, code: str) -> str:
     """What people call a criterion: "A1.2 Khu vực chờ…", "A3 Công chức…", "Chỉ số hài lòng chung"."""
     if kind == "overall":
-        return "Chỉ số hài lòng chung"
+        return gettext("Chỉ số hài lòng chung")
     if kind == "component":
-        return f"{code} {COMPONENTS.get(code, ('',))[0]}".strip()
+        return f"{code} {component_name(code) if code in COMPONENTS else ''}".strip()
     if kind == "item":
         return f"{code} {item_criteria().get(code, '')}".strip()
     return code

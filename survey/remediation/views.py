@@ -7,15 +7,22 @@ scope are 404, so ids cannot be probed.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from analysis.report.format_vi import format_points
 from forms.remediation import EvidenceForm, NoteForm, StatusForm, TaskForm, parse_date, parse_number, validated_date
 from survey.access import Scope, restrict, visible_unit_ids
 from survey.args import BadArgument, find_unit, parse_period, period_arg, unit_arg
-from survey.catalog.loop_labels import CAUSE_LABELS, CRITERION_KIND_LABELS, OVERDUE_LABEL, TASK_STATUS_LABELS, label
+from survey.catalog.loop_labels import (
+    CAUSE_LABELS,
+    CRITERION_KIND_LABELS,
+    OVERDUE_LABEL,
+    TASK_STATUS_LABELS,
+    in_lang,
+    label,
+)
 from survey.dashboards import formatting
 from survey.extensions import db
 from survey.indices.aggregates import UnitSummary, unit_summary
@@ -29,8 +36,8 @@ from survey.remediation.watch import AT_RISK_DAYS, watch_list
 
 @bp.context_processor
 def _helpers():
-    return {"fmt": formatting, "format_points": format_points, "label": label, "STATUS": TASK_STATUS_LABELS,
-            "CAUSE": CAUSE_LABELS, "KIND": CRITERION_KIND_LABELS, "OVERDUE": OVERDUE_LABEL[0],
+    return {"fmt": formatting, "format_points": formatting.format_points, "label": label, "STATUS": TASK_STATUS_LABELS,
+            "CAUSE": CAUSE_LABELS, "KIND": CRITERION_KIND_LABELS, "OVERDUE": in_lang(OVERDUE_LABEL),
             "criterion_label": service.criterion_label, "today": queries.today()}
 
 
@@ -57,11 +64,11 @@ def index():
     unit = unit_arg(scope)
     status = request.args.get("status") or None
     if status not in (None, "overdue", *TASK_STATUSES):
-        raise BadArgument("Tình trạng không hợp lệ.")
+        raise BadArgument(_("Tình trạng không hợp lệ."))
     try:
         deadline_to = parse_date(request.args.get("han_den"))
     except ValueError:
-        raise BadArgument("Ngày không hợp lệ; nhập theo dạng dd/mm/yyyy.") from None
+        raise BadArgument(_("Ngày không hợp lệ; nhập theo dạng dd/mm/yyyy.")) from None
     criterion = (request.args.get("tieu_chi") or "").strip()[:64] or None
     tasks = queries.tasks_for(scope, unit_id=unit.id if unit else None, status=status,
                               overdue_only=request.args.get("qua_han") == "1",
@@ -79,12 +86,12 @@ def criterion_choices(summary: UnitSummary | None) -> list[tuple[str, str]]:
     """(value, label) for every criterion, each with its current value and interval."""
     def value(est) -> str:
         if est is None:
-            return "chưa có số liệu"
+            return _("chưa có số liệu")
         return f"{formatting.format_percent(est.estimate)} ({formatting.format_interval(est.ci_low, est.ci_high)})"
 
     items = {i.code: i.rate for i in summary.items} if summary else {}
     comps = {c: est for c, _n, est in summary.components} if summary else {}
-    out = [("overall:overall", f"Chỉ số hài lòng chung — {value(summary.overall if summary else None)}")]
+    out = [("overall:overall", f"{_('Chỉ số hài lòng chung')} — {value(summary.overall if summary else None)}")]
     out += [(f"component:{code}", f"{service.criterion_label('component', code)} — {value(comps.get(code))}")
             for code in sorted(comps or service.COMPONENTS)]
     out += [(f"item:{code}", f"{code} {text} — {value(items.get(code))}")
@@ -93,7 +100,7 @@ def criterion_choices(summary: UnitSummary | None) -> list[tuple[str, str]]:
 
 
 def chosen_estimate(summary: UnitSummary, value: str):
-    kind, _, code = value.partition(":")
+    kind, _sep, code = value.partition(":")
     if kind == "overall":
         return summary.overall
     if kind == "component":
@@ -134,11 +141,11 @@ def new():
         form.lead_unit_id.data = str(unit.id)
         form.period.data = period
     elif form.validate_on_submit():
-        kind, _, code = (form.criterion.data or "").partition(":")
+        kind, _sep, code = (form.criterion.data or "").partition(":")
         lead = (find_unit(scope, unit_id=int(form.lead_unit_id.data))
                 if (form.lead_unit_id.data or "").isdigit() else None)
         if lead is None:
-            errors["lead_unit_id"] = "Cơ quan chủ trì phải là một đơn vị trong phạm vi của bạn."
+            errors["lead_unit_id"] = _("Cơ quan chủ trì phải là một đơn vị trong phạm vi của bạn.")
         try:
             baseline_period = parse_period(form.period.data) if form.period.data else period
         except BadArgument as bad:
@@ -152,7 +159,7 @@ def new():
                 baseline_period=baseline_period, target=None if target is None else target / 100,
                 cause_kind=form.cause_kind.data or None, cause=form.cause.data,
                 cooperating=form.cooperating.data, owner=form.owner.data)
-            done = create_and_show(data, "Đã lập nhiệm vụ khắc phục.", errors)
+            done = create_and_show(data, _("Đã lập nhiệm vụ khắc phục."), errors)
             if done is not None:
                 return done
         db.session.rollback()
@@ -191,7 +198,7 @@ def status(task_id: int):
         abort(400)
     service.set_status(task, form.status.data, current_user.id)
     db.session.commit()
-    flash(f"Tình trạng: {label(TASK_STATUS_LABELS, task.status)}.", "ok")
+    flash(_("Tình trạng: %(status)s.", status=label(TASK_STATUS_LABELS, task.status)), "ok")
     return redirect(url_for("remediation.show", task_id=task.id), code=303)
 
 
@@ -203,8 +210,8 @@ def note(task_id: int):
     if form.validate_on_submit():
         service.add_note(task, form.text.data, current_user.id)
         db.session.commit()
-        flash("Đã ghi tiến độ.", "ok")
+        flash(_("Đã ghi tiến độ."), "ok")
     else:
-        flash("Chưa ghi: " + "; ".join(str(m) for ms in form.errors.values() for m in ms), "error")
+        flash(_("Chưa ghi: %(why)s", why="; ".join(str(m) for ms in form.errors.values() for m in ms)), "error")
     return redirect(url_for("remediation.show", task_id=task.id), code=303)
 

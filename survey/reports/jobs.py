@@ -12,10 +12,11 @@ from typing import cast
 from sqlalchemy import select
 
 
-def render_unit_to_file(database_url: str, unit_code: str, period: str, output: str) -> str:
+def render_unit_to_file(database_url: str, unit_code: str, period: str, output: str,
+                        lang: str = "vi") -> str:
     """The unit's report as PDF, or as Word when `output` ends in .docx."""
     from analysis.report import render_unit_docx, render_unit_report
-    from survey import create_app
+    from survey import create_app, i18n
     from survey.extensions import db
     from survey.indices.report_data import unit_report_data
     from survey.models import Unit
@@ -26,8 +27,9 @@ def render_unit_to_file(database_url: str, unit_code: str, period: str, output: 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": secrets.token_hex(32)})
     with app.app_context(), replica_reads():  # a worker only reads: the replica when there is one
         unit = cast(Unit, db.session.scalar(select(Unit).where(Unit.code == unit_code)))  # queued from the table
-        data = unit_report_data(unit, period)
-        Path(output).write_bytes(render_unit_docx(data) if output.endswith(".docx") else render_unit_report(data))
+        data = unit_report_data(unit, period, lang=lang)
+        Path(output).write_bytes(render_unit_docx(data) if output.endswith(".docx")
+                                 else render_unit_report(data, translations=i18n.translations(lang)))
         db.session.remove()
         db.engine.dispose()
     return output

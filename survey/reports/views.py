@@ -2,6 +2,9 @@
 
 Each report comes as PDF and as an editable Word document (.docx) built from the same report
 data (analysis/report/word.py), so officials can paste it into their own report.
+
+The PDF's language is the reader's: ?lang=en (or the official's English session) draws it in
+English with the same catalogue as the pages (survey.i18n).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from analysis.report import (
     render_unit_docx,
     render_unit_report,
 )
+from survey import i18n
 from survey.access import unit_or_404
 from survey.args import period_arg
 from survey.extensions import db
@@ -43,14 +47,18 @@ def _pdf(content: bytes, filename: str) -> Response:
     return _file(content, filename)
 
 
-def _render(data: D, fmt: str, pdf: Callable[[D], bytes], docx: Callable[[D], bytes]) -> bytes:
-    return pdf(data) if fmt == "pdf" else docx(data)
+def _render(data: D, fmt: str, lang: str, pdf: Callable[..., bytes], docx: Callable[[D], bytes]) -> bytes:
+    """The PDF in the reader's language; the Word document is worded in Vietnamese only (its
+    figures and names follow `data`)."""
+    return pdf(data, translations=i18n.translations(lang)) if fmt == "pdf" else docx(data)
 
 
 def _unit(unit_id: int, fmt: str) -> Response:
     unit = unit_or_404(current_user, unit_id)
     period = period_arg()
-    content = _render(report_data.unit_report_data(unit, period), fmt, render_unit_report, render_unit_docx)
+    lang = i18n.current_lang()
+    content = _render(report_data.unit_report_data(unit, period, lang=lang), fmt, lang,
+                      render_unit_report, render_unit_docx)
     audit.record("report_download", target=unit.code, kind="unit", period=period, format=fmt)
     db.session.commit()
     return _file(content, f"bao-cao-{unit.code}-{period}.{fmt}")
@@ -70,8 +78,9 @@ def unit_docx(unit_id: int):
 
 def _province(fmt: str) -> Response:
     period = period_arg()
-    content = _render(report_data.province_report_data(period), fmt, render_province_report,
-                      render_province_docx)
+    lang = i18n.current_lang()
+    content = _render(report_data.province_report_data(period, lang=lang), fmt, lang,
+                      render_province_report, render_province_docx)
     audit.record("report_download", target="province", kind="province", period=period, format=fmt)
     db.session.commit()
     return _file(content, f"bao-cao-tinh-{period}.{fmt}")
@@ -93,7 +102,9 @@ def province_docx():
 @requires(Permission.VIEW_UNIT)
 def posters_pdf(unit_id: int):
     unit = unit_or_404(current_user, unit_id)
-    content = render_posters(report_data.posters_for(unit), unit_name=unit.name)
+    lang = i18n.current_lang()
+    content = render_posters(report_data.posters_for(unit), unit_name=unit.name,
+                             translations=i18n.translations(lang))
     audit.record("posters_download", target=unit.code)
     db.session.commit()
     return _pdf(content, f"ap-phich-qr-{unit.code}.pdf")
@@ -105,8 +116,9 @@ def _thematic(survey_id: int, fmt: str) -> Response:
     survey = campaigns.get_campaign(survey_id)
     if survey is None:
         abort(404)
-    content = _render(report_data.thematic_report_data(survey), fmt, render_thematic_report,
-                      render_thematic_docx)
+    lang = i18n.current_lang()
+    content = _render(report_data.thematic_report_data(survey, lang=lang), fmt, lang,
+                      render_thematic_report, render_thematic_docx)
     audit.record("report_download", target=survey.code, kind="thematic", format=fmt)
     db.session.commit()
     return _file(content, f"bao-cao-chuyen-de-{survey.code}.{fmt}")

@@ -12,6 +12,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from analysis.report.language import N_
 from survey.access import unit_or_404
 from survey.catalog.periods import period_of, period_problem
 from survey.dashboards import formatting
@@ -20,11 +21,12 @@ from survey.models.responses import COUNTED, QUARANTINED, STATUSES
 from survey.review import bp, evidence, groups
 from survey.review.quarantine import ACTIONS, Selection, decide
 
-TABS = {QUARANTINED: "Đang cách ly", "rejected": "Đã loại khỏi số liệu",
-        COUNTED: "Đã trả lại (được tính)"}
-DONE = {"release": "Đã trả lại %(n)s phiếu vào số liệu.",
-        "reject": "Đã loại %(n)s phiếu khỏi số liệu (có thể trả lại sau).",
-        "quarantine": "Đã cách ly %(n)s phiếu."}
+# Marked for the catalogue, translated where shown (_(label) in the page, _(DONE[...]) below).
+TABS = {QUARANTINED: N_("Đang cách ly"), "rejected": N_("Đã loại khỏi số liệu"),
+        COUNTED: N_("Đã trả lại (được tính)")}
+DONE = {"release": N_("Đã trả lại %(n)s phiếu vào số liệu."),
+        "reject": N_("Đã loại %(n)s phiếu khỏi số liệu (có thể trả lại sau)."),
+        "quarantine": N_("Đã cách ly %(n)s phiếu.")}
 
 
 @overload

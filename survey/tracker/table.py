@@ -12,7 +12,8 @@ from datetime import date
 from sqlalchemy import select
 
 from analysis.report.format_vi import format_date, format_number
-from survey.catalog.loop_labels import OVERDUE_LABEL, TASK_STATUS_LABELS, label
+from analysis.report.language import N_
+from survey.catalog.loop_labels import OVERDUE_LABEL, TASK_STATUS_LABELS, in_lang, label
 from survey.extensions import db
 from survey.models import Unit
 from survey.models.loop import EvidenceFile, RemediationTask, TrackerCriterion, TrackerImport
@@ -21,10 +22,11 @@ from survey.remediation.queries import tasks_of_criteria
 COLUMNS = ("STT", "Nội dung tiêu chí", "Điểm chuẩn", "Điểm đạt được", "Điểm chưa đạt",
            "Nguyên nhân mất điểm", "Cơ quan chủ trì", "Cơ quan phối hợp", "Nhiệm vụ khắc phục",
            "Thời hạn hoàn thành", "Hồ sơ kiểm chứng", "Tình trạng")
-NO_TASK = "Chưa giao nhiệm vụ"
-# criterion state -> words, in the order the summary lists them
-STATES = {"done": "Đã khắc phục", "in_progress": "Đang thực hiện", "overdue": "Quá hạn",
-          "not_started": "Chưa bắt đầu", "none": NO_TASK}
+NO_TASK = N_("Chưa giao nhiệm vụ")
+# criterion state -> words, in the order the summary lists them (Vietnamese, as the XLSX prints
+# them; pages translate them with _())
+STATES = {"done": N_("Đã khắc phục"), "in_progress": N_("Đang thực hiện"), "overdue": N_("Quá hạn"),
+          "not_started": N_("Chưa bắt đầu"), "none": NO_TASK}
 
 
 def index_title(imp: TrackerImport) -> str:
@@ -100,7 +102,7 @@ def summary_of(rows: list[TrackerRow], today: date) -> Summary:
 
 
 def task_status_text(task: RemediationTask, today: date) -> str:
-    return OVERDUE_LABEL[0] if task.overdue_on(today) else label(TASK_STATUS_LABELS, task.status)
+    return in_lang(OVERDUE_LABEL) if task.overdue_on(today) else label(TASK_STATUS_LABELS, task.status)
 
 
 def xlsx(imp: TrackerImport, rows: list[TrackerRow], today: date) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -59,7 +60,7 @@ def upload():
         form = TrackerImportForm()
         valid = form.validate_on_submit()
     except RequestEntityTooLarge:
-        message = f"Tệp vượt quá giới hạn {UPLOAD_MAX_BYTES // (1024 * 1024)} MB."
+        message = _("Tệp vượt quá giới hạn %(mb)s MB.", mb=UPLOAD_MAX_BYTES // (1024 * 1024))
         return _page(TrackerImportForm(formdata=None), [message], 413)
     if not valid:
         return _page(form, status=400)
@@ -71,7 +72,7 @@ def upload():
         db.session.rollback()
         return _page(form, rejected.errors, 422)
     db.session.commit()
-    flash(f"Đã nhập kết quả {table.index_title(imp)}.", "ok")
+    flash(_("Đã nhập kết quả %(title)s.", title=table.index_title(imp)), "ok")
     return redirect(_index_url(imp.id), code=303)
 
 
@@ -108,7 +109,7 @@ def cause(criterion_id: int):
     criterion.cause = (form.cause.data or "").strip() or None
     audit.record("tracker_cause", target=f"tracker_criterion:{criterion.id}")
     db.session.commit()
-    flash(f"Đã ghi nguyên nhân mất điểm của tiêu chí {criterion.code}.", "ok")
+    flash(_("Đã ghi nguyên nhân mất điểm của tiêu chí %(code)s.", code=criterion.code), "ok")
     return redirect(_index_url(criterion.import_id), code=303)
 
 
@@ -126,7 +127,7 @@ def new_task(criterion_id: int):
     elif form.validate_on_submit():
         lead = next((u for u in units if str(u.id) == form.lead_unit_id.data), None)
         if lead is None:
-            errors["lead_unit_id"] = "Vui lòng chọn cơ quan chủ trì."
+            errors["lead_unit_id"] = _("Vui lòng chọn cơ quan chủ trì.")
         else:
             data = service.TaskInput(
                 # The lead unit carries the task: its officials follow it and add the evidence.
@@ -135,7 +136,7 @@ def new_task(criterion_id: int):
                 deadline=validated_date(form.deadline.data), today=queries.today(),
                 cause_kind=form.cause_kind.data or None, cause=form.cause.data,
                 cooperating=form.cooperating.data, owner=form.owner.data)
-            done = create_and_show(data, f"Đã giao nhiệm vụ khắc phục cho tiêu chí {criterion.code}.",
+            done = create_and_show(data, _("Đã giao nhiệm vụ khắc phục cho tiêu chí %(code)s.", code=criterion.code),
                                    errors)
             if done is not None:
                 return done
