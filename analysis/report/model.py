@@ -14,8 +14,8 @@ from typing import Any, Iterable, Protocol, TypeVar
 
 from ..estimate import MAX_HALF_WIDTH, MIN_N, Estimate
 from ..ties import by_name_within_ties, same
-from .letterhead import Letterhead
 from .language import N_
+from .letterhead import Letterhead
 
 __all__ = [
     "MIN_RELIABLE_N", "MAX_RELIABLE_HALF_WIDTH", "SIPAS_COMPONENTS",

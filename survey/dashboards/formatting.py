@@ -15,6 +15,7 @@ from analysis.report import format_vi
 from analysis.report.format_vi import MISSING
 from survey.i18n import current_lang
 from survey.indices.aggregates import UNWEIGHTED_NOTE, IndexRow, component_name
+from survey.indices.windows import HALF, QUARTER, RANGE, YEAR, Window
 
 UNRELIABLE = lazy_gettext("không đủ độ tin cậy")
 STAT_LABELS = {
@@ -96,7 +97,8 @@ def rank_text(est: Estimate) -> str:
 def window_label(window: Window) -> str:
     """"6 tháng đầu năm 2026", "Quý I năm 2026", "Năm 2026", "Từ 05/01/2026 đến 20/02/2026"."""
     if window.kind == RANGE:
-        return f"Từ {format_date(window.first)} đến {format_date(window.last)}"
+        return gettext("Từ %(first)s đến %(last)s", first=format_date(window.first),
+                       last=format_date(window.last))
     return period_label(window.key)
 
 
@@ -115,7 +117,9 @@ def gap_text(est: Estimate | None) -> str:
 def gap_interval_text(est: Estimate | None) -> str:
     if est is None:
         return MISSING
-    return f"{format_points(est.ci_low)[:-7]} đến {format_points(est.ci_high)}"
+    # "+1,0 đến +3,0 điểm %": the unit once, after the upper end.
+    low = format_points(est.ci_low).removesuffix(format_vi.POINTS_UNIT.get(locale(), ""))
+    return gettext("%(low)s đến %(high)s", low=low, high=format_points(est.ci_high))
 
 
 def notes_text(row: IndexRow) -> str:

@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from gettext import NullTranslations
 
 from sqlalchemy import select
 
 from analysis.report.docx_writer import render_docx
+from analysis.report.language import language
 from analysis.report.letterhead import Letterhead
 from survey.extensions import db
 from survey.letterhead import letterhead_for
 from survey.models import Unit
-from gettext import NullTranslations
-
-from analysis.report.language import language
 from survey.progress import document
 from survey.progress.model import ProgressData
 
