@@ -22,6 +22,7 @@ __all__ = [
     "format_percent",
     "format_points",
     "format_interval",
+    "format_p_value",
     "format_date",
     "format_datetime",
     "period_label",
@@ -93,6 +94,13 @@ def format_interval(low: float | None, high: float | None, digits: int = 1,
         lo = format_percent(low, digits)[:-1]
         return f"{lo}–{format_percent(high, digits)}"
     return f"{format_number(low, digits)}–{format_number(high, digits)}"
+
+
+def format_p_value(p: float | None) -> str:
+    """A test's p-value: 0.0105 -> "0,011"; below 0.001 -> "< 0,001" (never "0,000")."""
+    if p is None or _is_missing(p):
+        return MISSING
+    return "< 0,001" if p < 0.001 else format_number(p, 3)
 
 
 def format_date(d: date | datetime | None) -> str:

@@ -27,6 +27,7 @@ from .format_vi import (
     format_int,
     format_interval,
     format_number,
+    format_p_value,
     format_percent,
     format_points,
     period_label,
@@ -103,7 +104,7 @@ def environment() -> Environment:
         pct=format_percent, num=format_number, int_vi=format_int, points=format_points,
         pp=_pp, date_vi=format_date, datetime_vi=format_datetime, period=period_label,
         ci=_ci, css_string=_css_string, lower_first=_lower_first,
-        groupby_component=_groupby_component, svg_uri=charts.svg_data_uri,
+        groupby_component=_groupby_component, svg_uri=charts.svg_data_uri, p_value=format_p_value,
     )
     return env
 

@@ -178,11 +178,14 @@ def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData
 def thematic_report_data(survey: Survey) -> ThematicReportData:
     """A thematic campaign pooled over its target units and the periods it ran in."""
     from survey.indices import pooled
+    from survey.indices.thematic import campaign_results
     from survey.services import campaigns
 
     targets = campaigns.progress(survey)
     unit_ids = {t.unit.id for t in targets}
-    rows = pooled.pooled_rows(survey.code, pooled.campaign_periods(survey.id), unit_ids or None)
+    periods = pooled.campaign_periods(survey.id)
+    rows = pooled.pooled_rows(survey.code, periods, unit_ids or None)
+    own = campaign_results(survey, periods, unit_ids or None)
     texts = aggregates.question_texts(survey.code)
     items = []
     for (stat, code), est in sorted(rows.items()):
@@ -206,7 +209,10 @@ def thematic_report_data(survey: Survey) -> ThematicReportData:
         items=tuple(items),
         targets=tuple(TargetProgress(unit_name=t.unit.name, responses=t.responses, quota=t.quota or 0)
                       for t in targets),
-        comments=tuple(comment_reader.latest(None, survey.code, limit=COMMENT_SAMPLE)),
+        # The comment box only: the campaign's open questions are listed with their question.
+        comments=tuple(comment_reader.latest(None, survey.code, limit=COMMENT_SAMPLE, codes={"COMMENT"})),
+        questions=own.questions,
+        index_breakdowns=own.index_breakdowns,
         methods=MethodsInfo(
             weights_description=("Kết quả gộp các đơn vị được khảo sát; mỗi phiếu được gia quyền theo số hồ sơ "
                                  "của đơn vị khi có số liệu, nếu chưa có thì mỗi phiếu có trọng số như nhau."),
