@@ -175,6 +175,19 @@ def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData
             for c in counters]
 
 
+def campaign_posters(survey: Survey) -> list[PosterData]:
+    """One poster per target unit of a campaign: its unit link (no counter, no short link)."""
+    from survey.intake.tokens import unit_survey_url
+    from survey.services import campaigns
+
+    posters = []
+    for target in campaigns.targets_of(survey):
+        url = unit_survey_url(target.unit_id, survey.id)
+        posters.append(PosterData(unit_name=target.unit.name, counter_name=survey.title_vi, url=url,
+                                  short_url=url, privacy_line=survey.privacy_vi or PRIVACY_VI))
+    return posters
+
+
 def thematic_report_data(survey: Survey) -> ThematicReportData:
     """A thematic campaign pooled over its target units and the periods it ran in."""
     from survey.indices import pooled
