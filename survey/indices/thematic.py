@@ -27,7 +27,7 @@ from analysis import Design, Estimate
 from analysis.crosstab import GroupTest, rao_scott, wald_means
 from analysis.indices import index_table
 from analysis.report.model import Breakdown, ChoiceShare, GroupRow, QuestionResult
-from survey.catalog.question_bank import DEMOGRAPHIC_CODES
+from survey.catalog.question_bank import DEMOGRAPHIC_CODES, YES_NO_LABELS
 from survey.indices import aggregates, question_sums
 from survey.indices import comments as comment_reader
 from survey.indices.question_sums import answer_counts, score_sums
@@ -43,7 +43,6 @@ RATE_COLUMN = "Tỷ lệ hài lòng (4–5)"
 MEAN_COLUMN = "Điểm trung bình (1–5)"
 YES_COLUMN = "Tỷ lệ trả lời “Có”"
 INDEX_COLUMN = "Chỉ số hài lòng chung"
-YES_NO = (("1", "Có"), ("0", "Không"))
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ class QuestionInfo:
 def info_of(q: Question) -> QuestionInfo:
     choices = tuple((str(c["value"]), str(c.get("vi") or c["value"])) for c in (q.choices or ()))
     if q.type == "yesno":
-        choices = YES_NO
+        choices = YES_NO_LABELS
     return QuestionInfo(q.code, q.type, q.text_vi, choices)
 
 

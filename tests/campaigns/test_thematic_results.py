@@ -187,3 +187,27 @@ def test_campaign_posters_one_page_per_target_unit(app, client, demo):
     data["csrf_token"] = csrf_of(client, f"{BASE}/moi")
     draft = int(client.post(f"{BASE}/moi", data=data).headers["Location"].rsplit("/", 1)[1])
     assert client.get(f"{REPORTS}/chuyen-de/{draft}/ap-phich.pdf").status_code == 404
+
+
+def test_exports_carry_answer_labels_not_codes(app, client, demo):
+    import csv
+
+    login(client, "analyst")
+    response = client.get("/quan-tri/du-lieu/phieu-tra-loi.csv", query_string={"survey": DEMO_CODE})
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(rows) > 250
+    with app.app_context():
+        questions = {q.type: q for q in db.session.get(Survey, demo).current_version.questions
+                     if re.fullmatch(r"C\d+", q.code)}
+    choice_labels = {c["vi"] for c in questions["choice"].choices}
+    given = {r[questions["choice"].code] for r in rows} - {""}
+    assert given and given <= choice_labels
+    multi = {r[questions["multi"].code] for r in rows} - {""}
+    assert any("; " in v for v in multi)
+    assert all(set(v.split("; ")) <= {c["vi"] for c in questions["multi"].choices} for v in multi)
+    assert {r[questions["yesno"].code] for r in rows} == {"Có", "Không"}
+    assert {r["AREA"] for r in rows} - {""} == {"Thành thị", "Nông thôn"}
+    assert {r["AGE"] for r in rows} - {""} <= {"Từ 18 đến 29 tuổi", "Từ 30 đến 44 tuổi", "Từ 45 đến 59 tuổi",
+                                               "Từ 60 tuổi trở lên"}
+    assert {r[questions["likert5"].code] for r in rows} <= {"1", "2", "3", "4", "5"}  # scores stay numbers
