@@ -12,6 +12,11 @@
   F test R gives for ``regTermTest(svyglm(y ~ g, design), ~g)``: F = X^2 / (k - 1) on
   k - 1 and nu - k + 1 degrees of freedom.
 
+Respondents outside the table (a missing group or answer: demographics asked only with
+consent) stay in the design with zero influence, as R does for NA rows: the variance uses
+every PSU of each stratum and nu is the whole design's (the fixture has such a case).  X^2 is
+scaled to the responses in the table; F does not depend on that scale.
+
 Both need the full covariance of several domain estimates.  Per stratum h with n_h PSUs
 (all PSUs of the whole sample, as for domains in :mod:`analysis.linearization`) and PSU
 totals Z_hj of the influence values, V = sum_h n_h/(n_h-1) (sum_j Z_hj Z_hj' - T_h T_h'/n_h)
