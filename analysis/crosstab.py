@@ -10,7 +10,8 @@
   design degrees of freedom (PSUs - strata).
 * :func:`wald_means` / :func:`wald_means_rows`: equality of a mean across groups, the Wald
   F test R gives for ``regTermTest(svyglm(y ~ g, design), ~g)``: F = X^2 / (k - 1) on
-  k - 1 and nu - k + 1 degrees of freedom.
+  k - 1 and nu - k + 1 degrees of freedom, nu counted on the responses in the groups (svyglm
+  drops rows with a missing group).
 
 Respondents outside the table (a missing group or answer: demographics asked only with
 consent) stay in the design with zero influence, as R does for NA rows: the variance uses
@@ -224,12 +225,14 @@ def rao_scott_rows(design: Design, row: Any, col: Any) -> GroupTest:
 
 # --- equal means -----------------------------------------------------------------------------
 
-def _wald_core(design: Design, means: np.ndarray, v: np.ndarray, n: int) -> GroupTest:
+def _wald_core(means: np.ndarray, v: np.ndarray, n: int, df: int) -> GroupTest:
+    """`df`: PSUs minus strata among the responses in the groups (R's svyglm drops the rows
+    with a missing group, so its degf is the complete cases'), less k - 1."""
     k = len(means)
     contrast = np.column_stack([-np.ones(k - 1), np.eye(k - 1)])
     d = contrast @ means
     cv = contrast @ v @ contrast.T
-    ddf = design.df - k + 1
+    ddf = df - k + 1
     try:
         x2 = float(d @ np.linalg.solve(cv, d))
     except np.linalg.LinAlgError:
@@ -266,7 +269,9 @@ def wald_means(design: Design, stratum: Any, group: Any, n: Any, sum_w: Any, sum
     rows = np.arange(len(g))
     t1[rows, g] = (swy - m * sw) / big_w[g]
     t2[rows, g, g] = (w2y2 - 2 * m * w2y + m * m * w2) / big_w[g] ** 2
-    return _wald_core(design, means, _covariance(design, hs, t1, t2), int(nn.sum()))
+    live = nn > 0
+    df = int(nn.sum()) - len(np.unique(hs[live]))   # element design: a response is a PSU
+    return _wald_core(means, _covariance(design, hs, t1, t2), int(nn.sum()), df)
 
 
 def wald_means_rows(design: Design, y: Any, group: Any) -> GroupTest:
@@ -284,4 +289,6 @@ def wald_means_rows(design: Design, y: Any, group: Any) -> GroupTest:
     idx = np.flatnonzero(keep)
     z[idx, gk[idx]] = w[idx] * (yv[idx] - means[gk[idx]]) / big_w[gk[idx]]
     hs, t1, t2 = _row_moments(design, z, keep)
-    return _wald_core(design, means, _covariance(design, hs, t1, t2), int(keep.sum()))
+    _, row_stratum, row_psu = design.rows()
+    df = len(np.unique(row_psu[keep])) - len(np.unique(row_stratum[keep]))
+    return _wald_core(means, _covariance(design, hs, t1, t2), int(keep.sum()), df)

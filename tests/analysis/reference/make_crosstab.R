@@ -87,6 +87,7 @@ chisq_case("crosstab_element", "g_na", "a")
 chisq_case("crosstab_clus", "g", "a")
 wald_case("crosstab_element", "y", "g")
 wald_case("crosstab_element", "yes", "g")
+wald_case("crosstab_element", "y", "g_na")
 wald_case("crosstab_clus", "y", "g")
 
 writeLines(toJSON(list(r_version = R.version.string,
