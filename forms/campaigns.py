@@ -154,10 +154,6 @@ class CampaignFormBase(FlaskForm):
         if self.opens_on.day and field.day and field.day < self.opens_on.day:
             raise ValidationError(_l("Ngày kết thúc phải từ ngày bắt đầu trở đi."))
 
-    def validate_b_codes(self, field: Field) -> None:
-        if field.data and not self.area.data:
-            raise ValidationError(_l("Chọn lĩnh vực chính sách để hỏi các câu nhóm B."))
-
     def validate_a_codes(self, field: Field) -> None:
         has_b = bool(self.area.data and self.b_codes.data)
         has_custom = any((slot.form.text_vi.data or "").strip() for slot in self.custom)
@@ -185,6 +181,8 @@ class CampaignFormBase(FlaskForm):
             targets=tuple(Target(u, self.quota_field(u).data or None) for u in chosen),
             a_codes=tuple(self.a_codes.data),
             area=self.area.data or None,
+            # Group B items come ticked by default; with "— Không hỏi nhóm B —" they are not
+            # asked, and saving must not fail on ticks the analyst never meant to use.
             b_codes=tuple(self.b_codes.data) if self.area.data else (),
             custom=custom,
             demographics=bool(self.demographics.data),

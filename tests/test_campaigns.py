@@ -155,7 +155,6 @@ def test_campaign_form_shows_the_bank_and_the_unit_tree(client):
     ({"opens_on": "2026-03-01"}, "Nhập ngày theo dạng dd/mm/yyyy"),
     ({"closes_on": fmt(today_vn() - timedelta(days=5))}, "Ngày kết thúc phải từ ngày bắt đầu trở đi."),
     ({"units": []}, "Chọn ít nhất một đơn vị được khảo sát."),
-    ({"area": ""}, "Chọn lĩnh vực chính sách để hỏi các câu nhóm B."),
     ({"custom-0-choices": "Chỉ một phương án"}, "cần ít nhất 2 phương án"),
     ({"a_codes": [], "b_codes": [], "area": "", "custom-0-text_vi": "", "custom-1-text_vi": "",
       "custom-2-text_vi": ""}, "Chọn ít nhất một câu hỏi"),

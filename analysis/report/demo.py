@@ -13,14 +13,19 @@ from ..estimators import independent_difference
 from ..indices import MAX_HALF_WIDTH
 from .model import (
     SIPAS_COMPONENTS,
+    Breakdown,
     ChangeRow,
+    ChoiceShare,
     Comment,
     ComponentRow,
+    GroupRow,
+    GroupTest,
     HeatRow,
     ItemRow,
     MethodsInfo,
     PosterData,
     ProvinceReportData,
+    QuestionResult,
     TargetProgress,
     ThematicReportData,
     TrendPoint,
@@ -190,7 +195,32 @@ def demo_thematic(seed: int = 3) -> ThematicReportData:
         comments=tuple(Comment(date(2026, 4, 29) - timedelta(days=i), _COMMENTS[i % 8])
                        for i in range(6)),
         methods=MethodsInfo("Mẫu phân tầng theo phường; trọng số thiết kế = số hộ ÷ số hộ được chọn.",
-                            1140, 0), generated_at=datetime(2026, 5, 2, 14, 0))
+                            1140, 0), generated_at=datetime(2026, 5, 2, 14, 0),
+        questions=_demo_questions(rng))
+
+
+def _demo_questions(rng: random.Random) -> tuple[QuestionResult, ...]:
+    """A campaign's own questions, one of each kind but the open one, with a breakdown."""
+    channels = ("Loa phát thanh", "Zalo của tổ dân phố", "Trang thông tin điện tử")
+    areas = (("Thành thị", 520), ("Nông thôn", 480))
+    test = GroupTest(statistic=6.2, ndf=1.9, ddf=330.0, p_value=0.0027, method="rao-scott",
+                     chisq=14.1, n=1000, groups=2)
+    shares = tuple(ChoiceShare(str(i), c, fake_rate(rng, p, 1000))
+                   for i, (c, p) in enumerate(zip(channels, (0.45, 0.35, 0.2)), 1))
+    rows = tuple(GroupRow(a, tuple(fake_rate(rng, p, n) for p in ps))
+                 for (a, n), ps in zip(areas, ((0.3, 0.4, 0.3), (0.6, 0.3, 0.1))))
+    by_area = Breakdown("AREA", "Khu vực sinh sống", channels, rows, test)
+    return (
+        QuestionResult("C1", "likert5", "Ông/Bà hài lòng với thủ tục xét miễn học phí ở mức nào?",
+                       answered=1100, rate=fake_rate(rng, 0.72, 1100), mean=fake_mean(rng, 0.72, 1100)),
+        QuestionResult("C2", "yesno", "Gia đình Ông/Bà đã được miễn, giảm học phí chưa?", answered=1120,
+                       rate=fake_rate(rng, 0.41, 1120)),
+        QuestionResult("C3", "choice", "Ông/Bà biết chính sách qua kênh nào nhất?", answered=1000,
+                       shares=shares, breakdowns=(by_area,)),
+        QuestionResult("C4", "text", "Ông/Bà có đề xuất gì thêm?", answered=2,
+                       texts=(Comment(date(2026, 4, 20), "Nên thông báo sớm hơn."),
+                              Comment(date(2026, 4, 18), "Thủ tục cần đơn giản hơn."))),
+    )
 
 
 def demo_posters(n: int = 3, unit: str = "Trung tâm Phục vụ hành chính công thành phố Đà Nẵng") -> list[PosterData]:

@@ -24,6 +24,7 @@ __all__ = [
     "format_percent",
     "format_points",
     "format_interval",
+    "format_p_value",
     "format_date",
     "format_datetime",
     "period_label",
@@ -112,6 +113,13 @@ def format_interval(low: float | None, high: float | None, digits: int = 1,
         lo = format_percent(low, digits, locale=locale)[:-1]
         return f"{lo}–{format_percent(high, digits, locale=locale)}"
     return f"{format_number(low, digits, locale=locale)}–{format_number(high, digits, locale=locale)}"
+
+
+def format_p_value(p: float | None) -> str:
+    """A test's p-value: 0.0105 -> "0,011"; below 0.001 -> "< 0,001" (never "0,000")."""
+    if p is None or _is_missing(p):
+        return MISSING
+    return "< 0,001" if p < 0.001 else format_number(p, 3)
 
 
 def format_date(d: date | datetime | None) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Protocol, TypeVar
 
+from ..crosstab import GroupTest
 from ..estimate import MAX_HALF_WIDTH, MIN_N, Estimate
 from ..ties import by_name_within_ties, same
 from .language import N_
@@ -21,7 +22,8 @@ __all__ = [
     "MIN_RELIABLE_N", "MAX_RELIABLE_HALF_WIDTH", "SIPAS_COMPONENTS",
     "ComponentRow", "ItemRow", "TrendPoint", "Comment", "MethodsInfo",
     "UnitReportData", "RankedUnit", "HeatRow", "ChangeRow", "ProvinceReportData",
-    "TargetProgress", "ThematicReportData", "PosterData", "weakest_items",
+    "TargetProgress", "ThematicReportData", "ChoiceShare", "GroupRow", "Breakdown",
+    "QuestionResult", "GroupTest", "PosterData", "weakest_items",
     "METHOD_LABELS", "method_label", "ci_method_text",
 ]
 
@@ -282,6 +284,70 @@ class TargetProgress:
 
 
 @dataclass(frozen=True)
+class ChoiceShare:
+    """One answer of a question: its label (never a bare code) and weighted share."""
+    code: str                      # the stored value: "2", "18-29"
+    label: str                     # what the citizen read: "Từ 18 đến 29 tuổi"
+    share: Estimate | None         # logit interval, as for rates
+
+    def __post_init__(self) -> None:
+        _estimates(self, "share")
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """One group of a breakdown (e.g. "Nữ"), its values aligned with Breakdown.columns."""
+    label: str
+    values: tuple[Estimate | None, ...]
+
+    def __post_init__(self) -> None:
+        _set(self, "values", tuple(self.values))
+        for v in self.values:
+            if v is not None:
+                _checked(v, "values")
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """A figure by demographic group, with the design-based test of no difference.
+
+    ``test`` is Rao-Scott (a table: group x answer) or Wald (a mean: the index); None
+    where no test applies (a multiple-choice question, whose options overlap).
+    """
+    code: str                      # "AGE", "SEX", "AREA"
+    title: str                     # "Nhóm tuổi"
+    columns: tuple[str, ...]       # "Tỷ lệ hài lòng" or the answers' labels
+    rows: tuple[GroupRow, ...]
+    test: GroupTest | None = None
+
+    def __post_init__(self) -> None:
+        _tuple(self, "columns", "rows")
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """A campaign's own question and its results, by type (question_bank.CUSTOM_TYPES).
+
+    likert5: ``rate`` (share 4-5) and ``mean`` (1-5); yesno: ``rate`` (share "có");
+    choice / multi: ``shares`` (multi: each option among those who answered, so they may
+    add up to more than 100%); text: ``texts``, anonymised by the one comment reader.
+    """
+    code: str                      # "C1"
+    type: str
+    text: str
+    answered: int = 0
+    rate: Estimate | None = None
+    mean: Estimate | None = None
+    shares: tuple[ChoiceShare, ...] = ()
+    texts: tuple[Comment, ...] = ()
+    breakdowns: tuple[Breakdown, ...] = ()
+
+    def __post_init__(self) -> None:
+        _estimates(self, "rate", "mean")
+        _tuple(self, "shares", "texts", "breakdowns")
+
+
+@dataclass(frozen=True)
 class ThematicReportData:
     campaign_title: str
     purpose: str
@@ -296,10 +362,12 @@ class ThematicReportData:
     comments: tuple[Comment, ...] = ()
     methods: MethodsInfo | None = None
     generated_at: datetime | None = None
+    questions: tuple[QuestionResult, ...] = ()    # the campaign's own questions, in order
+    index_breakdowns: tuple[Breakdown, ...] = ()  # the overall index by demographic group
 
     def __post_init__(self) -> None:
         _estimates(self, "overall")
-        _tuple(self, "components", "items", "targets", "comments")
+        _tuple(self, "components", "items", "targets", "comments", "questions", "index_breakdowns")
 
 
 @dataclass(frozen=True)

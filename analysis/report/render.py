@@ -33,6 +33,7 @@ from .format_vi import (
     format_int,
     format_interval,
     format_number,
+    format_p_value,
     format_percent,
     format_points,
     period_label,
@@ -124,7 +125,7 @@ def environment() -> Environment:
         pp=_pp, date_vi=format_date, datetime_vi=format_datetime,
         period=localised(period_label), tr=gettext,
         ci=_ci, css_string=_css_string, lower_first=_lower_first,
-        groupby_component=_groupby_component, svg_uri=charts.svg_data_uri,
+        groupby_component=_groupby_component, svg_uri=charts.svg_data_uri, p_value=format_p_value,
         short_url_display=typeable_url,
     )
     return env

@@ -87,7 +87,8 @@ def export_responses(fmt: str):
                  survey=flt.survey_code)
     db.session.commit()
     codes = exports.question_codes(flt)
-    rows = exports.response_table(exports.iter_responses(visible_unit_ids(current_user), flt), codes)
+    rows = exports.response_table(exports.iter_responses(visible_unit_ids(current_user), flt), codes,
+                                  exports.answer_labels(flt))
     return _send(rows, flt, fmt, "phieu-tra-loi", "Phiếu trả lời")
 
 

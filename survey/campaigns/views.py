@@ -6,20 +6,25 @@ services.campaigns, the form in forms/campaigns.py.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import cast
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from analysis.report.format_vi import format_p_value
 from forms.campaigns import ActionForm, campaign_form, format_day
 from survey.campaigns import bp
 from survey.catalog.instrument import COMPONENTS
 from survey.catalog.question_bank import AREA_NAMES, B_COMPONENTS, GROUP_A, b_preview
 from survey.i18n import current_lang
+from survey.dashboards import formatting
+from survey.indices import report_data
 from survey.intake.tokens import unit_survey_url
 from survey.models import CampaignTarget, Survey, SurveyVersion
 from survey.permissions import Permission, requires
+from survey.public.form_page import preview_form
 from survey.services import campaigns as service
 
 
@@ -46,7 +51,8 @@ def _campaign_or_404(survey_id: int) -> Survey:
 
 @bp.context_processor
 def helpers() -> dict:
-    return {"day": format_day, "local_day": service.local_day, "area_names": AREA_NAMES}
+    return {"day": format_day, "local_day": service.local_day, "area_names": AREA_NAMES,
+            "fmt": formatting, "p_value": format_p_value}
 
 
 @bp.get("/")
@@ -117,10 +123,13 @@ def show(survey_id: int):
     state = service.lifecycle(survey, datetime.now(timezone.utc))
     rows = service.progress(survey)
     links = {} if survey.status == "draft" else {p.unit.id: unit_survey_url(p.unit.id, survey.id) for p in rows}
+    total = sum(p.responses for p in rows)
+    # The same figures as the PDF report (one assembly: report_data.thematic_report_data).
+    results = report_data.thematic_report_data(survey) if total else None
     return render_template(
         "campaigns/progress.html", survey=survey, state=state, rows=rows, links=links,
-        total=sum(p.responses for p in rows), total_quota=sum(p.quota or 0 for p in rows),
-        action=ActionForm(), inp=service.input_of(survey),
+        total=total, total_quota=sum(p.quota or 0 for p in rows),
+        action=ActionForm(), inp=service.input_of(survey), results=results,
     )
 
 
@@ -189,3 +198,16 @@ def qr(survey_id: int, unit_id: int, fmt: str):
     filename = f"{survey.code}-{target.unit.code}.{fmt}"
     return Response(body, mimetype="image/png" if fmt == "png" else "image/svg+xml",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/<int:survey_id>/xem-truoc")
+@requires(Permission.RUN_CAMPAIGNS)
+def preview(survey_id: int):
+    """The citizen form of the campaign as it stands, for checking a draft; stores nothing."""
+    survey = _campaign_or_404(survey_id)
+    if survey.current_version is None:
+        abort(404)
+    targets = service.targets_of(survey)
+    unit = targets[0].unit if targets else SimpleNamespace(id=0, name=_("(đơn vị được khảo sát)"))
+    lang = "en" if request.args.get("lang") == "en" else "vi"
+    return preview_form(survey, unit, lang)

@@ -92,6 +92,8 @@ DEMOGRAPHICS: tuple[QuestionSpec, ...] = (
 DEMOGRAPHIC_CODES = frozenset(s.code for s in DEMOGRAPHICS if s.code != CONSENT_CODE)
 
 CUSTOM_TYPES = ("likert5", "yesno", "choice", "multi", "text")
+# What a yes/no answer (stored 1 / 0) reads as in reports and exports.
+YES_NO_LABELS: tuple[tuple[str, str], ...] = (("1", "Có"), ("0", "Không"))
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,12 @@ def seed_demo_responses_command(n_per_unit: int, periods: tuple[str, ...], seed:
         raise click.ClickException(str(error)) from None
     click.echo(f"Phiếu mẫu: {format_int(counts['responses'])} phiếu, "
                f"{format_int(counts['volumes'])} dòng số liệu hồ sơ.")
+    from survey.indices import rollups
+    from survey.services.demo_campaign import seed_campaign_demo
+
+    campaign = seed_campaign_demo(periods[0], seed)
+    rollups.refresh()
+    click.echo(f"Khảo sát chuyên đề mẫu (đã kết thúc): {format_int(campaign['responses'])} phiếu.")
     from survey.remediation.demo import seed_remediation_demo
 
     loop = seed_remediation_demo()

@@ -80,11 +80,13 @@ def _day(moment: datetime):
 
 
 def latest(scope: AbstractSet[int] | None, survey_code: str, *, unit_ids: Iterable[int] | None = None,
-           period: str | None = None, limit: int = 10) -> list[Comment]:
+           period: str | None = None, limit: int = 10, codes: Iterable[str] | None = None
+           ) -> list[Comment]:
     """Newest first, redacted, with their day: a survey's comments in the caller's `scope`.
 
     `unit_ids` narrows to some units (a unit's dashboard or report); units outside the scope
     are dropped, not an error: the caller has already answered 404 for those it was asked.
+    `codes` narrows to some questions (a campaign's open question "C3", or "COMMENT").
     """
     if unit_ids is not None:
         wanted = set(unit_ids)
@@ -92,6 +94,8 @@ def latest(scope: AbstractSet[int] | None, survey_code: str, *, unit_ids: Iterab
     query = _texts(survey_code, scope)
     if period is not None:
         query = query.where(Response.period == period)
+    if codes is not None:
+        query = query.where(Question.code.in_(sorted(codes)))
     rows = db.session.execute(query.order_by(Response.submitted_at.desc(), Response.id.desc(),
                                              Question.position).limit(limit)).all()
     return [Comment(date=_day(at), text=redact(text.strip())) for _id, at, _code, text in rows]

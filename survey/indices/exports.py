@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from survey.access import Scope, descendants, restrict
 from survey.catalog.periods import in_vietnam
+from survey.catalog.question_bank import YES_NO_LABELS
 from survey.extensions import db
 from survey.indices import comments
 from survey.indices.stratum_sums import counted
@@ -82,6 +83,24 @@ def question_codes(flt: ExportFilter) -> list[str]:
         if code not in codes:
             codes.append(code)
     return codes
+
+
+def answer_labels(flt: ExportFilter) -> dict[str, dict[str, str]]:
+    """Question code -> stored value -> the label the citizen read, for choice, multiple-choice
+    and yes/no questions (the newest version's wording), so a download says "Nông thôn", not
+    "AREA=nong-thon" or "C1=1"."""
+    query = (select(Question.code, Question.type, Question.choices)
+             .join(SurveyVersion, Question.version_id == SurveyVersion.id)
+             .join(Survey, SurveyVersion.survey_id == Survey.id)
+             .where(Question.type.in_(("choice", "multi", "yesno"))))
+    if flt.survey_code:
+        query = query.where(Survey.code == flt.survey_code)
+    labels: dict[str, dict[str, str]] = {}
+    for code, kind, choices in db.session.execute(query.order_by(SurveyVersion.number)):
+        found = dict(YES_NO_LABELS) if kind == "yesno" else {
+            str(c["value"]): str(c.get("vi") or c["value"]) for c in (choices or ())}
+        labels[code] = {**labels.get(code, {}), **found}
+    return labels
 
 
 @dataclass(frozen=True)
@@ -224,12 +243,22 @@ def local_time(moment: datetime) -> datetime:
     return in_vietnam(moment).replace(tzinfo=None)
 
 
-def response_table(records: Iterable[ResponseRecord], codes: list[str]) -> Iterator[list[Any]]:
+def labelled(value: Any, labels: dict[str, str] | None) -> Any:
+    """A choice's label for its stored code ("1;3": both labels, "; " between); scores, N/A
+    marks and text as they are."""
+    if not labels or value == NOT_APPLICABLE or value == "":
+        return value
+    return "; ".join(labels.get(part, part) for part in str(value).split(";"))
+
+
+def response_table(records: Iterable[ResponseRecord], codes: list[str],
+                   labels: dict[str, dict[str, str]] | None = None) -> Iterator[list[Any]]:
+    labels = labels or {}
     yield [*RESPONSE_COLUMNS, *codes]
     for number, r in enumerate(records, start=1):
         yield [number, r.survey_code, r.version, r.period, local_time(r.hour), r.unit_code,
                r.unit_name, r.counter_code or "", r.channel, r.service_field or "",
-               *(r.answers.get(code, "") for code in codes)]
+               *(labelled(r.answers.get(code, ""), labels.get(code)) for code in codes)]
 
 
 def count_table(records: Iterable[CountRecord]) -> Iterator[list[Any]]:

@@ -223,6 +223,20 @@ def posters_for(unit: Unit, survey_code: str = STANDING_CODE) -> list[PosterData
             for c in counters]
 
 
+def campaign_posters(survey: Survey) -> list[PosterData]:
+    """One poster per target unit of a campaign: its unit link (no counter, no short link)."""
+    from survey.intake.tokens import unit_survey_url
+    from survey.services import campaigns
+
+    posters = []
+    for target in campaigns.targets_of(survey):
+        url = unit_survey_url(target.unit_id, survey.id)
+        posters.append(PosterData(unit_name=target.unit.name, counter_name=survey.title_vi, url=url,
+                                  short_url=url, privacy_line=survey.privacy_vi or PRIVACY_VI,
+                                  letterhead=letterhead_for(target.unit)))
+    return posters
+
+
 def thematic_report_data(survey: Survey, lang: str = "vi") -> ThematicReportData:
     """A thematic campaign pooled over its target units and the periods it ran in."""
     with i18n.using(lang):
@@ -231,11 +245,14 @@ def thematic_report_data(survey: Survey, lang: str = "vi") -> ThematicReportData
 
 def _thematic_report_data(survey: Survey, lang: str) -> ThematicReportData:
     from survey.indices import pooled
+    from survey.indices.thematic import campaign_results
     from survey.services import campaigns
 
     targets = campaigns.progress(survey)
     unit_ids = {t.unit.id for t in targets}
-    rows = pooled.pooled_rows(survey.code, pooled.campaign_periods(survey.id), unit_ids or None)
+    periods = pooled.campaign_periods(survey.id)
+    rows = pooled.pooled_rows(survey.code, periods, unit_ids or None)
+    own = campaign_results(survey, periods, unit_ids or None)
     texts = aggregates.question_texts(survey.code)
     items = []
     for (stat, code), est in sorted(rows.items()):
@@ -260,7 +277,10 @@ def _thematic_report_data(survey: Survey, lang: str) -> ThematicReportData:
         items=tuple(items),
         targets=tuple(TargetProgress(unit_name=_name(t.unit, lang), responses=t.responses, quota=t.quota or 0)
                       for t in targets),
-        comments=tuple(comment_reader.latest(None, survey.code, limit=COMMENT_SAMPLE)),
+        # The comment box only: the campaign's open questions are listed with their question.
+        comments=tuple(comment_reader.latest(None, survey.code, limit=COMMENT_SAMPLE, codes={"COMMENT"})),
+        questions=own.questions,
+        index_breakdowns=own.index_breakdowns,
         methods=MethodsInfo(
             weights_description=_tr(lang, THEMATIC_WEIGHTS_TEXT),
             responses=responses, dossiers=0, ci_method=_ci_text(lang, [

@@ -168,15 +168,12 @@ def _item_select(where: Sequence[Any], by_counter: bool = False) -> Any:
             .where(Question.type == "likert5").group_by(*keys))
 
 
-def _composite_selects(inst: Instrument, where: Sequence[Any], by_counter: bool = False
-                       ) -> list[Any]:
-    """Per stratum: count, Σy, Σy² of each component score and of the overall score.
+def _per_response(inst: Instrument, where: Sequence[Any]) -> tuple[Any, list[Any], Any]:
+    """Per response (rid): its component scores and the expression of its overall score.
 
     A response's component score is the share of its valid items in the component rated 4-5;
     its overall score the component-weighted mean over the components it answered.
     """
-    if not inst.components:
-        return []
     scores = []
     for i, comp in enumerate(inst.components):
         inside = Question.component == comp
@@ -195,7 +192,21 @@ def _composite_selects(inst: Instrument, where: Sequence[Any], by_counter: bool 
                     _f(literal(0)))
     denominator = sum((case((col.isnot(None), k), else_=0.0) for col, k in zip(comp_cols, cw)),
                       _f(literal(0)))
-    overall = numerator / func.nullif(denominator, 0.0)
+    return per, comp_cols, numerator / func.nullif(denominator, 0.0)
+
+
+def overall_scores(inst: Instrument, where: Sequence[Any]) -> Any:
+    """Subquery (rid, y): each response's overall score, for breakdowns the rollup has not."""
+    per, _cols, overall = _per_response(inst, where)
+    return select(per.c.rid.label("rid"), overall.label("y")).subquery("overall_score")
+
+
+def _composite_selects(inst: Instrument, where: Sequence[Any], by_counter: bool = False
+                       ) -> list[Any]:
+    """Per stratum: count, Σy, Σy² of each component score and of the overall score."""
+    if not inst.components:
+        return []
+    per, comp_cols, overall = _per_response(inst, where)
     f = _field_expr()
     columns = []
     for i, y in enumerate(comp_cols + [overall]):

@@ -195,7 +195,7 @@ def promised_minutes(questions: tuple[QuestionView, ...]) -> int:
     return max(1, round(len(questions) * SECONDS_PER_QUESTION / 60))
 
 
-def render_form(place: Place, version: VersionInfo, form, lang, status=200, notice=None):
+def render_form(place: Place, version: VersionInfo, form, lang, status=200, notice=None, preview=False):
     questions = question_views(version, lang)
     sections: list[tuple[str, str, str, list]] = []  # (component, number, heading, fields)
     for q in questions:
@@ -219,6 +219,7 @@ def render_form(place: Place, version: VersionInfo, form, lang, status=200, noti
             procedure=place.procedure,
             title=survey.title_en if lang == "en" and survey.title_en else survey.title_vi,
             minutes=promised_minutes(questions),
+            preview=preview,
         ),
         status,
     )
@@ -328,3 +329,20 @@ def check_posted(place: Place, version: VersionInfo, lang: str) -> tuple[Checked
     return checked, form, None
 
 
+
+
+def preview_form(survey: Any, unit: Any, lang: str):
+    """A campaign's citizen form exactly as a citizen of `unit` will see it, marked "Xem trước".
+
+    For officials (campaigns.preview): no token, no CSRF token or idempotency key, and a form
+    that cannot be sent (method GET, button disabled), so nothing can be stored from it.
+    """
+    version = survey.current_version
+    ref = VersionRef(version.id, survey.id, version.frozen, version.created_at)
+    info = SurveyInfo(survey.id, survey.kind, survey.status, survey.opens_at, survey.closes_at,
+                      survey.title_vi, survey.title_en, survey.purpose, survey.privacy_vi)
+    questions = version_info(ref)
+    form = build_citizen_form(question_views(questions, lang), FIELDS[lang], formdata=None,
+                              meta={"csrf": False})
+    return render_form(Place(UnitInfo(unit.id, unit.name), None, info, ref), questions, form, lang,
+                       preview=True)

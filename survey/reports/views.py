@@ -134,3 +134,19 @@ def thematic_pdf(survey_id: int):
 @requires(Permission.RUN_CAMPAIGNS)
 def thematic_docx(survey_id: int):
     return _thematic(survey_id, "docx")
+
+
+@bp.get("/chuyen-de/<int:survey_id>/ap-phich.pdf")
+@requires(Permission.RUN_CAMPAIGNS)
+def campaign_posters_pdf(survey_id: int):
+    """One QR poster per target unit of a published campaign (the counters' poster layout)."""
+    from survey.services import campaigns
+
+    survey = campaigns.get_campaign(survey_id)
+    if survey is None or survey.status == "draft":
+        abort(404)  # a draft's links do not answer yet
+    content = render_posters(report_data.campaign_posters(survey), unit_name=survey.title_vi,
+                             translations=i18n.translations(i18n.current_lang()))
+    audit.record("posters_download", target=survey.code, kind="thematic")
+    db.session.commit()
+    return _pdf(content, f"ap-phich-qr-{survey.code}.pdf")

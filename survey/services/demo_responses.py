@@ -42,14 +42,15 @@ COMMENTS = (
 
 @dataclass(frozen=True)
 class NewResponse:
-    """One response to insert: answers map item code to 1..5, or None for "không áp dụng"."""
+    """One response to insert: answers map item code to 1..5 (0/1 for yes/no), None for "không
+    áp dụng", or text (a choice's code, "1;3" for several, an open answer)."""
 
     unit_id: int
     counter_id: int | None
     period: str
     submitted_at: datetime
     service_field: str | None
-    answers: dict[str, int | None] = field(default_factory=dict)
+    answers: dict[str, int | str | None] = field(default_factory=dict)
     comment: str | None = None
     key: str = ""
     channel: str = "qr"
@@ -73,8 +74,10 @@ def insert_responses(version_id: int, rows: Sequence[NewResponse]) -> list[int]:
         answers: list[dict[str, Any]] = []
         for rid, r in zip(new_ids, chunk):
             for code, value in r.answers.items():
+                text = isinstance(value, str)
                 answers.append({"response_id": rid, "question_id": questions[code],
-                                "value_int": value, "value_text": None, "na": value is None})
+                                "value_int": None if text else value,
+                                "value_text": value if text else None, "na": value is None})
             if r.comment:
                 answers.append({"response_id": rid, "question_id": questions["COMMENT"],
                                 "value_int": None, "value_text": r.comment, "na": False})
@@ -159,7 +162,7 @@ def seed_demo_responses(n_per_unit: int = 150, periods: Iterable[str] = ("2026-H
             for i in range(n):
                 person = rng.gauss(0, 0.8)
                 field_ = None if rng.random() < 0.12 else rng.choice(field_mix)
-                answers = {}
+                answers: dict[str, int | str | None] = {}
                 for q in questions:
                     component_effect = -0.6 if q.component in ("A1", "A6") else 0.0
                     p = _clamp(1 / (1 + math.exp(-(level + shift + person + component_effect))))
