@@ -18,8 +18,8 @@ from forms.campaigns import ActionForm, campaign_form, format_day
 from survey.campaigns import bp
 from survey.catalog.instrument import COMPONENTS
 from survey.catalog.question_bank import AREA_NAMES, B_COMPONENTS, GROUP_A, b_preview
-from survey.i18n import current_lang
 from survey.dashboards import formatting
+from survey.i18n import current_lang
 from survey.indices import report_data
 from survey.intake.tokens import unit_survey_url
 from survey.models import CampaignTarget, Survey, SurveyVersion
