@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from survey import models  # noqa: F401  (register tables on the metadata)
+    from survey.indices import scores  # noqa: F401  (ORM writers get their score rows: after_flush)
     from survey.admin import bp as admin_bp
     from survey.api import bp as api_bp
     from survey.auth import bp as auth_bp

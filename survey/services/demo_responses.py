@@ -20,6 +20,7 @@ from survey.catalog.instrument import SERVICE_FIELDS, STANDING_CODE
 from survey.catalog.periods import VIETNAM
 from survey.extensions import db
 from survey.indices import rollups
+from survey.indices.scores import write_scores
 from survey.intake.anonymity import to_the_hour  # stored as citizens' are: to the hour
 from survey.models import Answer, Question, Response, ServiceVolume, Survey, SurveyVersion, Unit
 
@@ -80,6 +81,7 @@ def insert_responses(version_id: int, rows: Sequence[NewResponse]) -> list[int]:
                                 "value_int": None, "value_text": r.comment, "na": False})
         if answers:
             db.session.execute(insert(Answer), answers)
+            write_scores(db.session, new_ids)  # Core inserts: no ORM flush to score them
         ids.extend(new_ids)
     # A version with answers is frozen (DESIGN.md §3), whoever stored them.
     db.session.execute(update(SurveyVersion).where(SurveyVersion.id == version_id)
