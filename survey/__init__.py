@@ -41,7 +41,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from survey import models  # noqa: F401  (register tables on the metadata)
-    from survey.indices import scores  # noqa: F401  (ORM writers get their score rows: after_flush)
     from survey.admin import bp as admin_bp
     from survey.api import bp as api_bp
     from survey.auth import bp as auth_bp
@@ -53,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.feedback import bp as feedback_bp
     from survey.feedback import case_bp
     from survey.gate import init_gate
+    from survey.indices import scores  # noqa: F401  (ORM writers get their score rows: after_flush)
     from survey.links import bp as links_bp
     from survey.officials import bp as officials_bp
     from survey.officials.nav import can, nav_links

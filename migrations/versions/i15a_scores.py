@@ -39,8 +39,6 @@ def upgrade():
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('period', sa.String(length=8), nullable=False),
     sa.Column('y', sa.Float(), nullable=False),
-    sa.ForeignKeyConstraint(['response_id'], ['response.id'], name=op.f('fk_response_score_response_id_response'),
-                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('response_id', 'kind', 'code', 'period', name=op.f('pk_response_score'))
     )
     op.execute(BACKFILL)

@@ -98,5 +98,5 @@ def _after_flush(session: Session, _context: Any) -> None:
     if ids:
         write_scores(session.connection(), ids)
     if dropped:
-        # SQLite enforces ON DELETE CASCADE only with its pragma on; say it plainly.
+        # No foreign key cascades (models/responses.py says why).
         session.connection().execute(_DELETE, {"ids": sorted(dropped)})

@@ -22,7 +22,7 @@ from survey.extensions import db
 from survey.indices import rollups
 from survey.indices.scores import write_scores
 from survey.intake.anonymity import to_the_hour  # stored as citizens' are: to the hour
-from survey.models import Answer, Question, Response, ServiceVolume, Survey, SurveyVersion, Unit
+from survey.models import Answer, Question, Response, ResponseScore, ServiceVolume, Survey, SurveyVersion, Unit
 
 DEMO_KEY = "demo-"
 CHUNK = 2000
@@ -195,6 +195,7 @@ def seed_demo_responses(n_per_unit: int = 150, periods: Iterable[str] = ("2026-H
 def _clear(periods: Sequence[str], unit_ids: list[int]) -> None:
     demo = select(Response.id).where(Response.idempotency_key.like(f"{DEMO_KEY}%"))
     db.session.execute(delete(Answer).where(Answer.response_id.in_(demo)))
+    db.session.execute(delete(ResponseScore).where(ResponseScore.response_id.in_(demo)))
     db.session.execute(delete(Response).where(Response.idempotency_key.like(f"{DEMO_KEY}%")))
     db.session.execute(delete(ServiceVolume).where(ServiceVolume.period.in_(periods),
                                                    ServiceVolume.unit_id.in_(unit_ids)))
