@@ -13,9 +13,10 @@ N <= n, an interval on 0 degrees of freedom) is NaN, never None, so every consum
 from __future__ import annotations
 
 import math
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import KW_ONLY, dataclass, fields
+from typing import Any, Mapping, Sequence
 
-__all__ = ["Estimate", "METHODS", "MIN_N", "MAX_HALF_WIDTH", "is_reliable"]
+__all__ = ["Estimate", "METHODS", "MIN_N", "MAX_HALF_WIDTH", "estimates_from_columns", "is_reliable"]
 
 # The interval an estimate got.  "mean": t on degf; "logit", "beta" (Korn-Graubard), "wilson":
 # proportion intervals (analysis.intervals); "difference": t on a contrast within one design
@@ -81,3 +82,26 @@ class Estimate:
     @property
     def half_width(self) -> float:
         return (self.ci_high - self.ci_low) / 2
+
+
+_FIELDS = tuple(f.name for f in fields(Estimate))
+
+
+def estimates_from_columns(columns: Mapping[str, Sequence[Any]]) -> list[Estimate]:
+    """Estimates built in bulk from columns of plain Python values (``tolist()``), one per row.
+
+    Every field of :class:`Estimate` must be a column.  A frozen dataclass's ``__init__`` sets
+    each of its 17 fields through ``object.__setattr__``, ~5 µs a row; filling the instance's
+    ``__dict__`` directly makes the same immutable objects ~4x faster, which matters for an
+    index table of 10^5 rows.  Equal to ``Estimate(**row)`` (tests/analysis).
+    """
+    missing = set(_FIELDS) - set(columns)
+    if missing:
+        raise ValueError(f"columns missing: {sorted(missing)}")
+    new = object.__new__
+    out = []
+    for values in zip(*(columns[name] for name in _FIELDS)):
+        est = new(Estimate)
+        est.__dict__.update(zip(_FIELDS, values))
+        out.append(est)
+    return out

@@ -57,7 +57,7 @@ import numpy as np
 from . import intervals
 from .design import Design, DesignError
 from .estimate import MAX_HALF_WIDTH as LEVEL_HALF_WIDTH
-from .estimate import MIN_N, Estimate
+from .estimate import MIN_N, Estimate, estimates_from_columns
 from .estimators import columns_from_moments
 from .sums import ELEMENT_COLUMNS, column, has_column, moments_from_sums
 from .ties import competition_ranks
@@ -152,26 +152,27 @@ def index_table(frame: Any, cells: Any, lonely_psu: str = "adjust",
     rare service field), and R's "adjust" keeps their variance instead of dropping it.
     Rows come in the order of their keys (unit, period, stat, measure, each sorted).
     """
-    return _rows(_index_columns(frame, cells, lonely_psu, rate_ci, level), level)
+    return estimates_of(index_columns(frame, cells, lonely_psu, rate_ci, level), level)
 
 
-def _rows(t: dict[str, np.ndarray], level: float) -> list[Estimate]:
-    """Columns to Estimates, as plain Python values (tolist: one conversion per column)."""
-    c = {k: t[k].tolist() for k in KEY_COLUMNS + _VALUE_COLUMNS}
-    return [Estimate(estimate=e, se=se, ci_low=lo, ci_high=hi, n=n, n_eff=ne, deff=de, df=df,
-                     level=level, method=m, reliable=ok, rank=r, rank_best=rb, rank_worst=rw,
-                     unit=u, period=p, stat=st, measure=ms)
-            for u, p, st, ms, e, se, lo, hi, n, ne, de, df, m, ok, r, rb, rw
-            in zip(*(c[k] for k in KEY_COLUMNS + _VALUE_COLUMNS))]
+def estimates_of(t: Mapping[str, np.ndarray], level: float = 0.95,
+                 order: np.ndarray | None = None) -> list[Estimate]:
+    """Columns of :func:`index_columns` to Estimates (in ``order``, default as they are),
+    built in bulk: one ``tolist`` per column, no per-row arithmetic."""
+    columns: dict[str, Any] = {k: (t[k] if order is None else t[k][order]).tolist()
+                               for k in KEY_COLUMNS + _VALUE_COLUMNS}
+    columns["level"] = [level] * len(columns["n"])
+    return estimates_from_columns(columns)
 
 
 _VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff", "df", "method",
                   "reliable", "rank", "rank_best", "rank_worst")
 
 
-def _index_columns(frame: Any, cells: Any, lonely_psu: str, rate_ci: str, level: float
-                   ) -> dict[str, np.ndarray]:
-    """:func:`index_table` as columns (NumPy arrays, one entry per cell domain)."""
+def index_columns(frame: Any, cells: Any, lonely_psu: str = "adjust", rate_ci: str = "logit",
+                  level: float = 0.95) -> dict[str, np.ndarray]:
+    """:func:`index_table` as columns (NumPy arrays, one entry per cell domain): every
+    estimate, interval, flag and rank computed in array operations; no object per row."""
     clustered = has_column(cells, "psu")
     design = Design.from_aggregates(column(frame, "stratum"), column(frame, "n_psu"),
                                     lonely_psu=lonely_psu, elements=not clustered)

@@ -8,7 +8,16 @@ schema with COPY (psycopg 3), runs ANALYZE as autovacuum would, then:
 - ``fold``: times ``rollups.refresh()`` folding all N responses (µs per response);
 - ``rollup``: times index_rows(period, None) again, now reading the rollup (median of --runs),
   with the peak Python memory (tracemalloc: NumPy included) of one run;
-- ``+tail``: adds --tail fresh unfolded responses and times it again (rollup + live tail).
+- ``+tail``: adds --tail fresh unfolded responses and times it again (rollup + live tail);
+- ``province``: the index table of --province units (a province's communes), from the rollup;
+- ``unit``: one unit's dashboard page (GET, analyst signed in), server time (test client);
+- peak memory: Python's (tracemalloc, NumPy included) of one national table, and the process's
+  peak RSS at the end of each size.
+
+``score`` (part of the load, timed apart): the set-based statement that writes the score rows
+of the loaded responses (the migration's backfill; submissions write their own).  Set
+BENCH_REPO=/work/main to run the same steps on another checkout's code (one without score rows
+skips that step), for old-vs-new ratios in one run.
 
     .venv/bin/python bench/indices_db.py --sizes 1e6,1e7 --units 3321
     .venv/bin/python bench/indices_db.py --sizes 1e5 --units 200 --runs 5 --live \
@@ -19,7 +28,9 @@ The database named in --url is dropped and re-created for every size.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import resource
 import secrets
 import statistics
 import sys
@@ -33,7 +44,8 @@ import psycopg
 from sqlalchemy import insert, select, text
 from sqlalchemy.engine import make_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = os.environ.get("BENCH_REPO") or str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, REPO)
 
 from flask_migrate import upgrade  # noqa: E402
 
@@ -43,7 +55,9 @@ from survey.demo import seed_demo  # noqa: E402
 from survey.extensions import db  # noqa: E402
 from survey.indices import rollups  # noqa: E402
 from survey.indices.aggregates import index_rows  # noqa: E402
-from survey.models import Counter, Question, ServiceVolume, Survey, Unit  # noqa: E402
+from survey.models import Counter, Question, ServiceVolume, Survey, Unit, User  # noqa: E402
+
+SCORED = importlib.util.find_spec("survey.indices.scores") is not None
 
 PERIOD = "2026-H2"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_indices"
@@ -180,23 +194,65 @@ def load(url: str, n: int, n_units: int, seed: int, first: int = 0) -> float:
         conn.commit()
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
         conn.execute("ANALYZE")
+    loaded = time.perf_counter() - started
+    return loaded, score(url, n, first)
+
+
+def score(url: str, n: int, first: int) -> float:
+    """Write the score rows of responses first+1..first+n as the migration's backfill does."""
+    if not SCORED:
+        return 0.0
+    from survey.indices.scores import ANSWERS_OF, score_statement
+    started = time.perf_counter()
+    with psycopg.connect(conninfo(url)) as conn:
+        conn.execute("SET work_mem = '256MB'")
+        saved = drop_constraints(conn, "response_score") if n >= BULK_FROM else None
+        conn.execute(score_statement(ANSWERS_OF.format(where=f" WHERE a.response_id > {int(first)}")))
+        if saved:
+            restore_constraints(conn, "response_score", saved)
+        conn.commit()
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        conn.execute("ANALYZE response_score")
     return time.perf_counter() - started
 
 
-def measure(runs: int) -> tuple[list[float], float, int]:
+def measure(runs: int, units: set[int] | None = None) -> tuple[list[float], float, int]:
     times = []
     for _ in range(runs):
         db.session.expire_all()
         t0 = time.perf_counter()
-        rows = index_rows(PERIOD, None)
+        rows = index_rows(PERIOD, units)
         times.append(time.perf_counter() - t0)
         db.session.rollback()
     tracemalloc.start()
-    index_rows(PERIOD, None)
+    index_rows(PERIOD, units)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     db.session.rollback()
     return times, peak / 2**20, len(rows)
+
+
+def dashboard(app, runs: int) -> tuple[list[float], int]:
+    """Server time of one unit's dashboard page (analyst signed in, warm), and its status."""
+    unit_id = db.session.scalar(select(Unit.id).where(Unit.code == "B00000"))
+    analyst = db.session.scalar(select(User).where(User.role == "analyst"))
+    db.session.rollback()
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = analyst.get_id()
+        sess["_fresh"] = True
+    url = f"/quan-ly/bang-dieu-khien/?period={PERIOD}&unit={unit_id}"
+    status = client.get(url).status_code
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        client.get(url)
+        times.append(time.perf_counter() - t0)
+    return times, status
+
+
+def peak_rss() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def report(size: int, step: str, seconds: list[float], extra: str = "") -> None:
@@ -210,6 +266,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1e5,1e6", help="responses per run, e.g. 1e5,1e6")
     parser.add_argument("--units", type=int, default=120, help="synthetic communes")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--province", type=int, default=100, help="units of the province table")
     parser.add_argument("--tail", type=int, default=10_000,
                         help="unfolded responses added for the last timing")
     parser.add_argument("--live", action="store_true", help="also time the unfolded query")
@@ -234,9 +291,12 @@ def main() -> None:
         with app.app_context():
             upgrade()
             seed_demo()
-            loaded = load(args.url, size, args.units, args.seed)
+            loaded, scored = load(args.url, size, args.units, args.seed)
             answers = db.session.scalar(text("SELECT count(*) FROM answer"))
             report(size, "load", [loaded], f"{answers:,} answer rows, {args.units} units")
+            if SCORED:
+                rows = db.session.scalar(text("SELECT count(*) FROM response_score"))
+                report(size, "score", [scored], f"{rows:,} score rows, {scored / size * 1e6:.1f} µs each")
             if args.live:
                 times, peak, rows = measure(args.runs)
                 report(size, "live", times, f"{rows:,} rows, peak {peak:.0f} MiB")
@@ -248,10 +308,17 @@ def main() -> None:
                 conn.execute("VACUUM ANALYZE")
             times, peak, rows = measure(args.runs)
             report(size, "rollup", times, f"{rows:,} rows, peak {peak:.0f} MiB")
+            province = set(db.session.scalars(select(Unit.id).where(Unit.code.like("B%"))
+                                              .order_by(Unit.code).limit(args.province)))
+            times, peak, rows = measure(args.runs, province)
+            report(size, "province", times, f"{len(province)} units, {rows:,} rows, peak {peak:.0f} MiB")
+            times, status = dashboard(app, args.runs)
+            report(size, "unit", times, f"dashboard page, HTTP {status}")
             if args.tail:
                 load(args.url, args.tail, args.units, args.seed + 1, first=size)
                 times, peak, rows = measure(args.runs)
                 report(size, "+tail", times, f"{args.tail:,} unfolded, {rows:,} rows")
+            print(f"{size:>11,} peak RSS {peak_rss():.0f} MiB (process, so far)", flush=True)
             db.session.remove()
             db.engine.dispose()
 

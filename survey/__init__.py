@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.feedback import bp as feedback_bp
     from survey.feedback import case_bp
     from survey.gate import init_gate
+    from survey.indices import scores  # noqa: F401  (ORM writers get their score rows: after_flush)
     from survey.links import bp as links_bp
     from survey.officials import bp as officials_bp
     from survey.officials.nav import can, nav_links

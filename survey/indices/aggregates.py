@@ -44,7 +44,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.util import identity_key
 
 from analysis import Estimate
-from analysis.indices import index_table
+from analysis.indices import estimates_of, index_columns
 from analysis.report.language import N_
 from analysis.report.model import weakest_items
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
@@ -243,7 +243,34 @@ def index_table_for(periods: Sequence[str], unit_ids: AbstractSet[int] | None,
     data = weighted(inst, periods, unit_ids, stats, include, True if verified_only else None)
     if not data.strata or len(data.cells["n"]) == 0:
         return []
-    return rows_of(data, index_table(data.frame(), data.cells))
+    cols = index_columns(data.frame(), data.cells)
+    unit_ids_found = np.unique(cols["unit"]).astype(np.int64)
+    units = {u.id: (u.code, u.name, u.kind) for u in _units(set(unit_ids_found.tolist()))}
+    # Order in arrays (period, stat, measure, ranked first by rank, unit code), then build the
+    # objects once, already sorted: no Python sort with a key function over 10^5 rows.
+    code_of = np.array([units[u][0] for u in unit_ids_found.tolist()])
+    unit_at = np.searchsorted(unit_ids_found, cols["unit"].astype(np.int64))
+    stat_order = np.array([STATS.index(s) for s in cols["stat"].tolist()], dtype=np.int64)
+    rank = np.where(cols["rank"] > 0, cols["rank"], 10**9)
+    order = np.lexsort((code_of[unit_at], rank, cols["measure"], stat_order, cols["period"]))
+    estimates = estimates_of(cols, order=order)
+    flags: dict[tuple[int, str], tuple[int, bool, int]] = {}
+    for s in data.strata:
+        responses, weighted_, fallback = flags.get((s["unit_id"], s["period"]), (0, s["weighted"], 0))
+        flags[(s["unit_id"], s["period"])] = (responses + s["n_h"], weighted_,
+                                              fallback + (s["n_h"] if s["fallback"] else 0))
+    keys = zip(cols["unit"][order].tolist(), cols["period"][order].tolist())
+    new = object.__new__
+    rows = []
+    for e, key in zip(estimates, keys):
+        # IndexRow's fields in bulk, as analysis.estimate.estimates_from_columns does.
+        row = new(IndexRow)
+        code, name, kind = units[key[0]]
+        responses, weighted_, fallback = flags[key]
+        row.__dict__.update(est=e, unit_code=code, unit_name=name, unit_kind=kind,
+                            responses=responses, weighted=weighted_, fallback_responses=fallback)
+        rows.append(row)
+    return rows
 
 
 def rows_of(data: Weighted, estimates: list[Estimate], period: str | None = None

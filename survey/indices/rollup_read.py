@@ -151,9 +151,7 @@ def _assemble(folded_strata: Sequence[Any], folded: dict[str, np.ndarray] | None
               tail: Sequence[Any], measure_of: dict[int, tuple[int, str]]) -> StratumSums:
     strata: list[tuple[int, str, str]] = []
     responses: list[int] = []
-    stratum_at: dict[tuple[int, str, str], int] = {}
     for _sid, unit_id, period, field, n in folded_strata:
-        stratum_at[(unit_id, period, field)] = len(strata)
         strata.append((unit_id, period, field))
         responses.append(int(n))
     measures = sorted(set(measure_of.values()))
@@ -170,31 +168,69 @@ def _assemble(folded_strata: Sequence[Any], folded: dict[str, np.ndarray] | None
         cols["m"].append(lookup[folded["mid"]])
         for k in ("n", "sat", "s1", "s2"):
             cols[k].append(folded[k])
-    extra: dict[str, list] = {k: [] for k in cols}
     volumes: dict[tuple[int, str, str], float] = {}
-    for unit_id, period, field, kind, code, n, sat, s1, s2 in tail:
-        key = (unit_id, period, field)
-        if kind == KIND_VOLUME:
-            volumes[key] = int(n)
-            continue
-        if key not in stratum_at:
-            stratum_at[key] = len(strata)
-            strata.append(key)
-            responses.append(0)
-        if kind == KIND_COUNT:
-            responses[stratum_at[key]] += int(n)
-            continue
-        if (kind, code) not in measure_at:
-            measure_at[(kind, code)] = len(measures)
-            measures.append((kind, code))
-        for k, v in zip(extra, (stratum_at[key], measure_at[(kind, code)], n, sat, s1, s2)):
-            extra[k].append(v)
-    for k in cols:
-        cols[k].append(np.asarray(extra[k], dtype=np.int64 if k in ("st", "m", "n", "sat")
-                                  else float))
-    joined = {k: np.concatenate(v) for k, v in cols.items()}
+    rows = [r for r in tail if r[3] != KIND_VOLUME]
+    for unit_id, period, field, _kind, _code, n, *_ in (r for r in tail if r[3] == KIND_VOLUME):
+        volumes[(unit_id, period, field)] = int(n)
+    if rows:
+        _tail_columns(rows, folded_strata, strata, responses, measures, measure_at, cols)
+    joined = {k: np.concatenate(v) if v else np.array([], dtype=np.int64 if k in ("st", "m", "n", "sat")
+                                                      else float) for k, v in cols.items()}
     return StratumSums(strata, responses, measures, joined["st"], joined["m"], joined["n"],
                        joined["sat"], joined["s1"], joined["s2"], volumes)
+
+
+def _codes(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    labels, inverse = np.unique(np.asarray(values), return_inverse=True)
+    return labels, inverse.astype(np.int64)
+
+
+def _tail_columns(rows: Sequence[Any], folded_strata: Sequence[Any],
+                  strata: list[tuple[int, str, str]], responses: list[int],
+                  measures: list[tuple[int, str]], measure_at: dict[tuple[int, str], int],
+                  cols: dict[str, list[np.ndarray]]) -> None:
+    """The live tail's rows (unit, period, field, kind, code, n, sat, s1, s2) as columns, added
+    to ``cols``; strata and measures not in the rollup are appended (in order of appearance).
+    Keys are matched as integer codes in NumPy: no Python work per row beyond reading it."""
+    unit, period, field, kind, code, n, sat, s1, s2 = (list(c) for c in zip(*rows))
+    n_folded = len(folded_strata)
+    # One integer per (unit, period, field), the folded strata first (each appears once).
+    units = np.asarray([r[1] for r in folded_strata] + unit, dtype=np.int64)
+    p_lab, p_code = _codes([r[2] for r in folded_strata] + period)
+    f_lab, f_code = _codes([r[3] for r in folded_strata] + field)
+    key = (units * len(p_lab) + p_code) * len(f_lab) + f_code
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    by_first = np.argsort(first, kind="stable")
+    position = np.empty(len(first), dtype=np.int64)
+    position[by_first] = np.arange(len(first))
+    stratum = position[inverse.reshape(-1)]
+    for at in first[by_first][n_folded:].tolist():     # strata the rollup does not have
+        strata.append((int(units[at]), str(p_lab[p_code[at]]), str(f_lab[f_code[at]])))
+        responses.append(0)
+    stratum = stratum[n_folded:]
+    kinds = np.asarray(kind, dtype=np.int64)
+    counts = np.asarray(n, dtype=np.int64)
+    is_count = kinds == KIND_COUNT
+    added = np.bincount(stratum[is_count], weights=counts[is_count], minlength=len(strata))
+    for i in np.flatnonzero(added).tolist():
+        responses[i] += int(added[i])
+    cells = ~is_count
+    c_lab, c_code = _codes(code)
+    pair = kinds * len(c_lab) + c_code
+    pairs, pair_inverse = np.unique(pair[cells], return_inverse=True)
+    lookup = np.empty(len(pairs), dtype=np.int64)
+    for j, p in enumerate(pairs.tolist()):               # a few dozen measures
+        m = (int(p // len(c_lab)), str(c_lab[p % len(c_lab)]))
+        if m not in measure_at:
+            measure_at[m] = len(measures)
+            measures.append(m)
+        lookup[j] = measure_at[m]
+    cols["st"].append(stratum[cells])
+    cols["m"].append(lookup[pair_inverse.reshape(-1)])
+    cols["n"].append(counts[cells])
+    cols["sat"].append(np.asarray(sat, dtype=np.int64)[cells])
+    cols["s1"].append(np.asarray(s1, dtype=float)[cells])
+    cols["s2"].append(np.asarray(s2, dtype=float)[cells])
 
 
 # --- folding -----------------------------------------------------------------------------

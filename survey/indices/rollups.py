@@ -2,9 +2,10 @@
 
 An index table needs, per stratum (survey x unit x period x raw service field) and measure,
 only n, the count of satisfied answers, Σy and Σy² (indices/aggregates.py turns those into
-the weighted sums of analysis.sums).  Computing them from 10 million responses x ~20 answer
-rows at every request costs minutes, and they are additive, so :func:`refresh` folds each
-response in exactly once: it marks a set of unfolded responses with a fresh batch id
+the weighted sums of analysis.sums).  Both the fold and the live tail sum the narrow score
+rows written with each response (indices/scores.py) with one GROUP BY.  Computing them from
+10 million responses x ~20 answer rows at every request costs minutes, and they are additive,
+so :func:`refresh` folds each response in exactly once: it marks a set of unfolded responses with a fresh batch id
 (``Response.rollup_batch``), adds their sums to ``rollup_stratum`` / ``rollup_cell`` with
 INSERT ... ON CONFLICT DO UPDATE, and commits the marks and the sums together.
 

@@ -13,7 +13,7 @@ from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal, 
 from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import db
 from survey.memo import once, remember
-from survey.models import Answer, Question, Response, RollupState, Survey, SurveyVersion
+from survey.models import Answer, Question, Response, ResponseScore, RollupState, Survey, SurveyVersion
 from survey.models.responses import COUNTED
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
 
@@ -145,29 +145,6 @@ def _by_counter(code: Any, counter: Any) -> Any:
     return code + literal(COUNTER_MARK, String) + cast(counter, String)
 
 
-def _item_select(where: Sequence[Any], by_counter: bool = False) -> Any:
-    """Per stratum and item code: valid answers (1..5), satisfied (4-5), Σv, Σv²."""
-    v, f = Answer.value_int, _field_expr()
-    extra = [Response.counter_id] if by_counter else []
-    # Group by question id first (answer and response columns only); item codes and the
-    # likert5 filter are joined to the much smaller grouped result.
-    raw = (select(Response.unit_id, Response.period, f.label("field"), Answer.question_id,
-                  *extra, func.count().label("n"), func.count().filter(v >= 4).label("sat"),
-                  func.sum(v).label("s1"), func.sum(v * v).label("s2"))
-           .join(Response, Response.id == Answer.response_id)
-           .where(*where, v.between(1, 5))
-           .group_by(Response.unit_id, Response.period, f, Answer.question_id, *extra)
-           ).subquery("raw")
-    code = _by_counter(Question.code, raw.c.counter_id) if by_counter else Question.code
-    keys = (raw.c.unit_id, raw.c.period, raw.c.field, code)
-    return (select(raw.c.unit_id, raw.c.period, raw.c.field,
-                   literal(KIND_ITEM, Integer).label("kind"), code.label("code"),
-                   func.sum(raw.c.n).label("n"), func.sum(raw.c.sat).label("sat"),
-                   _f(func.sum(raw.c.s1)).label("s1"), _f(func.sum(raw.c.s2)).label("s2"))
-            .join(Question, Question.id == raw.c.question_id)
-            .where(Question.type == "likert5").group_by(*keys))
-
-
 def _per_response(inst: Instrument, where: Sequence[Any]) -> tuple[Any, list[Any], Any]:
     """Per response (rid): its component scores and the expression of its overall score.
 
@@ -201,44 +178,72 @@ def overall_scores(inst: Instrument, where: Sequence[Any]) -> Any:
     return select(per.c.rid.label("rid"), overall.label("y")).subquery("overall_score")
 
 
-def _composite_selects(inst: Instrument, where: Sequence[Any], by_counter: bool = False
-                       ) -> list[Any]:
-    """Per stratum: count, Σy, Σy² of each component score and of the overall score."""
-    if not inst.components:
-        return []
-    per, comp_cols, overall = _per_response(inst, where)
-    f = _field_expr()
-    columns = []
-    for i, y in enumerate(comp_cols + [overall]):
-        columns += [func.count(y).label(f"m{i}_n"), func.sum(y).label(f"m{i}_s1"),
-                    func.sum(y * y).label(f"m{i}_s2")]
+def _score_select(where: Sequence[Any], kinds: Sequence[int], by_counter: bool = False) -> Any:
+    """Per stratum and measure: n, satisfied (y >= 4: items rated 4-5; never a 0-1 score),
+    Σy, Σy², from the score rows written at submission (indices/scores.py)."""
+    y, f = ResponseScore.y, _field_expr()
     extra = [Response.counter_id] if by_counter else []
-    wide = (select(Response.unit_id, Response.period, f.label("field"), *extra, *columns)
-            .join(per, per.c.rid == Response.id)
-            .group_by(Response.unit_id, Response.period, f, *extra)).cte("wide")
+    code = _by_counter(ResponseScore.code, Response.counter_id) if by_counter else ResponseScore.code
+    return (select(Response.unit_id, Response.period, f.label("field"),
+                   cast(ResponseScore.kind, Integer).label("kind"), code.label("code"),
+                   func.count().label("n"), func.count().filter(y >= 4).label("sat"),
+                   _f(func.sum(y)).label("s1"), _f(func.sum(y * y)).label("s2"))
+            .join(Response, and_(Response.id == ResponseScore.response_id,
+                                 Response.period == ResponseScore.period))
+            .where(*where, ResponseScore.kind.in_(sorted(kinds)))
+            .group_by(Response.unit_id, Response.period, f, ResponseScore.kind, ResponseScore.code,
+                      *extra))
 
-    def code_of(code: str) -> Any:
-        named = literal(code, String)
-        return _by_counter(named, wide.c.counter_id) if by_counter else named
-    return [select(wide.c.unit_id, wide.c.period, wide.c.field,
-                   literal(kind, Integer).label("kind"), code_of(code).label("code"),
-                   wide.c[f"m{i}_n"].label("n"), literal(0, Integer).label("sat"),
-                   _f(wide.c[f"m{i}_s1"]).label("s1"), _f(wide.c[f"m{i}_s2"]).label("s2"))
-            .where(wide.c[f"m{i}_n"] > 0)
-            for i, (kind, code) in enumerate(inst.measures())]
+
+def equal_weights(inst: Instrument) -> bool:
+    """Whether the stored overall score (the equal-weight mean) is the survey's."""
+    return len(set(inst.component_weights.values())) <= 1
+
+
+def _weighted_overall_select(inst: Instrument, where: Sequence[Any], by_counter: bool = False) -> Any:
+    """Per stratum: n, Σy, Σy² of the overall score under unequal component weights, combined
+    per response from its component score rows: Σ k_c y_c / Σ k_c over the components it
+    answered (a response whose answered components all weigh 0 has no overall score)."""
+    y = ResponseScore.y
+    k = case(*((ResponseScore.code == c, inst.component_weights[c]) for c in inst.components),
+             else_=0.0)
+    per = (select(ResponseScore.response_id.label("rid"),
+                  (_f(func.sum(k * y)) / func.nullif(_f(func.sum(k)), 0.0)).label("y"))
+           .join(Response, and_(Response.id == ResponseScore.response_id,
+                                Response.period == ResponseScore.period))
+           .where(*where, ResponseScore.kind == KIND_COMPONENT,
+                  ResponseScore.code.in_(inst.components))
+           .group_by(ResponseScore.response_id)).subquery("per_response")
+    f = _field_expr()
+    extra = [Response.counter_id] if by_counter else []
+    code = literal(OVERALL, String)
+    if by_counter:
+        code = _by_counter(code, Response.counter_id)
+    return (select(Response.unit_id, Response.period, f.label("field"),
+                   literal(KIND_OVERALL, Integer).label("kind"), code.label("code"),
+                   func.count(per.c.y).label("n"), literal(0, Integer).label("sat"),
+                   _f(func.sum(per.c.y)).label("s1"), _f(func.sum(per.c.y * per.c.y)).label("s2"))
+            .join(per, per.c.rid == Response.id)
+            .group_by(Response.unit_id, Response.period, f, *extra)
+            .having(func.count(per.c.y) > 0))
 
 
 def sum_selects(inst: Instrument, where: Sequence[Any], kinds: set[int],
                 by_counter: bool = False) -> list[Any]:
-    """The count per stratum and the measures' sums.  ``by_counter``: each measure's code
-    carries the counter (``A1@17``, split by aggregates.weighted): counters are domains
-    within the unit's strata, which stay unit x field x period (weights are the unit's)."""
+    """The count per stratum, then the sums of every measure of ``kinds`` (one GROUP BY over
+    score rows; a second for the overall score when the component weights are unequal).
+    ``by_counter``: each measure's code carries the counter (``A1@17``, split by
+    aggregates.weighted): counters are domains within the unit's strata, which stay
+    unit x field x period (weights are the unit's)."""
     parts = [count_select(where)]
-    if KIND_ITEM in kinds:
-        parts.append(_item_select(where, by_counter))
-    if kinds & {KIND_COMPONENT, KIND_OVERALL}:
-        parts += [s for s, (kind, _) in zip(_composite_selects(inst, where, by_counter),
-                                            inst.measures()) if kind in kinds]
+    stored = kinds & {KIND_ITEM, KIND_COMPONENT}
+    weighted_overall = KIND_OVERALL in kinds and inst.components and not equal_weights(inst)
+    if KIND_OVERALL in kinds and not weighted_overall:
+        stored.add(KIND_OVERALL)
+    if stored:
+        parts.append(_score_select(where, sorted(stored), by_counter))
+    if weighted_overall:
+        parts.append(_weighted_overall_select(inst, where, by_counter))
     return parts
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from survey.catalog.periods import period_of
+from survey.indices import scores
 from survey.intake import citizen_connection
 from survey.intake.anonymity import dossier_hash, to_the_hour
 from survey.models import Answer, DossierLink, Response, SurveyVersion
@@ -104,6 +105,8 @@ _USE_LINK = (
 # SQLite parses "INSERT ... SELECT ... ON CONFLICT" only with a WHERE in the SELECT: both have one.
 _LINK_DOSSIER = text("INSERT INTO used_dossier (survey_id, dossier_hash) SELECT survey_id, dossier_hash "
                      "FROM dossier_link WHERE id = :link_id ON CONFLICT DO NOTHING")
+# The score rows of the response just stored, in the same transaction (indices/scores.py).
+_SCORES = text(scores.score_statement(scores.ANSWERS_OF.format(where=" WHERE a.response_id = :response_id")))
 _TYPED_DOSSIER = text("INSERT INTO used_dossier (survey_id, dossier_hash) SELECT :survey_id, :dossier_hash "
                       "WHERE true ON CONFLICT DO NOTHING")
 
@@ -146,6 +149,11 @@ def _pg_statement(link: bool, dossier: bool, freeze: bool):
                 "SELECT r.id, x.q, x.i, x.t, x.n FROM r, unnest(CAST(:question_ids AS INTEGER[]), "
                 "CAST(:value_ints AS SMALLINT[]), CAST(:value_texts AS TEXT[]), CAST(:nas AS BOOLEAN[])) "
                 "AS x(q, i, t, n))")
+    # Score once, here: the response's score rows from the same answer arrays (indices/scores.py).
+    ctes.append(scores.score_ctes("SELECT r.id AS response_id, CAST(:period AS VARCHAR) AS period, x.q AS "
+                                  "question_id, x.i AS value_int FROM r, unnest(CAST(:question_ids AS INTEGER[]), "
+                                  "CAST(:value_ints AS SMALLINT[])) AS x(q, i)"))
+    ctes.append(f"s AS ({scores.score_insert()})")
     if freeze:
         ctes.append("f AS (UPDATE survey_version SET frozen = true WHERE id = :survey_version_id "
                     "AND frozen = false AND EXISTS (SELECT 1 FROM r))")
@@ -209,6 +217,7 @@ def _insert_sqlite(conn: Connection, row: dict, sub: Submission, hashed_dossier:
             params[f"t{i}"] = a.value_text
             params[f"n{i}"] = a.na
         conn.execute(_insert_answers(len(sub.answers)), params)
+        conn.execute(_SCORES, {"response_id": response_id})
     if not sub.version.frozen:
         # Matches no row once frozen, so it takes no lock on the version row.
         conn.execute(_FREEZE, {"version_id": sub.version.id})

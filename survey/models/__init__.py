@@ -13,7 +13,7 @@ from survey.models.loop import (
                                TrackerCriterion,
                                TrackerImport,
 )
-from survey.models.responses import Answer, Response, ServiceVolume
+from survey.models.responses import Answer, Response, ResponseScore, ServiceVolume
 from survey.models.rollups import RollupCell, RollupMeasure, RollupState, RollupStratum
 from survey.models.surveys import Question, Survey, SurveyVersion
 from survey.models.units import Counter, Unit
@@ -30,6 +30,7 @@ __all__ = [
     "TrackerImport",
     "ROLES",
     "Answer",
+    "ResponseScore",
     "ApiToken",
     "AuditLog",
     "CampaignTarget",

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -88,6 +89,28 @@ class Answer(Model):
     na: Mapped[bool] = mapped_column(Boolean, default=False)
 
     response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class ResponseScore(Model):
+    """A response's value of one measure, written when the response is stored (same statement).
+
+    kind 1 (item, code = item code): y = the 1-5 answer (satisfied = y >= 4); kind 2 (component,
+    code = component): the share of the response's valid items in it rated 4-5; kind 3
+    ('overall'): the equal-weight mean of its component scores.  Rows exist for every response
+    whatever its status: sums join response and keep only counted ones (indices/scores.py).
+    ``period`` is the response's, so this table can be partitioned by period with response.
+    """
+
+    __tablename__ = "response_score"
+
+    # No foreign key: its check cost 20 µs per row, ~27 rows per submission (and most of a
+    # backfill); every writer deletes a response's score rows with its answers (retention,
+    # demo data, the ORM hook in indices/scores.py).
+    response_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    y: Mapped[float] = mapped_column(Float)
 
 
 class ServiceVolume(Model):

@@ -20,8 +20,9 @@ from survey.catalog.instrument import SERVICE_FIELDS, STANDING_CODE
 from survey.catalog.periods import VIETNAM
 from survey.extensions import db
 from survey.indices import rollups
+from survey.indices.scores import write_scores
 from survey.intake.anonymity import to_the_hour  # stored as citizens' are: to the hour
-from survey.models import Answer, Question, Response, ServiceVolume, Survey, SurveyVersion, Unit
+from survey.models import Answer, Question, Response, ResponseScore, ServiceVolume, Survey, SurveyVersion, Unit
 
 DEMO_KEY = "demo-"
 CHUNK = 2000
@@ -83,6 +84,7 @@ def insert_responses(version_id: int, rows: Sequence[NewResponse]) -> list[int]:
                                 "value_int": None, "value_text": r.comment, "na": False})
         if answers:
             db.session.execute(insert(Answer), answers)
+            write_scores(db.session, new_ids)  # Core inserts: no ORM flush to score them
         ids.extend(new_ids)
     # A version with answers is frozen (DESIGN.md §3), whoever stored them.
     db.session.execute(update(SurveyVersion).where(SurveyVersion.id == version_id)
@@ -196,6 +198,7 @@ def seed_demo_responses(n_per_unit: int = 150, periods: Iterable[str] = ("2026-H
 def _clear(periods: Sequence[str], unit_ids: list[int]) -> None:
     demo = select(Response.id).where(Response.idempotency_key.like(f"{DEMO_KEY}%"))
     db.session.execute(delete(Answer).where(Answer.response_id.in_(demo)))
+    db.session.execute(delete(ResponseScore).where(ResponseScore.response_id.in_(demo)))
     db.session.execute(delete(Response).where(Response.idempotency_key.like(f"{DEMO_KEY}%")))
     db.session.execute(delete(ServiceVolume).where(ServiceVolume.period.in_(periods),
                                                    ServiceVolume.unit_id.in_(unit_ids)))

@@ -14,7 +14,7 @@ from sqlalchemy import CursorResult, and_, delete, func, or_, select, update
 
 from survey.catalog.periods import in_vietnam
 from survey.extensions import db
-from survey.models import Answer, AuditLog, FeedbackCase, Response
+from survey.models import Answer, AuditLog, FeedbackCase, Response, ResponseScore
 from survey.models.integrity import ClientSalt, DossierLink
 
 
@@ -86,6 +86,7 @@ def purge(retention: Retention, now: datetime | None = None, dry_run: bool = Fal
     deletable = select(Response.id).where(old_rejected, Response.rollup_batch.is_(None))
     # Answers first and explicitly: SQLite enforces ON DELETE CASCADE only with a pragma.
     _apply(delete(Answer).where(Answer.response_id.in_(deletable)), dry_run)
+    _apply(delete(ResponseScore).where(ResponseScore.response_id.in_(deletable)), dry_run)
     report.removed["rejected_response"] = _apply(
         delete(Response).where(Response.id.in_(deletable)), dry_run,
         count=select(func.count()).select_from(deletable.subquery()))

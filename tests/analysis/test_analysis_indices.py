@@ -161,3 +161,25 @@ def test_constant_domain_test_sees_rounding_noise_without_the_exact_branch(monke
     monkeypatch.setattr(analysis.linearization, "CONSTANT_TOL", -1.0)
     with pytest.raises(AssertionError):
         test_constant_domain_gets_se_zero_in_index_rows()
+
+
+def test_estimates_built_in_bulk_equal_the_constructor():
+    from analysis.estimate import Estimate, estimates_from_columns
+
+    rows = [dict(estimate=0.5, se=0.1, ci_low=0.3, ci_high=0.7, n=40, n_eff=35.0, deff=1.1, df=39,
+                 level=0.95, method="logit", reliable=True, rank=1, rank_best=1, rank_worst=2,
+                 unit=7, period="2026-H2", stat="rate", measure="A1.1"),
+            dict(estimate=3.9, se=0.2, ci_low=3.5, ci_high=4.3, n=12, n_eff=float("nan"),
+                 deff=float("nan"), df=11, level=0.9, method="mean", reliable=False, rank=-1,
+                 rank_best=-1, rank_worst=-1, unit=None, period=None, stat=None, measure=None)]
+    columns = {k: [r[k] for r in rows] for k in rows[0]}
+    built = estimates_from_columns(columns)
+    assert [repr(b) for b in built] == [repr(Estimate(**r)) for r in rows]
+    assert built[0] == Estimate(**rows[0]) and hash(built[0]) == hash(Estimate(**rows[0]))
+    import dataclasses
+
+    import pytest
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built[0].estimate = 1.0  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        estimates_from_columns({k: v for k, v in columns.items() if k != "rank"})
