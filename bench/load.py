@@ -141,6 +141,53 @@ def run_wrk(port: int, users: int, seconds: float, paths: Path, prefix: Path, do
     return usage.ru_utime + usage.ru_stime
 
 
+def start_gunicorn(target: str, port: int, workers: int | None, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "gunicorn.conf.py"),
+               "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+    if workers:
+        command += ["-w", str(workers)]
+    return subprocess.Popen(command + [target], env=env, cwd=ROOT)
+
+
+def wait_ready(server: subprocess.Popen[bytes], port: int, workers: int | None) -> None:
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    expected = workers or int(os.environ.get("WEB_CONCURRENCY", 0)) or 2 * (os.cpu_count() or 1)
+    for _ in range(100):  # every worker forked before the load starts
+        if len(children_of(server.pid)) >= expected:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+
+
+def run_floor(users: int, seconds: float, warmup: float, workers: int | None) -> tuple[int, float]:
+    """The hello-world app (bench/hello_app.py) on the same gunicorn.conf.py, GET + POST pairs
+    from the same number of connections: (requests answered, worker CPU seconds)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    server = start_gunicorn("bench.hello_app:app", port, workers, env)
+    try:
+        wait_ready(server, port, workers)
+        wrk = ["wrk", f"-t{users}", f"-c{users}", "--timeout", "10s", "-s", str(ROOT / "bench" / "hello.lua"),
+               f"http://127.0.0.1:{port}/"]
+        if warmup > 0:
+            subprocess.run(wrk[:1] + [f"-d{warmup:g}s"] + wrk[1:], check=True, capture_output=True)
+        pids = children_of(server.pid)
+        before = cpu_each(pids)
+        out = subprocess.run(wrk[:1] + [f"-d{seconds:g}s"] + wrk[1:], check=True, capture_output=True,
+                             text=True).stdout
+        after = cpu_each(pids)
+    finally:
+        server.terminate()
+        server.wait(30)
+    requests = int(next(line for line in out.splitlines() if " requests in " in line).split()[0])
+    return requests, cpu_delta(before, after)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20, help="measured run")
@@ -193,26 +240,10 @@ def main() -> int:
     paths.write_text("".join(line.split("\t")[1] + "\n" for line in qr.stdout.splitlines() if "\t" in line))
 
     port = free_port()
-    command = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "gunicorn.conf.py"),
-               "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
-    if args.workers:
-        command += ["-w", str(args.workers)]
-    server = subprocess.Popen(command + ["wsgi:app"], env=env, cwd=ROOT)
+    server = start_gunicorn("wsgi:app", port, args.workers, env)
     warm, measured = Events(), Events()
     try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        expected = args.workers or int(os.environ.get("WEB_CONCURRENCY", 0)) or 2 * os.cpu_count()
-        for _ in range(100):  # every worker forked before the load starts
-            workers = children_of(server.pid)
-            if len(workers) >= expected:
-                break
-            time.sleep(0.1)
-        time.sleep(0.5)
+        wait_ready(server, port, args.workers)
         if args.warmup > 0:
             run_wrk(port, args.users, args.warmup, paths, work / "warm", args.double_tap, 1)
         workers = children_of(server.pid)
@@ -226,6 +257,7 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(30)
+    floor_requests, floor_cpu = run_floor(args.users, args.seconds, args.warmup, args.workers)
     warm.read(work / "warm", timed=False)
     measured.read(work / "measured", timed=True)
 
@@ -271,6 +303,13 @@ def main() -> int:
     print("CPU per submission (GET + POST): " + ", ".join(
         f"{name} {value / per * 1000:.2f} ms" for name, value in cpu.items())
         + f"; machine busy {busy * 100:.0f}%")
+    floor_ms = floor_cpu / max(floor_requests, 1) * 1000
+    citizen_ms = cpu["gunicorn workers"] / per * 1000
+    print(f"framework floor (bench/hello_app.py, same gunicorn.conf.py, GET/POST pairs): "
+          f"{floor_requests} requests, worker CPU {floor_ms:.3f} ms per request, {2 * floor_ms:.3f} ms per GET + POST")
+    print(f"citizen GET + POST: worker CPU {citizen_ms:.3f} ms per submission = "
+          f"{citizen_ms / (2 * floor_ms):.2f} × the floor's GET + POST "
+          f"({citizen_ms / floor_ms:.2f} × one floor request); target ≤ 3")
     print(f"database: acknowledged {len(acked)} (warm-up included), stored {len(stored)}, "
           f"stored while in flight at wrk's stop {len(in_flight)}, without all {ANSWERS_PER_RESPONSE} "
           f"answers {partial}, quarantined {quarantined}")
