@@ -81,16 +81,27 @@ def _ints(values: list) -> bool:
 
 def canonical_payload(token: str, salt: str = SALT) -> list | None:
     """The list a token carries when it is exactly what one of the QR keys signs, else None."""
+    found = _canonical(token, salt, qr_keys())
+    return list(found) if found is not None else None
+
+
+@lru_cache(maxsize=4096)
+def _canonical(token: str, salt: str, keys: tuple[str, ...]) -> tuple | None:
+    # Memoised per worker: a province's few thousand counter tokens are read on every citizen
+    # GET and POST, and the answer is a pure function of the token text and the keys (a key
+    # rotation changes `keys`, so it can never be answered from an older key's entry). A
+    # retired counter or a rotated poster is refused by the database lookup that follows,
+    # never here. Bounded, so forged tokens cannot grow it.
     # One serializer per key rather than itsdangerous' key list: the canonical check needs the
     # key that verified, to re-sign with it.
-    for serializer in _serializers(salt):
+    for serializer in _serializers_for(keys, salt):
         try:
             payload = serializer.loads(token)
         except BadSignature:
             continue
         if not isinstance(payload, list) or serializer.dumps(payload) != token:
             return None  # a re-spelling of a real token: not this URL
-        return payload
+        return tuple(payload)
     return None
 
 
