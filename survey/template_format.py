@@ -13,6 +13,7 @@ from flask import Flask
 
 from analysis.report.format_vi import MISSING, format_date, format_datetime, period_label
 from survey.catalog.periods import in_vietnam
+from survey.i18n import current_lang
 
 
 def vn_datetime(moment: datetime | None) -> str:
@@ -28,11 +29,12 @@ def vn_date(moment: date | datetime | None) -> str:
 
 
 def period_text(code: str | None) -> str:
-    """"6 tháng cuối năm 2026" for "2026-H2"; a code that is not a period is shown as sent."""
+    """"6 tháng cuối năm 2026" for "2026-H2" ("Second half of 2026" for an official reading English);
+    a code that is not a period is shown as sent."""
     if not code:
         return MISSING
     try:
-        return period_label(code)
+        return period_label(code, current_lang())
     except ValueError:
         return code
 

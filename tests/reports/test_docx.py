@@ -204,11 +204,12 @@ def test_a_new_model_block_is_printed_not_dropped():
 
     @dataclass(frozen=True)
     class Extended(type(demo.demo_thematic())):  # type: ignore[misc]
-        extra_blocks: tuple = ()
+        questions: tuple = ()
 
     base = demo.demo_thematic()
-    data = Extended(**{f: getattr(base, f) for f in base.__dataclass_fields__},
-                    extra_blocks=(YesNoBlock("C1", "Có biết chính sách", base.overall),
+    data = Extended(**{f: getattr(base, f) for f in base.__dataclass_fields__
+                       if f != "questions"},
+                    questions=(YesNoBlock("C1", "Có biết chính sách", base.overall),
                                RawBlock("C9", "Kênh thông tin", 17, (Share("Loa phát thanh", base.overall),))))
     word = docx_text(render_thematic_docx(replace(data)))
     assert f"C1. Có biết chính sách: {format_percent(base.overall.estimate)}" in word
