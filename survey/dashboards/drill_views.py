@@ -6,16 +6,16 @@ parameters, check scope and hand plain data to templates.
 """
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, render_template
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from survey.access import in_scope, restrict, visible_unit_ids
+from survey.access import in_scope, visible_unit_ids
 from survey.args import window_arg
 from survey.catalog.instrument import COMPONENTS
 from survey.catalog.periods import last_periods
 from survey.dashboards import bp, charts, queries
-from survey.dashboards.views import MEASURES, TREND_PERIODS, window_choices
+from survey.dashboards.views import MEASURES, TREND_PERIODS, comparison_args, window_choices
 from survey.extensions import db
 from survey.indices import drill
 from survey.indices.windows import Window
@@ -39,16 +39,8 @@ def overview():
     """The province: pooled index with its interval, components, weakest items, trend, and
     its units ranked on one measure with intervals and tie ranges."""
     window = window_arg()
-    kind = request.args.get("kind", "")
-    measure = request.args.get("measure", "overall")
-    if (kind and kind not in UNIT_KINDS) or measure not in MEASURES:
-        abort(404)
-    stat, code = MEASURES[measure]
-    visible = visible_unit_ids(current_user)   # None: the roles that compare see the province
-    unit_ids = visible
-    if kind:   # the province of this kind of unit: pooled and ranked among them only
-        unit_ids = set(db.session.scalars(
-            restrict(select(Unit.id).where(Unit.kind == kind), visible, Unit.id)))
+    # Of one kind of unit when asked: the province of those units, pooled and ranked among them.
+    kind, measure, stat, code, unit_ids, visible = comparison_args()
     figures = drill.province(window, unit_ids, stat, code, trend_periods(window))
     # The ranked units and the province (for its name) in one statement.
     names = {u.id: u for u in db.session.scalars(select(Unit).where(or_(

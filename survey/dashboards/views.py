@@ -6,6 +6,9 @@ indices/comments.
 """
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+from typing import NamedTuple
+
 from flask import abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
@@ -101,20 +104,36 @@ def window_choices(periods: list[str]) -> dict[str, list[str]]:
 MEASURES = {"overall": ("overall", "overall"), **{c: ("component", c) for c in COMPONENTS}}
 
 
-@bp.get("/so-sanh")
-@requires(Permission.COMPARE_UNITS)
-def province():
-    period = period_arg()
+class Comparison(NamedTuple):
+    kind: str
+    measure: str
+    stat: str
+    code: str
+    unit_ids: AbstractSet[int] | None  # the units compared; None: the whole province
+    visible: AbstractSet[int] | None   # the units the reader sees; None: the whole province
+
+
+def comparison_args() -> Comparison:
+    """A comparison page's ?kind=&measure=: the units the reader sees, of one kind when asked,
+    so they rank like with like; 404 on an unknown kind or measure."""
     kind = request.args.get("kind", "")
     measure = request.args.get("measure", "overall")
     if (kind and kind not in UNIT_KINDS) or measure not in MEASURES:
         abort(404)
     stat, code = MEASURES[measure]
-    visible = visible_unit_ids(current_user)  # None: the roles that compare see the province
+    visible = visible_unit_ids(current_user)
     unit_ids = visible
-    if kind:  # ranks among units of this kind only, so they compare like with like
+    if kind:
         unit_ids = set(db.session.scalars(
             restrict(select(Unit.id).where(Unit.kind == kind), visible, Unit.id)))
+    return Comparison(kind, measure, stat, code, unit_ids, visible)
+
+
+@bp.get("/so-sanh")
+@requires(Permission.COMPARE_UNITS)
+def province():
+    period = period_arg()
+    kind, measure, stat, code, unit_ids, visible = comparison_args()
     rows = [r for r in index_rows(period, unit_ids, stats=(stat,)) if r.measure == code]
     ranked = sorted((r for r in rows if r.est.reliable), key=lambda r: (r.est.rank, r.unit_code))
     unreliable = sorted((r for r in rows if r.est.unreliable), key=lambda r: r.unit_code)
