@@ -112,6 +112,15 @@ class MethodsInfo:
     ci_method: str = ""            # e.g. "Korn–Graubard", shown only if given
 
 
+def _estimate_tuple(obj: Any, name: str) -> None:
+    """A tuple of estimates (or None for a missing one), each checked to be an Estimate."""
+    values = tuple(getattr(obj, name))
+    _set(obj, name, values)
+    for v in values:
+        if v is not None:
+            _checked(v, name)
+
+
 def _tuple(obj: Any, *names: str) -> None:
     for name in names:
         value = getattr(obj, name)
@@ -178,10 +187,7 @@ class HeatRow:
     values: tuple[Estimate | None, ...]   # aligned with ProvinceReportData.components
 
     def __post_init__(self) -> None:
-        _set(self, "values", tuple(self.values))
-        for v in self.values:
-            if v is not None:
-                _checked(v, "values")
+        _estimate_tuple(self, "values")
 
 
 @dataclass(frozen=True)
@@ -248,10 +254,7 @@ class GroupRow:
     values: tuple[Estimate | None, ...]
 
     def __post_init__(self) -> None:
-        _set(self, "values", tuple(self.values))
-        for v in self.values:
-            if v is not None:
-                _checked(v, "values")
+        _estimate_tuple(self, "values")
 
 
 @dataclass(frozen=True)
