@@ -1,18 +1,17 @@
 """SIPAS index tables from the database: per-stratum sums in, analysis.Estimate rows out.
 
-Row-level responses never reach Python.  indices/rollups.py gives, per stratum (unit x
-service field x period) and measure, n, the satisfied count, Σy and Σy² (pre-summed rollup
-plus a live GROUP BY over responses not yet folded, exact either way).  This module weights
-them and builds the two tables whose contract is the docstring of :mod:`analysis.indices`:
+Row-level responses never reach Python: per stratum (unit x service field x period) and
+measure, n, the satisfied count, Σy and Σy² come from the rollup plus a live GROUP BY over
+responses not yet folded (indices/rollups.py; exact either way).  This module weights them
+into the two tables whose contract is the docstring of :mod:`analysis.indices`:
 
 - ``frame``: one row per stratum h with n_h (responses) as n_psu; its weight is w_h;
-- ``cells``: per (unit, period, stat, measure, stratum) the weighted sums.  w is constant
-  within a stratum, so Σw·y = w_h·Σy, Σw²y² = w_h²·Σy² and so on: exact, not an approximation.
+- ``cells``: per (unit, period, stat, measure, stratum) the weighted sums; w is constant in
+  a stratum, so Σw·y = w_h·Σy, Σw²y² = w_h²·Σy²: exact, not an approximation.
 
-Measures: ``rate`` and ``score`` per item code (y = 1 if 4-5 else 0, and y = the answer);
-``component`` (a response's share of its valid items in the component rated 4-5) and
-``overall`` (the component-weighted mean over the components the response answered; equal
-weights unless the survey's ``scope["component_weights"]`` says otherwise).
+Measures (scored once, at submission: indices/scores.py): ``rate`` and ``score`` per item,
+``component`` (share of the component's valid items rated 4-5), ``overall`` (their
+component-weighted mean; equal weights unless ``scope["component_weights"]`` says otherwise).
 
 Weights, and what happens when service volumes are missing
 -----------------------------------------------------------
@@ -30,8 +29,8 @@ For each unit and period, with D_u = the unit's total dossiers in the period
    unit (no split by field).  Such rows carry ``weighted=False`` and every report must print
    :data:`UNWEIGHTED_NOTE`.  ``fallback_responses`` counts responses weighted by rule 2 or 3.
 
-Since strata are nested in units, a unit's estimates do not depend on which other units are
-in the query; ranks do (they are computed among the units asked for).
+Strata are nested in units: a unit's estimates do not depend on the other units in the query;
+ranks do (they are computed among the units asked for).
 """
 from __future__ import annotations
 
@@ -197,8 +196,7 @@ def index_cells(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[
 
 @dataclass(frozen=True)
 class IndexRow:
-    """One row of the index table: the estimate (keys unit, period, stat, measure included)
-    and what the app knows of its unit and period, which is not part of the estimate."""
+    """An index table row: the estimate (with its keys) and what the app knows of its unit."""
 
     est: Estimate
     unit_code: str
@@ -270,29 +268,6 @@ def index_table_for(periods: Sequence[str], unit_ids: AbstractSet[int] | None,
         row.__dict__.update(est=e, unit_code=code, unit_name=name, unit_kind=kind,
                             responses=responses, weighted=weighted_, fallback_responses=fallback)
         rows.append(row)
-    return rows
-
-
-def rows_of(data: Weighted, estimates: list[Estimate], period: str | None = None
-            ) -> list[IndexRow]:
-    """Index rows of ``estimates`` (keyed by unit id) made from ``data``: unit code, name,
-    kind and the weighting flags, in :func:`index_table_for`'s order.  ``period``: the
-    estimates pool every period of ``data`` under this key (a year, a date range)."""
-    units = {u.id: (u.code, u.name, u.kind)
-             for u in _units({e.unit for e in estimates if isinstance(e.unit, int)})}
-    flags: dict[tuple[int, str], dict[str, Any]] = {}
-    for s in data.strata:
-        f = flags.setdefault((s["unit_id"], period or s["period"]), {
-            "responses": 0, "weighted": True, "fallback_responses": 0})
-        f["weighted"] = f["weighted"] and s["weighted"]
-        f["responses"] += s["n_h"]
-        f["fallback_responses"] += s["n_h"] if s["fallback"] else 0
-    stat_order = {stat: i for i, stat in enumerate(STATS)}
-    keys = [(cast(int, e.unit), cast(str, e.period)) for e in estimates]
-    rows = [IndexRow(e, *units[unit], **flags[(unit, period)])
-            for e, (unit, period) in zip(estimates, keys)]
-    rows.sort(key=lambda r: (r.period, stat_order[r.stat], r.measure,
-                             r.est.rank if r.est.rank > 0 else 10**9, r.unit_code))
     return rows
 
 

@@ -12,7 +12,7 @@ two are not independent.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import AbstractSet, Any, Iterable, Sequence
+from typing import AbstractSet, Any, Iterable, Sequence, cast
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from analysis import Design, Estimate, gap_from_sums
 from analysis.indices import index_table
 from analysis.report.model import weakest_items
 from survey.catalog.instrument import STANDING_CODE
-from survey.indices.aggregates import STATS, IndexRow, Weighted, rows_of, summary_parts, weighted
+from survey.indices.aggregates import STATS, IndexRow, Weighted, _units, summary_parts, weighted
 from survey.indices.pooled import POOLED_UNIT
 from survey.indices.stratum_sums import instrument_of
 from survey.indices.windows import Window
@@ -186,3 +186,26 @@ def unit_reading(unit_id: int, when: Window | Sequence[str], survey_code: str = 
     period = window_key(when) if isinstance(when, Window) else None
     return (rows_of(data, estimates(data, unit=unit_id, period=period), period),
             _by_counter(estimates(data, period=period)))
+
+
+def rows_of(data: Weighted, estimates: list[Estimate], period: str | None = None
+            ) -> list[IndexRow]:
+    """Index rows of ``estimates`` (keyed by unit id) made from ``data``: unit code, name,
+    kind and the weighting flags, in :func:`index_table_for`'s order.  ``period``: the
+    estimates pool every period of ``data`` under this key (a year, a date range)."""
+    units = {u.id: (u.code, u.name, u.kind)
+             for u in _units({e.unit for e in estimates if isinstance(e.unit, int)})}
+    flags: dict[tuple[int, str], dict[str, Any]] = {}
+    for s in data.strata:
+        f = flags.setdefault((s["unit_id"], period or s["period"]), {
+            "responses": 0, "weighted": True, "fallback_responses": 0})
+        f["weighted"] = f["weighted"] and s["weighted"]
+        f["responses"] += s["n_h"]
+        f["fallback_responses"] += s["n_h"] if s["fallback"] else 0
+    stat_order = {stat: i for i, stat in enumerate(STATS)}
+    keys = [(cast(int, e.unit), cast(str, e.period)) for e in estimates]
+    rows = [IndexRow(e, *units[unit], **flags[(unit, period)])
+            for e, (unit, period) in zip(estimates, keys)]
+    rows.sort(key=lambda r: (r.period, stat_order[r.stat], r.measure,
+                             r.est.rank if r.est.rank > 0 else 10**9, r.unit_code))
+    return rows
