@@ -177,6 +177,9 @@ def render_html(template: str, generated_at: datetime | None = None, **context: 
 def _pdf(html: str) -> bytes:
     # Heavy import, only when a PDF is really drawn; WeasyPrint is untyped (see _font_config).
     from weasyprint import HTML
+
+    from .wp_svgtext import install
+    install()
     pdf: bytes = HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(font_config=_font_config())
     return pdf
 

@@ -1,7 +1,6 @@
 """`flask report unit|province` and `flask qr-posters`."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import cast
 
@@ -24,8 +23,10 @@ from survey.args import PERIOD, cli_value, unit_by_code
 from survey.extensions import db
 from survey.indices import report_data
 from survey.models import Response, Unit
-from survey.reports import bp
-from survey.reports.jobs import render_unit_to_file
+from survey.replica import replica_reads
+from survey.reports import batch, bp
+from survey.reports.jobs import draw_unit
+from survey.reports.queue import run_queued
 
 
 def _unit(code: str) -> Unit:
@@ -66,64 +67,52 @@ def report_unit(unit_code: str, period: str, output: Path, fmt: str, lang: str) 
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--queue/--inline", "use_queue", default=None,
               help="Dùng hàng đợi RQ (mặc định: khi có REDIS_URL).")
+@click.option("--workers", default=0, show_default=True,
+              help="Số worker RQ chạy tạm trên máy này cho đợt này (0: dùng các worker đang chạy).")
+@click.option("--chunk", default=0, help="Số đơn vị mỗi việc trong hàng đợi (0: tự chọn).")
+@click.option("--fresh", is_flag=True, help="Vẽ lại tất cả, bỏ qua các báo cáo đã xong của lần chạy trước.")
 @click.option("--timeout", default=3600, show_default=True, help="Giây chờ worker RQ.")
 @FORMAT
 @LANG
 @with_appcontext
-def report_province(period: str, output: Path, use_queue: bool | None, timeout: int, fmt: str,
-                    lang: str) -> None:
-    """The province report plus one report per unit with responses, with a progress bar."""
+def report_province(period: str, output: Path, use_queue: bool | None, workers: int, chunk: int,
+                    fresh: bool, timeout: int, fmt: str, lang: str) -> None:
+    """The province report plus one report per unit with responses; resumes an interrupted run.
+
+    Finished reports are listed in OUTPUT/.manifest-PERIOD.jsonl (one manifest per format and
+    language); a re-run skips them (see survey/reports/batch.py), so after a crash run the same
+    command again.
+    """
     output.mkdir(parents=True, exist_ok=True)
-    codes = db.session.scalars(
+    codes = list(db.session.scalars(
         select(Unit.code).where(Unit.id.in_(select(Response.unit_id).where(Response.period == period)))
-        .order_by(Unit.code)).all()
+        .order_by(Unit.code)).all())
+    if fresh:
+        batch.manifest_path(output, period, fmt, lang).unlink(missing_ok=True)
+    done = batch.done_codes(output, period, codes, fmt, lang)
+    todo = [c for c in codes if c not in done]
+    if done:
+        click.echo(f"Tiếp tục: {len(done)}/{len(codes)} báo cáo đơn vị đã xong từ lần chạy trước.")
     url = current_app.config["SQLALCHEMY_DATABASE_URI"]
     redis_url = current_app.config.get("REDIS_URL")
     use_queue = bool(redis_url) if use_queue is None else use_queue
     if use_queue and not redis_url:
         raise click.ClickException("--queue cần REDIS_URL.")
-    targets = [(code, str(output / f"bao-cao-{code}-{period}.{fmt}")) for code in codes]
-    if use_queue:
-        _run_queued(cast(str, redis_url), url, period, targets, timeout, lang)  # checked above
-    else:
-        with click.progressbar(targets, label="Báo cáo đơn vị", show_pos=True) as bar:
-            for code, path in bar:
-                render_unit_to_file(url, code, period, path, lang)
+    progress = batch.Progress(output, period, todo, len(codes), click.echo, fmt, lang)
+    if todo and use_queue:
+        size = chunk or max(1, min(20, len(todo) // (4 * max(workers, 2)) or 1))
+        run_queued(cast(str, redis_url), url, period, output, todo, size, workers, timeout, progress,
+                   fmt, lang)  # REDIS_URL checked above
+    elif todo:
+        with replica_reads():  # the batch only reads: the replica when there is one
+            for code in todo:  # in this process, with this app: one unit at a time, each kept at once
+                batch.render_missing(output, period, [code], lambda c: draw_unit(c, period, fmt, lang), fmt, lang)
+                progress.poll()
     province_file = output / f"bao-cao-tinh-{period}.{fmt}"
     data = report_data.province_report_data(period, lang=lang)
-    province_file.write_bytes(render_province_report(data, translations=i18n.translations(lang))
-                              if fmt == "pdf" else render_province_docx(data))
-    click.echo(f"Đã ghi {len(targets)} báo cáo đơn vị và {province_file}")
-
-
-def _run_queued(redis_url: str, db_url: str, period: str, targets: list[tuple[str, str]], timeout: int,
-                lang: str = "vi") -> None:
-    from redis import Redis
-    from rq import Queue
-
-    name = current_app.config["REPORT_QUEUE"]
-    queue = Queue(name, connection=Redis.from_url(redis_url))
-    jobs = [queue.enqueue(render_unit_to_file, db_url, code, period, path, lang, job_timeout=600)
-            for code, path in targets]
-    click.echo(f"Đã đưa {len(jobs)} báo cáo vào hàng đợi '{name}' (cần `rq worker {name}` đang chạy).")
-    deadline = time.monotonic() + timeout
-    with click.progressbar(length=len(jobs), label="Báo cáo đơn vị", show_pos=True) as bar:
-        done: set[str] = set()
-        while len(done) < len(jobs):
-            for job in jobs:
-                if job.id in done:
-                    continue
-                status = job.get_status(refresh=True)
-                if status == "failed":
-                    result = job.latest_result()
-                    reason = result.exc_string.strip().splitlines()[-1] if result and result.exc_string else ""
-                    raise click.ClickException(f"Báo cáo {job.args[1]} lỗi: {reason}")
-                if status == "finished":
-                    done.add(job.id)
-                    bar.update(1)
-            if time.monotonic() > deadline:
-                raise click.ClickException(f"Hết thời gian chờ: {len(jobs) - len(done)} báo cáo chưa xong.")
-            time.sleep(0.2)
+    batch.write_atomic(province_file, render_province_report(data, translations=i18n.translations(lang))
+                       if fmt == "pdf" else render_province_docx(data))
+    click.echo(f"Đã ghi {len(codes)} báo cáo đơn vị và {province_file}")
 
 
 @report.command("thematic")
