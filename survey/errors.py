@@ -25,9 +25,14 @@ def discard_session() -> None:
 
 
 def _signed_in() -> bool:
-    """An official's error page keeps the officials' menu; citizens get the plain page."""
+    """An official's error page keeps the officials' menu; citizens get the plain page, and so
+    does an official who opened a citizens' page (a QR link, /ket-qua): it is that page's error."""
     from flask_login import current_user
 
+    from survey.permissions import PUBLIC_BLUEPRINTS
+
+    if request.blueprint in PUBLIC_BLUEPRINTS:
+        return False
     try:
         return bool(current_user.is_authenticated)
     except Exception:  # the user could not be loaded (database down): the plain page
