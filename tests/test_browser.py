@@ -11,6 +11,7 @@ from werkzeug.serving import make_server
 
 from survey.extensions import db
 from survey.models import Answer, Response
+from tests.conftest import DEMO_PASSWORDS
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Flags from this machine's notes: without the background-networking ones Chromium keeps dialling
@@ -44,6 +45,16 @@ def browser():
 
 REQUIRED = ["A1_1", "A1_2", "A1_3", "A2_1", "A2_2", "A2_3", "A2_4", "A3_1", "A3_2", "A3_3", "A3_4",
             "A3_5", "A4_1", "A4_2", "A4_3", "OVERALL"]
+
+
+def sign_in(page, base: str, who: str, path: str = "/dang-nhap") -> None:
+    """Sign in as a demo official (tests.conftest.DEMO_PASSWORDS) on the page `path` shows."""
+    email, password = DEMO_PASSWORDS[who]
+    page.goto(base + path)
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url("**/quan-ly/")
 
 
 def test_citizen_on_a_phone_without_javascript(app, live_server, browser, counter, tmp_path):

@@ -7,8 +7,7 @@ from sqlalchemy import select
 from survey.extensions import db
 from survey.models import Unit
 from survey.services.demo_responses import seed_demo_responses
-from tests.conftest import DEMO_PASSWORDS
-from tests.test_browser import browser, live_server  # noqa: F401  (shared fixtures)
+from tests.test_browser import browser, live_server, sign_in  # noqa: F401  (shared fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -19,12 +18,7 @@ def test_analyst_drills_down_and_back_up_by_breadcrumbs(app, live_server, browse
         province = db.session.scalar(select(Unit).where(Unit.parent_id.is_(None))).name
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
     page = context.new_page()
-    page.goto(live_server + "/quan-ly/")
-    email, password = DEMO_PASSWORDS["analyst"]
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/quan-ly/")
+    sign_in(page, live_server, "analyst", "/quan-ly/")
     page.get_by_role("link", name="Toàn tỉnh").click()
     page.wait_for_load_state()
     assert province in page.inner_text("h1")

@@ -10,8 +10,7 @@ from sqlalchemy import select
 from survey.extensions import db
 from survey.models import Response, Unit
 from survey.services.demo_responses import seed_demo_responses
-from tests.conftest import DEMO_PASSWORDS
-from tests.test_browser import browser, live_server  # noqa: F401  (shared fixtures)
+from tests.test_browser import browser, live_server, sign_in  # noqa: F401  (shared fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -26,11 +25,7 @@ def test_official_signs_in_sees_dashboard_and_exports_own_rows(app, live_server,
     page = context.new_page()
     page.goto(live_server + "/quan-ly/")
     assert "/dang-nhap" in page.url  # not signed in yet
-    email, password = DEMO_PASSWORDS["official"]
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/quan-ly/")
+    sign_in(page, live_server, "official", "/quan-ly/")
     page.get_by_role("link", name="Bảng điều khiển").click()
     page.wait_for_load_state()
     assert "Bảng điều khiển: Phường Đồng Tiến" in page.inner_text("h1")

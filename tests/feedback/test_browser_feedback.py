@@ -8,8 +8,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import FeedbackCase
-from tests.conftest import DEMO_PASSWORDS
-from tests.test_browser import REQUIRED, browser, live_server  # noqa: F401  (shared fixtures)
+from tests.test_browser import REQUIRED, browser, live_server, sign_in  # noqa: F401  (shared fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -37,12 +36,7 @@ def test_low_rating_case_link_answer_and_rating(app, live_server, browser, ward_
 
     office = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
     desk = office.new_page()
-    desk.goto(live_server + "/dang-nhap")
-    email, password = DEMO_PASSWORDS["official"]
-    desk.fill("#email", email)
-    desk.fill("#password", password)
-    desk.get_by_role("button", name="Đăng nhập").click()
-    desk.wait_for_url("**/quan-ly/")
+    sign_in(desk, live_server, "official")
     desk.get_by_role("link", name="Phản ánh, kiến nghị").click()
     desk.get_by_role("link", name=code).click()
     desk.wait_for_url(f"**/quan-ly/phan-anh/{case_id}")

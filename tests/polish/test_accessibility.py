@@ -14,9 +14,8 @@ from xml.etree import ElementTree
 import pytest
 
 from survey.extensions import db
-from tests.conftest import DEMO_PASSWORDS
 from tests.results.test_results import _seed
-from tests.test_browser import browser, live_server  # noqa: F401  (shared fixtures)
+from tests.test_browser import browser, live_server, sign_in  # noqa: F401  (shared fixtures)
 
 AXE = Path(__file__).resolve().parents[2] / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = ("serious", "critical")
@@ -52,15 +51,6 @@ def new_page(browser, **options):  # noqa: F811
     # bypass_csp: axe-core is injected as an inline script, which the site's CSP rightly refuses.
     context = browser.new_context(bypass_csp=True, locale="vi-VN", accept_downloads=True, **options)
     return context, context.new_page()
-
-
-def sign_in(page, base: str, who: str) -> None:
-    email, password = DEMO_PASSWORDS[who]
-    page.goto(base + "/dang-nhap")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/quan-ly/")
 
 
 def test_public_results_page_on_a_phone(app, live_server, browser, axe_source):  # noqa: F811

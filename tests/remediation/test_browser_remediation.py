@@ -8,9 +8,8 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models.loop import EvidenceFile, RemediationTask
-from tests.conftest import DEMO_PASSWORDS
 from tests.remediation import samples
-from tests.test_browser import browser, live_server  # noqa: F401  (shared fixtures)
+from tests.test_browser import browser, live_server, sign_in  # noqa: F401  (shared fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -19,12 +18,7 @@ def test_weak_item_to_task_to_evidence_to_done(app, live_server, browser, respon
                                                tmp_path):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
     page = context.new_page()
-    page.goto(live_server + "/quan-ly/")
-    email, password = DEMO_PASSWORDS["official"]
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    page.wait_for_url("**/quan-ly/")
+    sign_in(page, live_server, "official", "/quan-ly/")
     page.goto(live_server + f"/quan-ly/bang-dieu-khien/?unit={responses['00157']}&period=2026-H1")
     weakest = page.locator("section", has_text="Các tiêu chí có tỷ lệ hài lòng thấp nhất").locator("li").first
     code = weakest.locator("a").get_attribute("href").rsplit("item:", 1)[1]
