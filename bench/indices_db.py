@@ -92,9 +92,9 @@ def add_units(n_units: int) -> list[tuple[int, list[int]]]:
 
 COPY_HEADER = b"PGCOPY\n\xff\r\n\0" + b"\0\0\0\0" + b"\0\0\0\0"
 VALUE_ROW = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("rid", ">i8"), ("l2", ">i4"), ("qid", ">i4"),
-                      ("l3", ">i4"), ("v", ">i2"), ("l4", ">i4"), ("na", "u1")])
+                      ("l3", ">i4"), ("v", ">i2"), ("l4", ">i4"), ("na", "u1"), ("l5", ">i4"), ("per", "S7")])
 NA_ROW = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("rid", ">i8"), ("l2", ">i4"), ("qid", ">i4"),
-                   ("l3", ">i4"), ("l4", ">i4"), ("na", "u1")])
+                   ("l3", ">i4"), ("l4", ">i4"), ("na", "u1"), ("l5", ">i4"), ("per", "S7")])
 
 
 def binary_answers(rid: np.ndarray, qid: int, value: np.ndarray | None) -> bytes:
@@ -103,6 +103,7 @@ def binary_answers(rid: np.ndarray, qid: int, value: np.ndarray | None) -> bytes
     rows = np.zeros(len(rid), dtype=VALUE_ROW if value is not None else NA_ROW)
     rows["nf"], rows["l1"], rows["rid"], rows["l2"], rows["qid"] = 4, 8, rid, 4, qid
     rows["l4"] = 1
+    rows["nf"], rows["l5"], rows["per"] = 5, len(PERIOD), PERIOD.encode()  # answer.period (i15b_parts)
     if value is not None:
         rows["l3"], rows["v"], rows["na"] = 2, value, 0
     else:
@@ -169,10 +170,12 @@ def load(url: str, n: int, n_units: int, seed: int, first: int = 0) -> float:
                 cp.write(f"{first + i + 1}\t{survey.id}\t{version.id}\t{counter[i]}\t{unit_ids[i]}\t"
                          f"{(start + timedelta(seconds=int(seconds[i]))).isoformat()}\t{PERIOD}\t"
                          f"qr\tb{first + i}\t{field[i] or chr(92) + 'N'}\n")
+        conn.execute("INSERT INTO response_key SELECT idempotency_key, period, id FROM response "
+                     "WHERE id > %s", (first,))  # the global idempotency keys (migration i15b_parts)
         # Bulk load as pg_restore does: answer's keys and indexes are built after the rows.
         saved = drop_constraints(conn, "answer") if n >= BULK_FROM else None
         with conn.cursor() as cur, cur.copy(
-                "COPY answer (response_id, question_id, value_int, na) FROM STDIN "
+                "COPY answer (response_id, question_id, value_int, na, period) FROM STDIN "
                 "(FORMAT BINARY)") as cp:
             cp.write(COPY_HEADER)
             for lo in range(0, n, CHUNK):

@@ -95,6 +95,11 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
+    if conf_args.get("include_object") is None:
+        # Autogenerate must not drop the partitions and response_key the models don't describe.
+        from survey.partitions import include_object
+        conf_args["include_object"] = include_object
+
     connectable = get_engine()
 
     with connectable.connect() as connection:

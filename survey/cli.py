@@ -27,6 +27,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(reset_password_command)
     app.cli.add_command(purge_command)
+    from survey.partitions import partitions_command
+
+    app.cli.add_command(partitions_command)
     from survey.backup import backup_command, restore_command
 
     app.cli.add_command(backup_command)

@@ -5,11 +5,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from survey.extensions import db
+from survey.partitions import include_object
 
 
 def test_migrations_match_the_models(app):
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        # On PostgreSQL, partitioning by period differs from the models on purpose (survey/partitions.py).
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
         diff = compare_metadata(context, db.metadata)
     assert diff == [], diff
 

@@ -114,7 +114,7 @@ def answered(survey_id: int, unit_ids: AbstractSet[int] | None, codes: Sequence[
     q = aliased(Question)
     rows = db.session.execute(
         select(q.code, func.count()).join(Answer, Answer.question_id == q.id)
-        .join(Response, Response.id == Answer.response_id)
+        .join(Response, and_(Response.id == Answer.response_id, Response.period == Answer.period))
         .where(*_where(survey_id, unit_ids), q.code.in_(codes), Answer.na.is_not(True),
                func.length(func.trim(func.coalesce(Answer.value_text, ""))) > 0)
         .group_by(q.code))

@@ -159,7 +159,7 @@ def _per_response(inst: Instrument, where: Sequence[Any]) -> tuple[Any, list[Any
         scores.append((_f(satisfied) / _f(func.nullif(answered, 0))).label(f"c{i}"))
     per = (select(Answer.response_id.label("rid"), *scores)
            .join(Question, Question.id == Answer.question_id)
-           .join(Response, Response.id == Answer.response_id)
+           .join(Response, and_(Response.id == Answer.response_id, Response.period == Answer.period))
            .where(*where, Question.type == "likert5", Answer.value_int.between(1, 5),
                   Question.component.in_(inst.components))
            .group_by(Answer.response_id)).subquery("per_response")

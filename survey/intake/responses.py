@@ -140,14 +140,20 @@ def _pg_statement(link: bool, dossier: bool, freeze: bool):
                     "RETURNING 1 AS ok)")
         gate = "d"
     columns = ", ".join(_RESPONSE_COLUMNS)
-    if gate is None:
-        values = "VALUES (" + ", ".join(":" + c for c in _RESPONSE_COLUMNS) + ")"
-    else:  # typed, since a SELECT list does not take its types from the target columns
-        values = "SELECT " + ", ".join(f"CAST(:{c} AS {_pg_type(c)})" for c in _RESPONSE_COLUMNS) + f" FROM {gate}"
-    ctes.append(f"r AS (INSERT INTO response ({columns}) {values} RETURNING id)")
-    ctes.append("a AS (INSERT INTO answer (response_id, question_id, value_int, value_text, na) "
-                "SELECT r.id, x.q, x.i, x.t, x.n FROM r, unnest(CAST(:question_ids AS INTEGER[]), "
-                "CAST(:value_ints AS SMALLINT[]), CAST(:value_texts AS TEXT[]), CAST(:nas AS BOOLEAN[])) "
+    # `k` first: the idempotency key, unique across periods in response_key (response is
+    # partitioned by period, where a unique key can only be per period: migration i15b_parts).
+    # A repeated key fails the whole statement, as the unique key of response did before.
+    ctes.append("k AS (INSERT INTO response_key (idempotency_key, period, response_id) SELECT "
+                "CAST(:idempotency_key AS VARCHAR), CAST(:period AS VARCHAR), nextval('response_id_seq')"
+                + (f" FROM {gate}" if gate else "") + " RETURNING response_id)")
+    # typed, since a SELECT list does not take its types from the target columns
+    values = ("SELECT k.response_id, " + ", ".join(f"CAST(:{c} AS {_pg_type(c)})" for c in _RESPONSE_COLUMNS)
+              + " FROM k")
+    ctes.append(f"r AS (INSERT INTO response (id, {columns}) {values} RETURNING id)")
+    ctes.append("a AS (INSERT INTO answer (response_id, period, question_id, value_int, value_text, na) "
+                "SELECT r.id, CAST(:period AS VARCHAR), x.q, x.i, x.t, x.n FROM r, "
+                "unnest(CAST(:question_ids AS INTEGER[]), CAST(:value_ints AS SMALLINT[]), "
+                "CAST(:value_texts AS TEXT[]), CAST(:nas AS BOOLEAN[])) "
                 "AS x(q, i, t, n))")
     # Score once, here: the response's score rows from the same answer arrays (indices/scores.py).
     ctes.append(scores.score_ctes("SELECT r.id AS response_id, CAST(:period AS VARCHAR) AS period, x.q AS "
@@ -168,8 +174,8 @@ def _insert_answers(count: int):
     Written as text: SQLAlchemy does not cache the compiled form of a multi-VALUES insert(), and
     every value here is a plain int, str, bool or None on both SQLite and PostgreSQL.
     """
-    rows = ", ".join(f"(:response_id, :q{i}, :i{i}, :t{i}, :n{i})" for i in range(count))
-    return text(f"INSERT INTO answer (response_id, question_id, value_int, value_text, na) VALUES {rows}")
+    rows = ", ".join(f"(:response_id, :period, :q{i}, :i{i}, :t{i}, :n{i})" for i in range(count))
+    return text(f"INSERT INTO answer (response_id, period, question_id, value_int, value_text, na) VALUES {rows}")
 
 
 def _insert_pg(row: dict, sub: Submission, hashed_dossier: str | None, now: datetime) -> int:
@@ -210,7 +216,7 @@ def _insert_sqlite(conn: Connection, row: dict, sub: Submission, hashed_dossier:
             raise DuplicateDossier()
     response_id = conn.execute(_INSERT_RESPONSE, row).scalar_one()
     if sub.answers:
-        params: dict = {"response_id": response_id}
+        params: dict = {"response_id": response_id, "period": row["period"]}
         for i, a in enumerate(sub.answers):
             params[f"q{i}"] = a.question_id
             params[f"i{i}"] = a.value_int

@@ -15,6 +15,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
@@ -83,12 +86,38 @@ class Answer(Model):
         primary_key=True,
     )
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), primary_key=True, index=True)
+    # The response's period, copied when the answer is stored: the partition key on PostgreSQL,
+    # where the primary key is (response_id, question_id, period) and the foreign key
+    # (response_id, period) -> response (id, period) (migration i15b_parts, survey/partitions.py).
+    # Set from the response by the ORM hook below when a writer leaves it out.
+    period: Mapped[str] = mapped_column(String(8))
     # 1..5 for likert5, 0/1 for yesno; NULL with na=True for "không áp dụng / không biết".
     value_int: Mapped[int | None] = mapped_column(SmallInteger)
     value_text: Mapped[str | None] = mapped_column(Text)
     na: Mapped[bool] = mapped_column(Boolean, default=False)
 
     response: Mapped[Response] = relationship(back_populates="answers")
+
+
+@event.listens_for(Answer, "before_insert")
+def _answer_period(_mapper, connection, answer: Answer) -> None:
+    """An answer added through the ORM takes its response's period (the partition key)."""
+    if answer.period is None:
+        response = answer.__dict__.get("response")  # no lazy load inside the flush
+        answer.period = response.period if response is not None else connection.scalar(
+            select(Response.period).where(Response.id == answer.response_id))
+
+
+# The global idempotency key of a response added through the ORM (tests, scripts): on PostgreSQL
+# response is partitioned and response_key holds the key's uniqueness across periods (migration
+# i15b_parts); the citizen store and the bulk writers insert it themselves.
+_KEY = text("INSERT INTO response_key (idempotency_key, period, response_id) VALUES (:k, :p, :i)")
+
+
+@event.listens_for(Response, "after_insert")
+def _response_key(_mapper, connection, response: Response) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(_KEY, {"k": response.idempotency_key, "p": response.period, "i": response.id})
 
 
 class ResponseScore(Model):

@@ -23,6 +23,7 @@ from survey.indices import rollups
 from survey.indices.scores import write_scores
 from survey.intake.anonymity import to_the_hour  # stored as citizens' are: to the hour
 from survey.models import Answer, Question, Response, ResponseScore, ServiceVolume, Survey, SurveyVersion, Unit
+from survey.partitions import forget_keys, record_keys
 
 DEMO_KEY = "demo-"
 CHUNK = 2000
@@ -72,15 +73,16 @@ def insert_responses(version_id: int, rows: Sequence[NewResponse]) -> list[int]:
               "period": r.period, "channel": r.channel, "service_field": r.service_field,
               "idempotency_key": r.key or f"{DEMO_KEY}{start + i}-{random.getrandbits(64):x}"}
              for i, r in enumerate(chunk)]).all()
+        record_keys(db.session, new_ids)
         answers: list[dict[str, Any]] = []
         for rid, r in zip(new_ids, chunk):
             for code, value in r.answers.items():
                 text = isinstance(value, str)
-                answers.append({"response_id": rid, "question_id": questions[code],
+                answers.append({"response_id": rid, "period": r.period, "question_id": questions[code],
                                 "value_int": None if text else value,
                                 "value_text": value if text else None, "na": value is None})
             if r.comment:
-                answers.append({"response_id": rid, "question_id": questions["COMMENT"],
+                answers.append({"response_id": rid, "period": r.period, "question_id": questions["COMMENT"],
                                 "value_int": None, "value_text": r.comment, "na": False})
         if answers:
             db.session.execute(insert(Answer), answers)
@@ -200,5 +202,6 @@ def _clear(periods: Sequence[str], unit_ids: list[int]) -> None:
     db.session.execute(delete(Answer).where(Answer.response_id.in_(demo)))
     db.session.execute(delete(ResponseScore).where(ResponseScore.response_id.in_(demo)))
     db.session.execute(delete(Response).where(Response.idempotency_key.like(f"{DEMO_KEY}%")))
+    forget_keys(db.session, f"{DEMO_KEY}%")
     db.session.execute(delete(ServiceVolume).where(ServiceVolume.period.in_(periods),
                                                    ServiceVolume.unit_id.in_(unit_ids)))
