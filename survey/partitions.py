@@ -71,6 +71,15 @@ def partitions(conn: Connection, table: str) -> dict[str, str]:
     return found
 
 
+def scanned(plan: Iterable[str], table: str) -> set[str]:
+    """The partitions of `table` an EXPLAIN plan (its lines) reads (index names left out)."""
+    found = set()
+    for line in plan:
+        if "Bitmap Index Scan" not in line:
+            found |= set(re.findall(rf" on ({table}_\w+)", line))
+    return found
+
+
 def record_keys(conn: Any, response_ids: Iterable[int]) -> None:
     """The global idempotency keys of responses stored without the citizen store statement (bulk
     loaders, demo data, the ORM): a key stored before in any period fails the caller's
@@ -100,9 +109,9 @@ def ensure(conn: Connection, now: datetime | None = None) -> Ensured:
     """Create the current and next half-year's partitions, and a partition for any period with
     rows in a DEFAULT partition (moving them), in the caller's transaction. Idempotent.
 
-    A new partition is built as a plain table and then ATTACHed: ATTACH takes a lock that lets
-    reads and writes of the other partitions go on, where CREATE TABLE ... PARTITION OF would
-    block the whole table for a moment."""
+    A new partition is built as a plain table and then ATTACHed: ATTACH locks the parent in
+    SHARE UPDATE EXCLUSIVE mode (reads go on), where CREATE TABLE ... PARTITION OF would lock
+    it exclusively (docs/scale.md §5)."""
     tables = partitioned(conn)
     if not tables:
         return Ensured([], {})
