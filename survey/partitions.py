@@ -37,12 +37,21 @@ from survey.extensions import db
 # Partitioning one more table with a period column: one entry here and in the migration.
 TABLES = ("response", "answer", "response_score")
 KEY = "period"
+# Child table -> the table its rows belong to: each partition of the child has a foreign key to
+# the parent's partition of the same period (cheap to check: a plain table), made by link_sql.
+REFERENCES = {"answer": "response"}
 _PARTITION = re.compile(r"^(?:%s)_(?:\d{4}_h[12]|default)$" % "|".join(TABLES))
 
 
 def suffix(period: str) -> str:
     """'2026-H2' -> '2026_h2', the partitions' name suffix."""
     return period.lower().replace("-", "_")
+
+
+def link_sql(child: str, parent: str, period_suffix: str) -> str:
+    """The foreign key from a child's partition to its parent's partition of the same period."""
+    return (f"ALTER TABLE {child}_{period_suffix} ADD CONSTRAINT fk_{child}_{period_suffix}_{parent} "
+            f"FOREIGN KEY (response_id, {KEY}) REFERENCES {parent}_{period_suffix} (id, {KEY}) ON DELETE CASCADE")
 
 
 def is_partition_name(name: str) -> bool:
@@ -145,6 +154,9 @@ def ensure(conn: Connection, now: datetime | None = None) -> Ensured:
             name = f"{table}_{suffix(period)}"
             conn.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES IN ('{period}')"))
             created.append(name)
+        for child, parent in REFERENCES.items():
+            if child in missing and parent in tables:
+                conn.execute(text(link_sql(child, parent, suffix(period))))
     return Ensured(created, moved)
 
 
@@ -175,21 +187,16 @@ def archive(engine: Engine, period: str, dump: Path, libpq_url: str, now: dateti
         # on the parent for milliseconds, once it has it: give up rather than queue citizens'
         # inserts behind a long report query.
         conn.execute(text("SET LOCAL lock_timeout = '5s'"))
-        for table in reversed(tables):  # children first
+        # Children first; the answer partition's foreign key names the response partition, so
+        # the pair leaves (and is dumped and dropped) together.
+        for table in reversed(tables):
             conn.execute(text(f"ALTER TABLE {table} DETACH PARTITION {names[table]}"))
-            # A detached answer partition keeps its foreign key to response: dropped, or the
-            # response partition could not leave (they are archived and dropped together).
-            for (fk,) in conn.execute(text(
-                    "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = CAST(:t AS regclass) "
-                    "AND confrelid = ANY(CAST(:parents AS regclass[]))"),
-                    {"t": names[table], "parents": tables}).all():
-                conn.execute(text(f'ALTER TABLE {names[table]} DROP CONSTRAINT "{fk}"'))
     try:
         subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--file", str(dump),
                         *[a for t in tables for a in ("--table", names[t])], libpq_url],
                        check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError):
-        with engine.begin() as conn:  # back as it was (the foreign key is cloned again on ATTACH)
+        with engine.begin() as conn:  # back as it was
             for table in tables:
                 conn.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {names[table]} FOR VALUES IN ('{period}')"))
         raise
@@ -213,9 +220,9 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     return True
 
 
-# Constraints whose columns differ on PostgreSQL: uq_response_idempotency_key is
-# (idempotency_key, period) there (response_key keeps the key unique across periods), the
-# answer's foreign key is (response_id, period) -> response (id, period).
+# Constraints that differ on PostgreSQL: uq_response_idempotency_key is (idempotency_key, period)
+# there (response_key keeps the key unique across periods); the answer's foreign key is one per
+# partition, (response_id, period) -> the response partition of the same period (link_sql).
 PERIOD_KEYS = {"uq_response_idempotency_key", "fk_answer_response_id_response"}
 
 

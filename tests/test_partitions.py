@@ -215,3 +215,22 @@ def test_a_period_join_scans_one_answer_partition(app):
         # On the id alone (as before the migration) it would read every answer partition.
         plan = [r[0] for r in _sql("EXPLAIN " + sql.replace("response.period = answer.period", "true"))]
         assert len(partitions.scanned(plan, "answer")) == len(partitions.partitions(db.session.connection(), "answer"))
+
+
+def test_answers_belong_to_a_response_of_their_period(app):
+    """The per-partition foreign keys: no answer without its response in the same period, and
+    deleting a response deletes its answers (ON DELETE CASCADE), in a new period's partitions too."""
+    with app.app_context():
+        with db.engine.begin() as conn:
+            partitions.ensure(conn, now=datetime(2025, 9, 10, 3, tzinfo=timezone.utc))
+        stored = responses.store(_submission(), now=datetime(2025, 9, 10, 3, tzinfo=timezone.utc))
+        question = _sql("SELECT question_id FROM answer WHERE response_id = :i LIMIT 1", i=stored.response_id).scalar()
+        for period in ("2026-H1", "2025-H2"):
+            with pytest.raises(Exception, match="foreign key"):
+                _sql("INSERT INTO answer (response_id, period, question_id, value_int, na) "
+                     "VALUES (:i, :p, :q, 3, false)", i=stored.response_id + (period == "2025-H2"), p=period,
+                     q=question)
+            db.session.rollback()
+        _sql("DELETE FROM response WHERE id = :i", i=stored.response_id)
+        assert _sql("SELECT count(*) FROM answer WHERE response_id = :i", i=stored.response_id).scalar() == 0
+        db.session.rollback()

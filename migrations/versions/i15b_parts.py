@@ -19,10 +19,14 @@ include the partition key, so:
   response_key has no foreign key: a key outlives its response on purpose (a purged rejected
   response's retry is still refused), and is deleted with its period's archive.
 - answer: gains period (copied from its response), primary key (response_id, question_id,
-  period), foreign key (response_id, period) -> response (id, period) ON DELETE CASCADE. This is
-  the only foreign key that pointed at response(id) (feedback, review, quarantine and dossier
-  tables name no response: anonymity, DESIGN.md §7; response_score has none by design), checked
-  below: the conversion refuses to run if another one appeared.
+  period). Its foreign key to response was the only one that pointed at response(id) (feedback,
+  review, quarantine and dossier tables name no response: anonymity, DESIGN.md §7;
+  response_score has none by design), checked below: the conversion refuses to run if another
+  one appeared. It becomes one foreign key per period, from each answer partition to the
+  response partition of the same period, (response_id, period) -> (id, period) ON DELETE
+  CASCADE: the same integrity, but checked against a plain table. A foreign key to the
+  partitioned response itself cost 36 µs per answer row at submission (0.86 ms for 24 answers,
+  against 0.08 ms before), which the citizen path pays on every response.
 - response_score: its primary key already has period; no foreign key (indices/scores.py).
 
 SQLite has no partitioning: only answer.period is added (the ORM writes it on both databases).
@@ -139,7 +143,7 @@ def upgrade():
             batch_op.alter_column('period', existing_type=sa.String(length=8), nullable=False)
         return
     # The only foreign key into response (checked: anything else stops the migration here).
-    # It becomes (response_id, period) -> response (id, period) once both are partitioned.
+    # It becomes one foreign key per period between the partitions (below).
     found = _referencing("response")
     if found != [("answer", "fk_answer_response_id_response")]:
         raise RuntimeError(f"unexpected foreign keys into response: {found}")
@@ -155,8 +159,10 @@ def upgrade():
              "FROM answer_old a JOIN response r ON r.id = a.response_id")
     op.execute("ALTER TABLE answer ALTER COLUMN period DROP DEFAULT")
     _rebuild("response_score", True, periods)
-    op.execute("ALTER TABLE answer ADD CONSTRAINT fk_answer_response_id_response FOREIGN KEY "
-               "(response_id, period) REFERENCES response (id, period) ON DELETE CASCADE")
+    for suffix in [_suffix(p) for p in periods] + ["default"]:
+        # As survey/partitions.py's link_sql (ensure makes the same for new periods).
+        op.execute(f"ALTER TABLE answer_{suffix} ADD CONSTRAINT fk_answer_{suffix}_response FOREIGN KEY "
+                   f"(response_id, period) REFERENCES response_{suffix} (id, period) ON DELETE CASCADE")
     op.execute("CREATE TABLE response_key (idempotency_key VARCHAR(64) NOT NULL, period VARCHAR(8) NOT NULL, "
                "response_id BIGINT NOT NULL, CONSTRAINT pk_response_key PRIMARY KEY (idempotency_key))")
     op.execute("INSERT INTO response_key SELECT idempotency_key, period, id FROM response")
@@ -169,7 +175,7 @@ def downgrade():
             batch_op.drop_column('period')
         return
     op.execute("DROP TABLE response_key")
-    op.execute("ALTER TABLE answer DROP CONSTRAINT fk_answer_response_id_response")
+    # The answer partitions' foreign keys to response partitions go with the partitions.
     for table in reversed(TABLES):
         _rebuild(table, False)
     op.execute("ALTER TABLE answer DROP COLUMN period")

@@ -87,8 +87,9 @@ class Answer(Model):
     )
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), primary_key=True, index=True)
     # The response's period, copied when the answer is stored: the partition key on PostgreSQL,
-    # where the primary key is (response_id, question_id, period) and the foreign key
-    # (response_id, period) -> response (id, period) (migration i15b_parts, survey/partitions.py).
+    # where the primary key is (response_id, question_id, period) and each answer partition has
+    # a foreign key (response_id, period) to its period's response partition (migration
+    # i15b_parts, survey/partitions.py).
     # Set from the response by the ORM hook below when a writer leaves it out.
     period: Mapped[str] = mapped_column(String(8))
     # 1..5 for likert5, 0/1 for yesno; NULL with na=True for "không áp dụng / không biết".
