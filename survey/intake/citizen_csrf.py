@@ -27,7 +27,6 @@ import secrets
 import time
 
 from flask import current_app, g, request
-from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 from wtforms.csrf.core import CSRF
@@ -109,4 +108,5 @@ class CitizenCSRF(CSRF):
 
     def validate_csrf_token(self, form, field) -> None:
         if not valid(field.data):
-            raise ValidationError(_l("The CSRF token is invalid."))
+            # Never shown (the page says "send again" instead), as Flask-WTF's own message.
+            raise ValidationError("The CSRF token is invalid.")
