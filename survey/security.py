@@ -1,15 +1,19 @@
 """Security headers and the limits that stop one phone from stuffing a counter's results."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from functools import lru_cache
+from typing import Any, Callable
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Request, Response, current_app, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
 
 from survey.extensions import limiter
+from survey.review import signals as review_signals
 
 # No inline script anywhere (pages work without JavaScript); inline style attributes are allowed
 # because server-drawn bars and heat tables size themselves with them.
@@ -29,20 +33,49 @@ def client_key() -> str:
     return f"{request.remote_addr}|{digest}"
 
 
+_SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+_HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def add_security_headers(response: Response) -> Response:
+    # Each header unless the view set its own. One pass over the few headers already there:
+    # Headers.setdefault raised and caught a KeyError per missing header (5 a request).
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.is_secure or current_app.config.get("FORCE_HSTS"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    present = {name.lower() for name, _value in headers.items()}
+    wanted = _SECURITY_HEADERS + ((_HSTS,) if request.is_secure or current_app.config.get("FORCE_HSTS") else ())
+    headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     return response
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building a signing serializer for a request that
+    carries no session cookie (every citizen: their form's CSRF needs no session,
+    survey/intake/citizen_csrf.py), nor computing cookie settings for an empty session left as it
+    was. Same cookies, same answers."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
+
 def init_security(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     app.after_request(add_security_headers)
+    skip_limiter_for_citizens(app)
 
 
 # Submissions per phone and per counter (SUBMIT_LIMIT_PER_CLIENT, SUBMIT_LIMIT_PER_COUNTER), and
@@ -66,29 +99,43 @@ def init_security(app: Flask) -> None:
 # The counter window is keyed by what the token names (counter id, or unit and survey for a
 # campaign link), never by the URL text, which a stuffer can re-spell.
 
-# KEYS: the flood windows (ARGV[1] of them), then the allowance windows; ARGV[2..n+1] their limits,
-# ARGV[n+2..2n+1] their lengths in seconds. Returns {seconds until a full flood window ends, or 0;
-# then the indexes of the full allowance windows}.
-_TAKE = """
-local n = #KEYS
-local flood = tonumber(ARGV[1])
+# KEYS: the flood windows, then the allowance windows (n in all), then the stuffing signals' keys
+# if any. ARGV[1]: numbers separated by spaces (one argument: redis-py's packing of each argument
+# was a third of the round trip's client CPU): how many flood windows, n, the windows' limits,
+# their lengths in seconds, then the signals' numbers (survey/review/signals.py); ARGV[2]: the
+# signals' fingerprint. Returns {seconds until a full flood window ends, or 0; the signals' four
+# counts, or 0s when none are recorded; then the indexes of the full allowance windows}. A
+# flooded submission is refused before anything is counted or recorded.
+_TAKE = review_signals.RECORD_LUA + """
+local a = {}
+for v in string.gmatch(ARGV[1], '%S+') do a[#a + 1] = tonumber(v) end
+local flood, n = a[1], a[2]
 for i = 1, flood do
-  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[1 + i]) then
-    return {math.max(1, redis.call('TTL', KEYS[i]))}
+  if tonumber(redis.call('GET', KEYS[i]) or '0') >= a[2 + i] then
+    return {math.max(1, redis.call('TTL', KEYS[i])), 0, 0, 0, 0}
   end
 end
-local result = {0}
+local full = {}
 for i = flood + 1, n do
-  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[1 + i]) then
-    result[#result + 1] = i
+  if tonumber(redis.call('GET', KEYS[i]) or '0') >= a[2 + i] then
+    full[#full + 1] = i
   end
 end
 local upto = n
-if #result > 1 then upto = flood end
+if #full > 0 then upto = flood end
 for i = 1, upto do
-  redis.call('SET', KEYS[i], 0, 'EX', ARGV[1 + n + i], 'NX')
+  redis.call('SET', KEYS[i], 0, 'EX', a[2 + n + i], 'NX')
   redis.call('INCR', KEYS[i])
 end
+local result = {0, 0, 0, 0, 0}
+if #KEYS > n then
+  local sk = {}
+  for i = n + 1, #KEYS do sk[#sk + 1] = KEYS[i] end
+  local sa = {a[2 * n + 3], a[2 * n + 4], a[2 * n + 5], ARGV[2]}
+  local counts = record_signals(sk, sa)
+  for i = 1, 4 do result[1 + i] = counts[i] end
+end
+for _, i in ipairs(full) do result[#result + 1] = i end
 return result
 """
 _GIVE_BACK = """
@@ -118,10 +165,17 @@ def _windows(place_key: str) -> list[tuple[str, str, RateLimitItem]]:
     return windows
 
 
+_SCRIPTS: dict[str, tuple[Any, Any]] = {}  # script text -> (redis client, its Script): per process
+
+
 def _run_script(storage: RedisStorage, script: str, keys: list[str], args: list | None = None):
-    # EVALSHA, and the script itself only when the server does not know it yet.
-    return storage.get_connection().register_script(script)(  # type: ignore[arg-type]  # redis-py takes str
-        keys=keys, args=args or [])
+    # EVALSHA, and the script itself only when the server does not know it yet; the Script object
+    # (and the SHA1 of the script's text) made once per client.
+    client = storage.get_connection()
+    found = _SCRIPTS.get(script)
+    if found is None or found[0] is not client:
+        found = _SCRIPTS[script] = (client, client.register_script(script))  # type: ignore[arg-type]
+    return found[1](keys=keys, args=args or [])
 
 
 class Flooded(Exception):
@@ -176,37 +230,78 @@ def _take_in_memory(storage, windows) -> tuple[int, list[int]]:
     return 0, full
 
 
-def take_submission_slot(place_key: str) -> SubmissionSlot:
+def take_submission_slot(place_key: str, record: review_signals.Recording | None = None) -> SubmissionSlot:
     """Count this submission in its windows, or raise Flooded when its address's window is full.
 
     `place_key` names the counter (or the campaign unit) the token opens. The slot's flags say
     which allowance was already used up (the submission is then stored quarantined). Call just
-    before storing; give the places back when nothing new was stored.
+    before storing; give the places back when nothing new was stored. `record` (the stuffing
+    signals' record of this submission, survey/review/signals.py) is recorded in the same round
+    trip unless the submission is flooded; its counts stay None when the storage is off or fails.
     """
     if not limiter.enabled:
         return SubmissionSlot()
     storage = limiter.storage
     windows = _windows(place_key)
+    flood = sum(1 for scope, _k, _i in windows if scope == FLOOD)
     try:
         if isinstance(storage, RedisStorage):
-            flood = sum(1 for scope, _k, _i in windows if scope == FLOOD)
             keys = [storage.prefixed_key(k) for _s, k, _i in windows]
-            args = [flood] + [i.amount for _s, _k, i in windows] + [i.get_expiry() for _s, _k, i in windows]
+            numbers = [flood, len(windows), *(i.amount for _s, _k, i in windows),
+                       *(i.get_expiry() for _s, _k, i in windows)]
+            fingerprint = ""
+            if record is not None:
+                keys += [storage.prefixed_key(k) for k in record.names()]
+                *signal_numbers, fingerprint = record.args()
+                numbers += signal_numbers
+            args = [" ".join(map(str, numbers)), fingerprint]
             answer = [int(x) for x in _run_script(storage, _TAKE, keys, args)]
-            retry, full = answer[0], [i - 1 for i in answer[1:]]  # Lua counts from 1
+            retry, full = answer[0], [i - 1 for i in answer[5:]]  # Lua counts from 1
+            if record is not None and not retry:
+                record.counts = (answer[1], answer[2], answer[3], answer[4])
         else:
             retry, full = _take_in_memory(storage, windows)
+            if record is not None and not retry:
+                record.record_memory(storage)
     except Exception:  # the limit store is down: take the answers rather than lose them
         current_app.logger.exception("submission limits unavailable")
+        if record is not None:
+            record.counts = None
+            current_app.logger.error("submission signals unavailable; storage rules skipped")
         return SubmissionSlot()
     if retry:
         raise Flooded(retry)
     flags = tuple(dict.fromkeys(FLAG_OF[windows[i][0]] for i in full))
     taken = tuple(k for scope, k, _i in windows if not flags or scope == FLOOD)
-    return SubmissionSlot(storage, taken, flags, flood=sum(1 for scope, _k, _i in windows if scope == FLOOD))
+    return SubmissionSlot(storage, taken, flags, flood=flood)
 
 
 # Flask-Limiter keeps the sign-in limit; citizen pages skip its per-request work entirely.
 # The citizen blueprint (survey/public) has its own limits (take_submission_slot); its name is
 # spelled here rather than imported, so this module does not import the views it serves.
-limiter.request_filter(lambda: request.blueprint == "public")
+CITIZEN_BLUEPRINT = "public"
+limiter.request_filter(lambda: request.blueprint == CITIZEN_BLUEPRINT)
+
+
+def _not_for_citizens(hook: Callable, passthrough: bool) -> Callable:
+    @functools.wraps(hook)
+    def skipping(*args):
+        if request.blueprint == CITIZEN_BLUEPRINT:
+            return args[0] if passthrough else None
+        return hook(*args)
+    skipping.skips_citizens = True  # type: ignore[attr-defined]  # for tests/test_security.py
+    return skipping
+
+
+def skip_limiter_for_citizens(app: Flask) -> None:
+    """Flask-Limiter's app-wide hooks (check, headers, cleanup) are not called for citizens' pages:
+    the request filter above makes them do nothing there, but finding that out cost about 80 µs a
+    request (bench/load.py). Other pages run them as before. Call after limiter.init_app."""
+    def is_limiter(hook: Callable) -> bool:
+        owner = hook.args[0] if isinstance(hook, functools.partial) and hook.args else getattr(hook, "__self__", None)
+        return owner is limiter
+    registries: tuple[tuple[Any, bool], ...] = (
+        (app.before_request_funcs, False), (app.after_request_funcs, True), (app.teardown_request_funcs, False))
+    for registry, passthrough in registries:
+        hooks = registry.get(None, [])
+        registry[None] = [_not_for_citizens(h, passthrough) if is_limiter(h) else h for h in hooks]

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from survey import create_app
 from survey.extensions import db
+from survey.intake.citizen_csrf import CITIZEN_CSRF_COOKIE
 from survey.models import Answer, Response
 from tests.conftest import DEMO_PASSWORDS, csrf_of, full_answers, hidden_fields, open_form
 from tests.test_api import auth, make_token
@@ -87,6 +88,7 @@ def unreachable(app):
 
 def test_database_down_gives_retry_pages_in_vietnamese_and_recovers(app, client, counter, unreachable, no_limits):
     fields = open_form(client, counter.url)
+    sign_in_csrf = csrf_of(client, "/dang-nhap")  # officials' forms: Flask-WTF's token, not the citizen form's
     api_token = make_token(app, "analyst")
     unreachable.down()
 
@@ -102,7 +104,7 @@ def test_database_down_gives_retry_pages_in_vietnamese_and_recovers(app, client,
 
     email, password = DEMO_PASSWORDS["official"]
     sign_in = client.post("/dang-nhap", data={"email": email, "password": password,
-                                              "csrf_token": fields["csrf_token"]})
+                                              "csrf_token": sign_in_csrf})
     assert sign_in.status_code == 503 and RETRY_PAGE in assert_clean_error_page(sign_in)
 
     api = client.get("/api/v1/units", headers=auth(api_token))
@@ -323,7 +325,7 @@ def test_simultaneous_copies_of_one_form_store_one_response(app, client, counter
     """Eight copies of the same form arrive at once (double taps, a proxy's retries): every one
     is acknowledged, one response is stored."""
     fields = open_form(client, counter.url)
-    session_cookie = client.get_cookie("session")
+    session_cookie = client.get_cookie(CITIZEN_CSRF_COOKIE)  # the browser's, which its token is bound to
     start = threading.Barrier(8)
     statuses: list[int] = []
 

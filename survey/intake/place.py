@@ -3,8 +3,10 @@
 The citizen pages are the busiest in the application (every scan, every submission), so they do
 not walk ORM relationships: one SELECT answers "which counter, unit, survey and current version,
 and may this token open a form now", and the result is plain data. Nothing about a counter, a unit
-or a survey's status is cached across requests: retiring a counter, rotating its QR code or
-closing a survey takes effect on the very next request, in every worker.
+or a survey's status is trusted from an earlier request: retiring a counter, rotating its QR code
+or closing a survey takes effect on the very next request, in every worker. (A submission may
+start from this worker's last lookup, `remembered`, because the statement that stores it checks
+the counter and survey again: survey/intake/responses.py, CounterCheck.)
 
 What is cached (per application, so per worker) is what cannot change: the questions of a frozen
 version. A version is frozen by its first response and never edited again (a change makes a new
@@ -249,7 +251,8 @@ def version_info(ref: VersionRef) -> VersionInfo:
 # What this worker last found for each place it served (keyed by what the token names, never by
 # the URL text: survey.public.form_page.place_key), to re-show a citizen's answers when a
 # submission arrives while the database cannot be reached (nothing is stored then; the page says
-# to send again). Never used to decide whether a form may be opened or stored.
+# to send again), and to check and store a submission without a lookup of its own (the storing
+# statement re-checks the place: responses.CounterCheck). Never used to open a form.
 KNOWN_PLACES_SIZE = 4096
 
 

@@ -21,14 +21,18 @@ from survey.catalog.periods import period_of
 from survey.indices import scores
 from survey.intake import citizen_connection
 from survey.intake.anonymity import dossier_hash, to_the_hour
-from survey.models import Answer, DossierLink, Response, SurveyVersion
+from survey.models import Answer, Counter, DossierLink, Response, Survey, SurveyVersion
+from survey.models.surveys import survey_is_open
 
-__all__ = ["AnswerValue", "DuplicateDossier", "LinkUsed", "Stored", "Submission", "dossier_hash", "store"]
+__all__ = ["AnswerValue", "CounterCheck", "DuplicateDossier", "LinkUsed", "PlaceChanged", "Stored", "Submission",
+           "dossier_hash", "store"]
 
 RESPONSE = cast(Table, Response.__table__)
 ANSWER = Answer.__table__
 VERSION = cast(Table, SurveyVersion.__table__)
 LINK = cast(Table, DossierLink.__table__)
+COUNTER = cast(Table, Counter.__table__)
+SURVEY = cast(Table, Survey.__table__)
 USED_DOSSIER_KEY = "pk_used_dossier"
 
 
@@ -38,6 +42,23 @@ class DuplicateDossier(Exception):
 
 class LinkUsed(Exception):
     """The per-dossier link was used already or has expired (nothing was stored)."""
+
+
+class PlaceChanged(Exception):
+    """The counter no longer opens the form as when it was looked up (retired, its QR code
+    rotated, moved to another unit; the survey closed or switched to or from the short form):
+    nothing was stored. The caller looks the token up again, which says why."""
+
+
+@dataclass(frozen=True)
+class CounterCheck:
+    """Store only while the counter still opens the form as it did when the caller looked it up
+    (a per-worker cache of the place, survey/public/views.py): checked in the storing statement
+    itself, so a counter retired or a survey closed a moment ago is refused as by a fresh lookup,
+    without a lookup of its own on every submission."""
+
+    token_version: int
+    short_form: bool
 
 
 @dataclass(frozen=True)
@@ -74,6 +95,9 @@ class Submission:
     # The link to mark used; its dossier goes to used_dossier (the link's hash, not dossier_code).
     dossier_link_id: int | None = None
     flags: tuple[str, ...] = ()  # reason codes: any flag stores the response quarantined
+    # A counter's submission whose place came from a cache: re-checked as it is stored. Not with a
+    # link or a dossier code (their steps come first in the statement and would outlive a refusal).
+    recheck: CounterCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +150,16 @@ def _pg_type(column: str) -> str:
     return "VARCHAR" if isinstance(kind, String) else kind.compile(dialect=postgresql.dialect())
 
 
-@lru_cache(maxsize=8)
-def _pg_statement(link: bool, dossier: bool, freeze: bool):
+# A cached place re-checked in the storing statement: what form_page._resolve_counter and
+# survey_is_open require of a counter and its survey, with the unit and short form it was cached with.
+_RECHECK_CTE = ("g AS (SELECT 1 AS ok FROM counter c JOIN survey s ON s.id = :survey_id WHERE c.id = :counter_id "
+                "AND c.unit_id = :unit_id AND c.active AND c.token_version = :token_version "
+                "AND s.short_form = :short_form AND s.status = 'open' AND (s.opens_at IS NULL OR s.opens_at <= "
+                ":now) AND (s.closes_at IS NULL OR s.closes_at > :now))")
+
+
+@lru_cache(maxsize=16)
+def _pg_statement(link: bool, dossier: bool, freeze: bool, recheck: bool = False):
     ctes, gate = [], None
     if link:
         ctes.append("l AS (UPDATE dossier_link SET used = true WHERE id = :dossier_link_id AND used = false "
@@ -139,6 +171,9 @@ def _pg_statement(link: bool, dossier: bool, freeze: bool):
         ctes.append("d AS (INSERT INTO used_dossier (survey_id, dossier_hash) VALUES (:survey_id, :dossier_hash) "
                     "RETURNING 1 AS ok)")
         gate = "d"
+    if recheck:  # the counter still opens this survey's form (CounterCheck): no row, nothing stored
+        ctes.append(_RECHECK_CTE)
+        gate = "g"
     columns = ", ".join(_RESPONSE_COLUMNS)
     # `k` first: the idempotency key, unique across periods in response_key (response is
     # partitioned by period, where a unique key can only be per period: migration i15b_parts).
@@ -178,20 +213,35 @@ def _insert_answers(count: int):
     return text(f"INSERT INTO answer (response_id, period, question_id, value_int, value_text, na) VALUES {rows}")
 
 
+# The answer arrays go as PostgreSQL array literals written here, which the statement's CASTs
+# read: psycopg's list dumper is pure Python and cost ~100 µs a response, half the client side
+# of the whole statement (profiled under bench/load.py).
+def _int_array(values: list[int | None]) -> str:
+    return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+
+
+def _text_array(values: list[str | None]) -> str:
+    # Every element quoted (so "NULL", commas, braces and spaces stay text), \ and " escaped.
+    return "{" + ",".join("NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for v in values) + "}"
+
+
 def _insert_pg(row: dict, sub: Submission, hashed_dossier: str | None, now: datetime) -> int:
     statement = _pg_statement(sub.dossier_link_id is not None, hashed_dossier is not None,
-                              not sub.version.frozen)
+                              not sub.version.frozen, sub.recheck is not None)
     params = {
         **row,
-        "question_ids": [a.question_id for a in sub.answers],
-        "value_ints": [a.value_int for a in sub.answers],
-        "value_texts": [a.value_text for a in sub.answers],
-        "nas": [a.na for a in sub.answers],
+        "question_ids": _int_array([a.question_id for a in sub.answers]),
+        "value_ints": _int_array([a.value_int for a in sub.answers]),
+        "value_texts": _text_array([a.value_text for a in sub.answers]),
+        "nas": "{" + ",".join("t" if a.na else "f" for a in sub.answers) + "}",
     }
     if sub.dossier_link_id is not None:
         params.update(dossier_link_id=sub.dossier_link_id, now=now)
     elif hashed_dossier is not None:
         params["dossier_hash"] = hashed_dossier
+    if sub.recheck is not None:
+        params.update(token_version=sub.recheck.token_version, short_form=sub.recheck.short_form, now=now)
     try:
         response_id, link_ok = cast(tuple, citizen_connection.first(statement, params))  # RETURNING: one row
     except IntegrityError as error:
@@ -200,12 +250,16 @@ def _insert_pg(row: dict, sub: Submission, hashed_dossier: str | None, now: date
         raise
     if not link_ok:
         raise LinkUsed()
+    if response_id is None:  # the re-check found no open counter: nothing was written
+        raise PlaceChanged()
     return response_id
 
 
 def _insert_sqlite(conn: Connection, row: dict, sub: Submission, hashed_dossier: str | None,
                    now: datetime) -> int:
     # Runs inside one transaction (CitizenConnection.transaction): an exception undoes it all.
+    if sub.recheck is not None and not _still_open(conn, row, sub.recheck, now):
+        raise PlaceChanged()
     if sub.dossier_link_id is not None:
         if conn.execute(_USE_LINK, {"link_id": sub.dossier_link_id, "now": now}).rowcount != 1:
             raise LinkUsed()
@@ -230,13 +284,28 @@ def _insert_sqlite(conn: Connection, row: dict, sub: Submission, hashed_dossier:
     return response_id
 
 
+_PLACE_NOW = (
+    select(COUNTER.c.unit_id, COUNTER.c.active, COUNTER.c.token_version, SURVEY.c.short_form, SURVEY.c.status,
+           SURVEY.c.opens_at, SURVEY.c.closes_at)
+    .select_from(COUNTER.join(SURVEY, SURVEY.c.id == bindparam("survey_id")))
+    .where(COUNTER.c.id == bindparam("counter_id"))
+)
+
+
+def _still_open(conn: Connection, row: dict, check: CounterCheck, now: datetime) -> bool:
+    """SQLite's _RECHECK_CTE, in the store's transaction."""
+    found = conn.execute(_PLACE_NOW, {"survey_id": row["survey_id"], "counter_id": row["counter_id"]}).first()
+    return found is not None and (found[0], bool(found[1]), found[2], bool(found[3])) == (
+        row["unit_id"], True, check.token_version, check.short_form) and survey_is_open(*found[4:], now)
+
+
 def store(sub: Submission, now: datetime | None = None) -> Stored:
     """Store a submission with its answers in one transaction, or find the one already stored.
 
     Status 'quarantined' when `sub.flags` has any code, else 'counted'. Raises LinkUsed when the
     per-dossier link was used or has expired, DuplicateDossier when the dossier was rated before
-    in this survey; nothing is stored then. Any database error leaves nothing behind: the caller
-    re-shows the form with the answers kept.
+    in this survey, PlaceChanged when `sub.recheck` fails; nothing is stored then. Any database
+    error leaves nothing behind: the caller re-shows the form with the answers kept.
 
     Optimistic: the unique idempotency key decides. A new key (nearly every submission) costs one
     autocommit statement on PostgreSQL (a few statements in one transaction on SQLite), on the
@@ -247,6 +316,8 @@ def store(sub: Submission, now: datetime | None = None) -> Stored:
     version in the same transaction.
     """
     now = now or datetime.now(timezone.utc)
+    if sub.recheck is not None and (sub.counter_id is None or sub.dossier_link_id is not None or sub.dossier_code):
+        raise ValueError("a re-checked submission is a counter's, without a link or a dossier code")
     survey_id = sub.version.survey_id
     hashed_dossier = dossier_hash(survey_id, sub.dossier_code) if sub.dossier_code else None
     row = {

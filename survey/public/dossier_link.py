@@ -15,7 +15,6 @@ from flask import abort, current_app, make_response, redirect, render_template, 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from forms.citizen import build_citizen_form
 from survey.extensions import csrf, db
 from survey.feedback.intake import redirect_to_case
 from survey.intake import responses
@@ -77,7 +76,7 @@ def dossier_link_form(token: str):
     _link_row, place = _open_link(token)
     lang = form_page.citizen_lang()
     version = form_page.version_for(place)
-    form = build_citizen_form(form_page.question_views(version, lang), form_page.FIELDS[lang], formdata=None)
+    form = form_page.citizen_form(version, lang, formdata=None)
     form.idem.data = uuid.uuid4().hex
     form.version.data = str(version.id)
     return form_page.render_form(place, version, form, lang)

@@ -11,15 +11,13 @@ from typing import Any, cast
 from flask import abort, current_app, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import validate_csrf
-from wtforms import ValidationError
 
 from forms.citizen import QuestionView, build_citizen_form
 from survey.catalog.instrument import COMPONENTS, SERVICE_FIELDS
 from survey.catalog.periods import VIETNAM, as_utc
 from survey.catalog.question_bank import B_COMPONENTS, section_titles
 from survey.errors import RETRY_AFTER
-from survey.intake import pages
+from survey.intake import citizen_csrf, pages
 from survey.intake.answers import (
     Checked,
     collect,
@@ -89,6 +87,22 @@ def place_key(parsed: CounterToken | UnitToken) -> str:
     if isinstance(parsed, CounterToken):
         return f"c{parsed.counter_id}"
     return f"u{parsed.unit_id}-s{parsed.survey_id}"
+
+
+def known_counter(parsed: CounterToken | UnitToken) -> Place | None:
+    """This worker's last lookup of a counter token's place (survey.intake.place.remember), when
+    it still matches the token; None for a campaign's unit token. Only for storing, which
+    re-checks it in the same statement (responses.CounterCheck): never to open a form."""
+    if not isinstance(parsed, CounterToken):
+        return None
+    known = remembered(place_key(parsed))
+    if known is None:
+        return None
+    place = cast(tuple[Place, VersionInfo], known)[0]
+    counter = place.counter
+    if counter is None or place.survey.id != parsed.survey_id or counter.token_version != parsed.token_version:
+        return None
+    return place
 
 
 def resolve(token: str) -> Place:
@@ -237,6 +251,13 @@ def _page_key(place: Place, version: VersionInfo, lang: str) -> tuple:
             s.purpose, s.privacy_vi, s.short_form, csrf_enabled())
 
 
+def citizen_form(version: VersionInfo, lang: str, meta: dict | None = None, **kwargs):
+    """The WTForms form of a version's questions, with the citizen pages' CSRF
+    (survey/intake/citizen_csrf.py) instead of Flask-WTF's session token."""
+    return build_citizen_form(question_views(version, lang), FIELDS[lang],
+                              meta={**(meta or {}), "csrf_class": citizen_csrf.CitizenCSRF}, **kwargs)
+
+
 def empty_page(place: Place, version: VersionInfo, lang: str) -> pages.Page:
     key = _page_key(place, version, lang)
     page = pages.get(key)
@@ -247,7 +268,7 @@ def empty_page(place: Place, version: VersionInfo, lang: str) -> pages.Page:
             place.survey,
             place.version,
         )
-        form = build_citizen_form(question_views(version, lang), FIELDS[lang], formdata=None)
+        form = citizen_form(version, lang, formdata=None)
         form.idem.data = pages.MARKERS["idem"]
         form.version.data = str(version.id)
         if "csrf_token" in form:
@@ -260,18 +281,14 @@ def empty_page(place: Place, version: VersionInfo, lang: str) -> pages.Page:
 
 def posted_form(version: VersionInfo, lang: str):
     """The WTForms form of what was posted, validated: it decides what is wrong, and re-shows."""
-    form = build_citizen_form(question_views(version, lang), FIELDS[lang], meta={"csrf": True})
+    form = citizen_form(version, lang, meta={"csrf": True})
     drop_demographics_without_consent(form, version)
     valid = form.validate()
     return form, valid
 
 
 def _csrf_valid() -> bool:
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except ValidationError:
-        return False
-    return True
+    return citizen_csrf.valid(request.form.get("csrf_token"))
 
 
 def unavailable_form(parsed: CounterToken | UnitToken, lang: str):

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from typing import cast
 
 from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_wtf.csrf import generate_csrf
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from survey.errors import UNAVAILABLE
 from survey.extensions import csrf
 from survey.feedback.intake import redirect_to_case
-from survey.intake import responses
+from survey.intake import citizen_csrf, responses
 from survey.intake.anonymity import client_hash
 from survey.intake.answers import (
     Checked,
@@ -25,9 +25,11 @@ from survey.intake.answers import (
     posted_version,
 )
 from survey.intake.place import (
+    CounterInfo,
     VersionInfo,
     remember,
 )
+from survey.intake.tokens import CounterToken, UnitToken
 from survey.public import bp
 from survey.public.form_page import (
     CHANNELS,
@@ -37,6 +39,7 @@ from survey.public.form_page import (
     citizen_lang,
     csrf_enabled,
     empty_page,
+    known_counter,
     parse_token,
     place_key,
     posted_form,
@@ -47,7 +50,7 @@ from survey.public.form_page import (
     unavailable_form,
     version_for,
 )
-from survey.review.signals import SubmissionContext, submission_flags
+from survey.review.signals import Recording, SubmissionContext, flags_of, recording
 from survey.security import Flooded, take_submission_slot
 
 
@@ -60,7 +63,7 @@ def survey_form(token: str):
     remember(place_key(parsed), (place, version))
     page = empty_page(place, version, lang)
     return page.fill(
-        csrf=generate_csrf() if csrf_enabled() else "",
+        csrf=citizen_csrf.token() if csrf_enabled() else "",
         idem=uuid.uuid4().hex,
         unit=place.unit.name,
         counter=place.counter.name if place.counter else "",
@@ -70,10 +73,16 @@ def survey_form(token: str):
 @bp.post("/s/<token>")
 @csrf.exempt  # checked below, so a stale token re-shows the form with answers instead of a 400
 def submit(token: str):
-    lang = citizen_lang()
     parsed = parse_token(token)
+    return _submit(token, parsed, citizen_lang(), known_counter(parsed))
+
+
+def _submit(token: str, parsed: CounterToken | UnitToken, lang: str, known: Place | None):
+    """Check and store a submission. `known`: this worker's last lookup of the counter, used
+    without looking it up again; the storing statement re-checks it (responses.CounterCheck), and
+    when that fails, or a dossier code was typed, everything runs again from a fresh lookup."""
     try:
-        place = resolve_parsed(parsed)
+        place = known or resolve_parsed(parsed)
         version = version_for(place, posted_version(request.form))
     except UNAVAILABLE:
         page = unavailable_form(parsed, lang)
@@ -81,11 +90,14 @@ def submit(token: str):
             raise  # the plain retry page (survey/errors.py)
         return page
     key = place_key(parsed)
-    remember(key, (place, version))
+    if known is None:
+        remember(key, (place, version))
     checked, form, page = check_posted(place, version, lang)
     if page is not None:
         return page
     assert checked is not None  # no page: the submission passed
+    if known is not None and checked.dossier_code:
+        return _submit(token, parsed, lang, None)  # its used_dossier step comes before any re-check
 
     if place.is_link:
         channel = "link"  # a campaign link is a link wherever it was opened
@@ -93,13 +105,14 @@ def submit(token: str):
         channel = request.args.get("c", "qr")
         channel = channel if channel in CHANNELS else "qr"
     now = datetime.now(timezone.utc)
+    client = client_hash(request.remote_addr, now)
+    record = _signal_record(place, version, checked, client, now)
     try:
-        slot = take_submission_slot(key)
+        slot = take_submission_slot(key, record)  # one round trip: the limits and the signals
     except Flooded as flood:
         return retry_form(place, version, lang, form, status=429, notice=FLOODED, retry_after=str(flood.retry))
     try:
-        client = client_hash(request.remote_addr, now)
-        signals = _signal_flags(place, version, checked, client, now)
+        signals = _signal_flags(record)
         if signals and not slot.flags:
             slot.quarantined()
         flags = slot.flags + signals
@@ -114,8 +127,15 @@ def submit(token: str):
             dossier_code=checked.dossier_code,
             client_hash=client,
             flags=tuple(dict.fromkeys(flags)),
+            recheck=None if known is None else responses.CounterCheck(
+                cast(CounterInfo, place.counter).token_version, place.survey.short_form),
         )
         stored = responses.store(submission, now)
+    except responses.PlaceChanged:
+        # Retired, rotated, moved or closed since this worker looked: the fresh lookup says which
+        # (an error page), or stores against the new place (the signals then count it twice).
+        slot.give_back()
+        return _submit(token, parsed, lang, None)
     except responses.DuplicateDossier:
         slot.give_back()
         form = form or posted_form(version, lang)[0]
@@ -140,10 +160,10 @@ def submit(token: str):
                             c=request.args.get("c")), code=303)
 
 
-def _signal_flags(place: Place, version: VersionInfo, checked: Checked, client: str | None,
-                  now: datetime) -> tuple[str, ...]:
-    """The stuffing rules' codes for this submission (survey/review/signals.py); none if they fail:
-    a broken rule must not cost a citizen their answers."""
+def _signal_record(place: Place, version: VersionInfo, checked: Checked, client: str | None,
+                   now: datetime) -> Recording | None:
+    """What the stuffing rules (survey/review/signals.py) record of this submission; None if that
+    fails: a broken rule must not cost a citizen their answers."""
     context = SubmissionContext(
         counter_id=place.counter.id if place.counter else None,
         unit_id=place.unit.id,
@@ -153,7 +173,18 @@ def _signal_flags(place: Place, version: VersionInfo, checked: Checked, client: 
         now=now,
     )
     try:
-        return tuple(submission_flags(context))
+        return recording(context)
+    except Exception:
+        current_app.logger.exception("stuffing signals failed; stored without them")
+        return None
+
+
+def _signal_flags(record: Recording | None) -> tuple[str, ...]:
+    """The stuffing rules' codes for this submission, once recorded (take_submission_slot)."""
+    if record is None:
+        return ()
+    try:
+        return tuple(flags_of(record))
     except Exception:
         current_app.logger.exception("stuffing signals failed; stored without them")
         return ()

@@ -1,7 +1,9 @@
 """Stuffing signals checked at submission (docs/integrity.md lists every rule and its threshold).
 
-The intake path calls :func:`submission_flags` just before storing; any code it returns stores
-the response quarantined (counted in no figure until an analyst of Sở Nội vụ releases it), and
+The intake path records each submission just before storing it (:func:`recording`, recorded by
+survey.security.take_submission_slot in the same Redis round trip as the submission limits) and
+reads its codes with :func:`flags_of` (:func:`submission_flags` does both on its own); any code
+stores the response quarantined (counted in no figure until an analyst of Sở Nội vụ releases it), and
 the citizen sees the normal thank-you page either way.  The rules:
 
 ``burst``          more than SIGNAL_BURST_COUNT responses at one counter within
@@ -29,7 +31,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time
 from functools import lru_cache
-from typing import Any, Callable, cast
+from typing import Any, cast
 
 from flask import current_app
 from limits.storage import RedisStorage
@@ -138,46 +140,79 @@ def _keys(ctx: SubmissionContext) -> _Keys:
                  f"sig/run/{ctx.survey_id}/{_place(ctx)}")
 
 
-# KEYS: burst slices (current first) ..., then the run hash, then the client keys if any.
-# ARGV: slices, burst ttl, day ttl, fingerprint.  Returns {in window, run length, per counter,
-# per day}: one round trip for every rule.
-_RECORD = """
-local slices = tonumber(ARGV[1])
-redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-local total = 0
-for i = 1, slices do total = total + tonumber(redis.call('GET', KEYS[i]) or '0') end
-local run = KEYS[slices + 1]
-local run_length
-if redis.call('HGET', run, 'fp') == ARGV[4] then
-  run_length = redis.call('HINCRBY', run, 'n', 1)
-else
-  redis.call('HSET', run, 'fp', ARGV[4], 'n', 1)
-  run_length = 1
+# The record, as a Lua function of its own keys and arguments, so the submission limits' script
+# (survey/security.py) runs it in the same round trip as the limits; _RECORD runs it alone.
+# K: burst slices (current first) ..., then the run hash, then the client keys if any.
+# A: slices, burst ttl, day ttl, fingerprint.  Returns {in window, run length, per counter,
+# per day}: every rule's state.
+RECORD_LUA = """
+local function record_signals(K, A)
+  local slices = tonumber(A[1])
+  redis.call('INCR', K[1])
+  redis.call('EXPIRE', K[1], A[2])
+  local total = 0
+  for i = 1, slices do total = total + tonumber(redis.call('GET', K[i]) or '0') end
+  local run = K[slices + 1]
+  local run_length
+  if redis.call('HGET', run, 'fp') == A[4] then
+    run_length = redis.call('HINCRBY', run, 'n', 1)
+  else
+    redis.call('HSET', run, 'fp', A[4], 'n', 1)
+    run_length = 1
+  end
+  redis.call('EXPIRE', run, A[3])
+  local per_counter, per_day = 0, 0
+  if #K > slices + 1 then
+    per_counter = redis.call('INCR', K[slices + 2])
+    redis.call('EXPIRE', K[slices + 2], A[3])
+    per_day = redis.call('INCR', K[slices + 3])
+    redis.call('EXPIRE', K[slices + 3], A[3])
+  end
+  return {total, run_length, per_counter, per_day}
 end
-redis.call('EXPIRE', run, ARGV[3])
-local per_counter, per_day = 0, 0
-if #KEYS > slices + 1 then
-  per_counter = redis.call('INCR', KEYS[slices + 2])
-  redis.call('EXPIRE', KEYS[slices + 2], ARGV[3])
-  per_day = redis.call('INCR', KEYS[slices + 3])
-  redis.call('EXPIRE', KEYS[slices + 3], ARGV[3])
-end
-return {total, run_length, per_counter, per_day}
 """
+_RECORD = RECORD_LUA + "return record_signals(KEYS, ARGV)\n"
+
+Counts = tuple[int, int, int, int]  # in window, run length, per counter, per day
 
 
-def _record_redis(storage: RedisStorage, keys: _Keys, fp: str) -> tuple[int, int, int, int]:
-    # Both client keys are set together (_keys), or neither.
-    names = keys.burst + [keys.run] + (cast(list[str], [keys.client_counter, keys.client_day])
-                                       if keys.client_day else [])
+@dataclass
+class Recording:
+    """One submission to record in the storage rules: the keys and arguments of the record.
+
+    survey.security.take_submission_slot records it in the same round trip as the submission
+    limits and fills in ``counts``; they stay None when the storage is off or failed (then only
+    ``out-of-hours`` applies, as in :func:`submission_flags`).
+    """
+
+    context: SubmissionContext
+    keys: _Keys
+    counts: Counts | None = None
+
+    def names(self) -> list[str]:
+        # Both client keys are set together (_keys), or neither.
+        k = self.keys
+        return k.burst + [k.run] + (cast(list[str], [k.client_counter, k.client_day]) if k.client_day else [])
+
+    def args(self) -> list:
+        return [len(self.keys.burst), self.keys.burst_ttl, 2 * DAY_SECONDS, self.context.answers_fingerprint]
+
+    def record_memory(self, storage: Any) -> None:
+        self.counts = _record_memory(storage, self.keys, self.context.answers_fingerprint)
+
+
+def recording(ctx: SubmissionContext) -> Recording:
+    """What to record for this submission (raises if a setting is unusable: the caller logs it)."""
+    return Recording(ctx, _keys(ctx))
+
+
+def _record_redis(storage: RedisStorage, record: Recording) -> Counts:
     script = storage.get_connection().register_script(_RECORD)  # type: ignore[arg-type]  # redis-py takes str
-    result = script(keys=[storage.prefixed_key(k) for k in names],
-                    args=[len(keys.burst), keys.burst_ttl, 2 * DAY_SECONDS, fp])
+    result = script(keys=[storage.prefixed_key(k) for k in record.names()], args=record.args())
     return tuple(int(x) for x in result)  # type: ignore[return-value]
 
 
-def _record_memory(storage: Any, keys: _Keys, fp: str) -> tuple[int, int, int, int]:
+def _record_memory(storage: Any, keys: _Keys, fp: str) -> Counts:
     """The same as the script, on one worker's memory storage (development, tests)."""
     storage.incr(keys.burst[0], keys.burst_ttl)
     total = sum(storage.get(k) for k in keys.burst)
@@ -197,29 +232,22 @@ def _record_memory(storage: Any, keys: _Keys, fp: str) -> tuple[int, int, int, i
     return total, run, per_counter, per_day
 
 
-def submission_flags(ctx: SubmissionContext) -> list[str]:
-    """Reason codes that quarantine this submission ([] for an ordinary one).
-
-    Records the submission in the rules' windows, so call it once per submission about to be
-    stored (not for a double tap that finds its response already stored).
-    """
-    flags = []
+def _hours_flags(ctx: SubmissionContext) -> list[str]:
     try:
         if out_of_hours(ctx.now, setting("SIGNAL_OPENING_HOURS")):
-            flags.append(OUT_OF_HOURS)
+            return [OUT_OF_HOURS]
     except ValueError:  # a mistyped setting must not cost citizens their answers
         current_app.logger.exception("SIGNAL_OPENING_HOURS not understood; rule skipped")
-    storage = limiter.storage if limiter.enabled else None
-    if storage is None:
+    return []
+
+
+def flags_of(record: Recording) -> list[str]:
+    """Reason codes that quarantine the recorded submission ([] for an ordinary one): opening
+    hours, and the storage rules when the storage answered (``record.counts``)."""
+    flags = _hours_flags(record.context)
+    if record.counts is None:
         return flags
-    try:
-        keys = _keys(ctx)
-        record: Callable[[Any, _Keys, str], tuple[int, int, int, int]] = (
-            _record_redis if isinstance(storage, RedisStorage) else _record_memory)
-        in_window, run, per_counter, per_day = record(storage, keys, ctx.answers_fingerprint)
-    except Exception:  # the storage is down: keep taking answers (fail open)
-        current_app.logger.exception("submission signals unavailable; storage rules skipped")
-        return flags
+    in_window, run, per_counter, per_day = record.counts
     if in_window > int(setting("SIGNAL_BURST_COUNT")):
         flags.append(BURST)
     if per_counter > int(setting("SIGNAL_SAME_CLIENT_PER_COUNTER")) or \
@@ -228,3 +256,25 @@ def submission_flags(ctx: SubmissionContext) -> list[str]:
     if run >= int(setting("SIGNAL_IDENTICAL_RUN")):
         flags.append(IDENTICAL_RUN)
     return flags
+
+
+def submission_flags(ctx: SubmissionContext) -> list[str]:
+    """Reason codes that quarantine this submission ([] for an ordinary one), recorded on its own
+    round trip (the intake path records with its limits instead: take_submission_slot).
+
+    Records the submission in the rules' windows, so call it once per submission about to be
+    stored (not for a double tap that finds its response already stored).
+    """
+    storage = limiter.storage if limiter.enabled else None
+    if storage is None:
+        return _hours_flags(ctx)
+    try:
+        record = recording(ctx)
+        if isinstance(storage, RedisStorage):
+            record.counts = _record_redis(storage, record)
+        else:
+            record.record_memory(storage)
+    except Exception:  # the storage is down: keep taking answers (fail open)
+        current_app.logger.exception("submission signals unavailable; storage rules skipped")
+        return _hours_flags(ctx)
+    return flags_of(record)

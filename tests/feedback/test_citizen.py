@@ -10,7 +10,7 @@ from sqlalchemy import select
 from survey.extensions import db, limiter
 from survey.feedback import cases
 from survey.models import CaseEvent, FeedbackCase, Response, User
-from tests.conftest import login, open_form
+from tests.conftest import csrf_of, login
 from tests.feedback.conftest import csrf_in, only_case, open_case_via_form, submit
 
 CODE = re.compile(r"PA-\d{4}-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{4}")
@@ -144,7 +144,7 @@ def test_closed_without_answer_cannot_be_rated(app, client, counter):
         db.session.commit()
     page = client.get(f"/phan-anh/{token}").get_data(as_text=True)
     assert "Đã đóng" in page and "không có gì để đánh giá" in page
-    csrf = open_form(client, counter.url)["csrf_token"]  # the page has no form left
+    csrf = csrf_of(client, "/dang-nhap")  # the page has no form left: a session token
     assert rate(client, token, "5", csrf).status_code == 409
     assert only_case(app).followup_rating is None
 

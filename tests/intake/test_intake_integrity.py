@@ -116,30 +116,30 @@ def test_a_flood_from_one_address_is_refused_with_the_answers_kept(app, client, 
 def test_signal_flags_quarantine_and_a_failing_rule_loses_nothing(app, client, counter, monkeypatch):
     seen = []
 
-    def flags(ctx):
-        seen.append(ctx)
+    def flags(record):
+        seen.append(record.context)
         return ["burst"]
 
-    monkeypatch.setattr("survey.public.views.submission_flags", flags)
+    monkeypatch.setattr("survey.public.views.flags_of", flags)
     assert post(client, counter.url).status_code == 303
     assert rows(app) == [("quarantined", "burst", counter.id)]
     ctx = seen[0]
     assert (ctx.counter_id, ctx.unit_id) == (counter.id, counter.unit_id) and len(ctx.client_hash) == 64
     assert len(ctx.answers_fingerprint) == 32 and ctx.now.tzinfo is not None and ctx.survey_id > 0
 
-    def broken(ctx):
+    def broken(record):
         raise RuntimeError("rule store down")
 
-    monkeypatch.setattr("survey.public.views.submission_flags", broken)
+    monkeypatch.setattr("survey.public.views.flags_of", broken)
     assert post(client, counter.url, headers={"User-Agent": "Other"}).status_code == 303
     assert rows(app)[-1] == ("counted", None, counter.id)
 
 
 def test_what_a_rule_quarantines_does_not_use_up_the_counters_allowance(app, client, counter, monkeypatch):
     app.config["SUBMIT_LIMIT_PER_COUNTER"] = "1 per minute"
-    monkeypatch.setattr("survey.public.views.submission_flags", lambda ctx: ["identical-run"])
+    monkeypatch.setattr("survey.public.views.flags_of", lambda record: ["identical-run"])
     assert post(client, counter.url, headers={"User-Agent": "Stuffer"}).status_code == 303
-    monkeypatch.setattr("survey.public.views.submission_flags", lambda ctx: [])
+    monkeypatch.setattr("survey.public.views.flags_of", lambda record: [])
     assert post(client, counter.url, headers={"User-Agent": "Citizen"}).status_code == 303
     assert post(client, counter.url, headers={"User-Agent": "Next citizen"}).status_code == 303
     assert [r[:2] for r in rows(app)] == [("quarantined", "identical-run"), ("counted", None),

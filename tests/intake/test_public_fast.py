@@ -324,16 +324,6 @@ def test_quick_check_accepts_the_usual_submission(app):
 
 # Submission limits on Redis (production's storage), counted by survey/security.py.
 
-@pytest.fixture
-def redis_limits(monkeypatch):
-    from limits.storage import RedisStorage
-
-    storage = RedisStorage("redis://127.0.0.1:6379/13", key_prefix=f"test-{uuid.uuid4().hex}")
-    monkeypatch.setattr(limiter, "_storage", storage)
-    yield storage
-    storage.reset()
-
-
 def statuses(app) -> list[tuple[str, str | None]]:
     with app.app_context():
         return [tuple(r) for r in db.session.execute(select(Response.status, Response.flags).order_by(Response.id))]
@@ -395,10 +385,10 @@ def test_flood_on_redis_is_refused_with_the_answers_kept(app, client, counter, r
 def test_on_redis_a_rule_quarantined_submission_gives_back_its_counter_place(app, client, counter, redis_limits,
                                                                             monkeypatch):
     app.config["SUBMIT_LIMIT_PER_COUNTER"] = "1 per minute"
-    monkeypatch.setattr("survey.public.views.submission_flags", lambda ctx: ["burst"])
+    monkeypatch.setattr("survey.public.views.flags_of", lambda record: ["burst"])
     hidden = open_form(client, counter.url)
     assert client.post(counter.url, data={**hidden, **full_answers()}).status_code == 303
-    monkeypatch.setattr("survey.public.views.submission_flags", lambda ctx: [])
+    monkeypatch.setattr("survey.public.views.flags_of", lambda record: [])
     for phone in range(2):
         hidden = open_form(client, counter.url)
         assert client.post(counter.url, data={**hidden, **full_answers()},
