@@ -160,27 +160,27 @@ _RECHECK_CTE = ("g AS (SELECT 1 AS ok FROM counter c JOIN survey s ON s.id = :su
 
 @lru_cache(maxsize=16)
 def _pg_statement(link: bool, dossier: bool, freeze: bool, recheck: bool = False):
-    ctes, gate = [], None
+    ctes, gates = [], []
     if link:
         ctes.append("l AS (UPDATE dossier_link SET used = true WHERE id = :dossier_link_id AND used = false "
                     "AND expires_at > :now RETURNING survey_id, dossier_hash)")
         ctes.append("d AS (INSERT INTO used_dossier (survey_id, dossier_hash) SELECT survey_id, dossier_hash "
                     "FROM l RETURNING 1 AS ok)")
-        gate = "d"
+        gates.append("d")
     elif dossier:
         ctes.append("d AS (INSERT INTO used_dossier (survey_id, dossier_hash) VALUES (:survey_id, :dossier_hash) "
                     "RETURNING 1 AS ok)")
-        gate = "d"
+        gates.append("d")
     if recheck:  # the counter still opens this survey's form (CounterCheck): no row, nothing stored
         ctes.append(_RECHECK_CTE)
-        gate = "g"
+        gates.append("g")  # with, never instead of, the link's gate: each must let the response through
     columns = ", ".join(_RESPONSE_COLUMNS)
     # `k` first: the idempotency key, unique across periods in response_key (response is
     # partitioned by period, where a unique key can only be per period: migration i15b_parts).
     # A repeated key fails the whole statement, as the unique key of response did before.
     ctes.append("k AS (INSERT INTO response_key (idempotency_key, period, response_id) SELECT "
                 "CAST(:idempotency_key AS VARCHAR), CAST(:period AS VARCHAR), nextval('response_id_seq')"
-                + (f" FROM {gate}" if gate else "") + " RETURNING response_id)")
+                + (" FROM " + ", ".join(gates) if gates else "") + " RETURNING response_id)")
     # typed, since a SELECT list does not take its types from the target columns
     values = ("SELECT k.response_id, " + ", ".join(f"CAST(:{c} AS {_pg_type(c)})" for c in _RESPONSE_COLUMNS)
               + " FROM k")
