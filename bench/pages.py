@@ -104,6 +104,8 @@ def pages(app, runs: int, profile: str | None) -> None:
     urls = {"unit": f"{DASH}?period={PERIOD}&unit={unit_id}",
             "tinh": f"{DASH}tinh?period={PERIOD}",
             f"tinh-{WARDS}": f"{DASH}tinh?period={PERIOD}&kind=ward"}
+    if profile:
+        urls = {k: v for k, v in urls.items() if k == profile}
     for name, url in urls.items():
         times, status = get_times(client, url, runs)
         note = {"unit": "one unit's dashboard", "tinh": f"province page, all {units} units",
@@ -112,7 +114,7 @@ def pages(app, runs: int, profile: str | None) -> None:
     if profile:
         prof = cProfile.Profile()
         prof.runcall(client.get, urls[profile])
-        pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
 
 
 def pdf(app, runs: int, profile: bool) -> None:
@@ -205,7 +207,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--batch", type=int, default=200, help="reports of the batch run (0: skip)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--profile", choices=["unit", "tinh", "pdf"], help="cProfile one of them")
+    ap.add_argument("--profile", choices=["unit", "tinh", "tinh-100", "pdf"], help="cProfile one of them")
     ap.add_argument("--only", default="pages,pdf,batch", help="which steps, comma-separated")
     args = ap.parse_args()
     if args.seed:
@@ -214,7 +216,7 @@ def main() -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": secrets.token_hex(32)})
     steps = args.only.split(",")
     if "pages" in steps:
-        pages(app, args.runs, args.profile if args.profile in ("unit", "tinh") else None)
+        pages(app, args.runs, args.profile if args.profile in ("unit", "tinh", "tinh-100") else None)
     if "pdf" in steps:
         pdf(app, args.runs, args.profile == "pdf")
     if "batch" in steps and args.batch:

@@ -206,3 +206,28 @@ def test_docx_english_batch_resumes(app, runner, responses, tmp_path):  # noqa: 
     assert again.exit_code == 0, again.output
     assert f"Tiếp tục: {UNITS}/{UNITS}" in again.output
     assert len(batch.read_entries(manifest)) == len(entries)
+
+
+def test_a_batch_reads_the_province_once_with_the_same_figures(app, responses, monkeypatch):  # noqa: F811
+    """drill.shared_ranking: one province read for every unit of a chunk (a province batch was
+    O(units²)), and each unit's standing exactly what it is alone (the dashboard's)."""
+    from sqlalchemy import select
+
+    from survey.extensions import db
+    from survey.indices import drill, windows
+    from survey.models import Response
+
+    with app.app_context():
+        ids = sorted(db.session.scalars(select(Response.unit_id).where(Response.period == PERIOD).distinct()))
+        window = windows.half(PERIOD)
+        alone = [drill.standing(u, window) for u in ids]
+        reads: list[object] = []
+        real = drill.read
+        monkeypatch.setattr(drill, "read", lambda *a, **k: reads.append(a) or real(*a, **k))
+        with drill.shared_ranking():
+            shared = [drill.standing(u, window) for u in ids]
+        assert len(reads) == 1 and len(ids) == UNITS
+        assert repr(shared) == repr(alone)
+        assert all(s.unit is not None and s.gap is not None for s in shared)
+        drill.standing(ids[0], window)  # after the block: read again, nothing kept
+        assert len(reads) == 2

@@ -182,21 +182,23 @@ def render_html(template: str, generated_at: datetime | None = None, *, sheet_ap
 
 
 def _report_sheet() -> Any:
-    """reports/base.html's fonts and report.css, parsed once per thread (with its font
-    configuration): tokenising the sheet and compiling its selectors was ~7% of a unit report.
+    """reports/base.html's fonts and report.css (a template: its footer is in the report's
+    language), parsed once per thread and language with the thread's font configuration:
+    tokenising the sheet and compiling its selectors was ~7% of a unit report.
 
     WeasyPrint applies it as a user stylesheet, below every author rule: the document's own
     <style> (page footer, a template's extra_style) still overrides it, as it did when it
     followed the sheet in one <style>."""
-    sheet = getattr(_local, "report_sheet", None)
-    if sheet is None:
+    env = environment()
+    text = (env.get_template("reports/_fonts.css").render(font_faces=_font_faces())
+            + env.get_template("reports/report.css").render())
+    sheets = getattr(_local, "report_sheets", None)
+    if sheets is None:
+        sheets = _local.report_sheets = {}
+    if text not in sheets:
         from weasyprint import CSS
-        env = environment()
-        text = (env.get_template("reports/_fonts.css").render(font_faces=_font_faces())
-                + (TEMPLATES_DIR / "reports" / "report.css").read_text("utf-8"))
-        sheet = _local.report_sheet = CSS(string=text, base_url=str(TEMPLATES_DIR),
-                                          font_config=_font_config())
-    return sheet
+        sheets[text] = CSS(string=text, base_url=str(TEMPLATES_DIR), font_config=_font_config())
+    return sheets[text]
 
 
 def _pdf(html: str, sheet_apart: bool = False) -> bytes:
