@@ -159,10 +159,11 @@ def batch(url: str, reports: int, workers: int, units: int) -> None:
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY=secrets.token_hex(32), FLASK_APP="wsgi",
                REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
                REPORT_QUEUE=f"bench-pages-{secrets.token_hex(4)}")
+    log = out.parent / f"{out.name}.log"
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "flask", "report", "province", "--period", PERIOD,
                              "-o", str(out), "--workers", str(workers), "--queue"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     path = manifest.manifest_path(out, PERIOD)
     marks: dict[int, float] = {}
     warm = min(10, reports // 4)
@@ -178,11 +179,18 @@ def batch(url: str, reports: int, workers: int, units: int) -> None:
                 cpu = workers_cpu(proc.pid)
                 break
             if proc.poll() is not None:
-                raise SystemExit(f"the batch ended early (exit {proc.returncode}) after {got} reports")
+                raise SystemExit(f"the batch ended early (exit {proc.returncode}) after {got} reports:\n"
+                                 + log.read_text(errors="replace")[-2000:])
             time.sleep(0.2)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)   # as a crash would: the next run resumes
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)   # as a crash would: the next run resumes
+        except ProcessLookupError:
+            pass
         proc.wait()
+        from redis import Redis
+        from rq import Queue
+        Queue(env["REPORT_QUEUE"], connection=Redis.from_url(env["REDIS_URL"])).delete(delete_jobs=True)
     done = max(marks)
     entries = manifest.read_entries(path)
     steady = (marks[done] - marks[warm]) / (done - warm)
@@ -196,6 +204,7 @@ def batch(url: str, reports: int, workers: int, units: int) -> None:
           f"not): {units} reports on {workers} cores to ourselves ≈ {cpu / done * units / workers / 60:.1f} min "
           f"(a projection)", flush=True)
     shutil.rmtree(out, ignore_errors=True)
+    log.unlink(missing_ok=True)
 
 
 def main() -> None:
