@@ -97,10 +97,11 @@ def main() -> None:
     for u in units:
         render_unit_report(u)
     total, cpu = time.perf_counter() - t, time.process_time() - c
-    print(f"batch of {args.batch} unit reports:      {total:6.1f} s "
-          f"(CPU {cpu:6.1f} s; {total / args.batch:.3f} s each)")
+    if args.batch:
+        print(f"batch of {args.batch} unit reports:      {total:6.1f} s "
+              f"(CPU {cpu:6.1f} s; {total / args.batch:.3f} s each)")
 
-    if args.procs:
+    if args.procs and args.batch:
         parallel_batch(args.batch, args.procs)
 
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
@@ -109,7 +110,9 @@ def main() -> None:
     if args.profile:
         prof = cProfile.Profile()
         prof.runcall(render_unit_report, unit)
-        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        stats = pstats.Stats(prof)
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":

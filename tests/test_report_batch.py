@@ -74,8 +74,15 @@ def test_killed_cli_resumes_where_it_stopped(app, runner, responses, tmp_path, d
         first.wait()
     before = _snapshot(out)
     assert 2 <= len(before) < UNITS
+    # What a kill during write_atomic leaves: a hidden .part of this batch (removed on resume)
+    # and one of another period (not this run's to remove).
+    stale = out / f".{batch.report_name('09999', PERIOD)}.k1ll3d.part"
+    other = out / f".{batch.report_name('09999', '2025-H1')}.k1ll3d.part"
+    stale.write_bytes(b"%PDF-1.7 half")
+    other.write_bytes(b"%PDF-1.7 half")
     result = runner.invoke(args=["report", "province", "--period", PERIOD, "-o", str(out), "--inline"])
     assert result.exit_code == 0, result.output
+    assert not stale.exists() and other.exists()
     assert f"Tiếp tục: {len(before)}/{UNITS}" in result.output
     assert f"[{UNITS}/{UNITS}]" in result.output  # per-unit progress lines with done/total
     _assert_complete(out, before)
@@ -145,6 +152,17 @@ def test_chunks_cover_every_unit_once(size):
     assert [c for p in parts for c in p] == codes and all(len(p) <= size for p in parts)
 
 
+def test_clean_parts_removes_only_this_batchs_temporaries(tmp_path):
+    mine = [tmp_path / f".{batch.report_name(c, PERIOD)}.x{c}.part" for c in ("001", "tinh")]
+    kept = [tmp_path / f".{batch.report_name('001', PERIOD, 'docx')}.x.part",   # another format
+            tmp_path / f".{batch.report_name('001', '2025-H1')}.x.part",        # another period
+            tmp_path / batch.report_name("001", PERIOD)]                          # a finished report
+    for p in mine + kept:
+        p.write_bytes(b"x")
+    assert batch.clean_parts(tmp_path, PERIOD) == 2
+    assert not any(p.exists() for p in mine) and all(p.exists() for p in kept)
+
+
 def test_docx_outputs_are_checked_as_zips(tmp_path):
     import io
     import zipfile
@@ -188,3 +206,28 @@ def test_docx_english_batch_resumes(app, runner, responses, tmp_path):  # noqa: 
     assert again.exit_code == 0, again.output
     assert f"Tiếp tục: {UNITS}/{UNITS}" in again.output
     assert len(batch.read_entries(manifest)) == len(entries)
+
+
+def test_a_batch_reads_the_province_once_with_the_same_figures(app, responses, monkeypatch):  # noqa: F811
+    """drill.shared_ranking: one province read for every unit of a chunk (a province batch was
+    O(units²)), and each unit's standing exactly what it is alone (the dashboard's)."""
+    from sqlalchemy import select
+
+    from survey.extensions import db
+    from survey.indices import drill, windows
+    from survey.models import Response
+
+    with app.app_context():
+        ids = sorted(db.session.scalars(select(Response.unit_id).where(Response.period == PERIOD).distinct()))
+        window = windows.half(PERIOD)
+        alone = [drill.standing(u, window) for u in ids]
+        reads: list[object] = []
+        real = drill.read
+        monkeypatch.setattr(drill, "read", lambda *a, **k: reads.append(a) or real(*a, **k))
+        with drill.shared_ranking():
+            shared = [drill.standing(u, window) for u in ids]
+        assert len(reads) == 1 and len(ids) == UNITS
+        assert repr(shared) == repr(alone)
+        assert all(s.unit is not None and s.gap is not None for s in shared)
+        drill.standing(ids[0], window)  # after the block: read again, nothing kept
+        assert len(reads) == 2

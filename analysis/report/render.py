@@ -165,29 +165,64 @@ def now_vn(generated_at: datetime | None) -> datetime:
     return generated_at
 
 
-def render_html(template: str, generated_at: datetime | None = None, **context: Any) -> str:
-    """Render a report template to an HTML string (also handy for debugging layouts)."""
+def _font_faces() -> list[dict[str, str]]:
+    return [{"url": (FONT_DIR / f).as_uri(), "weight": w, "style": s} for f, w, s in _FONT_FACES]
+
+
+def render_html(template: str, generated_at: datetime | None = None, *, sheet_apart: bool = False,
+                **context: Any) -> str:
+    """Render a report template to an HTML string (also handy for debugging layouts).
+
+    ``sheet_apart``: reports/base.html leaves out the fonts and report.css, which the PDF
+    then gets as :func:`_report_sheet`."""
     when = now_vn(generated_at)
-    faces = [{"url": (FONT_DIR / f).as_uri(), "weight": w, "style": s} for f, w, s in _FONT_FACES]
     return environment().get_template(template).render(
-        font_faces=faces, generated_date=format_date(when),
+        font_faces=_font_faces(), generated_date=format_date(when), sheet_apart=sheet_apart,
         generated_text=format_datetime(when), lang=current_locale(), **context)
 
 
-def _pdf(html: str) -> bytes:
+def _report_sheet() -> Any:
+    """reports/base.html's fonts and report.css (a template: its footer is in the report's
+    language), parsed once per thread and language with the thread's font configuration:
+    tokenising the sheet and compiling its selectors was ~7% of a unit report.
+
+    WeasyPrint applies it as a user stylesheet, below every author rule: the document's own
+    <style> (page footer, a template's extra_style) still overrides it, as it did when it
+    followed the sheet in one <style>."""
+    env = environment()
+    text = (env.get_template("reports/_fonts.css").render(font_faces=_font_faces())
+            + env.get_template("reports/report.css").render())
+    sheets = getattr(_local, "report_sheets", None)
+    if sheets is None:
+        sheets = _local.report_sheets = {}
+    if text not in sheets:
+        from weasyprint import CSS
+        sheets[text] = CSS(string=text, base_url=str(TEMPLATES_DIR), font_config=_font_config())
+    return sheets[text]
+
+
+def _pdf(html: str, sheet_apart: bool = False) -> bytes:
     # Heavy import, only when a PDF is really drawn; WeasyPrint is untyped (see _font_config).
     from weasyprint import HTML
 
     from .wp_svgtext import install
     install()
-    pdf: bytes = HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(font_config=_font_config())
+    pdf: bytes = HTML(string=html, base_url=str(TEMPLATES_DIR)).write_pdf(
+        font_config=_font_config(), stylesheets=[_report_sheet()] if sheet_apart else None)
     return pdf
+
+
+def _report_pdf(template: str, generated_at: datetime | None, **context: Any) -> bytes:
+    """A template extending reports/base.html to PDF, with the shared sheet."""
+    return _pdf(render_html(template, generated_at, sheet_apart=True, **context), sheet_apart=True)
 
 
 def render_pdf(template: str, generated_at: datetime | None = None, *,
                translations: NullTranslations | None = None, **context: Any) -> bytes:
     """Any report template to PDF with the embedded fonts (e.g. survey/links' receipt slips)."""
     with language(translations):
+        if template.startswith("reports/"):  # every one of them extends reports/base.html
+            return _report_pdf(template, generated_at, **context)
         return _pdf(render_html(template, generated_at, **context))
 
 
@@ -257,7 +292,7 @@ def render_unit_report(data: UnitReportData, *, translations: NullTranslations |
                        ) -> bytes:
     """A4 portrait period report for one unit (4–6 pages with full data)."""
     with language(translations):
-        return _pdf(render_html("reports/unit.html", data.generated_at, **unit_context(data)))
+        return _report_pdf("reports/unit.html", data.generated_at, **unit_context(data))
 
 
 def render_province_report(data: ProvinceReportData, *,
@@ -265,8 +300,7 @@ def render_province_report(data: ProvinceReportData, *,
     """Report for Sở Nội vụ: ranking with intervals, heat table, declines, appendix."""
     from .province import province_context
     with language(translations):
-        return _pdf(render_html("reports/province.html", data.generated_at,
-                                **province_context(data)))
+        return _report_pdf("reports/province.html", data.generated_at, **province_context(data))
 
 
 def thematic_context(d: ThematicReportData, fmt: charts.ChartFormat = "svg") -> dict[str, Any]:
@@ -278,8 +312,7 @@ def render_thematic_report(data: ThematicReportData, *,
                            translations: NullTranslations | None = None) -> bytes:
     """Report on a thematic survey campaign: progress against quotas and results."""
     with language(translations):
-        return _pdf(render_html("reports/thematic.html", data.generated_at,
-                                **thematic_context(data)))
+        return _report_pdf("reports/thematic.html", data.generated_at, **thematic_context(data))
 
 
 def render_posters(posters: Sequence[PosterData], *, unit_name: str | None = None,
@@ -289,5 +322,5 @@ def render_posters(posters: Sequence[PosterData], *, unit_name: str | None = Non
     from .qr import qr_svg
     pages = [{"p": p, "qr": Markup(qr_svg(p.url))} for p in posters]
     with language(translations):
-        return _pdf(render_html("reports/posters.html", generated_at, pages=pages,
-                                unit_name=unit_name or (posters[0].unit_name if posters else None)))
+        return _report_pdf("reports/posters.html", generated_at, pages=pages,
+                           unit_name=unit_name or (posters[0].unit_name if posters else None))

@@ -7,7 +7,9 @@ language picks the decimal mark and the period words (85,1% / 85.1%), outside on
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, Callable
 
+from flask import url_for
 from flask_babel import gettext, lazy_gettext
 
 from analysis import Estimate
@@ -107,6 +109,14 @@ def window_args(window: Window) -> dict[str, str]:
     if window.kind == RANGE:
         return {"from": format_date(window.first), "to": format_date(window.last)}
     return {{HALF: "period", QUARTER: "quarter", YEAR: "year"}[window.kind]: window.key}
+
+
+def unit_links(**args: Any) -> Callable[[int], str]:
+    """Each unit's dashboard link in a ranking, with ``args`` (the window): url_for once, not
+    once per row (a country's 3,321 rows spent ~0,3 s in it).  The unit stays the first
+    argument, as url_for writes it."""
+    head, tail = url_for("dashboards.index", unit=0, **args).split("unit=0", 1)
+    return lambda unit_id: f"{head}unit={int(unit_id)}{tail}"
 
 
 def gap_text(est: Estimate | None) -> str:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol, Sequence
 
-from sqlalchemy import Boolean, Date, Integer, Select, String, cast, func, literal, null, select, union_all
+from sqlalchemy import Boolean, Date, Integer, Select, String, cast, func, literal, null, select, union, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from survey.access import Scope, restrict
@@ -23,7 +24,7 @@ from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import db
 from survey.indices.stratum_sums import counted, survey_id_of
 from survey.links.service import verified_select
-from survey.models import Counter, Response, Unit
+from survey.models import Counter, Response, RollupStratum, Unit
 from survey.models.responses import QUARANTINED
 
 # Every count select has these columns, so that they can be sent as one UNION ALL.
@@ -40,10 +41,18 @@ def _row(part: int, key=None, name=None, active=None, n=None) -> list:
 
 
 def _periods_select(visible: Scope, survey_code: str) -> Select:
-    query = (select(*_row(PERIOD, Response.period))
-             .where(Response.survey_id == survey_id_of(survey_code), counted())
-             .group_by(Response.period))
-    return restrict(query, visible, Response.unit_id)
+    """Periods with counted responses, from the rollup's strata and the unfolded tail: every
+    counted response is in exactly one of them (indices/rollups.py), and both are small, where
+    a GROUP BY over the responses reads every response of the scope (a million for Sở Nội vụ)."""
+    survey_id = survey_id_of(survey_code)
+    folded = restrict(select(RollupStratum.period.label("period"))
+                      .where(RollupStratum.survey_id == survey_id, RollupStratum.responses > 0),
+                      visible, RollupStratum.unit_id)
+    tail = restrict(select(Response.period.label("period"))
+                    .where(Response.rollup_batch.is_(None), Response.survey_id == survey_id, counted()),
+                    visible, Response.unit_id)
+    periods = union(folded, tail).subquery()
+    return select(*_row(PERIOD, periods.c.period)).group_by(periods.c.period)
 
 
 def periods_with_responses(visible: Scope, survey_code: str = STANDING_CODE) -> list[str]:
@@ -52,12 +61,19 @@ def periods_with_responses(visible: Scope, survey_code: str = STANDING_CODE) -> 
 
 
 def first_unit_with_responses(visible: Scope, period: str,
-                              survey_code: str = STANDING_CODE) -> int | None:
-    query = (select(Response.unit_id).join(Unit, Unit.id == Response.unit_id)
-             .where(Response.period == period, Response.survey_id == survey_id_of(survey_code),
-                    counted())
-             .group_by(Response.unit_id, Unit.code).order_by(Unit.code).limit(1))
-    return db.session.scalar(restrict(query, visible, Response.unit_id))
+                              survey_code: str = STANDING_CODE) -> Unit | None:
+    """The first unit (by code) with counted responses in the period: from the rollup's strata
+    and the unfolded tail, as :func:`_periods_select`."""
+    survey_id = survey_id_of(survey_code)
+    folded = restrict(select(RollupStratum.unit_id.label("unit_id"))
+                      .where(RollupStratum.survey_id == survey_id, RollupStratum.period == period,
+                             RollupStratum.responses > 0), visible, RollupStratum.unit_id)
+    tail = restrict(select(Response.unit_id.label("unit_id"))
+                    .where(Response.rollup_batch.is_(None), Response.survey_id == survey_id,
+                           Response.period == period, counted()), visible, Response.unit_id)
+    units = union(folded, tail).subquery()
+    return db.session.scalar(select(Unit).join(units, units.c.unit_id == Unit.id)
+                             .order_by(Unit.code).limit(1))
 
 
 @dataclass(frozen=True)
@@ -165,6 +181,26 @@ def unit_counts(visible: Scope, unit_id: int, period: str,
         held=sum(int(r.n or 0) for r in by_part[HELD]))
 
 
-def units_for_choice(visible: Scope) -> list[Unit]:
-    query = select(Unit).order_by(Unit.kind != "province", Unit.code)
-    return list(db.session.scalars(restrict(query, visible, Unit.id)))
+class UnitChoice(Protocol):
+    """What the unit picker shows of a unit (a Unit, or a row of these four columns)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+
+
+def units_for_choice(visible: Scope) -> Sequence[UnitChoice]:
+    """The unit picker's units, province first.  Every unit (a province-wide reader): rows of
+    four columns, as a country's 3,321 ORM objects took longer to build than the rest of the
+    page.  A unit's own subtree (a few): whole units, so the page's unit, looked up next, is
+    already in the session."""
+    if visible is not None:
+        return list(db.session.scalars(restrict(select(Unit).order_by(Unit.kind != "province", Unit.code),
+                                                visible, Unit.id)))
+    return list(db.session.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind)
+                                   .order_by(Unit.kind != "province", Unit.code)))

@@ -6,6 +6,7 @@ indices/comments.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import NamedTuple
 
@@ -34,13 +35,14 @@ def _formatting():
     return {"fmt": formatting, "charts": charts}  # charts: the trend chart's frame (charts.TREND)
 
 
-def _default_unit(visible: Scope, units: list[Unit], period: str) -> int | None:
+def _default_unit(visible: Scope, units: Sequence[queries.UnitChoice], period: str) -> Unit | None:
+    """The reader's own unit, else the first with responses in the period, else the first."""
     if current_user.unit_id is not None:
-        return current_user.unit_id
-    found = queries.first_unit_with_responses(visible, period)
+        return find_unit(visible, unit_id=current_user.unit_id)
+    found = queries.first_unit_with_responses(visible, period)  # already restricted to the scope
     if found is not None:
         return found
-    return units[0].id if units else None
+    return find_unit(visible, unit_id=units[0].id) if units else None
 
 
 @bp.get("/")
@@ -50,9 +52,9 @@ def index():
     # Counts, comments and held responses are per half-year: the window's (last) one.
     period = window.period or window.periods[-1]
     visible = visible_unit_ids(current_user)
-    # The picker's units first: the unit looked up next is then already in the session.
+    # A reader of a few units: whole units, and the page's unit is then already in the session.
     units = queries.units_for_choice(visible)
-    unit = unit_arg(visible) or find_unit(visible, unit_id=_default_unit(visible, units, period))
+    unit = unit_arg(visible) or _default_unit(visible, units, period)
     if unit is None:
         abort(404)
     # ?xac_thuc=1: the index on verified (dossier-link) responses alone, a robustness check.

@@ -11,8 +11,10 @@ two are not independent.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import AbstractSet, Any, Iterable, Sequence, cast
+from typing import AbstractSet, Any, Iterable, Iterator, Sequence, cast
 
 import numpy as np
 
@@ -136,24 +138,68 @@ class Standing:
     units: int                  # units ranked
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """Every unit's overall index in one window, ranked, and the pooled province: what each
+    unit is placed against.  One read serves every unit of a batch (:func:`shared_ranking`)."""
+
+    data: Weighted | None
+    key: str
+    province: Estimate | None
+    units: dict[int, Estimate]
+    ranked: int
+    design: Design | None
+
+
+def ranking(window: Window, survey_code: str = STANDING_CODE) -> Ranking:
+    """One read of every unit's overall sums in ``window`` (the province is every unit)."""
+    shared = _shared.get()
+    cache_key = (survey_code, window)
+    if shared is not None and cache_key in shared:
+        return shared[cache_key]
+    data = read(window, None, survey_code, stats=("overall",))
+    key = window_key(window)
+    if data is None:
+        found = Ranking(None, key, None, {}, 0, None)
+    else:
+        pooled = next(iter(estimates(data, unit=POOLED_UNIT, period=key)), None)
+        rows = estimates(data, period=key)
+        frame = data.frame()
+        found = Ranking(data, key, replace(pooled, unit=None) if pooled else None,
+                        {cast(int, e.unit): e for e in rows}, sum(1 for e in rows if e.rank > 0),
+                        Design.from_aggregates(frame["stratum"], frame["n_psu"], lonely_psu="adjust"))
+    if shared is not None:
+        shared[cache_key] = found
+    return found
+
+
+_shared: ContextVar[dict[tuple[str, Window], Ranking] | None] = ContextVar("drill_shared_ranking", default=None)
+
+
+@contextmanager
+def shared_ranking() -> Iterator[None]:
+    """Within the block every :func:`standing` of one window reuses one :func:`ranking`: a
+    batch of unit reports reads the province once, not once per unit (which made a province
+    batch quadratic).  Only for a batch that reads a fixed period: figures are as of its start."""
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
 def standing(unit_id: int, window: Window, survey_code: str = STANDING_CODE) -> Standing:
     """The province is every unit: the unit's rank and gap are against all of them."""
-    data = read(window, None, survey_code, stats=("overall",))
-    if data is None:
+    found = ranking(window, survey_code)
+    if found.data is None or found.design is None:
         return Standing(None, None, None, 0)
-    key = window_key(window)
-    province_est = next(iter(estimates(data, unit=POOLED_UNIT, period=key)), None)
-    rows = estimates(data, period=key)
-    mine = next((e for e in rows if e.unit == unit_id), None)
+    mine = found.units.get(unit_id)
     gap = None
     if mine is not None:
-        frame = data.frame()
-        design = Design.from_aggregates(frame["stratum"], frame["n_psu"], lonely_psu="adjust")
-        table = {**data.cells, "domain": data.cells["unit"]}
-        gap = replace(gap_from_sums(design, table, unit_id), unit=unit_id, period=key,
+        table = {**found.data.cells, "domain": found.data.cells["unit"]}
+        gap = replace(gap_from_sums(found.design, table, unit_id), unit=unit_id, period=found.key,
                       stat="gap", measure="overall")
-    return Standing(replace(province_est, unit=None) if province_est else None, mine, gap,
-                    sum(1 for e in rows if e.rank > 0))
+    return Standing(found.province, mine, gap, found.ranked)
 
 
 # --- a unit's counters ----------------------------------------------------------------------

@@ -168,7 +168,7 @@ def _unit_report_data(unit: Unit, period: str, survey_code: str, lang: str) -> U
 
 def province_report_data(period: str, survey_code: str = STANDING_CODE, appendix: bool = True,
                          lang: str = "vi") -> ProvinceReportData:
-    with i18n.using(lang):
+    with i18n.using(lang), drill.shared_ranking():  # the appendix's units: one province read
         return _province_report_data(period, survey_code, appendix, lang)
 
 

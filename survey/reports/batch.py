@@ -11,6 +11,8 @@
   AND it looks complete: a PDF's header and %%EOF marker, a .docx whose zip central directory
   opens. A re-run renders only the other units, so a batch killed at unit 1,700 of 3,321
   resumes at 1,701.
+- A run killed mid-write leaves a hidden ``.part`` file and no final name; the next run of
+  the same period and format removes them before it starts (clean_parts).
 - Progress (per-unit lines, done/total, ETA) is read from the manifest, so it is the same
   whether the units are drawn inline or by RQ workers on other processes.
 
@@ -70,6 +72,16 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def clean_parts(folder: Path, period: str, fmt: str = "pdf") -> int:
+    """Remove the temporary files (write_atomic's ``.part``) a killed run left for this period
+    and format; returns how many.  Called before a run starts its writers: a live writer's
+    ``.part`` of the same batch would otherwise be taken from under it."""
+    stale = list(folder.glob(f".{report_name('*', period, fmt)}.*.part"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
 
 
 @dataclass(frozen=True)

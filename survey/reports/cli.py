@@ -21,7 +21,7 @@ from analysis.report import (
 from survey import i18n
 from survey.args import PERIOD, cli_value, unit_by_code
 from survey.extensions import db
-from survey.indices import report_data
+from survey.indices import drill, report_data
 from survey.models import Response, Unit
 from survey.replica import replica_reads
 from survey.reports import batch, bp
@@ -87,6 +87,7 @@ def report_province(period: str, output: Path, use_queue: bool | None, workers: 
     codes = list(db.session.scalars(
         select(Unit.code).where(Unit.id.in_(select(Response.unit_id).where(Response.period == period)))
         .order_by(Unit.code)).all())
+    batch.clean_parts(output, period, fmt)  # a killed run's half-written files (no writer runs yet)
     if fresh:
         batch.manifest_path(output, period, fmt, lang).unlink(missing_ok=True)
     done = batch.done_codes(output, period, codes, fmt, lang)
@@ -104,7 +105,8 @@ def report_province(period: str, output: Path, use_queue: bool | None, workers: 
         run_queued(cast(str, redis_url), url, period, output, todo, size, workers, timeout, progress,
                    fmt, lang)  # REDIS_URL checked above
     elif todo:
-        with replica_reads():  # the batch only reads: the replica when there is one
+        # The batch only reads (the replica when there is one); the province once for all units.
+        with replica_reads(), drill.shared_ranking():
             for code in todo:  # in this process, with this app: one unit at a time, each kept at once
                 batch.render_missing(output, period, [code], lambda c: draw_unit(c, period, fmt, lang), fmt, lang)
                 progress.poll()

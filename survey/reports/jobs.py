@@ -68,9 +68,11 @@ def render_units(database_url: str, period: str, folder: str, codes: Iterable[st
                  lang: str = "vi") -> int:
     """A chunk of a province batch: every unit of `codes` not already done; returns how many were drawn."""
     from survey.extensions import db
+    from survey.indices import drill
     from survey.replica import replica_reads
 
-    with _app(database_url).app_context(), replica_reads():
+    # The province every unit is ranked against is read once for the chunk (drill.shared_ranking).
+    with _app(database_url).app_context(), replica_reads(), drill.shared_ranking():
         try:
             return batch.render_missing(Path(folder), period, codes,
                                         lambda code: draw_unit(code, period, fmt, lang), fmt, lang)
