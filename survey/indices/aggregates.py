@@ -127,14 +127,15 @@ def _strata(sums: StratumSums) -> tuple[list[dict[str, Any]], np.ndarray]:
 def weighted(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | None,
              stats: Iterable[str] = STATS, include: Sequence[int] = (),
              verified: bool | None = None, window: Window | None = None,
-             by_counter: bool = False) -> Weighted:
+             by_counter: bool = False, labels: bool = True) -> Weighted:
     """Strata with n_h and w_h, and the cells table of analysis.indices.index_table().
 
     Counted responses only, plus ``include`` (see rollup_read.read); ``verified`` True/False
     weights one channel's responses alone to the service volumes.  ``window``: responses
     in its dates only, each period's dossiers prorated to the days it covers
     (docs/periods.md).  ``by_counter``: the cells' ``unit`` is the counter (a domain within
-    the unit's strata; the weights stay the unit's).
+    the unit's strata; the weights stay the unit's).  ``labels=False``: the cells' key
+    columns as codes into ``keys`` only (index_table_for needs no 10^6 strings).
     """
     stats = set(stats)
     sums = rollup_read.read(inst, periods, unit_ids, kinds_for(stats), include, verified,
@@ -146,9 +147,13 @@ def weighted(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int
     n_measures = max(len(sums.measures), 1)
     key = raw_to[np.asarray(sums.cell_stratum, dtype=np.int64)] * n_measures \
         + np.asarray(sums.cell_measure, dtype=np.int64)
-    cells, inverse = np.unique(key, return_inverse=True)
-    total = {k: np.bincount(inverse, weights=np.asarray(getattr(sums, k), dtype=float),
-                            minlength=len(cells)) for k in ("n", "sat", "s1", "s2")}
+    # Cells are dense in (stratum, measure): add up by bincount over that grid and keep the
+    # cells with responses, instead of sorting 10^6 keys to find the distinct ones.
+    grid = len(strata) * n_measures
+    present = np.bincount(key, minlength=grid) > 0
+    cells = np.flatnonzero(present)
+    total = {k: np.bincount(key, weights=np.asarray(getattr(sums, k), dtype=float),
+                            minlength=grid)[cells] for k in ("n", "sat", "s1", "s2")}
     stratum, measure = cells // n_measures, cells % n_measures
     w = np.array([s["w"] for s in strata], dtype=float)[stratum]
     # Key columns as (sorted labels, codes) from the small tables of strata and measures
@@ -190,7 +195,8 @@ def weighted(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int
            for k, v in pieces.items()}
     keys = {k: (lab, out[k].astype(np.int64)) for k, lab in
             zip(KEYS, (u_labels, p_labels, stat_labels, m_labels))}
-    out.update({k: lab[out[k]] for k, (lab, _) in keys.items()})
+    if labels:
+        out.update({k: lab[out[k]] for k, (lab, _) in keys.items()})
     return Weighted(strata, out, keys)
 
 
@@ -221,7 +227,8 @@ def index_table_for(periods: Sequence[str], unit_ids: AbstractSet[int] | None,
     inst = instrument_of(survey_code)
     if inst is None or (unit_ids is not None and not unit_ids):
         return []
-    data = weighted(inst, periods, unit_ids, stats, include, True if verified_only else None)
+    data = weighted(inst, periods, unit_ids, stats, include, True if verified_only else None,
+                    labels=False)
     if not data.strata or len(data.cells["n"]) == 0:
         return []
     cols = index_columns(data.frame(), data.cells, keys=data.keys)

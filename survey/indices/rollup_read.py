@@ -5,6 +5,7 @@ stale or empty.
 """
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -176,39 +177,42 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
     measures = select(RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code)
     volumes = volume_select(periods, unit_ids)
     big = unit_ids is None or len(unit_ids) > SMALL_READ
-    if is_postgres():
-        with _snapshot(1, big) as conn:
-            got = _read_pg(conn, strata if use_rollup else None, cells, tail, tail_keys,
-                           measures, volumes)
-    else:
-        with _snapshot(5) as conn:
-            got = _Read(conn.execute(strata).all() if use_rollup else [],
-                        _tuples(conn.execute(cells).all() if use_rollup else [], _CELL_DTYPE),
-                        {i: (kind, code) for i, kind, code in conn.execute(measures)},
-                        conn.execute(tail_keys).all(),
-                        _tuples(conn.execute(tail).all(), _TAIL_DTYPE), conn.execute(volumes).all())
+    with _snapshot(1, big) as conn:
+        got = _read_one(conn, strata if use_rollup else None, cells, tail, tail_keys,
+                        measures, volumes)
     return _assemble(got, by_counter)
 
 
-def _read_pg(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_keys: Any,
-             measures: Any, volumes: Any) -> _Read:
+def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_keys: Any,
+              measures: Any, volumes: Any) -> _Read:
     """Everything in ONE statement (so one snapshot), each part one value: JSON for the few
-    rows with text keys (strata, measures, volumes), packed binary for the many sums."""
+    rows with text keys (strata, measures, volumes) and, on PostgreSQL, packed binary for the
+    many sums (SQLite, which has no binary send functions, sends those as JSON too)."""
+    pg = conn.dialect.name == "postgresql"
+
     def rows(query: Any) -> Any:
         sub = query.subquery()
-        return select(func.json_agg(func.json_build_array(*sub.c))).scalar_subquery()
+        if pg:
+            return select(func.json_agg(func.json_build_array(*sub.c))).scalar_subquery()
+        return select(func.json_group_array(func.json_array(*sub.c))).scalar_subquery()
 
     def packed(query: Any, dtype: np.dtype) -> Any:
+        if not pg:
+            return rows(query)
         sub = query.subquery()
         return select(_packed(list(sub.c), dtype)).scalar_subquery()
 
     parts = [rows(strata) if strata is not None else literal(None),
              packed(cells, _CELL_DTYPE) if strata is not None else literal(None),
              rows(measures), rows(tail_keys), packed(tail, _TAIL_DTYPE), rows(volumes)]
-    got = conn.execute(select(*parts)).one()
-    return _Read(got[0] or [], _arrays(got[1], _CELL_DTYPE),
-                 {i: (kind, code) for i, kind, code in got[2] or ()}, got[3] or [],
-                 _arrays(got[4], _TAIL_DTYPE), got[5] or [])
+    got = list(conn.execute(select(*parts)).one())
+    if not pg:      # JSON text, and lists of sums where PostgreSQL sends bytes
+        got = [json.loads(v) if v else [] for v in got]
+        got[1], got[4] = _tuples(got[1], _CELL_DTYPE), _tuples(got[4], _TAIL_DTYPE)
+    else:
+        got[1], got[4] = _arrays(got[1], _CELL_DTYPE), _arrays(got[4], _TAIL_DTYPE)
+    return _Read(got[0] or [], got[1], {i: (kind, code) for i, kind, code in got[2] or ()},
+                 got[3] or [], got[4], got[5] or [])
 
 
 def _assemble(got: _Read, by_counter: bool) -> StratumSums:
