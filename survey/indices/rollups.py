@@ -192,13 +192,12 @@ def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = N
         if not marked:
             db.session.rollback()
             break
-        if is_postgres():
+        if marked >= ANALYZE_FROM and is_postgres():
             # The planner estimates each response's join to its stratum (unit, period, field)
             # at a few percent of the responses, and then probes the score rows' index once
-            # per response: 27 random reads each, 4x the whole fold.  Hash joins read the
-            # score rows once.
+            # per response: 27 random reads each, 4x the whole fold of 10^6.  Hash joins read
+            # the score rows once (a small batch keeps the probes: cheaper than that scan).
             db.session.execute(text("SET LOCAL enable_nestloop = off"))
-        if marked >= ANALYZE_FROM and is_postgres():
             # Statistics still say "every rollup_batch is NULL", so the planner expects one
             # row for this batch and picks nested loops over millions of answers (60 µs per
             # response instead of a few).  ANALYZE samples our own uncommitted marks.
