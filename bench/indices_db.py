@@ -28,6 +28,7 @@ The database named in --url is dropped and re-created for every size.
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import os
 import resource
@@ -58,6 +59,9 @@ from survey.indices.aggregates import index_rows  # noqa: E402
 from survey.models import Counter, Question, ServiceVolume, Survey, Unit, User  # noqa: E402
 
 SCORED = importlib.util.find_spec("survey.indices.scores") is not None
+# Score rows keyed by a measure id (i15c_fold): the loader writes them with COPY as it writes the
+# answers, and checks a sample against the application's own scoring statement.
+MEASURE_IDS = SCORED and hasattr(importlib.import_module("survey.models").ResponseScore, "measure")
 
 PERIOD = "2026-H2"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_indices"
@@ -95,6 +99,57 @@ VALUE_ROW = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("rid", ">i8"), ("l2", ">i4"
                       ("l3", ">i4"), ("v", ">i2"), ("l4", ">i4"), ("na", "u1"), ("l5", ">i4"), ("per", "S7")])
 NA_ROW = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("rid", ">i8"), ("l2", ">i4"), ("qid", ">i4"),
                    ("l3", ">i4"), ("l4", ">i4"), ("na", "u1"), ("l5", ">i4"), ("per", "S7")])
+
+
+SCORE_ROW = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("rid", ">i8"), ("l2", ">i4"), ("m", ">i2"),
+                      ("l3", ">i4"), ("p", "S7"), ("l4", ">i4"), ("y", ">f8")])
+
+
+def binary_scores(rid: np.ndarray, measure: np.ndarray | int, y: np.ndarray) -> bytes:
+    """Rows of COPY response_score (response_id, measure, period, y) in binary format."""
+    rows = np.zeros(len(rid), dtype=SCORE_ROW)
+    rows["nf"], rows["l1"], rows["rid"], rows["l2"], rows["m"] = 4, 8, rid, 2, measure
+    rows["l3"], rows["p"], rows["l4"], rows["y"] = len(PERIOD), PERIOD.encode(), 8, y
+    return rows.tobytes()
+
+
+class Scores:
+    """Score rows of the generated answers, as indices/scores.py derives them: item y = the
+    1-5 answer, component y = share of its valid items rated 4-5, overall = their mean."""
+
+    def __init__(self, items: list) -> None:
+        from survey.models import RollupMeasure
+        ids = {(k, c): i for i, k, c in db.session.execute(
+            select(RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code))}
+        self.item_id = [ids[(1, code)] for _q, code, *_ in items]
+        comps = sorted({comp for *_x, comp in items if comp is not None and comp != "OVERALL"})
+        self.comp_of = [comps.index(comp) if comp in comps else -1 for *_x, comp in items]
+        self.comp_id = [ids[(2, c)] for c in comps]
+        self.overall = ids[(3, "overall")]
+
+    def start(self, rid: np.ndarray) -> None:
+        self.rid = rid
+        self.sat = np.zeros((len(self.comp_id), len(rid)))
+        self.valid = np.zeros((len(self.comp_id), len(rid)))
+
+    def item(self, j: int, keep: np.ndarray, value: np.ndarray) -> bytes:
+        """Rows of item j (answered 1-5 where ``keep``), counted into its component."""
+        c = self.comp_of[j]
+        if c >= 0:
+            self.valid[c] += keep
+            self.sat[c] += keep & (value >= 4)
+        return binary_scores(self.rid[keep], self.item_id[j], value[keep].astype(float))
+
+    def composites(self) -> bytes:
+        out, answered = [], self.valid > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = self.sat / self.valid
+        for c, mid in enumerate(self.comp_id):
+            out.append(binary_scores(self.rid[answered[c]], mid, y[c][answered[c]]))
+        any_c = answered.any(axis=0)
+        mean = np.where(answered, y, 0).sum(axis=0)[any_c] / answered.sum(axis=0)[any_c]
+        out.append(binary_scores(self.rid[any_c], self.overall, mean))
+        return b"".join(out)
 
 
 def binary_answers(rid: np.ndarray, qid: int, value: np.ndarray | None) -> bytes:
@@ -144,7 +199,7 @@ def load(url: str, n: int, n_units: int, seed: int, first: int = 0) -> float:
     survey = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
     version = survey.current_version
     items = db.session.execute(select(Question.id, Question.code, Question.required,
-                                      Question.allows_na)
+                                      Question.allows_na, Question.component)
                                .where(Question.version_id == version.id,
                                       Question.type == "likert5")
                                .order_by(Question.position)).all()
@@ -174,23 +229,40 @@ def load(url: str, n: int, n_units: int, seed: int, first: int = 0) -> float:
                      "WHERE id > %s", (first,))  # the global idempotency keys (migration i15b_parts)
         # Bulk load as pg_restore does: answer's keys and indexes are built after the rows.
         saved = drop_constraints(conn, "answer") if n >= BULK_FROM else None
-        with conn.cursor() as cur, cur.copy(
-                "COPY answer (response_id, question_id, value_int, na, period) FROM STDIN "
-                "(FORMAT BINARY)") as cp:
-            cp.write(COPY_HEADER)
-            for lo in range(0, n, CHUNK):
-                hi = min(n, lo + CHUNK)
-                p = 1 / (1 + np.exp(-(unit_level[which[lo:hi]] + rng.normal(0, 0.8, hi - lo))))
-                rid = np.arange(first + lo + 1, first + hi + 1, dtype=np.int64)
-                for qid, _code, required, allows_na in items:
-                    u = rng.random(hi - lo)
-                    keep = np.ones(hi - lo, bool) if required else u > 0.35
-                    na = (rng.random(hi - lo) < 0.1) & allows_na
-                    sat = rng.random(hi - lo) < p
-                    value = np.where(sat, rng.integers(4, 6, hi - lo), rng.integers(1, 4, hi - lo))
-                    cp.write(binary_answers(rid[keep & ~na], qid, value[keep & ~na]))
-                    cp.write(binary_answers(rid[keep & na], qid, None))
-            cp.write(b"\xff\xff")
+        scores = Scores(items) if MEASURE_IDS else None
+        with psycopg.connect(conninfo(url)) as sconn:
+            saved_scores = (drop_constraints(sconn, "response_score")
+                            if scores and n >= BULK_FROM else None)
+            with conn.cursor() as cur, cur.copy(
+                    "COPY answer (response_id, question_id, value_int, na, period) FROM STDIN "
+                    "(FORMAT BINARY)") as cp, sconn.cursor() as scur, scur.copy(
+                    "COPY response_score (response_id, measure, period, y) FROM STDIN "
+                    "(FORMAT BINARY)") as sp:
+                cp.write(COPY_HEADER)
+                sp.write(COPY_HEADER)
+                for lo in range(0, n, CHUNK):
+                    hi = min(n, lo + CHUNK)
+                    p = 1 / (1 + np.exp(-(unit_level[which[lo:hi]] + rng.normal(0, 0.8, hi - lo))))
+                    rid = np.arange(first + lo + 1, first + hi + 1, dtype=np.int64)
+                    if scores:
+                        scores.start(rid)
+                    for j, (qid, _code, required, allows_na, _comp) in enumerate(items):
+                        u = rng.random(hi - lo)
+                        keep = np.ones(hi - lo, bool) if required else u > 0.35
+                        na = (rng.random(hi - lo) < 0.1) & allows_na
+                        sat = rng.random(hi - lo) < p
+                        value = np.where(sat, rng.integers(4, 6, hi - lo), rng.integers(1, 4, hi - lo))
+                        cp.write(binary_answers(rid[keep & ~na], qid, value[keep & ~na]))
+                        cp.write(binary_answers(rid[keep & na], qid, None))
+                        if scores:
+                            sp.write(scores.item(j, keep & ~na, value))
+                    if scores:
+                        sp.write(scores.composites())
+                cp.write(b"\xff\xff")
+                sp.write(b"\xff\xff")
+            if saved_scores:
+                restore_constraints(sconn, "response_score", saved_scores)
+            sconn.commit()
         if saved:
             restore_constraints(conn, "answer", saved)
         conn.execute("SELECT setval(pg_get_serial_sequence('response', 'id'), %s)", (first + n,))
@@ -198,7 +270,32 @@ def load(url: str, n: int, n_units: int, seed: int, first: int = 0) -> float:
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
         conn.execute("ANALYZE")
     loaded = time.perf_counter() - started
+    if MEASURE_IDS:
+        check_scores(url, first, n)
+        return loaded, 0.0
     return loaded, score(url, n, first)
+
+
+def check_scores(url: str, first: int, n: int, sample: int = 2_000) -> None:
+    """The loader's score rows of a sample of responses equal what the application's scoring
+    statement writes from their answers (1e-12), or the benchmark stops."""
+    from survey.indices.scores import ANSWERS_OF, score_statement
+    ids = f" WHERE a.response_id > {int(first)} AND a.response_id <= {int(first + min(n, sample))}"
+    select_rows = ("SELECT response_id, measure, period, y FROM response_score "
+                   f"WHERE response_id > {int(first)} AND response_id <= {int(first + min(n, sample))} "
+                   "ORDER BY 1, 2")
+    with psycopg.connect(conninfo(url)) as conn:
+        loaded = conn.execute(select_rows).fetchall()
+        conn.execute(f"DELETE FROM response_score WHERE response_id > {int(first)} "
+                     f"AND response_id <= {int(first + min(n, sample))}")
+        conn.execute(score_statement(ANSWERS_OF.format(where=ids)))
+        derived = conn.execute(select_rows).fetchall()
+        conn.commit()
+    same = len(loaded) == len(derived) and all(
+        a[:3] == b[:3] and abs(a[3] - b[3]) <= 1e-12 for a, b in zip(loaded, derived))
+    if not same:
+        raise SystemExit(f"loader's score rows differ from the application's ({len(loaded)} vs "
+                         f"{len(derived)} rows)")
 
 
 def score(url: str, n: int, first: int) -> float:
@@ -219,20 +316,33 @@ def score(url: str, n: int, first: int) -> float:
     return time.perf_counter() - started
 
 
+BUILT: list[float] = []   # seconds to build every row object after each timed index_rows()
+
+
 def measure(runs: int, units: set[int] | None = None) -> tuple[list[float], float, int]:
+    """index_rows() times; then, apart, the time to build every row object (list(rows)): the
+    new code builds rows when read (indices/index_table.py), the old one inside index_rows()."""
     times = []
+    BUILT.clear()
     for _ in range(runs):
         db.session.expire_all()
         t0 = time.perf_counter()
         rows = index_rows(PERIOD, units)
         times.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        list(rows)
+        BUILT.append(time.perf_counter() - t0)
         db.session.rollback()
     tracemalloc.start()
-    index_rows(PERIOD, units)
+    list(index_rows(PERIOD, units))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     db.session.rollback()
     return times, peak / 2**20, len(rows)
+
+
+def built() -> str:
+    return f"; + building every row object {statistics.median(BUILT):.2f} s" if BUILT else ""
 
 
 def dashboard(app, runs: int) -> tuple[list[float], int]:
@@ -285,9 +395,15 @@ def main() -> None:
         if args.measure_only:
             app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": secrets.token_hex(32)})
             with app.app_context():
+                pending = rollups.pending()
                 times, peak, rows = measure(args.runs)
-                report(size, "rollup", times, f"{rows:,} rows, peak {peak:.0f} MiB, "
-                       f"{rollups.pending():,} unfolded")
+                report(size, "+tail" if pending else "rollup", times,
+                       f"{rows:,} rows, peak {peak:.0f} MiB, {pending:,} unfolded{built()}")
+                province = set(db.session.scalars(select(Unit.id).where(Unit.code.like("B%"))
+                                                  .order_by(Unit.code).limit(args.province)))
+                times, peak, rows = measure(args.runs, province)
+                report(size, "province", times,
+                       f"{len(province)} units, {rows:,} rows, peak {peak:.0f} MiB{built()}")
             continue
         recreate(args.url)
         app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": secrets.token_hex(32)})
@@ -299,10 +415,12 @@ def main() -> None:
             report(size, "load", [loaded], f"{answers:,} answer rows, {args.units} units")
             if SCORED:
                 rows = db.session.scalar(text("SELECT count(*) FROM response_score"))
-                report(size, "score", [scored], f"{rows:,} score rows, {scored / size * 1e6:.1f} µs each")
+                how = (f"{scored / size * 1e6:.1f} µs each" if scored else
+                       "COPY with the answers (in load), a sample checked against the app's statement")
+                report(size, "score", [scored], f"{rows:,} score rows, {how}")
             if args.live:
                 times, peak, rows = measure(args.runs)
-                report(size, "live", times, f"{rows:,} rows, peak {peak:.0f} MiB")
+                report(size, "live", times, f"{rows:,} rows, peak {peak:.0f} MiB{built()}")
             t0 = time.perf_counter()
             folded = rollups.refresh(chunk=args.fold_chunk)
             fold = time.perf_counter() - t0
@@ -310,17 +428,18 @@ def main() -> None:
             with psycopg.connect(conninfo(args.url), autocommit=True) as conn:
                 conn.execute("VACUUM ANALYZE")
             times, peak, rows = measure(args.runs)
-            report(size, "rollup", times, f"{rows:,} rows, peak {peak:.0f} MiB")
+            report(size, "rollup", times, f"{rows:,} rows, peak {peak:.0f} MiB{built()}")
             province = set(db.session.scalars(select(Unit.id).where(Unit.code.like("B%"))
                                               .order_by(Unit.code).limit(args.province)))
             times, peak, rows = measure(args.runs, province)
-            report(size, "province", times, f"{len(province)} units, {rows:,} rows, peak {peak:.0f} MiB")
+            report(size, "province", times,
+                   f"{len(province)} units, {rows:,} rows, peak {peak:.0f} MiB{built()}")
             times, status = dashboard(app, args.runs)
             report(size, "unit", times, f"dashboard page, HTTP {status}")
             if args.tail:
                 load(args.url, args.tail, args.units, args.seed + 1, first=size)
                 times, peak, rows = measure(args.runs)
-                report(size, "+tail", times, f"{args.tail:,} unfolded, {rows:,} rows")
+                report(size, "+tail", times, f"{args.tail:,} unfolded, {rows:,} rows{built()}")
             print(f"{size:>11,} peak RSS {peak_rss():.0f} MiB (process, so far)", flush=True)
             db.session.remove()
             db.engine.dispose()

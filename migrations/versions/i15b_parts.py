@@ -38,7 +38,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'i15b_parts'
-down_revision = 'i15a_scores'
+down_revision = 'i15c_fold'
 branch_labels = None
 depends_on = None
 

@@ -36,20 +36,21 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from dataclasses import dataclass
-from typing import AbstractSet, Any, Iterable, Sequence, cast
+from typing import AbstractSet, Any, Iterable, Sequence
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm.util import identity_key
 
 from analysis import Estimate
-from analysis.indices import estimates_of, index_columns
+from analysis.indices import index_columns
 from analysis.report.language import N_
 from analysis.report.model import weakest_items
 from survey.catalog.instrument import COMPONENTS, STANDING_CODE
 from survey.extensions import db
 from survey.i18n import current_lang
 from survey.indices import rollup_read
+from survey.indices.index_table import IndexRow, rows_of
 from survey.indices.stratum_sums import (
     COUNTER_MARK,
     Instrument,
@@ -68,6 +69,7 @@ RESIDUAL = "*"
 UNWEIGHTED_NOTE = N_("chưa có số liệu hồ sơ: ước lượng chưa gia quyền")  # translated where shown
 STATS = ("overall", "component", "rate", "score")
 SUMS = ("n", "sum_w", "sum_wy", "sum_wy2", "sum_w2", "sum_w2y", "sum_w2y2")
+KEYS = ("unit", "period", "stat", "measure")
 
 
 def stratum_label(unit_id: int, period: str, field_key: str) -> str:
@@ -81,6 +83,8 @@ class Weighted:
 
     strata: list[dict[str, Any]]
     cells: dict[str, np.ndarray]
+    # unit, period, stat, measure as (sorted labels, codes): analysis.indices.index_columns' keys
+    keys: dict[str, tuple[np.ndarray, np.ndarray]]
 
     def frame(self) -> dict[str, np.ndarray]:
         return {"stratum": np.arange(len(self.strata)),
@@ -123,14 +127,15 @@ def _strata(sums: StratumSums) -> tuple[list[dict[str, Any]], np.ndarray]:
 def weighted(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | None,
              stats: Iterable[str] = STATS, include: Sequence[int] = (),
              verified: bool | None = None, window: Window | None = None,
-             by_counter: bool = False) -> Weighted:
+             by_counter: bool = False, labels: bool = True) -> Weighted:
     """Strata with n_h and w_h, and the cells table of analysis.indices.index_table().
 
     Counted responses only, plus ``include`` (see rollup_read.read); ``verified`` True/False
     weights one channel's responses alone to the service volumes.  ``window``: responses
     in its dates only, each period's dossiers prorated to the days it covers
     (docs/periods.md).  ``by_counter``: the cells' ``unit`` is the counter (a domain within
-    the unit's strata; the weights stay the unit's).
+    the unit's strata; the weights stay the unit's).  ``labels=False``: the cells' key
+    columns as codes into ``keys`` only (index_table_for needs no 10^6 strings).
     """
     stats = set(stats)
     sums = rollup_read.read(inst, periods, unit_ids, kinds_for(stats), include, verified,
@@ -142,19 +147,31 @@ def weighted(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int
     n_measures = max(len(sums.measures), 1)
     key = raw_to[np.asarray(sums.cell_stratum, dtype=np.int64)] * n_measures \
         + np.asarray(sums.cell_measure, dtype=np.int64)
-    cells, inverse = np.unique(key, return_inverse=True)
-    total = {k: np.bincount(inverse, weights=np.asarray(getattr(sums, k), dtype=float),
-                            minlength=len(cells)) for k in ("n", "sat", "s1", "s2")}
+    # Cells are dense in (stratum, measure): add up by bincount over that grid and keep the
+    # cells with responses, instead of sorting 10^6 keys to find the distinct ones.
+    grid = len(strata) * n_measures
+    present = np.bincount(key, minlength=grid) > 0
+    cells = np.flatnonzero(present)
+    total = {k: np.bincount(key, weights=np.asarray(getattr(sums, k), dtype=float),
+                            minlength=grid)[cells] for k in ("n", "sat", "s1", "s2")}
     stratum, measure = cells // n_measures, cells % n_measures
     w = np.array([s["w"] for s in strata], dtype=float)[stratum]
-    # Fixed-width strings, not objects: index_table sorts these columns (np.unique).
+    # Key columns as (sorted labels, codes) from the small tables of strata and measures
+    # (analysis.indices.index_columns' ``keys``), and as plain arrays from those.
     kind = np.array([k for k, _ in sums.measures] or [0])[measure]
-    code = np.array([c for _, c in sums.measures] or [""])[measure]
-    unit = np.array([s["unit_id"] for s in strata] or [0], dtype=np.int64)[stratum]
+    m_labels, m_codes = np.unique(np.array([c for _, c in sums.measures] or [""]),
+                                  return_inverse=True)
+    u_labels, u_codes = np.unique(np.array([s["unit_id"] for s in strata] or [0], dtype=np.int64),
+                                  return_inverse=True)
+    p_labels, p_codes = np.unique(np.array([s["period"] for s in strata] or [""]),
+                                  return_inverse=True)
+    unit, period = u_codes.reshape(-1)[stratum], p_codes.reshape(-1)[stratum]
+    code = m_codes.reshape(-1)[measure]
     if by_counter and len(code):
-        split = np.char.partition(code.astype(str), COUNTER_MARK)
-        code, unit = split[:, 0], split[:, 2].astype(np.int64)
-    period = np.array([s["period"] for s in strata] or [""])[stratum]
+        split = np.char.partition(m_labels[code].astype(str), COUNTER_MARK)
+        m_labels, code = np.unique(split[:, 0], return_inverse=True)
+        u_labels, unit = np.unique(split[:, 2].astype(np.int64), return_inverse=True)
+    stat_labels = np.array(sorted(STATS))
     # (stat, mask over cells, Σy, Σy²); a 0/1 rate is its own square.
     parts = [("rate", kind == KIND_ITEM, total["sat"], total["sat"]),
              ("score", kind == KIND_ITEM, total["s1"], total["s2"]),
@@ -168,16 +185,19 @@ def weighted(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int
         n, ww = total["n"][mask], w[mask]
         pieces["unit"].append(unit[mask])
         pieces["period"].append(period[mask])
-        pieces["stat"].append(np.full(int(mask.sum()), stat))
+        pieces["stat"].append(np.full(int(mask.sum()), list(stat_labels).index(stat)))
         pieces["measure"].append(code[mask])
         pieces["stratum"].append(stratum[mask])
         for name, value in zip(SUMS, (n.astype(np.int64), ww * n, ww * s1[mask], ww * s2[mask],
                                       ww * ww * n, ww * ww * s1[mask], ww * ww * s2[mask])):
             pieces[name].append(value)
-    out = {k: (np.concatenate(v) if v else np.array([], dtype=str if k in
-                                                      ("period", "stat", "measure") else float))
+    out = {k: (np.concatenate(v) if v else np.array([], dtype=np.int64 if k in KEYS else float))
            for k, v in pieces.items()}
-    return Weighted(strata, out)
+    keys = {k: (lab, out[k].astype(np.int64)) for k, lab in
+            zip(KEYS, (u_labels, p_labels, stat_labels, m_labels))}
+    if labels:
+        out.update({k: lab[out[k]] for k, (lab, _) in keys.items()})
+    return Weighted(strata, out, keys)
 
 
 def strata_rows(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | None
@@ -194,81 +214,39 @@ def index_cells(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[
     return {**data.cells, "stratum": labels[data.cells["stratum"].astype(np.int64)]}
 
 
-@dataclass(frozen=True)
-class IndexRow:
-    """An index table row: the estimate (with its keys) and what the app knows of its unit."""
-
-    est: Estimate
-    unit_code: str
-    unit_name: str
-    unit_kind: str
-    responses: int                 # responses of the unit in the period
-    weighted: bool                 # False: no service volumes, print UNWEIGHTED_NOTE
-    fallback_responses: int        # weighted by rule 2 or 3 of the module docstring
-
-    # The estimate's keys, typed for the app: an index row always has all four (a bare
-    # analysis.Estimate may not), and its unit is a unit id.
-    @property
-    def unit_id(self) -> int:
-        return cast(int, self.est.unit)
-
-    @property
-    def period(self) -> str:
-        return cast(str, self.est.period)
-
-    @property
-    def stat(self) -> str:
-        return cast(str, self.est.stat)
-
-    @property
-    def measure(self) -> str:
-        return cast(str, self.est.measure)
-
-
 def index_table_for(periods: Sequence[str], unit_ids: AbstractSet[int] | None,
                     survey_code: str = STANDING_CODE, stats: Iterable[str] = STATS,
-                    include: Sequence[int] = (), verified_only: bool = False) -> list[IndexRow]:
+                    include: Sequence[int] = (), verified_only: bool = False) -> Sequence[IndexRow]:
     """index_table() rows for several periods, with unit code/name/kind and weighting flags.
 
     Ordered by period, stat (overall, component, rate, score), measure, rank (ranked rows
-    first), unit code.  Counted responses only; ``include`` adds held responses by id (the
-    review page's "with"); ``verified_only``: from dossier-link responses alone (a robustness
-    check; read live).
+    first), unit code: a sequence whose rows are built when read (index_table.IndexRows).
+    Counted responses only; ``include`` adds held responses by id (the review page's "with");
+    ``verified_only``: from dossier-link responses alone (a robustness check; read live).
     """
     inst = instrument_of(survey_code)
     if inst is None or (unit_ids is not None and not unit_ids):
         return []
-    data = weighted(inst, periods, unit_ids, stats, include, True if verified_only else None)
+    data = weighted(inst, periods, unit_ids, stats, include, True if verified_only else None,
+                    labels=False)
     if not data.strata or len(data.cells["n"]) == 0:
         return []
-    cols = index_columns(data.frame(), data.cells)
-    unit_ids_found = np.unique(cols["unit"]).astype(np.int64)
+    cols = index_columns(data.frame(), data.cells, keys=data.keys)
+    unit_ids_found = data.keys["unit"][0][np.unique(cols["unit_index"])]
     units = {u.id: (u.code, u.name, u.kind) for u in _units(set(unit_ids_found.tolist()))}
     # Order in arrays (period, stat, measure, ranked first by rank, unit code), then build the
-    # objects once, already sorted: no Python sort with a key function over 10^5 rows.
-    code_of = np.array([units[u][0] for u in unit_ids_found.tolist()])
-    unit_at = np.searchsorted(unit_ids_found, cols["unit"].astype(np.int64))
-    stat_order = np.array([STATS.index(s) for s in cols["stat"].tolist()], dtype=np.int64)
+    # objects once, already sorted: no Python sort with a key function over 10^5 rows.  Every
+    # key as an integer: the position of its label in sorted order (or in STATS).
+    unit_labels = data.keys["unit"][0].tolist()
+    code_rank = np.zeros(len(unit_labels), dtype=np.int64)
+    present = [i for i, u in enumerate(unit_labels) if u in units]
+    code_rank[present] = np.argsort(np.argsort([units[unit_labels[i]][0] for i in present]))
+    stat_order = np.array([STATS.index(s) for s in data.keys["stat"][0].tolist()],
+                          dtype=np.int64)[cols["stat_index"]]
     rank = np.where(cols["rank"] > 0, cols["rank"], 10**9)
-    order = np.lexsort((code_of[unit_at], rank, cols["measure"], stat_order, cols["period"]))
-    estimates = estimates_of(cols, order=order)
-    flags: dict[tuple[int, str], tuple[int, bool, int]] = {}
-    for s in data.strata:
-        responses, weighted_, fallback = flags.get((s["unit_id"], s["period"]), (0, s["weighted"], 0))
-        flags[(s["unit_id"], s["period"])] = (responses + s["n_h"], weighted_,
-                                              fallback + (s["n_h"] if s["fallback"] else 0))
-    keys = zip(cols["unit"][order].tolist(), cols["period"][order].tolist())
-    new = object.__new__
-    rows = []
-    for e, key in zip(estimates, keys):
-        # IndexRow's fields in bulk, as analysis.estimate.estimates_from_columns does.
-        row = new(IndexRow)
-        code, name, kind = units[key[0]]
-        responses, weighted_, fallback = flags[key]
-        row.__dict__.update(est=e, unit_code=code, unit_name=name, unit_kind=kind,
-                            responses=responses, weighted=weighted_, fallback_responses=fallback)
-        rows.append(row)
-    return rows
+    order = np.lexsort((code_rank[cols["unit_index"]], rank, cols["measure_index"], stat_order,
+                        cols["period_index"]))
+    return rows_of(cols, order, units, data.strata)
 
 
 def _units(ids: set[int]) -> list[Unit]:
@@ -283,7 +261,7 @@ def _units(ids: set[int]) -> list[Unit]:
 
 
 def index_rows(period: str, unit_ids: AbstractSet[int] | None, survey_code: str = STANDING_CODE,
-               stats: Iterable[str] = STATS, verified_only: bool = False) -> list[IndexRow]:
+               stats: Iterable[str] = STATS, verified_only: bool = False) -> Sequence[IndexRow]:
     """The SIPAS index table of one period, ranked rows first (see :func:`index_table_for`).
 
     Every row's ``est`` is an analysis.Estimate (rank -1 when not reliable); unit_ids=None:
@@ -341,7 +319,7 @@ def component_name(code: str, lang: str | None = None) -> str:
 
 
 def unit_rows(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE,
-              verified_only: bool = False) -> list[IndexRow]:
+              verified_only: bool = False) -> Sequence[IndexRow]:
     """Every estimate of one unit in several periods, read at once: a dashboard hands them to
     :func:`unit_summary` and :func:`trend`, so the current period is computed once.
 
@@ -352,7 +330,7 @@ def unit_rows(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_
 
 
 def unit_summary(unit_id: int, period: str, survey_code: str = STANDING_CODE,
-                 verified_only: bool = False, rows: list[IndexRow] | None = None
+                 verified_only: bool = False, rows: Sequence[IndexRow] | None = None
                  ) -> UnitSummary:
     """Overall index, components and items of one unit in one period (responses=0 if none).
 
@@ -387,7 +365,7 @@ def summary_parts(by_key: dict[tuple[str, str], Estimate], survey_code: str = ST
 
 
 def trend(unit_id: int, periods: Sequence[str], survey_code: str = STANDING_CODE,
-          verified_only: bool = False, rows: list[IndexRow] | None = None
+          verified_only: bool = False, rows: Sequence[IndexRow] | None = None
           ) -> list[tuple[str, Estimate | None]]:
     """Overall index of a unit per period, in the order given (None where no responses).
 

@@ -5,20 +5,35 @@ stale or empty.
 """
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import AbstractSet, Any, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import Float, Integer, String, cast, func, literal, literal_column, or_, select, text, union_all
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
 from survey.indices.stratum_sums import (
-    KIND_COUNT,
-    KIND_VOLUME,
+    COUNT_MEASURE,
+    COUNTER_MARK,
     PG_WORK_MEM,
     Instrument,
     StratumSums,
+    _field_expr,
     counted,
     is_postgres,
     state_matches,
@@ -44,8 +59,11 @@ def _snapshot(statements: int, big: bool = True) -> Iterator[Connection]:
             # The tail's per-response GROUP BY hashes one row per response; the default 4 MB
             # spills to disk from ~50,000 responses (a unit's or a counter's read is far
             # smaller, and a dashboard's statements are counted: tests/officials).
+            # No JIT: compiling the read's expressions took 0.1-0.4 s of a ~1 s statement
+            # that runs each time anew (one statement: SET LOCAL of both).
             if big:
-                conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+                conn.execute(text(f"SELECT set_config('work_mem', '{PG_WORK_MEM}', true), "
+                                  "set_config('jit', 'off', true)"))
             yield conn
             conn.rollback()
     else:
@@ -60,50 +78,61 @@ def _snapshot(statements: int, big: bool = True) -> Iterator[Connection]:
                 conn.rollback()
 
 
-# One cell packed by PostgreSQL's send functions (big-endian, fixed width).
+# Rows packed by PostgreSQL's send functions (big-endian, fixed width) into ONE bytea, read
+# straight into NumPy: a national table is ~10^6 rollup cells and a live tail of 10,000
+# responses ~2x10^5 sums; as row tuples they cost ~1 µs each in the driver alone, and COPY
+# BINARY arrives one message per row.
 _CELL_DTYPE = np.dtype([("sid", ">i4"), ("mid", ">i4"), ("n", ">i8"), ("sat", ">i8"),
                         ("s1", ">f8"), ("s2", ">f8")])
-_CELL_KEYS = ("sid", "mid", "n", "sat", "s1", "s2")
+_TAIL_DTYPE = np.dtype([("key", ">i8"), ("mid", ">i4"), ("counter", ">i4"), ("n", ">i8"),
+                        ("sat", ">i8"), ("s1", ">f8"), ("s2", ">f8")])
+_SEND = {">i4": (func.int4send, Integer), ">i8": (func.int8send, BigInteger),
+         ">f8": (func.float8send, Float)}
 
 
-def _fetch_cells(conn: Connection, query: Any
-                 ) -> tuple[dict[str, np.ndarray], dict[int, tuple[int, str]]]:
-    """Rollup cells as arrays sid, mid, n, sat, s1, s2, and each measure id's (kind, code).
+def _packed(columns: Sequence[Any], dtype: np.dtype) -> Any:
+    """string_agg of the columns' binary forms, in the order and widths of ``dtype``."""
+    parts: list[Any] = []
+    for col, name in zip(columns, dtype.names or ()):
+        send, sql_type = _SEND[dtype[name].str]
+        parts.append(send(cast(col, sql_type)))
+    row: Any = parts[0]
+    for part in parts[1:]:
+        row = row.op("||")(part)
+    return func.string_agg(row, literal_column("''::bytea"))
 
-    A province-wide table is ~1 million cells.  On PostgreSQL they travel as ONE bytea of
-    packed binary rows read straight into NumPy: ~4x faster than row tuples, and than
-    COPY BINARY, which psycopg delivers one message per row.  The measures come in the same
-    statement (a JSON column on PostgreSQL, joined columns on SQLite).
-    """
-    if conn.dialect.name == "postgresql":
-        sub = query.subquery()
-        packed = (func.int4send(sub.c.stratum_id).op("||")(func.int4send(sub.c.measure_id))
-                  .op("||")(func.int8send(sub.c.n)).op("||")(func.int8send(sub.c.sat))
-                  .op("||")(func.float8send(sub.c.s1)).op("||")(func.float8send(sub.c.s2)))
-        measures = select(func.json_agg(func.json_build_array(
-            RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code))).scalar_subquery()
-        data, listed = conn.execute(select(
-            func.string_agg(packed, literal_column("''::bytea")), measures)).one()
-        rows = np.frombuffer(data or b"", dtype=_CELL_DTYPE)
-        return ({k: rows[k].astype(np.int64 if k in ("sid", "mid", "n", "sat") else float)
-                 for k in _CELL_KEYS}, {mid: (kind, code) for mid, kind, code in listed or ()})
-    listed_rows = conn.execute(query.add_columns(RollupMeasure.kind, RollupMeasure.code)
-                               .join(RollupMeasure, RollupMeasure.id == RollupCell.measure_id)).all()
-    table = np.array([row[:6] for row in listed_rows], dtype=float).reshape(len(listed_rows), 6)
-    return ({k: table[:, i].astype(np.int64 if i < 4 else float)
-             for i, k in enumerate(_CELL_KEYS)},
-            {row[1]: (row[6], row[7]) for row in listed_rows})
+
+def _arrays(data: bytes | None, dtype: np.dtype) -> dict[str, np.ndarray]:
+    rows = np.frombuffer(data or b"", dtype=dtype)
+    return {k: rows[k].astype(np.int64 if dtype[k].kind == "i" else float) for k in dtype.names or ()}
+
+
+def _tuples(rows: Sequence[Any], dtype: np.dtype) -> dict[str, np.ndarray]:
+    names = dtype.names or ()
+    cols = list(zip(*rows)) if rows else [()] * len(names)
+    return {k: np.asarray(c, dtype=np.int64 if dtype[k].kind == "i" else float)
+            for k, c in zip(names, cols)}
 
 
 def volume_select(periods: Sequence[str], unit_ids: AbstractSet[int] | None) -> Any:
-    """Service volumes (dossiers > 0) in the tail's columns, so they come in its statement."""
+    """Service volumes (dossiers > 0): the weights' basis."""
     query = select(ServiceVolume.unit_id, ServiceVolume.period, ServiceVolume.field,
-                   literal(KIND_VOLUME, Integer), literal("", String), ServiceVolume.dossiers,
-                   literal(0, Integer), cast(literal(0), Float), cast(literal(0), Float)
-                   ).where(ServiceVolume.dossiers > 0, ServiceVolume.period.in_(list(periods)))
+                   ServiceVolume.dossiers).where(ServiceVolume.dossiers > 0,
+                                                 ServiceVolume.period.in_(list(periods)))
     if unit_ids is not None:
         query = query.where(ServiceVolume.unit_id.in_(sorted(unit_ids)))
     return query
+
+
+@dataclass
+class _Read:
+    """What one read brings back, before assembly (the same from both databases)."""
+    strata: Sequence[Any]                   # rollup (id, unit_id, period, field, responses)
+    cells: dict[str, np.ndarray]            # rollup cells (_CELL_DTYPE's columns)
+    measures: dict[int, tuple[int, str]]    # rollup_measure id -> (kind, code)
+    tail_keys: Sequence[Any]                # (key, unit_id, period, field) of the tail's strata
+    tail: dict[str, np.ndarray]             # tail sums (_TAIL_DTYPE's columns; mid 0: count)
+    volumes: Sequence[Any]                  # (unit_id, period, field, dossiers)
 
 
 def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | None,
@@ -132,105 +161,108 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
     if use_rollup:
         where.append(Response.rollup_batch.is_(None))
     wanted = select(RollupMeasure.id).where(RollupMeasure.kind.in_(sorted(kinds)))
-    cells_query = (select(RollupCell.stratum_id, RollupCell.measure_id, RollupCell.n,
-                          RollupCell.sat, RollupCell.s1, RollupCell.s2)
-                   .join(RollupStratum, RollupStratum.id == RollupCell.stratum_id)
-                   .where(*st_where, RollupCell.measure_id.in_(wanted)))
+    strata = select(RollupStratum.id, RollupStratum.unit_id, RollupStratum.period,
+                    RollupStratum.field, RollupStratum.responses).where(*st_where)
+    cells = (select(RollupCell.stratum_id, RollupCell.measure_id, RollupCell.n,
+                    RollupCell.sat, RollupCell.s1, RollupCell.s2)
+             .join(RollupStratum, RollupStratum.id == RollupCell.stratum_id)
+             .where(*st_where, RollupCell.measure_id.in_(wanted)))
+    # The tail's responses, each with its stratum's number (key); the sums are grouped by
+    # that key: integers only, no text per sum.  A CTE over the responses (not over their
+    # strata), so the planner estimates its joins from the responses' own statistics.
+    f = _field_expr()
+    resp = select(Response.id, Response.unit_id, Response.period, f.label("field"),
+                  func.dense_rank().over(order_by=[Response.unit_id, Response.period, f])
+                  .label("key")).where(*where).cte("resp")
+    tail = union_all(*sum_selects(inst, [*where, Response.id == resp.c.id], kinds, by_counter,
+                                  keys=[resp.c.key]))
+    tail_keys = select(resp.c.key, resp.c.unit_id, resp.c.period, resp.c.field).distinct()
+    measures = select(RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code)
+    volumes = volume_select(periods, unit_ids)
     big = unit_ids is None or len(unit_ids) > SMALL_READ
-    with _snapshot(3 if use_rollup else 1, big) as conn:
-        folded_strata = conn.execute(select(
-            RollupStratum.id, RollupStratum.unit_id, RollupStratum.period, RollupStratum.field,
-            RollupStratum.responses).where(*st_where)).all() if use_rollup else []
-        folded, measure_of = _fetch_cells(conn, cells_query) if use_rollup else (None, {})
-        tail = conn.execute(union_all(*sum_selects(inst, where, kinds, by_counter),
-                                      volume_select(periods, unit_ids))).all()
-    return _assemble(folded_strata, folded, tail, measure_of)
+    with _snapshot(1, big) as conn:
+        got = _read_one(conn, strata if use_rollup else None, cells, tail, tail_keys,
+                        measures, volumes)
+    return _assemble(got, by_counter)
 
 
-def _assemble(folded_strata: Sequence[Any], folded: dict[str, np.ndarray] | None,
-              tail: Sequence[Any], measure_of: dict[int, tuple[int, str]]) -> StratumSums:
-    strata: list[tuple[int, str, str]] = []
-    responses: list[int] = []
-    for _sid, unit_id, period, field, n in folded_strata:
-        strata.append((unit_id, period, field))
-        responses.append(int(n))
-    measures = sorted(set(measure_of.values()))
-    measure_at = {m: i for i, m in enumerate(measures)}
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("st", "m", "n", "sat", "s1", "s2")}
-    if folded is not None and len(folded["sid"]):
-        sids = np.array([r[0] for r in folded_strata], dtype=np.int64)
-        order = np.argsort(sids)
-        pos = order[np.searchsorted(sids, folded["sid"], sorter=order)]
-        lookup = np.full(max(measure_of) + 1, -1, dtype=np.int64)
-        for mid, m in measure_of.items():
-            lookup[mid] = measure_at[m]
-        cols["st"].append(pos)
-        cols["m"].append(lookup[folded["mid"]])
-        for k in ("n", "sat", "s1", "s2"):
-            cols[k].append(folded[k])
-    volumes: dict[tuple[int, str, str], float] = {}
-    rows = [r for r in tail if r[3] != KIND_VOLUME]
-    for unit_id, period, field, _kind, _code, n, *_ in (r for r in tail if r[3] == KIND_VOLUME):
-        volumes[(unit_id, period, field)] = int(n)
-    if rows:
-        _tail_columns(rows, folded_strata, strata, responses, measures, measure_at, cols)
-    joined = {k: np.concatenate(v) if v else np.array([], dtype=np.int64 if k in ("st", "m", "n", "sat")
-                                                      else float) for k, v in cols.items()}
-    return StratumSums(strata, responses, measures, joined["st"], joined["m"], joined["n"],
-                       joined["sat"], joined["s1"], joined["s2"], volumes)
+def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_keys: Any,
+              measures: Any, volumes: Any) -> _Read:
+    """Everything in ONE statement (so one snapshot), each part one value: JSON for the few
+    rows with text keys (strata, measures, volumes) and, on PostgreSQL, packed binary for the
+    many sums (SQLite, which has no binary send functions, sends those as JSON too)."""
+    pg = conn.dialect.name == "postgresql"
+
+    def rows(query: Any) -> Any:
+        sub = query.subquery()
+        if pg:
+            return select(func.json_agg(func.json_build_array(*sub.c))).scalar_subquery()
+        return select(func.json_group_array(func.json_array(*sub.c))).scalar_subquery()
+
+    def packed(query: Any, dtype: np.dtype) -> Any:
+        if not pg:
+            return rows(query)
+        sub = query.subquery()
+        return select(_packed(list(sub.c), dtype)).scalar_subquery()
+
+    parts = [rows(strata) if strata is not None else literal(None),
+             packed(cells, _CELL_DTYPE) if strata is not None else literal(None),
+             rows(measures), rows(tail_keys), packed(tail, _TAIL_DTYPE), rows(volumes)]
+    got = list(conn.execute(select(*parts)).one())
+    if not pg:      # JSON text, and lists of sums where PostgreSQL sends bytes
+        got = [json.loads(v) if v else [] for v in got]
+        got[1], got[4] = _tuples(got[1], _CELL_DTYPE), _tuples(got[4], _TAIL_DTYPE)
+    else:
+        got[1], got[4] = _arrays(got[1], _CELL_DTYPE), _arrays(got[4], _TAIL_DTYPE)
+    return _Read(got[0] or [], got[1], {i: (kind, code) for i, kind, code in got[2] or ()},
+                 got[3] or [], got[4], got[5] or [])
 
 
-def _codes(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    labels, inverse = np.unique(np.asarray(values), return_inverse=True)
-    return labels, inverse.astype(np.int64)
-
-
-def _tail_columns(rows: Sequence[Any], folded_strata: Sequence[Any],
-                  strata: list[tuple[int, str, str]], responses: list[int],
-                  measures: list[tuple[int, str]], measure_at: dict[tuple[int, str], int],
-                  cols: dict[str, list[np.ndarray]]) -> None:
-    """The live tail's rows (unit, period, field, kind, code, n, sat, s1, s2) as columns, added
-    to ``cols``; strata and measures not in the rollup are appended (in order of appearance).
-    Keys are matched as integer codes in NumPy: no Python work per row beyond reading it."""
-    unit, period, field, kind, code, n, sat, s1, s2 = (list(c) for c in zip(*rows))
-    n_folded = len(folded_strata)
-    # One integer per (unit, period, field), the folded strata first (each appears once).
-    units = np.asarray([r[1] for r in folded_strata] + unit, dtype=np.int64)
-    p_lab, p_code = _codes([r[2] for r in folded_strata] + period)
-    f_lab, f_code = _codes([r[3] for r in folded_strata] + field)
-    key = (units * len(p_lab) + p_code) * len(f_lab) + f_code
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    by_first = np.argsort(first, kind="stable")
-    position = np.empty(len(first), dtype=np.int64)
-    position[by_first] = np.arange(len(first))
-    stratum = position[inverse.reshape(-1)]
-    for at in first[by_first][n_folded:].tolist():     # strata the rollup does not have
-        strata.append((int(units[at]), str(p_lab[p_code[at]]), str(f_lab[f_code[at]])))
-        responses.append(0)
-    stratum = stratum[n_folded:]
-    kinds = np.asarray(kind, dtype=np.int64)
-    counts = np.asarray(n, dtype=np.int64)
-    is_count = kinds == KIND_COUNT
-    added = np.bincount(stratum[is_count], weights=counts[is_count], minlength=len(strata))
+def _assemble(got: _Read, by_counter: bool) -> StratumSums:
+    """Strata in one list (the rollup's, then the tail's new ones), cells as arrays pointing
+    into it and into ``measures``; no Python work per cell."""
+    strata: list[tuple[int, str, str]] = [(u, p, f) for _sid, u, p, f, _n in got.strata]
+    responses = [int(r[4]) for r in got.strata]
+    at = {key: i for i, key in enumerate(strata)}
+    tail_at = np.zeros(len(got.tail_keys) + 1, dtype=np.int64)    # keys count from 1
+    for key, unit_id, period, field in got.tail_keys:
+        stratum = (unit_id, period, field)
+        if stratum not in at:
+            at[stratum] = len(strata)
+            strata.append(stratum)
+            responses.append(0)
+        tail_at[key] = at[stratum]
+    tail = got.tail
+    t_stratum = tail_at[tail["key"]] if len(tail_at) else np.zeros(0, dtype=np.int64)
+    is_count = tail["mid"] == COUNT_MEASURE
+    added = np.bincount(t_stratum[is_count], weights=tail["n"][is_count], minlength=len(strata))
     for i in np.flatnonzero(added).tolist():
         responses[i] += int(added[i])
-    cells = ~is_count
-    c_lab, c_code = _codes(code)
-    pair = kinds * len(c_lab) + c_code
-    pairs, pair_inverse = np.unique(pair[cells], return_inverse=True)
-    lookup = np.empty(len(pairs), dtype=np.int64)
-    for j, p in enumerate(pairs.tolist()):               # a few dozen measures
-        m = (int(p // len(c_lab)), str(c_lab[p % len(c_lab)]))
-        if m not in measure_at:
-            measure_at[m] = len(measures)
-            measures.append(m)
-        lookup[j] = measure_at[m]
-    cols["st"].append(stratum[cells])
-    cols["m"].append(lookup[pair_inverse.reshape(-1)])
-    cols["n"].append(counts[cells])
-    cols["sat"].append(np.asarray(sat, dtype=np.int64)[cells])
-    cols["s1"].append(np.asarray(s1, dtype=float)[cells])
-    cols["s2"].append(np.asarray(s2, dtype=float)[cells])
-
-
-# --- folding -----------------------------------------------------------------------------
+    # Measures: rollup measure ids (with the counter, by_counter) to positions in one list.
+    cells, in_tail = got.cells, ~is_count
+    mid = np.concatenate([cells["mid"], tail["mid"][in_tail]])
+    counter = np.concatenate([np.zeros(len(cells["mid"]), dtype=np.int64), tail["counter"][in_tail]])
+    if by_counter and len(mid):
+        width = int(counter.max()) + 1
+        pairs, position = np.unique(mid * width + counter, return_inverse=True)
+        found = [(int(p // width), int(p % width)) for p in pairs.tolist()]
+    else:
+        # Measure ids are small: a lookup table instead of sorting 10^6 of them.
+        present = np.zeros(int(mid.max()) + 1 if len(mid) else 0, dtype=bool)
+        present[mid] = True
+        ids = np.flatnonzero(present)
+        lookup = np.zeros(len(present), dtype=np.int64)
+        lookup[ids] = np.arange(len(ids))
+        position, found = lookup[mid], [(int(m), 0) for m in ids.tolist()]
+    measures = []
+    for m, c in found:                                # a few dozen (x counters)
+        kind, code = got.measures[m]
+        measures.append((kind, f"{code}{COUNTER_MARK}{c}" if by_counter else code))
+    sids = np.array([r[0] for r in got.strata], dtype=np.int64)
+    stratum_of = np.zeros(int(sids.max()) + 1 if len(sids) else 0, dtype=np.int64)
+    stratum_of[sids] = np.arange(len(sids))
+    c_stratum = stratum_of[cells["sid"]]
+    n, sat, s1, s2 = (np.concatenate([cells[k], tail[k][in_tail]]) for k in ("n", "sat", "s1", "s2"))
+    return StratumSums(strata, responses, measures, np.concatenate([c_stratum, t_stratum[in_tail]]),
+                       position.reshape(-1).astype(np.int64), n, sat, s1, s2,
+                       volumes={(u, p, f): d for u, p, f, d in got.volumes})

@@ -8,17 +8,25 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal, select
+from sqlalchemy import Float, Integer, and_, case, cast, func, literal, select
 
 from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import db
 from survey.memo import once, remember
-from survey.models import Answer, Question, Response, ResponseScore, RollupState, Survey, SurveyVersion
+from survey.models import (
+    Answer,
+    Question,
+    Response,
+    ResponseScore,
+    RollupMeasure,
+    RollupState,
+    Survey,
+    SurveyVersion,
+)
 from survey.models.responses import COUNTED
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
 
-KIND_COUNT = 0
-KIND_VOLUME = -1              # a service volume row read alongside the tail (rollup_read)
+COUNT_MEASURE = 0             # the count row of a stratum (no rollup_measure has id 0)
 OVERALL = "overall"
 NO_FIELD = ""                 # service_field NULL, stored as '' so it can be part of a key
 COUNTER_MARK = "@"            # 'A1@17': a measure summed per counter (sum_selects by_counter)
@@ -128,21 +136,32 @@ def is_postgres() -> bool:
 
 
 # --- the GROUP BY over responses: one shape for folding and for the live tail ---------------
-# Columns of every select: unit_id, period, field, kind, code, n, sat, s1, s2.
+# Columns of every select: the stratum's key columns (unit_id, period, field, or the fold's
+# stratum id), measure (a rollup_measure id; COUNT_MEASURE: the stratum's response count),
+# counter (0 unless by_counter), n, sat, s1, s2.
 
-def count_select(where: Sequence[Any]) -> Any:
+def _stratum_keys(keys: Sequence[Any] | None) -> tuple[list[Any], list[Any]]:
+    """Columns and GROUP BY expressions of the stratum: (unit, period, field) by default."""
+    if keys is not None:
+        return list(keys), list(keys)
     f = _field_expr()
-    return (select(Response.unit_id.label("unit_id"), Response.period.label("period"),
-                   f.label("field"), literal(KIND_COUNT, Integer).label("kind"),
-                   literal("", String).label("code"), func.count().label("n"),
+    return [Response.unit_id.label("unit_id"), Response.period.label("period"),
+            f.label("field")], [Response.unit_id, Response.period, f]
+
+
+def count_select(where: Sequence[Any], keys: Sequence[Any] | None = None) -> Any:
+    columns, group = _stratum_keys(keys)
+    return (select(*columns, literal(COUNT_MEASURE, Integer).label("measure"),
+                   literal(0, Integer).label("counter"), func.count().label("n"),
                    literal(0, Integer).label("sat"), _f(literal(0)).label("s1"),
                    _f(literal(0)).label("s2"))
-            .where(*where).group_by(Response.unit_id, Response.period, f))
+            .where(*where).group_by(*group))
 
 
-def _by_counter(code: Any, counter: Any) -> Any:
-    """'A1.1@17': the measure code with the counter it was answered at (sum_selects)."""
-    return code + literal(COUNTER_MARK, String) + cast(counter, String)
+def _counter(by_counter: bool) -> tuple[Any, list[Any]]:
+    if by_counter:
+        return Response.counter_id.label("counter"), [Response.counter_id]
+    return literal(0, Integer).label("counter"), []
 
 
 def _per_response(inst: Instrument, where: Sequence[Any]) -> tuple[Any, list[Any], Any]:
@@ -178,21 +197,34 @@ def overall_scores(inst: Instrument, where: Sequence[Any]) -> Any:
     return select(per.c.rid.label("rid"), overall.label("y")).subquery("overall_score")
 
 
-def _score_select(where: Sequence[Any], kinds: Sequence[int], by_counter: bool = False) -> Any:
-    """Per stratum and measure: n, satisfied (y >= 4: items rated 4-5; never a 0-1 score),
-    Σy, Σy², from the score rows written at submission (indices/scores.py)."""
-    y, f = ResponseScore.y, _field_expr()
-    extra = [Response.counter_id] if by_counter else []
-    code = _by_counter(ResponseScore.code, Response.counter_id) if by_counter else ResponseScore.code
-    return (select(Response.unit_id, Response.period, f.label("field"),
-                   cast(ResponseScore.kind, Integer).label("kind"), code.label("code"),
-                   func.count().label("n"), func.count().filter(y >= 4).label("sat"),
-                   _f(func.sum(y)).label("s1"), _f(func.sum(y * y)).label("s2"))
-            .join(Response, and_(Response.id == ResponseScore.response_id,
-                                 Response.period == ResponseScore.period))
-            .where(*where, ResponseScore.kind.in_(sorted(kinds)))
-            .group_by(Response.unit_id, Response.period, f, ResponseScore.kind, ResponseScore.code,
-                      *extra))
+def _sums(y: Any, satisfied: bool = True) -> list[Any]:
+    """n, satisfied (y >= 4: items rated 4-5; never a 0-1 score), Σy, Σy²."""
+    return [func.count(y).label("n"),
+            (func.count().filter(y >= 4) if satisfied else literal(0, Integer)).label("sat"),
+            _f(func.sum(y)).label("s1"), _f(func.sum(y * y)).label("s2")]
+
+
+def _measure_ids(kinds: Sequence[int]) -> Any:
+    return select(RollupMeasure.id).where(RollupMeasure.kind.in_(sorted(kinds)))
+
+
+def _score_select(where: Sequence[Any], kinds: Sequence[int], by_counter: bool = False,
+                  keys: Sequence[Any] | None = None, exclude: Sequence[int] = ()) -> Any:
+    """Per stratum and measure: n, sat, Σy, Σy² from the score rows written at submission
+    (indices/scores.py), grouped by small integers only (the measure id)."""
+    columns, group = _stratum_keys(keys)
+    counter, by = _counter(by_counter)
+    measure = ResponseScore.measure
+    query = (select(*columns, cast(measure, Integer).label("measure"), counter,
+                    *_sums(ResponseScore.y))
+             .join(Response, and_(Response.id == ResponseScore.response_id,
+                                  Response.period == ResponseScore.period))
+             .where(*where).group_by(*group, measure, *by))
+    if set(kinds) != {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}:
+        query = query.where(measure.in_(_measure_ids(kinds)))
+    if exclude:
+        query = query.where(measure.not_in(_measure_ids(exclude)))
+    return query
 
 
 def equal_weights(inst: Instrument) -> bool:
@@ -200,50 +232,46 @@ def equal_weights(inst: Instrument) -> bool:
     return len(set(inst.component_weights.values())) <= 1
 
 
-def _weighted_overall_select(inst: Instrument, where: Sequence[Any], by_counter: bool = False) -> Any:
+def _weighted_overall_select(inst: Instrument, where: Sequence[Any], by_counter: bool = False,
+                             keys: Sequence[Any] | None = None) -> Any:
     """Per stratum: n, Σy, Σy² of the overall score under unequal component weights, combined
     per response from its component score rows: Σ k_c y_c / Σ k_c over the components it
     answered (a response whose answered components all weigh 0 has no overall score)."""
-    y = ResponseScore.y
-    k = case(*((ResponseScore.code == c, inst.component_weights[c]) for c in inst.components),
-             else_=0.0)
+    y, m = ResponseScore.y, RollupMeasure
+    k = case(*((m.code == c, inst.component_weights[c]) for c in inst.components), else_=0.0)
     per = (select(ResponseScore.response_id.label("rid"),
                   (_f(func.sum(k * y)) / func.nullif(_f(func.sum(k)), 0.0)).label("y"))
+           .join(m, m.id == ResponseScore.measure)
            .join(Response, and_(Response.id == ResponseScore.response_id,
                                 Response.period == ResponseScore.period))
-           .where(*where, ResponseScore.kind == KIND_COMPONENT,
-                  ResponseScore.code.in_(inst.components))
+           .where(*where, m.kind == KIND_COMPONENT, m.code.in_(inst.components))
            .group_by(ResponseScore.response_id)).subquery("per_response")
-    f = _field_expr()
-    extra = [Response.counter_id] if by_counter else []
-    code = literal(OVERALL, String)
-    if by_counter:
-        code = _by_counter(code, Response.counter_id)
-    return (select(Response.unit_id, Response.period, f.label("field"),
-                   literal(KIND_OVERALL, Integer).label("kind"), code.label("code"),
-                   func.count(per.c.y).label("n"), literal(0, Integer).label("sat"),
-                   _f(func.sum(per.c.y)).label("s1"), _f(func.sum(per.c.y * per.c.y)).label("s2"))
-            .join(per, per.c.rid == Response.id)
-            .group_by(Response.unit_id, Response.period, f, *extra)
+    columns, group = _stratum_keys(keys)
+    counter, by = _counter(by_counter)
+    overall = (select(RollupMeasure.id).where(RollupMeasure.kind == KIND_OVERALL,
+                                              RollupMeasure.code == OVERALL).scalar_subquery())
+    return (select(*columns, overall.label("measure"), counter, *_sums(per.c.y, satisfied=False))
+            .select_from(Response).join(per, per.c.rid == Response.id)
+            .where(*where)  # the stratum's join conditions when keys is the fold's stratum id
+            .group_by(*group, *by)
             .having(func.count(per.c.y) > 0))
 
 
 def sum_selects(inst: Instrument, where: Sequence[Any], kinds: set[int],
-                by_counter: bool = False) -> list[Any]:
+                by_counter: bool = False, keys: Sequence[Any] | None = None) -> list[Any]:
     """The count per stratum, then the sums of every measure of ``kinds`` (one GROUP BY over
     score rows; a second for the overall score when the component weights are unequal).
-    ``by_counter``: each measure's code carries the counter (``A1@17``, split by
-    aggregates.weighted): counters are domains within the unit's strata, which stay
-    unit x field x period (weights are the unit's)."""
-    parts = [count_select(where)]
-    stored = kinds & {KIND_ITEM, KIND_COMPONENT}
+    ``by_counter``: each measure per counter (column ``counter``): counters are domains within
+    the unit's strata, which stay unit x field x period (weights are the unit's).  ``keys``:
+    the stratum's columns when not (unit_id, period, field) (the fold groups by stratum id)."""
+    parts = [count_select(where, keys)]
+    stored = kinds & {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}
     weighted_overall = KIND_OVERALL in kinds and inst.components and not equal_weights(inst)
-    if KIND_OVERALL in kinds and not weighted_overall:
-        stored.add(KIND_OVERALL)
     if stored:
-        parts.append(_score_select(where, sorted(stored), by_counter))
+        parts.append(_score_select(where, sorted(stored), by_counter, keys,
+                                   exclude=(KIND_OVERALL,) if weighted_overall else ()))
     if weighted_overall:
-        parts.append(_weighted_overall_select(inst, where, by_counter))
+        parts.append(_weighted_overall_select(inst, where, by_counter, keys))
     return parts
 
 
@@ -283,7 +311,7 @@ def state_matches(inst: Instrument) -> bool:
 
 def kinds_for(stats: Iterable[str]) -> set[int]:
     stats = set(stats)
-    kinds = {KIND_COUNT}
+    kinds: set[int] = set()
     if stats & {"rate", "score"}:
         kinds.add(KIND_ITEM)
     if "component" in stats:

@@ -124,11 +124,14 @@ def _response_key(_mapper, connection, response: Response) -> None:
 class ResponseScore(Model):
     """A response's value of one measure, written when the response is stored (same statement).
 
-    kind 1 (item, code = item code): y = the 1-5 answer (satisfied = y >= 4); kind 2 (component,
-    code = component): the share of the response's valid items in it rated 4-5; kind 3
-    ('overall'): the equal-weight mean of its component scores.  Rows exist for every response
-    whatever its status: sums join response and keep only counted ones (indices/scores.py).
-    ``period`` is the response's, so this table can be partitioned by period with response.
+    ``measure`` is a rollup_measure id (models/rollups.py: kind and code): kind 1 (item): y = the
+    1-5 answer (satisfied = y >= 4); kind 2 (component): the share of the response's valid items
+    in it rated 4-5; kind 3 ('overall'): the equal-weight mean of its component scores.  A small
+    integer, not the (kind, code) text: the fold and the live tail group ~27 rows per response
+    by it, and hashing text keys was most of their cost (migration i15c_fold).  Rows exist for
+    every response whatever its status: sums join response and keep only counted ones
+    (indices/scores.py).  ``period`` is the response's, so this table can be partitioned by
+    period with response.
     """
 
     __tablename__ = "response_score"
@@ -137,8 +140,7 @@ class ResponseScore(Model):
     # backfill); every writer deletes a response's score rows with its answers (retention,
     # demo data, the ORM hook in indices/scores.py).
     response_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    measure: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     period: Mapped[str] = mapped_column(String(8), primary_key=True)
     y: Mapped[float] = mapped_column(Float)
 

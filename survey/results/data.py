@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
+from typing import Callable, Sequence
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -114,7 +114,7 @@ def _components(found: dict[str, Estimate]) -> tuple[tuple[str, str, Estimate | 
     return tuple((code, name, found.get(code)) for code, (name, _en) in COMPONENTS.items())
 
 
-def _units(current: list[IndexRow], rows: list[IndexRow], periods: list[str]) -> tuple[Entity, ...]:
+def _units(current: list[IndexRow], rows: Sequence[IndexRow], periods: list[str]) -> tuple[Entity, ...]:
     by_unit: dict[int, list[IndexRow]] = {}
     for r in rows:
         by_unit.setdefault(r.unit_id, []).append(r)
@@ -131,7 +131,7 @@ def _units(current: list[IndexRow], rows: list[IndexRow], periods: list[str]) ->
     return tuple(out)
 
 
-def _province(period: str, periods: list[str], rows: list[IndexRow]) -> Entity | None:
+def _province(period: str, periods: list[str], rows: Sequence[IndexRow]) -> Entity | None:
     responses: dict[str, int] = {}
     for r in rows:
         if r.stat == "overall":

@@ -21,7 +21,16 @@ from survey.extensions import db
 from survey.indices import rollups, scores
 from survey.indices.aggregates import index_rows
 from survey.intake import place, responses
-from survey.models import Answer, Counter, Question, Response, ResponseScore, Survey, SurveyVersion
+from survey.models import (
+    Answer,
+    Counter,
+    Question,
+    Response,
+    ResponseScore,
+    RollupMeasure,
+    Survey,
+    SurveyVersion,
+)
 from survey.models.responses import QUARANTINED
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
 from tests.indices.test_aggregates import _random_data
@@ -100,7 +109,8 @@ def _expected(questions: list[Question], answers: tuple[responses.AnswerValue, .
 
 def _stored(response_id: int) -> dict[tuple[int, str], float]:
     return {(k, c): y for k, c, y in db.session.execute(
-        select(ResponseScore.kind, ResponseScore.code, ResponseScore.y)
+        select(RollupMeasure.kind, RollupMeasure.code, ResponseScore.y)
+        .join(RollupMeasure, RollupMeasure.id == ResponseScore.measure)
         .where(ResponseScore.response_id == response_id))}
 
 
@@ -152,16 +162,33 @@ def _orm_response(ref: place.VersionRef, unit_id: int, answers) -> int:
     return response.id
 
 
-def test_the_migration_backfill_is_the_applications_scoring_statement():
+def _migration(name: str):
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "i15a_scores.py"
-    spec = importlib.util.spec_from_file_location("i15a_scores", path)
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.BACKFILL == scores.score_statement(scores.ANSWERS_OF.format(where=""))
+    return module
+
+
+def test_the_migrations_add_every_measure_the_application_does():
+    """i15a backfills (kind, code) rows, i15c maps them to measure ids: i15c must add at least
+    the measures the application adds (the same text) before mapping, or rows would be lost;
+    the rows themselves are compared in test_backfill_rebuilds_every_score_row."""
+    module = _migration("i15c_fold")
+    assert scores.MEASURE_ROWS in module.MEASURES
+    assert "FROM response_score" in module.MEASURES
+
+
+def _all_rows() -> list:
+    """Every score row with its measure's (kind, code), which stay what they mean whatever id."""
+    return sorted(db.session.execute(
+        select(ResponseScore.response_id, RollupMeasure.kind, RollupMeasure.code,
+               ResponseScore.period, ResponseScore.y)
+        .join(RollupMeasure, RollupMeasure.id == ResponseScore.measure)).all())
 
 
 def test_backfill_rebuilds_every_score_row(app):
@@ -171,16 +198,12 @@ def test_backfill_rebuilds_every_score_row(app):
 
     with app.app_context():
         _random_data()
-        before = sorted(db.session.execute(select(ResponseScore.response_id, ResponseScore.kind,
-                                                  ResponseScore.code, ResponseScore.period,
-                                                  ResponseScore.y)).all())
+        before = _all_rows()
         assert len(before) > 3000
         db.session.remove()
         downgrade(revision="i13a_loop")
         upgrade()
-        after = sorted(db.session.execute(select(ResponseScore.response_id, ResponseScore.kind,
-                                                 ResponseScore.code, ResponseScore.period,
-                                                 ResponseScore.y)).all())
+        after = _all_rows()
         assert [r[:4] for r in after] == [r[:4] for r in before]
         assert all(math.isclose(a[4], b[4], rel_tol=1e-12, abs_tol=1e-15) for a, b in zip(after, before))
 
