@@ -153,7 +153,7 @@ class Scores:
 
 
 def binary_answers(rid: np.ndarray, qid: int, value: np.ndarray | None) -> bytes:
-    """Rows of COPY answer (response_id, question_id, value_int, na) in binary format;
+    """Rows of COPY answer (response_id, question_id, value_int, na, period) in binary format;
     value None: value_int NULL (length -1) and na true."""
     rows = np.zeros(len(rid), dtype=VALUE_ROW if value is not None else NA_ROW)
     rows["nf"], rows["l1"], rows["rid"], rows["l2"], rows["qid"] = 4, 8, rid, 4, qid

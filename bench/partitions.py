@@ -4,7 +4,7 @@ Builds a demo database at the head revision (--periods half-years, --per-unit re
 and period; the rollup is emptied so every index read sums answer rows), then with the real
 migration:
 
-- a copy is downgraded to i15a_scores (the unpartitioned layout; timed) and given answer.period
+- a copy is downgraded to i15c_fold (the unpartitioned layout; timed) and given answer.period
   as an ordinary column, so both databases run the same application code and queries;
 - a copy of that is upgraded again (the conversion of a database with data, one transaction;
   timed) and is the partitioned database measured.
@@ -91,7 +91,7 @@ def build(url: str, per_unit: int, periods: list[str]) -> tuple[str, str, float,
     app = app_for(flat)
     with app.app_context():
         start = time.perf_counter()
-        downgrade(revision="i15a_scores")
+        downgrade(revision="i15c_fold")
         down = time.perf_counter() - start
         db.engine.dispose()
     copy_database(url, f"{name}_flat", f"{name}_part")

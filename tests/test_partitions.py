@@ -61,8 +61,8 @@ def _snapshot():
     return (_sql("SELECT id, period, idempotency_key, status FROM response ORDER BY id").all(),
             _sql("SELECT response_id, question_id, value_int, value_text, na FROM answer "
                  "ORDER BY response_id, question_id").all(),
-            _sql("SELECT response_id, kind, code, period, y FROM response_score "
-                 "ORDER BY response_id, kind, code").all())
+            _sql("SELECT response_id, measure, period, y FROM response_score "
+                 "ORDER BY response_id, measure").all())
 
 
 def test_the_migration_converts_a_database_with_data_and_back(app):
@@ -70,7 +70,7 @@ def test_the_migration_converts_a_database_with_data_and_back(app):
         for year, month in ((2025, 3), (2025, 9), (2026, 3)):
             responses.store(_submission(), now=datetime(year, month, 10, 3, tzinfo=timezone.utc))
         db.session.remove()
-        downgrade(revision="i15a_scores")
+        downgrade(revision="i15c_fold")
         before = _snapshot()
         assert {r.period for r in before[0]} == {"2025-H1", "2025-H2", "2026-H1"} and before[1] and before[2]
         last_id = _sql("SELECT last_value FROM response_id_seq").scalar()
@@ -91,7 +91,7 @@ def test_the_migration_converts_a_database_with_data_and_back(app):
         stored = responses.store(_submission())
         assert stored.response_id == last_id + 1  # the sequence goes on
         db.session.remove()
-        downgrade(revision="i15a_scores")
+        downgrade(revision="i15c_fold")
         after = _snapshot()
         assert after[0][:3] == before[0] and after[1][:len(before[1])] == before[1]
         assert _sql("SELECT relkind FROM pg_class WHERE relname = 'response'").scalar() == "r"

@@ -1,7 +1,7 @@
 """parts: response, answer and response_score partitioned by period (PostgreSQL); answer.period
 
 Revision ID: i15b_parts
-Revises: i15a_scores
+Revises: i15c_fold
 Create Date: 2026-12-07 09:30:00
 
 PostgreSQL (docs/scale.md §5): each table becomes PARTITION BY LIST (period), one partition per
