@@ -388,6 +388,11 @@ def main() -> None:
                         help="responses per refresh transaction")
     parser.add_argument("--measure-only", action="store_true",
                         help="keep the database of an earlier run and time the rollup read only")
+    parser.add_argument("--load-only", action="store_true",
+                        help="create and load the database, then stop (time the rest later with --reuse)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the loaded database of an earlier --load-only run: migrate it to "
+                             "this code's head, then fold and time every step")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     print(f"{'responses':>11} {'step':>8} {'median s':>9} {'runs s':>24}  notes")
@@ -405,15 +410,25 @@ def main() -> None:
                 report(size, "province", times,
                        f"{len(province)} units, {rows:,} rows, peak {peak:.0f} MiB{built()}")
             continue
-        recreate(args.url)
+        if not args.reuse:
+            recreate(args.url)
         app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": secrets.token_hex(32)})
         with app.app_context():
-            upgrade()
-            seed_demo()
-            loaded, scored = load(args.url, size, args.units, args.seed)
-            answers = db.session.scalar(text("SELECT count(*) FROM answer"))
-            report(size, "load", [loaded], f"{answers:,} answer rows, {args.units} units")
-            if SCORED:
+            if args.reuse:
+                t0 = time.perf_counter()
+                upgrade()   # an earlier code's schema: this code's migrations, timed at this size
+                report(size, "migrate", [time.perf_counter() - t0], "alembic upgrade to this code's head")
+                rollups.reset()   # fold everything with this code's fold
+            else:
+                upgrade()
+                seed_demo()
+                loaded, scored = load(args.url, size, args.units, args.seed)
+                answers = db.session.scalar(text("SELECT count(*) FROM answer"))
+                report(size, "load", [loaded], f"{answers:,} answer rows, {args.units} units")
+                if args.load_only:
+                    print(f"{size:>11,} loaded; time the rest with --reuse", flush=True)
+                    continue
+            if SCORED and not args.reuse:
                 rows = db.session.scalar(text("SELECT count(*) FROM response_score"))
                 how = (f"{scored / size * 1e6:.1f} µs each" if scored else
                        "COPY with the answers (in load), a sample checked against the app's statement")
@@ -437,7 +452,9 @@ def main() -> None:
             times, status = dashboard(app, args.runs)
             report(size, "unit", times, f"dashboard page, HTTP {status}")
             if args.tail:
-                load(args.url, args.tail, args.units, args.seed + 1, first=size)
+                last = db.session.scalar(text("SELECT max(id) FROM response"))
+                db.session.rollback()
+                load(args.url, args.tail, args.units, args.seed + 1, first=last)
                 times, peak, rows = measure(args.runs)
                 report(size, "+tail", times, f"{args.tail:,} unfolded, {rows:,} rows{built()}")
             print(f"{size:>11,} peak RSS {peak_rss():.0f} MiB (process, so far)", flush=True)
