@@ -267,7 +267,10 @@ def weigh(sums: StratumSums, stats: Iterable[str] = STATS, by_counter: bool = Fa
         m_labels, base = np.unique(split[:, 0], return_inverse=True)
         u_labels, counter = np.unique(split[:, 2].astype(np.int64), return_inverse=True)
         unit, measure = counter.reshape(-1)[measure], base.reshape(-1)[measure]
-    cells.update(unit=unit, period=period, stat=es[e], measure=measure, stratum=stratum)
+    # int32 codes: five key columns of 10^6 cells are 20 MB less (the peak is these cells).
+    cells.update({k: np.asarray(v, dtype=np.int32) for k, v in
+                  (("unit", unit), ("period", period), ("stat", es[e]), ("measure", measure),
+                   ("stratum", stratum))})
     keys = {k: (lab, cells[k]) for k, lab in
             zip(KEYS, (u_labels, p_labels, stat_labels, m_labels))}
     if labels:
