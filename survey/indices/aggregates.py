@@ -131,10 +131,12 @@ def _strata(sums: StratumSums, u_labels: np.ndarray, u_code: np.ndarray,
     d_raw = [vol.get(s) for s in sums.strata]          # a few 10^4 dict look-ups, no objects
     has = np.array([d is not None for d in d_raw], dtype=bool)
     fields = [f if h else RESIDUAL for (_u, _p, f), h in zip(sums.strata, has.tolist())]
-    f_labels, f_code = np.unique(np.array(fields, dtype=object).astype(str), return_inverse=True)
+    f_labels = np.array(sorted(set(fields)), dtype=str)
+    f_at = {f: i for i, f in enumerate(f_labels.tolist())}
+    f_code = np.fromiter((f_at[f] for f in fields), dtype=np.int64, count=len(fields))
     n_p, n_f = len(p_labels), len(f_labels)
     up_raw = u_code * n_p + p_code
-    key, raw_to = np.unique(up_raw * n_f + f_code.reshape(-1), return_inverse=True)
+    key, raw_to = np.unique(up_raw * n_f + f_code, return_inverse=True)
     raw_to = raw_to.reshape(-1)
     up, f_of = key // n_f, key % n_f
     n_h = np.bincount(raw_to, weights=np.asarray(sums.responses, dtype=float),
