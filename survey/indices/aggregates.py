@@ -144,15 +144,15 @@ def _strata(sums: StratumSums, u_labels: np.ndarray, u_code: np.ndarray,
     d_h = np.full(len(key), np.nan)
     d_h[raw_to[has]] = np.array([d for d in d_raw if d is not None], dtype=float)
     # D_u: every volume row of the unit and period, whether or not the field had responses.
-    d_u = np.zeros(len(u_labels) * n_p)
+    d_u: np.ndarray = np.zeros(len(u_labels) * n_p)
     if vol:
         vu = np.fromiter((k[0] for k in vol), dtype=np.int64, count=len(vol))
         p_at = {p: i for i, p in enumerate(p_labels.tolist())}
         vp = np.fromiter((p_at.get(k[1], -1) for k in vol), dtype=np.int64, count=len(vol))
         vd = np.fromiter(vol.values(), dtype=float, count=len(vol))
         at = np.clip(np.searchsorted(u_labels, vu), 0, max(len(u_labels) - 1, 0))
-        ok = (vp >= 0) & (len(u_labels) > 0)
-        ok &= u_labels[at] == vu if len(u_labels) else ok
+        # Volume rows of units or periods with no responses in the read weigh nothing here.
+        ok = (vp >= 0) & (u_labels[at] == vu) if len(u_labels) else np.zeros(len(vu), bool)
         d_u = np.bincount(at[ok] * n_p + vp[ok], weights=vd[ok], minlength=len(d_u))
     unit_n = np.bincount(up, weights=n_h, minlength=len(d_u))
     du = d_u[up]
@@ -223,7 +223,7 @@ def weigh(sums: StratumSums, stats: Iterable[str] = STATS, by_counter: bool = Fa
     if n_h_count == 0 or len(em) == 0 or len(sums.n) == 0:
         pos = np.zeros(0, dtype=np.int64)
         blocks, n_m, width, start = 1, max(len(kind_m), 1), 1, np.zeros(1, dtype=np.int64)
-        tot = {k: np.zeros(0) for k in ("n", "sat", "s1", "s2")}
+        tot: dict[str, np.ndarray] = {k: np.zeros(0) for k in ("n", "sat", "s1", "s2")}
     else:
         # Strata are sorted by (unit, period): block = unit-period, slot = place in it.
         up = columns["up"]
