@@ -82,8 +82,9 @@ class Weighted:
     stratum in them.
 
     ``columns``: per stratum ``unit_id``, ``period``, ``field_key``, ``n_h``, ``w``,
-    ``weighted`` (the unit has volumes) and ``fallback`` (weighted by rule 2 or 3), sorted by
-    unit id, period and field key.  :attr:`strata` is the same as one dict per stratum (its
+    ``weighted`` (the unit has volumes), ``fallback`` (weighted by rule 2 or 3) and ``up``
+    (the unit-period's code: unit index x periods + period index), sorted by unit id, period
+    and field key.  :attr:`strata` is the same as one dict per stratum (its
     label ``stratum`` included), built when first read: a national table has 3x10^4 strata.
     """
 
@@ -162,6 +163,8 @@ def _strata(sums: StratumSums, u_labels: np.ndarray, u_code: np.ndarray,
                "field_key": f_labels[f_of], "n_h": n_h, "w": w, "weighted": du != 0,
                "fallback": np.isnan(d_h), "up": up}
     return columns, raw_to
+
+
 def weighted(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | None,
              stats: Iterable[str] = STATS, include: Sequence[int] = (),
              verified: bool | None = None, window: Window | None = None,
@@ -175,6 +178,7 @@ def weighted(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int
     the unit's strata; the weights stay the unit's).  ``labels=False``: the cells' key
     columns as codes into ``keys`` only (index_table_for needs no 10^6 strings).
     """
+    stats = set(stats)
     sums = rollup_read.read(inst, periods, unit_ids, kinds_for(stats), include, verified,
                             window.between() if window else None, by_counter)
     if window is not None:
@@ -255,10 +259,8 @@ def weigh(sums: StratumSums, stats: Iterable[str] = STATS, by_counter: bool = Fa
     del src, tot, rate
     ww = columns["w"][stratum]
     w2 = ww * ww
-    cells: dict[str, np.ndarray] = {}
-    for name, value in zip(SUMS, (n.astype(np.int64), ww * n, ww * y1, ww * y2,
-                                  w2 * n, w2 * y1, w2 * y2)):
-        cells[name] = value
+    cells: dict[str, np.ndarray] = dict(zip(SUMS, (n.astype(np.int64), ww * n, ww * y1, ww * y2,
+                                                   w2 * n, w2 * y1, w2 * y2)))
     del n, y1, y2, ww, w2
     # Key columns as codes into their sorted labels (analysis.indices.index_columns' keys).
     n_p = len(p_labels)
