@@ -162,6 +162,14 @@ class Design:
     def stratum_index(self, labels: Sequence[Any] | np.ndarray) -> np.ndarray:
         """Map stratum labels (e.g. from an aggregate table) to indices into ``strata``."""
         arr = np.asarray(labels)
+        n = len(self.strata)
+        if (arr.dtype.kind in "iu" and self.strata.dtype.kind in "iu" and n
+                and self.strata[0] == 0 and self.strata[-1] == n - 1):
+            # Sorted distinct integers from 0 to n-1 are 0..n-1: a label is its own index.
+            if len(arr) and (arr.min() < 0 or arr.max() >= n):
+                bad = arr[(arr < 0) | (arr >= n)]
+                raise DesignError(f"stratum {bad[0]!r} is not in the design frame")
+            return arr.astype(np.int64, copy=False)
         idx = np.searchsorted(self.strata, arr)
         idx = np.clip(idx, 0, len(self.strata) - 1)
         bad = self.strata[idx] != arr

@@ -72,11 +72,10 @@ def moments_from_sums(design: Design, table: Table | np.ndarray
     """Domain labels (sorted) and their :class:`Moments` from a cell table."""
     needed = BASE_COLUMNS + (("psu",) if not design.elements else ELEMENT_COLUMNS)
     cols = {name: column(table, name) for name in needed}
-    cells_n = cols["n"].astype(np.int64)
-    live = cells_n > 0
-    cols = {k: v[live] for k, v in cols.items()}
-    labels, dom = np.unique(cols["domain"], return_inverse=True)
-    dom = dom.astype(np.int64)
+    live = (cols["n"] if cols["n"].dtype.kind in "iu" else cols["n"].astype(np.int64)) > 0
+    if not live.all():
+        cols = {k: v[live] for k, v in cols.items()}
+    labels, dom = _factor(cols["domain"])
     h = design.stratum_index(cols["stratum"])
     nd = len(labels)
     if not design.elements:
@@ -88,7 +87,7 @@ def moments_from_sums(design: Design, table: Table | np.ndarray
                   for k in ("n", "sum_w", "sum_wy", "sum_wy2")}
         dom, h = dom[first], h[first]
         cols = {**cols, **summed}
-    fl = {k: cols[k].astype(float) for k in cols if k not in ("domain", "stratum", "psu")}
+    fl = {k: np.asarray(cols[k], dtype=float) for k in cols if k not in ("domain", "stratum", "psu")}
     n = np.bincount(dom, weights=fl["n"], minlength=nd).astype(np.int64)
     sw = np.bincount(dom, weights=fl["sum_w"], minlength=nd)
     swy = np.bincount(dom, weights=fl["sum_wy"], minlength=nd)
@@ -111,6 +110,20 @@ def moments_from_sums(design: Design, table: Table | np.ndarray
     var[constant], unit_var[constant] = 0.0, 0.0
     return labels, Moments(n=n, sum_w=sw, estimate=ybar, var=var, unit_var=unit_var,
                            df=n_psu_dom - n_str)
+
+
+def _factor(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``; in one pass, without sorting, when the
+    values are integers already in order (an app's cells come grouped by domain: a national
+    table's 10^6 of them cost a third of its time to sort)."""
+    if values.dtype.kind in "iu" and len(values) > 1:
+        step = np.diff(values)
+        if (step >= 0).all():
+            new = np.empty(len(values), dtype=bool)
+            new[0], new[1:] = True, step > 0
+            return values[new], np.cumsum(new, dtype=np.int64) - 1
+    labels, codes = np.unique(values, return_inverse=True)
+    return labels, codes.astype(np.int64).reshape(-1)
 
 
 def sums_from_rows(y: Any, weights: Any, strata: Any, domain: Any,

@@ -60,13 +60,16 @@ class IndexRows(Sequence[IndexRow]):
                  units: Mapping[int, tuple[str, str, str]],
                  flags: Mapping[tuple[int, str], tuple[int, bool, int]], level: float = 0.95
                  ) -> None:
-        self._cols = {k: np.asarray(cols[k])[order] for k in ESTIMATE_COLUMNS}
+        # The columns stay in index_columns' order; a block of rows gathers its own entries
+        # (putting 17 columns of 2x10^5 rows in order up front cost as much as the ranks).
+        self._cols = {k: np.asarray(cols[k]) for k in ESTIMATE_COLUMNS}
+        self._order = np.asarray(order)
         self._units, self._flags, self._level = units, flags, level
         self._rows: list[IndexRow | None] = [None] * len(order)
 
     def column(self, name: str) -> np.ndarray:
         """One field of every row (an Estimate's field name), in order, as an array."""
-        return self._cols[name]
+        return self._cols[name][self._order]
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -106,7 +109,8 @@ class IndexRows(Sequence[IndexRow]):
 
     def _build(self, lo: int) -> None:
         hi = min(lo + BLOCK, len(self))
-        columns: dict[str, Any] = {k: v[lo:hi].tolist() for k, v in self._cols.items()}
+        picked = self._order[lo:hi]
+        columns: dict[str, Any] = {k: v[picked].tolist() for k, v in self._cols.items()}
         columns["level"] = [self._level] * (hi - lo)
         new, units, flags = object.__new__, self._units, self._flags
         for at, (e, unit_id, period) in enumerate(
@@ -120,14 +124,3 @@ class IndexRows(Sequence[IndexRow]):
                                 fallback_responses=fallback)
             self._rows[at] = row
 
-
-def rows_of(cols: Mapping[str, np.ndarray], order: np.ndarray,
-            units: Mapping[int, tuple[str, str, str]], strata: Sequence[Mapping[str, Any]]
-            ) -> IndexRows:
-    """The rows, with each (unit, period)'s responses and weighting flags from its strata."""
-    flags: dict[tuple[int, str], tuple[int, bool, int]] = {}
-    for s in strata:
-        responses, weighted, fallback = flags.get((s["unit_id"], s["period"]), (0, s["weighted"], 0))
-        flags[(s["unit_id"], s["period"])] = (responses + s["n_h"], weighted,
-                                              fallback + (s["n_h"] if s["fallback"] else 0))
-    return IndexRows(cols, order, units, flags)
