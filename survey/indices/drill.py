@@ -188,7 +188,7 @@ class Ranking:
 
     def gap(self, unit_id: int) -> Estimate | None:
         """unit − province (analysis.gap_from_sums on every unit's cells), or None."""
-        if self.data is None or self.design is None or unit_id not in self.row:
+        if self.data is None or self.design is None or self.domain is None or unit_id not in self.row:
             return None
         table = {**self.data.cells, "domain": self.domain}
         return replace(gap_from_sums(self.design, table, unit_id), unit=unit_id, period=self.key,
