@@ -64,28 +64,20 @@ def read(window: Window | Sequence[str], unit_ids: AbstractSet[int] | None,
     return data if len(data.cells["n"]) else None
 
 
-def _cells(data: Weighted, unit: Any = None, period: Any = None,
-           keep: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """The cells ``keep`` selects, every cell's unit and/or period relabelled when given."""
+def estimates(data: Weighted | None, unit: Any = None, period: Any = None,
+              keep: np.ndarray | None = None) -> list[Estimate]:
+    """index_table() of the cells, every cell's unit and/or period relabelled when given,
+    and only the cells ``keep`` selects."""
+    if data is None:
+        return []
     cells = {k: (v if keep is None else v[keep]) for k, v in data.cells.items()}
+    if not len(cells["n"]):
+        return []
     if unit is not None:
         cells["unit"] = np.full(len(cells["n"]), unit)
     if period is not None:
         cells["period"] = np.full(len(cells["n"]), period)
-    return cells
-
-
-def estimates(data: Weighted | None, unit: Any = None, period: Any = None,
-              keep: np.ndarray | None = None, frame: dict[str, np.ndarray] | None = None
-              ) -> list[Estimate]:
-    """index_table() of the cells, every cell's unit and/or period relabelled when given,
-    and only the cells ``keep`` selects (``frame``: data.frame(), when the caller has it)."""
-    if data is None:
-        return []
-    cells = _cells(data, unit, period, keep)
-    if not len(cells["n"]):
-        return []
-    return index_table(data.frame() if frame is None else frame, cells)
+    return index_table(data.frame(), cells)
 
 
 def by_domain(rows: Iterable[Estimate]) -> dict[Any, dict[Key, Estimate]]:
@@ -180,7 +172,6 @@ class Ranking:
     row: dict[int, int]                 # unit id -> its row in ``columns``
     ranked: int
     design: Design | None
-    domain: np.ndarray | None = None    # each cell's unit (gap_from_sums' domain column)
 
     def unit(self, unit_id: int) -> Estimate | None:
         at = self.row.get(unit_id)
@@ -188,9 +179,9 @@ class Ranking:
 
     def gap(self, unit_id: int) -> Estimate | None:
         """unit − province (analysis.gap_from_sums on every unit's cells), or None."""
-        if self.data is None or self.design is None or self.domain is None or unit_id not in self.row:
+        if self.data is None or self.design is None or unit_id not in self.row:
             return None
-        table = {**self.data.cells, "domain": self.domain}
+        table = {**self.data.cells, "domain": self.data.cells["unit"]}
         return replace(gap_from_sums(self.design, table, unit_id), unit=unit_id, period=self.key,
                        stat="gap", measure="overall")
 
@@ -216,8 +207,7 @@ def ranking(window: Window, survey_code: str = STANDING_CODE) -> Ranking:
         units = cols["unit"].tolist()
         found = Ranking(data, key, replace(pooled[0], unit=None) if pooled else None, cols,
                         {u: i for i, u in enumerate(units)}, int((cols["rank"] > 0).sum()),
-                        Design.from_aggregates(frame["stratum"], frame["n_psu"], lonely_psu="adjust"),
-                        data.cells["unit"])
+                        Design.from_aggregates(frame["stratum"], frame["n_psu"], lonely_psu="adjust"))
     if shared is not None:
         shared[cache_key] = found
     return found
