@@ -81,17 +81,20 @@ def median_ms(times: list[float]) -> str:
     return f"{statistics.median(times) * 1000:7.0f} ms  (runs: {', '.join(f'{t * 1000:.0f}' for t in times)})"
 
 
-def get_times(client, url: str, runs: int) -> tuple[list[float], int]:
+def get_times(client, url: str, runs: int) -> tuple[list[float], int, list[float]]:
+    """Wall seconds of ``runs`` warm GETs, the status, and this process's CPU seconds of each
+    (steadier than wall time on a shared machine; PostgreSQL's own time is not in it)."""
     status = client.get(url).status_code   # warm: templates compiled, caches filled
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         client.get(url)
         times.append(time.perf_counter() - t)
-    return times, status
+        cpu.append(time.process_time() - c)
+    return times, status, cpu
 
 
-def pages(app, runs: int, profile: str | None) -> None:
+def pages(app, runs: int, profile: str | None, which: list[str] | None = None) -> None:
     with app.app_context():
         unit_id = db.session.scalar(select(Unit.id).where(Unit.code == "B00150"))
         analyst = db.session.scalar(select(User).where(User.role == "analyst")).get_id()
@@ -104,13 +107,14 @@ def pages(app, runs: int, profile: str | None) -> None:
     urls = {"unit": f"{DASH}?period={PERIOD}&unit={unit_id}",
             "tinh": f"{DASH}tinh?period={PERIOD}",
             f"tinh-{WARDS}": f"{DASH}tinh?period={PERIOD}&kind=ward"}
-    if profile:
-        urls = {k: v for k, v in urls.items() if k == profile}
+    if profile or which:
+        urls = {k: v for k, v in urls.items() if k == profile or k in (which or ())}
     for name, url in urls.items():
-        times, status = get_times(client, url, runs)
+        times, status, cpu = get_times(client, url, runs)
         note = {"unit": "one unit's dashboard", "tinh": f"province page, all {units} units",
                 f"tinh-{WARDS}": f"province page of {WARDS} units (?kind=ward)"}[name]
-        print(f"{name:>9} {median_ms(times)}  {note}, HTTP {status}", flush=True)
+        print(f"{name:>9} {median_ms(times)}  {note}, HTTP {status}; "
+              f"CPU of this process {statistics.median(cpu) * 1000:.0f} ms", flush=True)
     if profile:
         prof = cProfile.Profile()
         prof.runcall(client.get, urls[profile])
@@ -127,13 +131,15 @@ def pdf(app, runs: int, profile: bool) -> None:
     shared = getattr(drill, "shared_ranking", nullcontext)
     with app.app_context(), shared():
         draw_unit("B00150", PERIOD)
-        times = []
+        times, cpu = [], []
         for i in range(runs):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             draw_unit(f"B{151 + i:05d}", PERIOD)
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
             db.session.rollback()
-        print(f"{'pdf':>9} {median_ms(times)}  one unit's report in a batch chunk: data read + PDF", flush=True)
+        print(f"{'pdf':>9} {median_ms(times)}  one unit's report in a batch chunk: data read + PDF; "
+              f"CPU of this process {statistics.median(cpu) * 1000:.0f} ms", flush=True)
         if profile:
             prof = cProfile.Profile()
             prof.runcall(draw_unit, "B00160", PERIOD)
@@ -218,6 +224,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--profile", choices=["unit", "tinh", "tinh-100", "pdf"], help="cProfile one of them")
     ap.add_argument("--only", default="pages,pdf,batch", help="which steps, comma-separated")
+    ap.add_argument("--pages", default=f"unit,tinh,tinh-{WARDS}", help="which pages, comma-separated")
     args = ap.parse_args()
     if args.seed:
         seed(args.url, int(args.size), args.units)
@@ -225,7 +232,8 @@ def main() -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "SECRET_KEY": secrets.token_hex(32)})
     steps = args.only.split(",")
     if "pages" in steps:
-        pages(app, args.runs, args.profile if args.profile in ("unit", "tinh", "tinh-100") else None)
+        pages(app, args.runs, args.profile if args.profile in ("unit", "tinh", "tinh-100") else None,
+              args.pages.split(","))
     if "pdf" in steps:
         pdf(app, args.runs, args.profile == "pdf")
     if "batch" in steps and args.batch:

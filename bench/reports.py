@@ -2,6 +2,9 @@
 
     cd /work/main && .venv/bin/python bench/reports.py [--runs 10] [--batch 100] [--procs 2] [--profile]
 
+BENCH_REPO=/work/main runs another checkout's code (first on sys.path, as bench/indices_db.py
+does), for old-vs-new pairs on the same machine, back to back.
+
 Targets (issue 15): one unit report in under 0,4 s (median, warm process); all
 3,321 communes in under 20 min on 2 cores. Wall time and process CPU time are
 both printed: on a shared machine the CPU time is the steadier figure
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import multiprocessing
+import os
 import pstats
 import resource
 import statistics
@@ -21,7 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = os.environ.get("BENCH_REPO") or str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, REPO)
 
 from analysis.report import render_posters, render_province_report, render_thematic_report, render_unit_report  # noqa: E402
 from analysis.report.demo import demo_posters, demo_province, demo_thematic, demo_unit  # noqa: E402
@@ -80,6 +85,7 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="cProfile one unit report")
     args = ap.parse_args()
 
+    print(f"code: {REPO}")
     unit = demo_unit()
     first, pdf = timed(render_unit_report, unit)
     print(f"unit report, first in process:    {first}  ({len(pdf) / 1024:.0f} KiB)")

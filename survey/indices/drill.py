@@ -11,6 +11,7 @@ two are not independent.
 """
 from __future__ import annotations
 
+import gc
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -19,7 +20,7 @@ from typing import AbstractSet, Any, Iterable, Iterator, Sequence, cast
 import numpy as np
 
 from analysis import Design, Estimate, gap_from_sums
-from analysis.indices import index_table
+from analysis.indices import estimates_of, index_columns, index_table
 from analysis.report.model import weakest_items
 from survey.catalog.instrument import STANDING_CODE
 from survey.indices.aggregates import STATS, IndexRow, Weighted, _units, summary_parts, weighted
@@ -28,6 +29,21 @@ from survey.indices.stratum_sums import instrument_of
 from survey.indices.windows import Window
 
 Key = tuple[str, str]   # (stat, measure)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside the block.  A province's read decodes ~10^5 small
+    JSON lists (strata, volumes) that die by reference counting; each allocation burst set off
+    full collections over the app's ~250,000 long-lived objects: a third of the read's CPU.
+    Nested or concurrent blocks: only the one that turned collection off turns it back on."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def read(window: Window | Sequence[str], unit_ids: AbstractSet[int] | None,
@@ -41,9 +57,11 @@ def read(window: Window | Sequence[str], unit_ids: AbstractSet[int] | None,
         periods, dated = list(window.periods), (None if window.whole_periods else window)
     else:
         periods, dated = list(window), None
-    data = weighted(inst, periods, unit_ids, stats, verified=True if verified_only else None,
-                    window=dated, by_counter=by_counter)
-    return data if data.strata and len(data.cells["n"]) else None
+    with gc_paused():
+        data = weighted(inst, periods, unit_ids, stats, verified=True if verified_only else None,
+                        window=dated, by_counter=by_counter)
+    # Cells point into the strata: none without them (and ``strata`` may be built lazily).
+    return data if len(data.cells["n"]) else None
 
 
 def estimates(data: Weighted | None, unit: Any = None, period: Any = None,
@@ -141,14 +159,31 @@ class Standing:
 @dataclass(frozen=True)
 class Ranking:
     """Every unit's overall index in one window, ranked, and the pooled province: what each
-    unit is placed against.  One read serves every unit of a batch (:func:`shared_ranking`)."""
+    unit is placed against.  One read serves every unit of a batch (:func:`shared_ranking`).
+
+    The units' figures stay columns (analysis.indices.index_columns, unit = id): a page
+    places one unit, and building an Estimate for each of a country's 3,321 units cost more
+    than ranking them.  :meth:`unit` builds one, the same as index_table() would."""
 
     data: Weighted | None
     key: str
     province: Estimate | None
-    units: dict[int, Estimate]
+    columns: dict[str, np.ndarray]
+    row: dict[int, int]                 # unit id -> its row in ``columns``
     ranked: int
     design: Design | None
+
+    def unit(self, unit_id: int) -> Estimate | None:
+        at = self.row.get(unit_id)
+        return None if at is None else estimates_of(self.columns, order=np.array([at]))[0]
+
+    def gap(self, unit_id: int) -> Estimate | None:
+        """unit − province (analysis.gap_from_sums on every unit's cells), or None."""
+        if self.data is None or self.design is None or unit_id not in self.row:
+            return None
+        table = {**self.data.cells, "domain": self.data.cells["unit"]}
+        return replace(gap_from_sums(self.design, table, unit_id), unit=unit_id, period=self.key,
+                       stat="gap", measure="overall")
 
 
 def ranking(window: Window, survey_code: str = STANDING_CODE) -> Ranking:
@@ -160,13 +195,18 @@ def ranking(window: Window, survey_code: str = STANDING_CODE) -> Ranking:
     data = read(window, None, survey_code, stats=("overall",))
     key = window_key(window)
     if data is None:
-        found = Ranking(None, key, None, {}, 0, None)
+        found = Ranking(None, key, None, {}, {}, 0, None)
     else:
-        pooled = next(iter(estimates(data, unit=POOLED_UNIT, period=key)), None)
-        rows = estimates(data, period=key)
-        frame = data.frame()
-        found = Ranking(data, key, replace(pooled, unit=None) if pooled else None,
-                        {cast(int, e.unit): e for e in rows}, sum(1 for e in rows if e.rank > 0),
+        frame = data.frame()   # one frame for the pooled figure, the units and the design
+        # Keys already factorised (weighted() has them): no sorting of 10^4 label strings.
+        one = np.zeros(len(data.cells["n"]), dtype=np.int64)
+        period = (np.array([key]), one)
+        pooled = estimates_of(index_columns(frame, data.cells, keys={
+            **data.keys, "unit": (np.array([POOLED_UNIT]), one), "period": period}))
+        cols = index_columns(frame, data.cells, keys={**data.keys, "period": period})
+        units = cols["unit"].tolist()
+        found = Ranking(data, key, replace(pooled[0], unit=None) if pooled else None, cols,
+                        {u: i for i, u in enumerate(units)}, int((cols["rank"] > 0).sum()),
                         Design.from_aggregates(frame["stratum"], frame["n_psu"], lonely_psu="adjust"))
     if shared is not None:
         shared[cache_key] = found
@@ -193,13 +233,7 @@ def standing(unit_id: int, window: Window, survey_code: str = STANDING_CODE) -> 
     found = ranking(window, survey_code)
     if found.data is None or found.design is None:
         return Standing(None, None, None, 0)
-    mine = found.units.get(unit_id)
-    gap = None
-    if mine is not None:
-        table = {**found.data.cells, "domain": found.data.cells["unit"]}
-        gap = replace(gap_from_sums(found.design, table, unit_id), unit=unit_id, period=found.key,
-                      stat="gap", measure="overall")
-    return Standing(found.province, mine, gap, found.ranked)
+    return Standing(found.province, found.unit(unit_id), found.gap(unit_id), found.ranked)
 
 
 # --- a unit's counters ----------------------------------------------------------------------

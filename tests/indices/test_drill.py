@@ -81,3 +81,39 @@ def test_a_range_is_cut_by_its_dates(seeded):
     n = drill.standing(unit_id, half(PERIOD)).unit.n
     assert (q1.unit.n if q1.unit else 0) + (q2.unit.n if q2.unit else 0) == n
     assert db.session.scalar(select(Unit.id).where(Unit.id == unit_id)) == unit_id
+
+
+def test_the_ranking_places_each_unit_as_the_index_table_does(seeded):
+    """drill.ranking keeps every unit's figures as columns and builds one Estimate on demand:
+    each must be the index_table() Estimate of the units relabelled to the window (the path it
+    replaced), and the province the pooled one."""
+    window = half(PERIOD)
+    found = drill.ranking(window)
+    data = drill.read(window, None, stats=("overall",))
+    every = {e.unit: e for e in drill.estimates(data, period=PERIOD)}
+    assert set(found.row) == set(every) and len(every) >= 2
+    for unit_id, est in every.items():
+        assert repr(found.unit(unit_id)) == repr(est)
+    assert found.ranked == sum(1 for e in every.values() if e.rank > 0)
+    from dataclasses import replace
+    pooled = drill.estimates(data, unit=0, period=PERIOD)[0]
+    assert repr(found.province) == repr(replace(pooled, unit=None))
+    assert found.unit(-5) is None and found.gap(-5) is None
+
+
+def test_gc_paused_restores_collection_even_after_an_error():
+    import gc
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        with drill.gc_paused():
+            assert not gc.isenabled()
+            raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with drill.gc_paused():
+            pass
+        assert not gc.isenabled()   # off before: left off
+    finally:
+        gc.enable()
