@@ -46,11 +46,13 @@ from sqlalchemy import (
     Integer,
     Table,
     bindparam,
+    column,
     delete,
     func,
     literal,
     or_,
     select,
+    table,
     text,
     true,
     union_all,
@@ -106,8 +108,9 @@ def _upsert(model: Any, columns: list[str], source: Any, keys: list[str],
     db.session.execute(stmt)
 
 
-def _fold_survey(inst: Instrument, where: list[Any]) -> None:
-    """Add the sums of the responses ``where`` selects (the survey's tail) to its rollup."""
+def _fold_survey(inst: Instrument, where: list[Any], big: bool = False) -> None:
+    """Add the sums of the responses ``where`` selects (the survey's tail) to its rollup.
+    ``big``: so many that the GROUP BY should run in parallel (PostgreSQL)."""
     counts = count_select(where).subquery()
     _upsert(RollupStratum, ["survey_id", "unit_id", "period", "field", "responses"],
             select(literal(inst.survey_id, Integer), counts.c.unit_id, counts.c.period,
@@ -122,11 +125,20 @@ def _fold_survey(inst: Instrument, where: list[Any]) -> None:
     kinds = {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}
     raw = union_all(*sum_selects(inst, in_stratum, kinds, keys=[st.id.label("stratum_id")])[1:]
                     ).subquery("raw")
+    sums: Any = select(raw.c.stratum_id, raw.c.measure, raw.c.n, raw.c.sat, raw.c.s1, raw.c.s2)
+    if big and is_postgres():
+        # PostgreSQL runs no part of an INSERT ... SELECT in parallel, and this GROUP BY of
+        # ~27 score rows per response is nearly all of a big fold; CREATE TABLE AS may use
+        # parallel workers, so the sums are made into a temporary table, then upserted.
+        sql = sums.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+        db.session.execute(text("DROP TABLE IF EXISTS fold_sums"))
+        db.session.execute(text(f"CREATE TEMPORARY TABLE fold_sums ON COMMIT DROP AS {sql}"))
+        made = table("fold_sums", *(column(c) for c in ("stratum_id", "measure", "n", "sat", "s1", "s2")))
+        sums = select(*made.c)
     _upsert(RollupCell, ["stratum_id", "measure_id", "n", "sat", "s1", "s2"],
             # In key order: the primary key's B-tree then grows page after page instead of
             # taking ~10^6 inserts at random places (a third of a first fold's time).
-            select(raw.c.stratum_id, raw.c.measure, raw.c.n, raw.c.sat, raw.c.s1, raw.c.s2)
-            .order_by(raw.c.stratum_id, raw.c.measure),
+            sums.order_by(sums.selected_columns.stratum_id, sums.selected_columns.measure),
             ["stratum_id", "measure_id"], ["n", "sat", "s1", "s2"])
 
 
@@ -166,8 +178,11 @@ def reset(survey_id: int | None = None) -> None:
 
 def pending() -> int:
     """Counted responses not folded yet."""
-    return db.session.scalar(select(func.count()).select_from(Response)
-                             .where(counted(), unfolded())) or 0
+    # Survey by survey: with the survey a constant, its watermark and late set are read once
+    # and the tail is a range of the primary key (correlated, they were read per response).
+    return sum(db.session.scalar(select(func.count()).select_from(Response).where(
+        Response.survey_id == survey_id, counted(), unfolded(survey_id))) or 0
+        for survey_id in db.session.scalars(select(Survey.id)).all())
 
 
 def reset_stale() -> list[int]:
@@ -264,7 +279,7 @@ def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = N
                     # Hash joins read the score rows once (a small tail keeps the probes:
                     # cheaper than that scan).
                     db.session.execute(text("SET LOCAL enable_nestloop = off"))
-                _fold_survey(instrument_for(survey), tail)
+                _fold_survey(instrument_for(survey), tail, big=n >= ANALYZE_FROM)
                 db.session.execute(delete(RollupLate).where(RollupLate.survey_id == survey.id))
             state = states.get(survey.id)
             if state is None and (n or upto):

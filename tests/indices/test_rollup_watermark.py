@@ -266,3 +266,19 @@ def test_migration_turns_marks_into_a_watermark_and_a_late_set(app):
         rollups.refresh()
         assert_folded_exactly_once()
         assert_same(table(), expected)
+
+
+def test_a_big_fold_through_the_parallel_temporary_table_is_the_same(app, monkeypatch):
+    """Folds of ANALYZE_FROM responses or more sum into a temporary table first (PostgreSQL)."""
+    with app.app_context():
+        _random_data()
+        live = table()
+        monkeypatch.setattr(rollups, "ANALYZE_FROM", 1)
+        rollups.refresh(chunk=60)
+        assert_folded_exactly_once()
+        assert_same(table(), live)
+        more_responses(4)
+        mixed = table()
+        rollups.refresh()                               # onto existing cells
+        assert_folded_exactly_once()
+        assert_same(table(), mixed)
