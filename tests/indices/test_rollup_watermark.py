@@ -282,3 +282,10 @@ def test_a_big_fold_through_the_parallel_temporary_table_is_the_same(app, monkey
         rollups.refresh()                               # onto existing cells
         assert_folded_exactly_once()
         assert_same(table(), mixed)
+        survey = db.session.scalar(select(Survey).where(Survey.code == STANDING_CODE))
+        survey.scope = {"component_weights": {"A1": 3, "A4": 0.5}}
+        db.session.commit()
+        weighted = table()                              # the rollup is ignored: all live
+        assert rollups.refresh() == counted_total()     # rebuilt with the new weights
+        assert_folded_exactly_once()
+        assert_same(table(), weighted)
