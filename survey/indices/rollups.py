@@ -143,11 +143,16 @@ def _fold_survey(inst: Instrument, where: list[Any], big: bool = False) -> None:
 
 
 def lock() -> None:
-    """The rollup's writer lock for this transaction (PostgreSQL: an advisory lock; SQLite has
-    one writer anyway): refresh, reset, unfold and quarantine decisions take it first."""
+    """The rollup's writer lock for this transaction: refresh, reset, unfold and quarantine
+    decisions take it first, so what they read of the rollup (watermarks, late sets) stays
+    true until they commit.  PostgreSQL: an advisory lock.  SQLite: its one write lock, taken
+    now by a write that changes nothing (reads alone would not hold it, and a concurrent
+    refresh could then fold the same responses from the same stale watermark)."""
     if is_postgres():
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
         db.session.execute(text(f"SET LOCAL work_mem = '{FOLD_WORK_MEM}'"))
+    else:
+        db.session.execute(text("UPDATE rollup_state SET folded_to = folded_to WHERE 0"))
 
 
 def _forget(survey_id: int | None) -> None:
@@ -261,7 +266,9 @@ def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = N
     while True:
         lock()
         surveys = db.session.scalars(select(Survey).order_by(Survey.id)).all()
-        states = {s.survey_id: s for s in db.session.scalars(select(RollupState)).all()}
+        # Read again under the lock: states loaded before it (reset_stale) may be stale.
+        states = {s.survey_id: s for s in db.session.scalars(
+            select(RollupState).execution_options(populate_existing=True)).all()}
         marks = {s.id: states[s.id].folded_to if s.id in states else 0 for s in surveys}
         start = min(marks.values(), default=0)
         end = start if top is None else _chunk_end(start, max(top, start), chunk)
