@@ -32,6 +32,10 @@ FOLDED = ("response.status = 'counted' AND response.id <= "
           "AND l.response_id = response.id)")
 
 
+def _sqlite():
+    return op.get_bind().dialect.name == "sqlite"
+
+
 def _forget(where):
     """Delete the rollup of the surveys `where` (SQL over response.survey_id s) selects."""
     surveys = f"SELECT s FROM (SELECT DISTINCT survey_id AS s FROM response WHERE {where}) AS x"
@@ -66,7 +70,8 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('response', schema=None,
+    # SQLite: rebuilt, so that its ids lose AUTOINCREMENT again (adding a column alone would not).
+    with op.batch_alter_table('response', schema=None, recreate='always' if _sqlite() else 'auto',
                               table_kwargs={"sqlite_autoincrement": False}) as batch_op:
         batch_op.add_column(sa.Column('rollup_batch', sa.BigInteger(), nullable=True))
         batch_op.create_index('ix_response_rollup_batch_id', ['rollup_batch', 'id'], unique=False)
