@@ -168,7 +168,3 @@ def purge_command(dry_run: bool) -> None:
         details: dict[str, Any] = {"via": "cli", **report.removed}
         audit.record("purge", **details)
         db.session.commit()
-    if report.refused_rejected:
-        raise click.ClickException(
-            f"{report.refused_rejected} phiếu bị loại đã quá hạn lưu nhưng đã được cộng vào số liệu tổng hợp; "
-            "không xóa (phiếu bị loại không bao giờ được cộng: kiểm tra lại số liệu tổng hợp rồi chạy lại).")

@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from survey.access import Scope, restrict
 from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import db
-from survey.indices.stratum_sums import counted, survey_id_of
+from survey.indices.stratum_sums import counted, survey_id_of, unfolded
 from survey.links.service import verified_select
 from survey.models import Counter, Response, RollupStratum, Unit
 from survey.models.responses import QUARANTINED
@@ -49,7 +49,7 @@ def _periods_select(visible: Scope, survey_code: str) -> Select:
                       .where(RollupStratum.survey_id == survey_id, RollupStratum.responses > 0),
                       visible, RollupStratum.unit_id)
     tail = restrict(select(Response.period.label("period"))
-                    .where(Response.rollup_batch.is_(None), Response.survey_id == survey_id, counted()),
+                    .where(Response.survey_id == survey_id, counted(), unfolded(survey_id)),
                     visible, Response.unit_id)
     periods = union(folded, tail).subquery()
     return select(*_row(PERIOD, periods.c.period)).group_by(periods.c.period)
@@ -69,8 +69,8 @@ def first_unit_with_responses(visible: Scope, period: str,
                       .where(RollupStratum.survey_id == survey_id, RollupStratum.period == period,
                              RollupStratum.responses > 0), visible, RollupStratum.unit_id)
     tail = restrict(select(Response.unit_id.label("unit_id"))
-                    .where(Response.rollup_batch.is_(None), Response.survey_id == survey_id,
-                           Response.period == period, counted()), visible, Response.unit_id)
+                    .where(Response.survey_id == survey_id, Response.period == period, counted(),
+                           unfolded(survey_id)), visible, Response.unit_id)
     units = union(folded, tail).subquery()
     return db.session.scalar(select(Unit).join(units, units.c.unit_id == Unit.id)
                              .order_by(Unit.code).limit(1))

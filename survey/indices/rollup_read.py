@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Float,
     Integer,
+    and_,
     cast,
     event,
     func,
@@ -40,6 +41,7 @@ from survey.indices.stratum_sums import (
     is_postgres,
     state_matches,
     sum_selects,
+    unfolded,
 )
 from survey.models import Response, RollupCell, RollupMeasure, RollupStratum, ServiceVolume
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
@@ -178,7 +180,10 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
     measures per counter (stratum_sums.sum_selects).  The rollup has neither: both are live.
     """
     use_rollup = state_matches(inst) and verified is None and between is None and not by_counter
-    status = or_(counted(), Response.id.in_(sorted(include))) if include else counted()
+    # With the rollup: the tail only, its watermark read in this statement (one snapshot);
+    # included responses are not counted, so never folded.
+    status = and_(counted(), unfolded(inst.survey_id)) if use_rollup else counted()
+    status = or_(status, Response.id.in_(sorted(include))) if include else status
     where = [Response.survey_id == inst.survey_id, Response.period.in_(list(periods)), status]
     if verified is not None:
         where.append(Response.verified.is_(verified))
@@ -188,8 +193,6 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
     if unit_ids is not None:
         where.append(Response.unit_id.in_(sorted(unit_ids)))
         st_where.append(RollupStratum.unit_id.in_(sorted(unit_ids)))
-    if use_rollup:
-        where.append(Response.rollup_batch.is_(None))
     wanted = select(RollupMeasure.id).where(RollupMeasure.kind.in_(sorted(kinds)))
     strata = select(RollupStratum.id, RollupStratum.unit_id, RollupStratum.period,
                     RollupStratum.field, RollupStratum.responses).where(*st_where)

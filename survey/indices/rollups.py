@@ -5,41 +5,54 @@ only n, the count of satisfied answers, Σy and Σy² (indices/aggregates.py tur
 the weighted sums of analysis.sums).  Both the fold and the live tail sum the narrow score
 rows written with each response (indices/scores.py) with one GROUP BY.  Computing them from
 10 million responses x ~20 answer rows at every request costs minutes, and they are additive,
-so :func:`refresh` folds each response in exactly once: it marks a set of unfolded responses with a fresh batch id
-(``Response.rollup_batch``), adds their sums to ``rollup_stratum`` / ``rollup_cell`` with
-INSERT ... ON CONFLICT DO UPDATE, and commits the marks and the sums together.
+so :func:`refresh` folds each response in exactly once, by a per-survey watermark
+(``rollup_state.folded_to``): the rollup holds every counted response with id <= the watermark,
+except the few in ``rollup_late`` (counted after the fold passed them).  A fold adds the sums
+of exactly the tail (ids above the watermark up to a settled id, plus the late set) to
+``rollup_stratum`` / ``rollup_cell`` with INSERT ... ON CONFLICT DO UPDATE, moves the watermark
+and deletes the late rows, in one transaction; no response row is written.
 
-:func:`read` returns the rollup rows plus the same GROUP BY over responses whose batch is still
-NULL, in one SQL statement, so a concurrent refresh can never make a response count twice or
-not at all: the result is exact whether the rollup is current, stale or empty.  Run
-``flask rollup`` from cron (every few minutes) to keep the tail short; nothing else depends
-on it.
+"Settled" (:func:`_settled_top`): ids are drawn from a sequence before the response commits,
+so an id below the new watermark could still be uncommitted, and a watermark past it would
+lose it.  The fold reads the sequence's position, then waits until every transaction that
+drew an id (each holds a lock on the sequence until it ends) has ended; SQLite has one
+writer, so its largest committed id is settled.
+
+:func:`read` (rollup_read.py) returns the rollup rows plus the same GROUP BY over the tail,
+reading the watermark in the same SQL statement, so a concurrent refresh can never make a
+response count twice or not at all: the result is exact whether the rollup is current, stale
+or empty.  Run ``flask rollup`` from cron (every few minutes) to keep the tail short; nothing
+else depends on it.
 
 Overall scores are a component-weighted mean, not additive in the weights, so each survey's
 rollup records the weights it was summed with (``rollup_state``); when the survey's weights
 differ, :func:`read` ignores the rollup (live sums) and the next refresh rebuilds it.
 
 Only counted responses (``Response.status == 'counted'``, :func:`counted`) are folded or summed
-live; quarantined and rejected ones keep ``rollup_batch`` NULL.  :func:`unfold` takes responses
-that are already folded back out (their exact sums subtracted) when an analyst quarantines them;
-a released response is unfolded and counted, so the live tail sums it and the next refresh folds
-it (docs/integrity.md).
+live; a quarantined or rejected one under the watermark is simply not in the sums.  Status
+changes after submission go through review/quarantine.decide, under the rollup's lock:
+:func:`unfold` takes responses that are folded back out (their exact sums subtracted) when an
+analyst quarantines them; :func:`admit` puts a released response under the watermark in the
+late set, so the live tail sums it and the next refresh folds it (docs/integrity.md).
 """
 from __future__ import annotations
 
-import secrets
+import logging
+import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence, cast
 
 from sqlalchemy import (
-    CursorResult,
     Integer,
     Table,
     bindparam,
+    column,
     delete,
     func,
     literal,
+    or_,
     select,
+    table,
     text,
     true,
     union_all,
@@ -59,17 +72,27 @@ from survey.indices.stratum_sums import (
     counted,
     instrument_for,
     is_postgres,
+    late_ids,
     state_matches,
     sum_selects,
+    unfolded,
 )
 from survey.models import (
     Response,
     RollupCell,
+    RollupLate,
     RollupState,
     RollupStratum,
     Survey,
 )
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
+
+log = logging.getLogger(__name__)
+
+# How long a fold waits for transactions that drew response ids to end (a submission takes
+# milliseconds; a bulk import in one transaction can take longer: the fold then adds nothing
+# new this time, and says so).
+SETTLE_TIMEOUT = 30.0
 
 
 def _upsert(model: Any, columns: list[str], source: Any, keys: list[str],
@@ -85,8 +108,9 @@ def _upsert(model: Any, columns: list[str], source: Any, keys: list[str],
     db.session.execute(stmt)
 
 
-def _fold_survey(inst: Instrument, batch: int) -> None:
-    where = [Response.rollup_batch == batch, Response.survey_id == inst.survey_id]
+def _fold_survey(inst: Instrument, where: list[Any], big: bool = False) -> None:
+    """Add the sums of the responses ``where`` selects (the survey's tail) to its rollup.
+    ``big``: so many that the GROUP BY should run in parallel (PostgreSQL)."""
     counts = count_select(where).subquery()
     _upsert(RollupStratum, ["survey_id", "unit_id", "period", "field", "responses"],
             select(literal(inst.survey_id, Integer), counts.c.unit_id, counts.c.period,
@@ -101,27 +125,49 @@ def _fold_survey(inst: Instrument, batch: int) -> None:
     kinds = {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}
     raw = union_all(*sum_selects(inst, in_stratum, kinds, keys=[st.id.label("stratum_id")])[1:]
                     ).subquery("raw")
+    sums: Any = select(raw.c.stratum_id, raw.c.measure, raw.c.n, raw.c.sat, raw.c.s1, raw.c.s2)
+    if big and is_postgres():
+        # PostgreSQL runs no part of an INSERT ... SELECT in parallel, and this GROUP BY of
+        # ~27 score rows per response is nearly all of a big fold; CREATE TABLE AS may use
+        # parallel workers, so the sums are made into a temporary table, then upserted.
+        sql = sums.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+        db.session.execute(text("DROP TABLE IF EXISTS fold_sums"))
+        db.session.execute(text(f"CREATE TEMPORARY TABLE fold_sums ON COMMIT DROP AS {sql}"))
+        made = table("fold_sums", *(column(c) for c in ("stratum_id", "measure", "n", "sat", "s1", "s2")))
+        sums = select(*made.c)
     _upsert(RollupCell, ["stratum_id", "measure_id", "n", "sat", "s1", "s2"],
             # In key order: the primary key's B-tree then grows page after page instead of
             # taking ~10^6 inserts at random places (a third of a first fold's time).
-            select(raw.c.stratum_id, raw.c.measure, raw.c.n, raw.c.sat, raw.c.s1, raw.c.s2)
-            .order_by(raw.c.stratum_id, raw.c.measure),
+            sums.order_by(sums.selected_columns.stratum_id, sums.selected_columns.measure),
             ["stratum_id", "measure_id"], ["n", "sat", "s1", "s2"])
-    state = db.session.get(RollupState, inst.survey_id)
-    now = datetime.now(timezone.utc)
-    if state is None:
-        db.session.add(RollupState(survey_id=inst.survey_id,
-                                   component_weights=inst.component_weights, refreshed_at=now))
-    else:
-        state.refreshed_at = now
 
 
 def lock() -> None:
-    """The rollup's writer lock for this transaction (PostgreSQL: an advisory lock; SQLite has
-    one writer anyway): refresh, reset, unfold and quarantine decisions take it first."""
+    """The rollup's writer lock for this transaction: refresh, reset, unfold and quarantine
+    decisions take it first, so what they read of the rollup (watermarks, late sets) stays
+    true until they commit.  PostgreSQL: an advisory lock.  SQLite: its one write lock, taken
+    now by a write that changes nothing (reads alone would not hold it, and a concurrent
+    refresh could then fold the same responses from the same stale watermark)."""
     if is_postgres():
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
         db.session.execute(text(f"SET LOCAL work_mem = '{FOLD_WORK_MEM}'"))
+    else:
+        db.session.execute(text("UPDATE rollup_state SET folded_to = folded_to WHERE 0"))
+
+
+def _forget(survey_id: int | None) -> None:
+    """Delete the rollup of one survey (or all): its watermark goes back to 0, so every counted
+    response is tail again.  No response row is touched."""
+    strata = select(RollupStratum.id)
+    deletes = [delete(RollupStratum), delete(RollupState), delete(RollupLate)]
+    if survey_id is not None:
+        strata = strata.where(RollupStratum.survey_id == survey_id)
+        deletes = [delete(RollupStratum).where(RollupStratum.survey_id == survey_id),
+                   delete(RollupState).where(RollupState.survey_id == survey_id),
+                   delete(RollupLate).where(RollupLate.survey_id == survey_id)]
+    db.session.execute(delete(RollupCell).where(RollupCell.stratum_id.in_(strata)))
+    for statement in deletes:
+        db.session.execute(statement)
 
 
 def reset(survey_id: int | None = None) -> None:
@@ -131,24 +177,17 @@ def reset(survey_id: int | None = None) -> None:
     component weights change; :func:`refresh` does the latter by itself.
     """
     lock()
-    strata = select(RollupStratum.id)
-    responses = update(Response).where(Response.rollup_batch.isnot(None))
-    states = delete(RollupState)
-    if survey_id is not None:
-        strata = strata.where(RollupStratum.survey_id == survey_id)
-        responses = responses.where(Response.survey_id == survey_id)
-        states = states.where(RollupState.survey_id == survey_id)
-    db.session.execute(delete(RollupCell).where(RollupCell.stratum_id.in_(strata)))
-    db.session.execute(delete(RollupStratum).where(RollupStratum.id.in_(strata)))
-    db.session.execute(states)
-    db.session.execute(responses.values(rollup_batch=None))
+    _forget(survey_id)
     db.session.commit()
 
 
 def pending() -> int:
     """Counted responses not folded yet."""
-    return db.session.scalar(select(func.count()).select_from(Response)
-                             .where(Response.rollup_batch.is_(None), counted())) or 0
+    # Survey by survey: with the survey a constant, its watermark and late set are read once
+    # and the tail is a range of the primary key (correlated, they were read per response).
+    return sum(db.session.scalar(select(func.count()).select_from(Response).where(
+        Response.survey_id == survey_id, counted(), unfolded(survey_id))) or 0
+        for survey_id in db.session.scalars(select(Survey.id)).all())
 
 
 def reset_stale() -> list[int]:
@@ -167,95 +206,160 @@ def reset_stale() -> list[int]:
     return stale
 
 
-def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = None) -> int:
-    """Fold every unfolded response into the rollup, ``chunk`` responses per transaction,
-    after rebuilding (:func:`reset_stale`) the rollups whose weights changed.
+def _settled_top() -> int | None:
+    """The greatest response id up to which every id drawn is committed or rolled back, so a
+    snapshot taken now sees every response the fold may put under its watermark; None if a
+    transaction holding ids stayed open past SETTLE_TIMEOUT.
 
-    Returns how many were folded.  Safe to run concurrently with submissions and with
+    PostgreSQL draws ids from the sequence before the response commits.  nextval() locks the
+    sequence (RowExclusiveLock) until the drawing transaction ends, before it reads a value,
+    so every transaction that drew an id up to the position read here is still listed as
+    holding that lock, or has ended.  Read-only transactions (reports, dashboards) draw
+    nothing and never hold the fold up.  (pg_current_snapshot()'s in-progress list would miss
+    a store statement between its nextval() and its first row, before it has a transaction id.)
+    """
+    if not is_postgres():
+        # One writer at a time, and ids never reused (sqlite_autoincrement): any insert not
+        # yet committed will get an id above the greatest committed one.
+        return int(db.session.scalar(select(func.max(Response.id))) or 0)
+    seq = "CAST(pg_get_serial_sequence('response', 'id') AS regclass)"
+    top = int(db.session.scalar(text(f"SELECT pg_sequence_last_value({seq})")) or 0)
+    holders = (f"FROM pg_locks WHERE locktype = 'relation' AND relation = {seq} "
+               "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+               "AND mode = 'RowExclusiveLock' AND pid <> pg_backend_pid()")
+    drawing = db.session.scalar(text(f"SELECT array_agg(virtualtransaction) {holders}"))
+    deadline, pause = time.monotonic() + SETTLE_TIMEOUT, 0.001
+    while drawing:
+        if time.monotonic() > deadline:
+            log.warning("rollup: transactions holding response ids open for over %.0f s; "
+                        "folding no new responses this time", SETTLE_TIMEOUT)
+            return None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+        drawing = db.session.scalar(
+            text(f"SELECT array_agg(virtualtransaction) {holders} AND virtualtransaction = ANY(:vx)"),
+            {"vx": list(drawing)})
+    return top
+
+
+def _chunk_end(start: int, top: int, chunk: int | None) -> int:
+    """The id up to which this transaction folds: ``top``, or the ``chunk``-th counted
+    response above ``start`` when that is lower."""
+    if not chunk or top <= start:
+        return top
+    nth = db.session.scalar(select(Response.id).where(Response.id > start, Response.id <= top, counted())
+                            .order_by(Response.id).offset(chunk - 1).limit(1))
+    return top if nth is None else int(nth)
+
+
+def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+    """Fold every unfolded response into the rollup, about ``chunk`` responses per transaction
+    (by id range; the late set with the first), after rebuilding (:func:`reset_stale`) the
+    rollups whose weights changed.
+
+    Returns how many were folded.  Safe to run concurrently with submissions, reads and with
     itself (PostgreSQL: an advisory lock; SQLite: one writer at a time).
     """
     reset_stale()
+    top = _settled_top()      # before the lock: waiting must not hold up quarantine decisions
     done = 0
     while True:
         lock()
-        batch = secrets.randbits(62) or 1
-        mark = update(Response).where(Response.rollup_batch.is_(None), counted())
-        if chunk:
-            first_ids = (select(Response.id).where(Response.rollup_batch.is_(None), counted())
-                         .order_by(Response.id).limit(chunk).subquery())
-            last = db.session.scalar(select(func.max(first_ids.c.id)))
-            if last is None:
-                db.session.rollback()
-                break
-            mark = mark.where(Response.id <= last)
-        marked = cast(CursorResult, db.session.execute(mark.values(rollup_batch=batch))).rowcount
-        if not marked:
-            db.session.rollback()
-            break
-        if marked >= ANALYZE_FROM and is_postgres():
-            # The planner estimates each response's join to its stratum (unit, period, field)
-            # at a few percent of the responses, and then probes the score rows' index once
-            # per response: 27 random reads each, 4x the whole fold of 10^6.  Hash joins read
-            # the score rows once (a small batch keeps the probes: cheaper than that scan).
-            db.session.execute(text("SET LOCAL enable_nestloop = off"))
-            # Statistics still say "every rollup_batch is NULL", so the planner expects one
-            # row for this batch and picks nested loops over millions of answers (60 µs per
-            # response instead of a few).  ANALYZE samples our own uncommitted marks.
-            db.session.execute(text("ANALYZE response"))
-        surveys = db.session.scalars(select(Survey).where(Survey.id.in_(
-            select(Response.survey_id).where(Response.rollup_batch == batch).distinct())))
-        for survey in surveys.all():
-            _fold_survey(instrument_for(survey), batch)
+        surveys = db.session.scalars(select(Survey).order_by(Survey.id)).all()
+        # Read again under the lock: states loaded before it (reset_stale) may be stale.
+        states = {s.survey_id: s for s in db.session.scalars(
+            select(RollupState).execution_options(populate_existing=True)).all()}
+        marks = {s.id: states[s.id].folded_to if s.id in states else 0 for s in surveys}
+        start = min(marks.values(), default=0)
+        end = start if top is None else _chunk_end(start, max(top, start), chunk)
+        folded = 0
+        for survey in surveys:
+            upto = max(marks[survey.id], end)
+            tail = [Response.survey_id == survey.id, counted(),
+                    or_(Response.id.between(marks[survey.id] + 1, upto), late_ids(survey.id))]
+            n = db.session.scalar(select(func.count()).select_from(Response).where(*tail)) or 0
+            if n:
+                if n >= ANALYZE_FROM and is_postgres():
+                    # The planner estimates each response's join to its stratum (unit, period,
+                    # field) at a few percent of the responses, and then probes the score rows'
+                    # index once per response: 27 random reads each, 4x the whole fold of 10^6.
+                    # Hash joins read the score rows once (a small tail keeps the probes:
+                    # cheaper than that scan).
+                    db.session.execute(text("SET LOCAL enable_nestloop = off"))
+                _fold_survey(instrument_for(survey), tail, big=n >= ANALYZE_FROM)
+                db.session.execute(delete(RollupLate).where(RollupLate.survey_id == survey.id))
+            state = states.get(survey.id)
+            if state is None and (n or upto):
+                state = RollupState(survey_id=survey.id,
+                                    component_weights=instrument_for(survey).component_weights)
+                db.session.add(state)
+            if state is not None:
+                state.folded_to, state.refreshed_at = upto, datetime.now(timezone.utc)
+            folded += n
         db.session.commit()
-        done += marked
-        if progress:
+        done += folded
+        if progress and folded:
             progress(done)
-        if not chunk:
-            break
-    return done
+        if top is None or end >= top:
+            return done
 
 
-# --- unfolding: quarantine after the fact --------------------------------------------------
+# --- status changes after submission: quarantine, release ---------------------------------
+
+def _folded(response_ids: Sequence[int]) -> list[Any]:
+    """SQL: of these responses, those in their survey's rollup if they are (or were, before a
+    status change in this transaction) counted: under the watermark and not late."""
+    return [Response.id.in_(response_ids), ~unfolded()]
+
+
+def admit(response_ids: Sequence[int]) -> int:
+    """Responses that have just become counted (released from quarantine), in the caller's
+    transaction: those under their survey's watermark were never folded (only counted ones
+    are), so they go to the late set, which the live tail sums and the next refresh folds.
+    Those above it are tail already.  Returns how many went to the late set.  The caller
+    commits."""
+    ids = sorted(set(response_ids))
+    if not ids:
+        return 0
+    lock()
+    late = db.session.execute(select(Response.survey_id, Response.id).where(*_folded(ids))).all()
+    db.session.add_all(RollupLate(survey_id=s, response_id=i) for s, i in late)
+    db.session.flush()
+    return len(late)
+
 
 def unfold(response_ids: Sequence[int]) -> int:
     """Take folded responses back out of the rollup, in the caller's transaction.
 
-    Subtracts exactly the sums their fold added (the same GROUP BY over just these responses)
-    and sets their ``rollup_batch`` back to NULL, so that with their status changed in the same
-    transaction no figure sees them, and a later release lets the live tail and the next
-    refresh count them again.  Cells and strata left empty are deleted (a design stratum needs
-    a response).  Returns how many responses were unfolded.  The caller commits.
+    Subtracts exactly the sums their fold added (the same GROUP BY over just these responses),
+    so that with their status changed in the same transaction no figure sees them (they are
+    not counted, so not tail either); a later release (:func:`admit`) lets the live tail and
+    the next refresh count them again.  Late rows of responses that were not folded yet are
+    deleted.  Cells and strata left empty are deleted (a design stratum needs a response).
+    Returns how many responses were unfolded.  The caller commits.
     """
     ids = sorted(set(response_ids))
     if not ids:
         return 0
     lock()  # no refresh may fold or re-fold between our read and our subtraction
-    folded = [Response.id.in_(ids), Response.rollup_batch.isnot(None)]
+    folded = _folded(ids)
     surveys = db.session.scalars(select(Response.survey_id).where(*folded).distinct()).all()
+    unfolded_n = 0
     for survey_id in surveys:
         inst = instrument_for(cast(Survey, db.session.get(Survey, survey_id)))
         state = db.session.get(RollupState, survey_id)
+        where = [*folded, Response.survey_id == survey_id]
         if state is None or state.component_weights != inst.component_weights:
             # Summed with other weights: read() ignores this rollup already and refresh()
             # rebuilds it; forget it now rather than subtract sums that were never added.
             _forget(survey_id)
             continue
-        where = [*folded, Response.survey_id == survey_id]
+        unfolded_n += db.session.scalar(select(func.count()).select_from(Response).where(*where)) or 0
         kinds = {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}
         sums = db.session.execute(union_all(*sum_selects(inst, where, kinds))).all()
         _subtract(survey_id, sums)
-    unfolded = db.session.execute(update(Response).where(*folded).values(rollup_batch=None))
-    return cast(CursorResult, unfolded).rowcount
-
-
-def _forget(survey_id: int) -> None:
-    strata = select(RollupStratum.id).where(RollupStratum.survey_id == survey_id)
-    db.session.execute(delete(RollupCell).where(RollupCell.stratum_id.in_(strata)))
-    db.session.execute(delete(RollupStratum).where(RollupStratum.survey_id == survey_id))
-    db.session.execute(delete(RollupState).where(RollupState.survey_id == survey_id))
-    db.session.execute(update(Response).where(Response.survey_id == survey_id,
-                                              Response.rollup_batch.isnot(None))
-                       .values(rollup_batch=None))
+    db.session.execute(delete(RollupLate).where(RollupLate.response_id.in_(ids)))
+    return unfolded_n
 
 
 def _subtract(survey_id: int, rows: Sequence[Any]) -> None:

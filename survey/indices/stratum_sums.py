@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-from sqlalchemy import Float, Integer, and_, case, cast, func, literal, select
+from sqlalchemy import Float, Integer, and_, any_, case, cast, func, literal, or_, select
 
 from survey.catalog.instrument import STANDING_CODE
 from survey.extensions import db
@@ -18,6 +18,7 @@ from survey.models import (
     Question,
     Response,
     ResponseScore,
+    RollupLate,
     RollupMeasure,
     RollupState,
     Survey,
@@ -33,7 +34,8 @@ COUNTER_MARK = "@"            # 'A1@17': a measure summed per counter (sum_selec
 LOCK_KEY = 7_240_311          # pg_advisory_xact_lock: one refresh at a time
 PG_WORK_MEM = "64MB"
 FOLD_WORK_MEM = "256MB"       # a first fold of millions of responses sorts big groups
-ANALYZE_FROM = 50_000         # marked rows from which the planner must learn the batch size
+ANALYZE_FROM = 50_000         # tail responses from which a fold joins by hash, not index probes
+MAX_ID = 2**63 - 1            # every response id is below it (see unfolded())
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,32 @@ def _field_expr() -> Any:
 
 def is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+def late_ids(survey_id: Any) -> Any:
+    """SQL: the response id is in the survey's late set (rollup_late).  On PostgreSQL as
+    ``id = ANY(ARRAY(subquery))``: an index condition, so OR-ed with the watermark's id range
+    the planner reads both from the primary key (a BitmapOr); ``IN (subquery)`` under an OR
+    becomes a filter on every response of the survey."""
+    late = select(RollupLate.response_id).where(RollupLate.survey_id == survey_id)
+    if is_postgres():
+        return Response.id == any_(func.array(late.scalar_subquery()))
+    return Response.id.in_(late)
+
+
+def unfolded(survey_id: Any = Response.survey_id) -> Any:
+    """SQL: the response is not in its survey's rollup (with counted(): the live tail).
+
+    The rollup holds every counted response with id <= the survey's watermark
+    (``rollup_state.folded_to``; no row: 0) except the late ones, so the tail is the ids above
+    the watermark plus the late set: a range of the primary key, no per-response flag.  Read in
+    the statement that reads the rollup, so both come from one snapshot.  The upper bound
+    changes nothing but the planner's guess: an open range against a value it cannot see is
+    estimated at a third of the table (every score row hashed), a closed one at 0.5 %.
+    """
+    mark = func.coalesce(select(RollupState.folded_to).where(RollupState.survey_id == survey_id)
+                         .scalar_subquery(), 0)
+    return or_(and_(Response.id > mark, Response.id <= MAX_ID), late_ids(survey_id))
 
 
 # --- the GROUP BY over responses: one shape for folding and for the live tail ---------------

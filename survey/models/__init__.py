@@ -14,7 +14,7 @@ from survey.models.loop import (
                                TrackerImport,
 )
 from survey.models.responses import Answer, Response, ResponseScore, ServiceVolume
-from survey.models.rollups import RollupCell, RollupMeasure, RollupState, RollupStratum
+from survey.models.rollups import RollupCell, RollupLate, RollupMeasure, RollupState, RollupStratum
 from survey.models.surveys import Question, Survey, SurveyVersion
 from survey.models.units import Counter, Unit
 
@@ -43,6 +43,7 @@ __all__ = [
     "Response",
     "RollupCell",
     "RollupMeasure",
+    "RollupLate",
     "RollupState",
     "RollupStratum",
     "ServiceVolume",

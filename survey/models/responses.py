@@ -36,11 +36,13 @@ class Response(Model):
     __tablename__ = "response"
     __table_args__ = (
         Index("ix_response_unit_period", "unit_id", "period"),
-        # (NULL, id) first: the responses still to fold, in id order, straight from the index.
-        Index("ix_response_rollup_batch_id", "rollup_batch", "id"),
         Index("ix_response_status", "status"),
         # Flagged responses for the review page (most rows have NULL flags).
         Index("ix_response_flags", "flags"),
+        # Ids are never reused (SQLite would otherwise hand out a deleted greatest id again): the
+        # rollup's watermark says "every id up to here is folded" (indices/rollups.py).
+        # PostgreSQL draws them from a sequence.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -63,9 +65,6 @@ class Response(Model):
     # HMAC of the client address under that day's random salt (client_salt, deleted after the
     # day): spots stuffing within a day, and cannot be recomputed once the salt is gone.
     client_hash: Mapped[str | None] = mapped_column(String(64))
-    # NULL until the response's sums are in the rollup tables (survey/indices/rollups.py);
-    # then the id of the refresh that folded it in.
-    rollup_batch: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(12), default="counted", server_default="counted")
     # Why it was quarantined: reason codes joined by "," (rules in DESIGN.md §7).
     flags: Mapped[str | None] = mapped_column(String(255))

@@ -1,15 +1,27 @@
 """Pre-summed answers per weighting stratum, so index tables never rescan every response.
 
-A response is folded in once (``Response.rollup_batch`` set in the same transaction that adds
-its sums); index queries read these rows plus a live GROUP BY over responses not yet folded, so
-results are exact whether or not the rollup is current.  See survey/indices/rollups.py.
+A response is folded in once: each survey's watermark (``RollupState.folded_to``) and its few late
+changes (``RollupLate``) say which counted responses the sums hold; index queries read these rows
+plus a live GROUP BY over the others, so results are exact whether or not the rollup is current.
+See survey/indices/rollups.py.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey.extensions import Model
@@ -58,11 +70,26 @@ class RollupCell(Model):
 
 
 class RollupState(Model):
-    """The component weights a survey's composite cells were summed with: overall scores are
-    not additive in the weights, so a change of weights means a rebuild."""
+    """What a survey's rollup holds: every counted response with id <= ``folded_to`` except its
+    late ones (RollupLate), summed with ``component_weights`` (overall scores are not additive
+    in the weights, so a change of weights means a rebuild).  No row: nothing folded."""
 
     __tablename__ = "rollup_state"
 
     survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), primary_key=True)
     component_weights: Mapped[dict[str, Any]] = mapped_column(JSON)
     refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The watermark: a fold moves it past every response id drawn and settled (rollups.refresh).
+    folded_to: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+
+
+class RollupLate(Model):
+    """A response under its survey's watermark that is counted but not in the sums: it became
+    counted after the fold passed it (quarantine released).  In the live tail until the next
+    fold adds it and deletes this row; deleted too if it leaves 'counted' again."""
+
+    __tablename__ = "rollup_late"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id"), primary_key=True)
+    # No foreign key: response's key is (id, period) on PostgreSQL (partitioned by period).
+    response_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -4,9 +4,10 @@ A decision changes ``Response.status`` for a group of responses and writes one a
 one transaction; nothing is ever deleted, and every decision can be undone by another.
 Responses leaving 'counted' are taken out of the rollup in the same transaction
 (rollups.unfold, exact subtraction of their sums); responses entering 'counted' were never
-folded (only counted responses are), so the live tail counts them at once and the next
-``flask rollup`` folds them.  Flags are kept as history: a released response still says why
-it was held; an analyst's own quarantine adds ``manual``.
+folded (only counted responses are): those under the rollup's watermark go to its late set
+(rollups.admit), so the live tail counts them at once and the next ``flask rollup`` folds
+them.  Flags are kept as history: a released response still says why it was held; an
+analyst's own quarantine adds ``manual``.
 """
 from __future__ import annotations
 
@@ -113,6 +114,8 @@ def decide(action: str, selection: Selection, user_id: int | None = None,
         db.session.execute(update(Response).where(Response.id.in_(ids[start:start + 5000]))
                            .values(**values))
     unfolded = rollups.unfold(leaving)
+    if target == COUNTED:
+        rollups.admit(ids)
     audit.record(f"responses_{action}", target=f"unit:{selection.unit_id}", user_id=user_id,
                  count=len(ids), status=target, selection=selection.describe(),
                  ids=_ranges(ids), unfolded=unfolded, note=note or None)

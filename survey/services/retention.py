@@ -39,8 +39,6 @@ class Retention:
 class PurgeReport:
     # rule name -> rows deleted (or blanked); in rule order, for the operator's printout.
     removed: dict[str, int] = field(default_factory=dict)
-    # Rejected responses past retention that are folded into the rollup: left alone (see below).
-    refused_rejected: int = 0
 
 
 def purge(retention: Retention, now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
@@ -76,14 +74,10 @@ def purge(retention: Retention, now: datetime | None = None, dry_run: bool = Fal
                                       and_(DossierLink.used.is_(True), DossierLink.created_at < link_cutoff))),
         dry_run)
 
-    # Rejected responses are in no figure, so deleting them changes none, unless one was folded
-    # into the rollup sums before it was rejected: deleting it then would leave sums that no
-    # longer add up to the rows. Those are refused and reported (rebuild the rollup first).
-    old_rejected = and_(Response.status == "rejected",
-                        Response.submitted_at < now - timedelta(days=retention.rejected_days))
-    report.refused_rejected = db.session.scalar(
-        select(func.count()).select_from(Response).where(old_rejected, Response.rollup_batch.is_not(None))) or 0
-    deletable = select(Response.id).where(old_rejected, Response.rollup_batch.is_(None))
+    # Rejected responses are in no figure, the rollup's sums included: rejecting a folded
+    # response subtracted its sums (indices/rollups.unfold), so deleting it changes none.
+    deletable = select(Response.id).where(
+        Response.status == "rejected", Response.submitted_at < now - timedelta(days=retention.rejected_days))
     # Answers first and explicitly: SQLite enforces ON DELETE CASCADE only with a pragma.
     _apply(delete(Answer).where(Answer.response_id.in_(deletable)), dry_run)
     _apply(delete(ResponseScore).where(ResponseScore.response_id.in_(deletable)), dry_run)
