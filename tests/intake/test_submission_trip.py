@@ -82,21 +82,51 @@ def test_a_flooded_submission_is_refused_before_any_signal_is_recorded(app, stor
     assert first.counts == (1, 1, 1, 1) and after.counts == (2, 2, 2, 2)  # the flooded one left no trace
 
 
-def test_a_submission_costs_one_redis_round_trip(app, client, counter, redis_limits, monkeypatch):
-    import redis
+def _count_commands(monkeypatch) -> list:
+    """Every command any Redis connection sends from now on (every path ends in send_command)."""
+    from redis.connection import AbstractConnection
 
     calls = []
-    real = redis.Redis.execute_command
+    real = AbstractConnection.send_command
 
     def counting(self, *args, **kwargs):
         calls.append(args[0])
         return real(self, *args, **kwargs)
 
+    monkeypatch.setattr(AbstractConnection, "send_command", counting)
+    return calls
+
+
+def test_a_submission_costs_one_redis_round_trip(app, client, counter, redis_limits, monkeypatch):
     assert post(client, counter.url).status_code == 303  # the script is loaded now
     fields = open_form(client, counter.url)
-    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    calls = _count_commands(monkeypatch)
     assert client.post(counter.url, data={**fields, **full_answers()}).status_code == 303
     assert calls == ["EVALSHA"]
+    assert stored(app) == [("counted", None, counter.unit_id)] * 2
+
+
+def test_a_server_that_forgot_the_script_is_sent_it_again(app, client, counter, redis_limits, monkeypatch):
+    # A restarted or flushed Redis answers NOSCRIPT: the script is loaded once and the limits and
+    # signals still apply to that very submission.
+    app.config["SUBMIT_FLOOD_LIMIT"] = "2 per minute"
+    assert post(client, counter.url).status_code == 303
+    redis_limits.get_connection().script_flush()
+    calls = _count_commands(monkeypatch)
+    assert post(client, counter.url).status_code == 303
+    assert calls == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]
+    assert post(client, counter.url).status_code == 429  # counted in the flood window: 2 of 2 taken
+    assert stored(app) == [("counted", None, counter.unit_id)] * 2
+
+
+def test_a_dropped_redis_connection_is_replaced_and_the_submission_counted(app, client, counter, redis_limits):
+    app.config["SUBMIT_FLOOD_LIMIT"] = "2 per minute"
+    assert post(client, counter.url).status_code == 303
+    pool = redis_limits.get_connection().connection_pool
+    for conn in list(pool._available_connections):  # the server closed them (restart, timeout)
+        conn._sock.close()
+    assert post(client, counter.url).status_code == 303
+    assert post(client, counter.url).status_code == 429
     assert stored(app) == [("counted", None, counter.unit_id)] * 2
 
 
