@@ -228,6 +228,92 @@ def test_the_recheck_is_part_of_the_store_on_both_databases(app, counter):
         assert db.session.scalar(select(func.count()).select_from(Response)) == 1
 
 
+# One rule for both paths: place.counter_opens_clause decides whether a fresh lookup opens the
+# form, and place.COUNTER_UNCHANGED (that rule plus "as cached") gates the store. Each change of
+# place after a form was opened is put through both, at one fixed time, on both databases.
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+CHANGES = {  # change -> (counter values, survey values, the form still opens as cached)
+    "none": ({}, {}, True),
+    "counter retired": ({"active": False}, {}, False),
+    "QR code rotated": ({"token_version": Counter.token_version + 1}, {}, False),
+    "counter moved": ({"unit_id": "other"}, {}, False),
+    "survey closed": ({}, {"status": "closed"}, False),
+    "survey back to draft": ({}, {"status": "draft"}, False),
+    "opens later": ({}, {"opens_at": NOW + timedelta(seconds=1)}, False),
+    "opens this instant": ({}, {"opens_at": NOW}, True),
+    "closed this instant": ({}, {"closes_at": NOW}, False),
+    "closes later": ({}, {"closes_at": NOW + timedelta(seconds=1)}, True),
+    "ended": ({}, {"closes_at": NOW - timedelta(days=1)}, False),
+    "switched to the short form": ({}, {"short_form": True}, False),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_the_lookup_and_the_store_judge_every_change_of_place_alike(app, counter, change):
+    from survey.intake.place import lookup_counter
+    from survey.intake.tokens import CounterToken
+    from survey.models import SurveyVersion
+
+    counter_values, survey_values, opens = CHANGES[change]
+    with app.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.kind == "standing"))
+        token = CounterToken(counter.id, survey.id, db.session.get(Counter, counter.id).token_version)
+        cached = lookup_counter(token, NOW)  # what a worker knew when the form opened
+        assert cached.opens and cached.survey is not None and cached.counter is not None
+        if counter_values.get("unit_id") == "other":
+            counter_values = {"unit_id": db.session.scalar(
+                select(Counter.unit_id).where(Counter.unit_id != counter.unit_id).limit(1))}
+        if counter_values:
+            db.session.execute(update(Counter).where(Counter.id == counter.id).values(**counter_values))
+        if survey_values:
+            db.session.execute(update(Survey).where(Survey.id == survey.id).values(**survey_values))
+        db.session.commit()
+
+        fresh = lookup_counter(token, NOW)  # the path that opens a form
+        assert fresh.counter is not None and fresh.unit is not None and fresh.survey is not None
+        fresh_says = (fresh.opens and fresh.counter.token_version == token.token_version
+                      and fresh.unit.id == counter.unit_id and fresh.survey.short_form == cached.survey.short_form)
+
+        version = db.session.scalar(select(SurveyVersion).where(SurveyVersion.survey_id == survey.id)
+                                    .order_by(SurveyVersion.number.desc()))
+        ref = type(cached.version)(version.id, version.survey_id, version.frozen, version.created_at)
+        submission = responses.Submission(
+            version=ref, unit_id=counter.unit_id, counter_id=counter.id, channel="qr",
+            idempotency_key=uuid.uuid4().hex,
+            answers=(responses.AnswerValue(version.questions[0].id, value_int=4),),
+            recheck=responses.CounterCheck(token.token_version, cached.survey.short_form))
+        try:
+            store_says = responses.store(submission, NOW).created  # the path that stores from the cache
+        except responses.PlaceChanged:
+            store_says = False
+        stored_rows = db.session.scalar(select(func.count()).select_from(Response))
+    assert fresh_says == store_says == opens
+    assert stored_rows == int(opens)
+
+
+def test_the_survey_open_rule_in_sql_is_survey_is_open(app, counter):
+    """survey_is_open (an ORM Survey, links and officials' pages) and place.survey_open_clause (the
+    citizen lookups and the store's gate) agree on every status and every edge of the dates."""
+    from survey.intake.place import lookup_counter
+    from survey.intake.tokens import CounterToken
+    from survey.models.surveys import survey_is_open
+
+    moments = (None, NOW - timedelta(days=1), NOW - timedelta(microseconds=1), NOW, NOW + timedelta(seconds=1))
+    with app.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.kind == "standing"))
+        token = CounterToken(counter.id, survey.id, db.session.get(Counter, counter.id).token_version)
+        for status in ("open", "closed", "draft"):
+            for opens_at in moments:
+                for closes_at in moments:
+                    db.session.execute(update(Survey).where(Survey.id == survey.id).values(
+                        status=status, opens_at=opens_at, closes_at=closes_at))
+                    db.session.commit()
+                    found = lookup_counter(token, NOW)
+                    expected = survey_is_open(status, opens_at, closes_at, NOW)
+                    assert found.survey_open == expected, (status, opens_at, closes_at)
+                    assert found.opens == expected  # the counter is active
+
+
 # -- the citizen form's CSRF -------------------------------------------------------------------
 
 def test_a_citizen_gets_a_csrf_cookie_once_and_no_session(app, client, counter):
