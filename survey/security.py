@@ -177,10 +177,10 @@ def _run_script(storage: RedisStorage, script: str, keys: list[str], args: list 
     # keyword-handling layers cost as much client CPU as the round trip (~30 µs a submission,
     # bench/load.py). A connection that breaks is dropped and the command sent once more on a
     # fresh one, as the client's default retry does.
-    client = storage.get_connection()
+    client: Any = storage.get_connection()  # a redis.Redis
     found = _SCRIPTS.get(script)
     if found is None or found[0] is not client:
-        found = _SCRIPTS[script] = (client, client.register_script(script))  # type: ignore[arg-type]
+        found = _SCRIPTS[script] = (client, client.register_script(script))
     runner = found[1]
     pool = client.connection_pool
     command = ("EVALSHA", runner.sha, len(keys), *keys, *(args or ()))
@@ -322,6 +322,8 @@ def idle_on_citizen_pages(hook: Callable) -> bool:
     out there. Each rule stays in its hook; tests/test_security.py runs every hook named here on
     citizen pages and checks that it changes nothing, so a rule that starts to apply to them fails
     that test instead of being skipped silently."""
+    from flask_login import LoginManager
+
     from survey.auth.sessions import no_store
     from survey.extensions import login_manager
     from survey.gate import gate
@@ -331,7 +333,7 @@ def idle_on_citizen_pages(hook: Callable) -> bool:
     if owner is limiter:  # request_filter above: it returns at once for citizens
         return True
     if owner is login_manager:  # the remember-me cookie: set or cleared only on sign-in and sign-out
-        return getattr(hook, "__func__", None) is type(login_manager)._update_remember_cookie
+        return getattr(hook, "__func__", None) is LoginManager._update_remember_cookie
     # The gate and the replica's stickiness pass public endpoints (survey.permissions.is_public);
     # the replica serves only READ_BLUEPRINTS; no_store spares CACHEABLE_BLUEPRINTS.
     return hook in (gate, _route, _stick, no_store)

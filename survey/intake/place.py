@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, DateTime, and_, bindparam, literal_column, or_, select
+from sqlalchemy import ColumnElement, DateTime, Select, and_, bindparam, literal_column, or_, select
 
 from survey.intake import citizen_connection
 from survey.intake.tokens import CounterToken, UnitToken
@@ -127,7 +128,7 @@ def counter_unchanged_clause() -> ColumnElement[bool]:
 
 
 # One row (ok) while counter_unchanged_clause holds, none otherwise: the store's gate.
-COUNTER_UNCHANGED = (
+COUNTER_UNCHANGED: Select[tuple[Any]] = (
     select(literal_column("1").label("ok"))
     .select_from(_counter.join(_survey, _survey.c.id == bindparam("survey_id")))
     .where(counter_unchanged_clause())
