@@ -35,6 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The application served to the citizens: BENCH_REPO=/path/to/another/checkout measures its code
+# with this bench (same load, same floor), for old-vs-new pairs run back to back.
+APP_ROOT = Path(os.environ.get("BENCH_REPO") or ROOT).resolve()
 PG = "postgresql+psycopg://postgres@/survey_load?host=/var/run/postgresql"
 REDIS = "redis://127.0.0.1:6379/14"
 ANSWERS_PER_RESPONSE = 16
@@ -141,12 +144,13 @@ def run_wrk(port: int, users: int, seconds: float, paths: Path, prefix: Path, do
     return usage.ru_utime + usage.ru_stime
 
 
-def start_gunicorn(target: str, port: int, workers: int | None, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(ROOT / "gunicorn.conf.py"),
+def start_gunicorn(target: str, port: int, workers: int | None, env: dict[str, str],
+                   root: Path = ROOT) -> subprocess.Popen[bytes]:
+    command = [str(Path(sys.executable).with_name("gunicorn")), "-c", str(root / "gunicorn.conf.py"),
                "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
     if workers:
         command += ["-w", str(workers)]
-    return subprocess.Popen(command + [target], env=env, cwd=ROOT)
+    return subprocess.Popen(command + [target], env=env, cwd=root)
 
 
 def wait_ready(server: subprocess.Popen[bytes], port: int, workers: int | None) -> None:
@@ -231,16 +235,19 @@ def main() -> int:
 
         redis.Redis.from_url(REDIS).flushdb()
     flask = str(Path(sys.executable).with_name("flask"))
-    subprocess.run([flask, "init-db"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run([flask, "seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([flask, "init-db"], env=env, cwd=APP_ROOT, check=True, capture_output=True)
+    subprocess.run([flask, "seed-demo"], env=env, cwd=APP_ROOT, check=True, capture_output=True)
     work = Path(tempfile.mkdtemp(prefix="load-"))
     qr = subprocess.run([flask, "qr-codes", "-o", str(work / "qr")], env={**env, "PUBLIC_BASE_URL": ""},
-                        cwd=ROOT, check=True, capture_output=True, text=True)
+                        cwd=APP_ROOT, check=True, capture_output=True, text=True)
     paths = work / "paths.txt"
     paths.write_text("".join(line.split("\t")[1] + "\n" for line in qr.stdout.splitlines() if "\t" in line))
 
+    # The floor is measured half before and half after the citizens' run, so a machine whose load
+    # drifts during the run (2 cores shared with other work) weighs on both sides of the ratio alike.
+    floor_requests, floor_cpu = run_floor(args.users, args.seconds / 2, args.warmup, args.workers)
     port = free_port()
-    server = start_gunicorn("wsgi:app", port, args.workers, env)
+    server = start_gunicorn("wsgi:app", port, args.workers, env, APP_ROOT)
     warm, measured = Events(), Events()
     try:
         wait_ready(server, port, args.workers)
@@ -257,7 +264,8 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(30)
-    floor_requests, floor_cpu = run_floor(args.users, args.seconds, args.warmup, args.workers)
+    after_requests, after_cpu = run_floor(args.users, args.seconds / 2, args.warmup, args.workers)
+    floor_requests, floor_cpu = floor_requests + after_requests, floor_cpu + after_cpu
     warm.read(work / "warm", timed=False)
     measured.read(work / "measured", timed=True)
 
@@ -291,7 +299,8 @@ def main() -> int:
     cpu = {name: cpu_delta(before[name], after[name]) for name in watched}
     cpu["wrk"] = wrk_cpu
     busy = (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])
-    print(f"gunicorn {len(workers)} workers (gunicorn.conf.py), submission limits: {args.limiter}; "
+    print(f"application {APP_ROOT}; gunicorn {len(workers)} workers (gunicorn.conf.py), "
+          f"submission limits: {args.limiter}; "
           f"{args.users} citizens (wrk connections); measured {seconds:g} s after a {args.warmup:g} s "
           f"warm-up; database {url.render_as_string()}; {os.cpu_count()} cores shared by all")
     print(f"submissions acknowledged (303): {measured.acked_posts} in {seconds:g} s = {rate:.0f}/s; "
@@ -305,8 +314,9 @@ def main() -> int:
         + f"; machine busy {busy * 100:.0f}%")
     floor_ms = floor_cpu / max(floor_requests, 1) * 1000
     citizen_ms = cpu["gunicorn workers"] / per * 1000
-    print(f"framework floor (bench/hello_app.py, same gunicorn.conf.py, GET/POST pairs): "
-          f"{floor_requests} requests, worker CPU {floor_ms:.3f} ms per request, {2 * floor_ms:.3f} ms per GET + POST")
+    print(f"framework floor (bench/hello_app.py, same gunicorn.conf.py, GET/POST pairs, half before and "
+          f"half after the citizens): {floor_requests} requests, worker CPU {floor_ms:.3f} ms per request, "
+          f"{2 * floor_ms:.3f} ms per GET + POST")
     print(f"citizen GET + POST: worker CPU {citizen_ms:.3f} ms per submission = "
           f"{citizen_ms / (2 * floor_ms):.2f} × the floor's GET + POST "
           f"({citizen_ms / floor_ms:.2f} × one floor request); target ≤ 3")

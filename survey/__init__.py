@@ -68,7 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from survey.reports import bp as reports_bp
     from survey.results import bp as results_bp
     from survey.review import bp as review_bp
-    from survey.security import init_security
+    from survey.security import citizen_hook_path, init_security
     from survey.short_links import bp as short_bp
     from survey.tracker import bp as tracker_bp
 
@@ -90,4 +90,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_sessions(app)
     register_error_handlers(app)
     register_cli(app)
+    citizen_hook_path(app)  # last: every app-wide hook is registered (survey/security.py)
     return app

@@ -11,6 +11,9 @@ from flask import Flask, Request, Response, current_app, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from survey.extensions import limiter
 from survey.review import signals as review_signals
@@ -75,7 +78,6 @@ class SessionInterface(SecureCookieSessionInterface):
 def init_security(app: Flask) -> None:
     app.session_interface = SessionInterface()
     app.after_request(add_security_headers)
-    skip_limiter_for_citizens(app)
 
 
 # Submissions per phone and per counter (SUBMIT_LIMIT_PER_CLIENT, SUBMIT_LIMIT_PER_COUNTER), and
@@ -170,12 +172,44 @@ _SCRIPTS: dict[str, tuple[Any, Any]] = {}  # script text -> (redis client, its S
 
 def _run_script(storage: RedisStorage, script: str, keys: list[str], args: list | None = None):
     # EVALSHA, and the script itself only when the server does not know it yet; the Script object
-    # (and the SHA1 of the script's text) made once per client.
-    client = storage.get_connection()
+    # (and the SHA1 of the script's text) made once per client. Sent on a connection of the
+    # client's own pool, not through Redis.execute_command: its retry, health-check and
+    # keyword-handling layers cost as much client CPU as the round trip (~30 µs a submission,
+    # bench/load.py). A connection that breaks is dropped and the command sent once more on a
+    # fresh one, as the client's default retry does.
+    client: Any = storage.get_connection()  # a redis.Redis
     found = _SCRIPTS.get(script)
     if found is None or found[0] is not client:
-        found = _SCRIPTS[script] = (client, client.register_script(script))  # type: ignore[arg-type]
-    return found[1](keys=keys, args=args or [])
+        found = _SCRIPTS[script] = (client, client.register_script(script))
+    runner = found[1]
+    pool = client.connection_pool
+    command = ("EVALSHA", runner.sha, len(keys), *keys, *(args or ()))
+    for attempt in (1, 2, 3):
+        conn = pool.get_connection()
+        try:
+            conn.send_command(*command)
+            reply = conn.read_response()
+        except NoScriptError:
+            pool.release(conn)
+            if attempt == 3:
+                raise
+            runner.sha = client.script_load(script)  # a restarted or flushed server: load once
+            command = ("EVALSHA", runner.sha, *command[2:])
+            continue
+        except (RedisConnectionError, RedisTimeoutError):
+            conn.disconnect()
+            pool.release(conn)
+            if attempt > 1:
+                raise
+            continue
+        except BaseException:
+            pool.release(conn)
+            raise
+        pool.release(conn)
+        if isinstance(reply, ResponseError):
+            raise reply
+        return reply
+    raise AssertionError("unreachable")
 
 
 class Flooded(Exception):
@@ -283,25 +317,68 @@ CITIZEN_BLUEPRINT = "public"
 limiter.request_filter(lambda: request.blueprint == CITIZEN_BLUEPRINT)
 
 
-def _not_for_citizens(hook: Callable, passthrough: bool) -> Callable:
-    @functools.wraps(hook)
-    def skipping(*args):
-        if request.blueprint == CITIZEN_BLUEPRINT:
-            return args[0] if passthrough else None
-        return hook(*args)
-    skipping.skips_citizens = True  # type: ignore[attr-defined]  # for tests/test_security.py
-    return skipping
+def idle_on_citizen_pages(hook: Callable) -> bool:
+    """Whether an app-wide hook does nothing on a citizen's page, so citizen_hook_path may leave it
+    out there. Each rule stays in its hook; tests/test_security.py runs every hook named here on
+    citizen pages and checks that it changes nothing, so a rule that starts to apply to them fails
+    that test instead of being skipped silently."""
+    from flask_login import LoginManager
+
+    from survey.auth.sessions import no_store
+    from survey.extensions import login_manager
+    from survey.gate import gate
+    from survey.replica import _route, _stick
+
+    owner = hook.args[0] if isinstance(hook, functools.partial) and hook.args else getattr(hook, "__self__", None)
+    if owner is limiter:  # request_filter above: it returns at once for citizens
+        return True
+    if owner is login_manager:  # the remember-me cookie: set or cleared only on sign-in and sign-out
+        return getattr(hook, "__func__", None) is LoginManager._update_remember_cookie
+    # The gate and the replica's stickiness pass public endpoints (survey.permissions.is_public);
+    # the replica serves only READ_BLUEPRINTS; no_store spares CACHEABLE_BLUEPRINTS.
+    return hook in (gate, _route, _stick, no_store)
 
 
-def skip_limiter_for_citizens(app: Flask) -> None:
-    """Flask-Limiter's app-wide hooks (check, headers, cleanup) are not called for citizens' pages:
-    the request filter above makes them do nothing there, but finding that out cost about 80 µs a
-    request (bench/load.py). Other pages run them as before. Call after limiter.init_app."""
-    def is_limiter(hook: Callable) -> bool:
-        owner = hook.args[0] if isinstance(hook, functools.partial) and hook.args else getattr(hook, "__self__", None)
-        return owner is limiter
-    registries: tuple[tuple[Any, bool], ...] = (
-        (app.before_request_funcs, False), (app.after_request_funcs, True), (app.teardown_request_funcs, False))
-    for registry, passthrough in registries:
-        hooks = registry.get(None, [])
-        registry[None] = [_not_for_citizens(h, passthrough) if is_limiter(h) else h for h in hooks]
+def citizen_hook_path(app: Flask) -> None:
+    """Run the app-wide before/after/teardown hooks through one hook each, which on citizens' pages
+    runs only those that apply to them (idle_on_citizen_pages), in the same order as Flask would.
+
+    Citizens' GET and POST are nearly all the traffic. Flask calls every app-wide hook on every
+    request, each through ensure_sync (an inspect of the function); on a citizen's page most of them
+    only find out that they have nothing to do, which cost about as much as the framework floor
+    (bench/load.py). Other pages run every hook as before. Call last in create_app, once every hook
+    is registered; a hook registered later runs after these, as Flask would run it anyway."""
+    registries = ((app.before_request_funcs, _before), (app.after_request_funcs, _after),
+                  (app.teardown_request_funcs, _teardown))
+    for registry, make in registries:
+        hooks = tuple(app.ensure_sync(h) for h in registry.get(None, []))
+        if hooks:
+            registry[None] = [make(hooks, tuple(h for h in hooks if not idle_on_citizen_pages(h)))]
+
+
+def _before(everyone: tuple[Callable, ...], citizens: tuple[Callable, ...]) -> Callable:
+    def before_request() -> Any:
+        for hook in citizens if request.blueprint == CITIZEN_BLUEPRINT else everyone:
+            answer = hook()
+            if answer is not None:  # as Flask: the first answer ends the request
+                return answer
+        return None
+    before_request.hooks = (everyone, citizens)  # type: ignore[attr-defined]  # for the tests
+    return before_request
+
+
+def _after(everyone: tuple[Callable, ...], citizens: tuple[Callable, ...]) -> Callable:
+    def after_request(response: Response) -> Response:
+        for hook in reversed(citizens if request.blueprint == CITIZEN_BLUEPRINT else everyone):
+            response = hook(response)  # as Flask: the last registered first
+        return response
+    after_request.hooks = (everyone, citizens)  # type: ignore[attr-defined]
+    return after_request
+
+
+def _teardown(everyone: tuple[Callable, ...], citizens: tuple[Callable, ...]) -> Callable:
+    def teardown_request(error: BaseException | None) -> None:
+        for hook in reversed(citizens if request.blueprint == CITIZEN_BLUEPRINT else everyone):
+            hook(error)
+    teardown_request.hooks = (everyone, citizens)  # type: ignore[attr-defined]
+    return teardown_request

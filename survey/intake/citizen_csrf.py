@@ -90,7 +90,16 @@ def valid(value: str | None) -> bool:
 
 
 def set_cookie(response: Response) -> Response:
-    """After a citizen's request: the cookie, when this request made the nonce."""
+    """After a citizen's request: the cookie, when this request made the nonce, and Vary: Cookie.
+
+    A citizen's form carries a token made from this cookie (and its own idempotency key): a shared
+    cache must never hand one browser's page to another. (Flask-Login's after-request hook used to
+    add the header by reading the session; it no longer runs on citizens' pages,
+    survey/security.py citizen_hook_path.)"""
+    if "Vary" in response.headers:
+        response.vary.add("Cookie")
+    else:
+        response.headers["Vary"] = "Cookie"
     nonce = g.get(_NEW)
     if nonce is not None:
         config = current_app.config

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import ColumnElement, DateTime, Select, and_, bindparam, literal_column, or_, select
 
 from survey.intake import citizen_connection
 from survey.intake.tokens import CounterToken, UnitToken
 from survey.models import CampaignTarget, Counter, Question, Survey, SurveyVersion, Unit
-from survey.models.surveys import survey_is_open
 
 VERSION_CACHE_SIZE = 64
 
@@ -58,9 +58,6 @@ class SurveyInfo:
     privacy_vi: str | None
     short_form: bool = False
 
-    def is_open(self, now: datetime) -> bool:
-        return survey_is_open(self.status, self.opens_at, self.closes_at, now)
-
 
 @dataclass(frozen=True)
 class VersionRef:
@@ -81,6 +78,8 @@ class Lookup:
     survey: SurveyInfo | None
     version: VersionRef | None  # the survey's current version
     targeted: bool = False  # for a unit token: the campaign targets this unit
+    survey_open: bool = False  # survey_open_clause, at the time asked
+    opens: bool = False  # for a counter: counter_opens_clause (active, and its survey open)
 
 
 # Core tables, not ORM entities: the rows come back as plain tuples without the ORM's work.
@@ -96,6 +95,44 @@ _SURVEY_COLUMNS = tuple(_survey.c[name] for name in (
     "id", "kind", "status", "opens_at", "closes_at", "title_vi", "title_en", "purpose", "privacy_vi",
     "short_form"))
 _VERSION_COLUMNS = (_current.c.id, _current.c.survey_id, _current.c.frozen, _current.c.created_at)
+
+
+# The rules that decide whether a citizen's form opens, as SQL, so that the lookup that opens a
+# form (lookup_counter, lookup_unit) and the statement that stores a submission from this worker's
+# last lookup (survey/intake/responses.py, CounterCheck) read one definition. `now` is the request's
+# time in UTC (SQLite keeps naive UTC; the bound value is written the same way).
+NOW = bindparam("now", type_=DateTime(timezone=True))
+
+
+def survey_open_clause(survey=_survey, now=NOW) -> ColumnElement[bool]:
+    """The survey takes answers now: status open, and now within [opens_at, closes_at) where set
+    (as survey.models.surveys.survey_is_open for an ORM Survey; tests compare the two)."""
+    return and_(survey.c.status == "open",
+                or_(survey.c.opens_at.is_(None), survey.c.opens_at <= now),
+                or_(survey.c.closes_at.is_(None), survey.c.closes_at > now))
+
+
+def counter_opens_clause(counter=_counter, survey=_survey, now=NOW) -> ColumnElement[bool]:
+    """A counter's QR code opens its survey's form now: the counter is active and the survey open.
+    (Which token version it takes is the caller's: a fresh lookup tells an old poster apart.)"""
+    return and_(counter.c.active, survey_open_clause(survey, now))
+
+
+def counter_unchanged_clause() -> ColumnElement[bool]:
+    """The counter still opens the form as this worker last found it (responses.CounterCheck): the
+    same unit, QR token version and short-form setting, and it opens the form now. Binds
+    counter_id, survey_id, unit_id, token_version, short_form and now."""
+    return and_(_counter.c.id == bindparam("counter_id"), _counter.c.unit_id == bindparam("unit_id"),
+                _counter.c.token_version == bindparam("token_version"),
+                _survey.c.short_form == bindparam("short_form"), counter_opens_clause())
+
+
+# One row (ok) while counter_unchanged_clause holds, none otherwise: the store's gate.
+COUNTER_UNCHANGED: Select[tuple[Any]] = (
+    select(literal_column("1").label("ok"))
+    .select_from(_counter.join(_survey, _survey.c.id == bindparam("survey_id")))
+    .where(counter_unchanged_clause())
+)
 
 
 def _current_version_join():
@@ -115,7 +152,7 @@ def _survey_and_version(row, offset: int) -> tuple[SurveyInfo | None, VersionRef
 # Built once: a statement object memoizes its cache key, so each request only binds values.
 _COUNTER_LOOKUP = (
     select(_counter.c.id, _counter.c.name, _counter.c.active, _counter.c.token_version, _unit.c.id,
-           _unit.c.name, *_SURVEY_COLUMNS, *_VERSION_COLUMNS)
+           _unit.c.name, *_SURVEY_COLUMNS, *_VERSION_COLUMNS, survey_open_clause(), counter_opens_clause())
     .select_from(_counter)
     .join(_unit, _unit.c.id == _counter.c.unit_id)
     .outerjoin(_survey, _survey.c.id == bindparam("survey_id"))
@@ -123,7 +160,7 @@ _COUNTER_LOOKUP = (
     .where(_counter.c.id == bindparam("counter_id"))
 )
 _UNIT_LOOKUP = (
-    select(_unit.c.id, _unit.c.name, _target.c.unit_id, *_SURVEY_COLUMNS, *_VERSION_COLUMNS)
+    select(_unit.c.id, _unit.c.name, _target.c.unit_id, *_SURVEY_COLUMNS, *_VERSION_COLUMNS, survey_open_clause())
     .select_from(_survey)
     .outerjoin(_unit, _unit.c.id == bindparam("unit_id"))
     .outerjoin(_target, and_(_target.c.survey_id == _survey.c.id, _target.c.unit_id == bindparam("unit_id")))
@@ -142,27 +179,38 @@ _QUESTIONS = (
 )
 
 
-def lookup_counter(token: CounterToken) -> Lookup:
-    """Counter, its unit, the survey and its current version: one query."""
-    params = {"counter_id": token.counter_id, "survey_id": token.survey_id}
+_AFTER_VERSION = len(_SURVEY_COLUMNS) + len(_VERSION_COLUMNS)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def lookup_counter(token: CounterToken, now: datetime | None = None) -> Lookup:
+    """Counter, its unit, the survey and its current version, and whether the survey is open and
+    the counter opens its form at `now` (UTC, default the current time): one query."""
+    params = {"counter_id": token.counter_id, "survey_id": token.survey_id, "now": now or _utcnow()}
     row = citizen_connection.first(_COUNTER_LOOKUP, params)
     if row is None:
         return Lookup(None, None, None, None)
-    counter = CounterInfo(*row[0:4])
+    counter = CounterInfo(row[0], row[1], bool(row[2]), row[3])
     unit = UnitInfo(*row[4:6])
     survey, version = _survey_and_version(row, 6)
-    return Lookup(unit, counter, survey, version)
+    return Lookup(unit, counter, survey, version, survey_open=bool(row[6 + _AFTER_VERSION]),
+                  opens=bool(row[7 + _AFTER_VERSION]))
 
 
-def lookup_unit(token: UnitToken) -> Lookup:
-    """A campaign's survey, the unit, whether the campaign targets it, the current version."""
-    params = {"unit_id": token.unit_id, "survey_id": token.survey_id}
+def lookup_unit(token: UnitToken, now: datetime | None = None) -> Lookup:
+    """A campaign's survey, the unit, whether the campaign targets it, the current version, and
+    whether the survey is open at `now` (UTC, default the current time)."""
+    params = {"unit_id": token.unit_id, "survey_id": token.survey_id, "now": now or _utcnow()}
     row = citizen_connection.first(_UNIT_LOOKUP, params)
     if row is None:
         return Lookup(None, None, None, None)
     unit = UnitInfo(*row[0:2]) if row[0] is not None else None
     survey, version = _survey_and_version(row, 3)
-    return Lookup(unit, None, survey, version, targeted=row[2] is not None)
+    return Lookup(unit, None, survey, version, targeted=row[2] is not None,
+                  survey_open=bool(row[3 + _AFTER_VERSION]))
 
 
 def version_ref(version_id: int, survey_id: int) -> VersionRef | None:

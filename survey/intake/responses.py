@@ -14,6 +14,7 @@ from typing import Protocol, cast
 
 from sqlalchemy import DateTime, String, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -21,8 +22,8 @@ from survey.catalog.periods import period_of
 from survey.indices import scores
 from survey.intake import citizen_connection
 from survey.intake.anonymity import dossier_hash, to_the_hour
+from survey.intake.place import COUNTER_UNCHANGED
 from survey.models import Answer, Counter, DossierLink, Response, Survey, SurveyVersion
-from survey.models.surveys import survey_is_open
 
 __all__ = ["AnswerValue", "CounterCheck", "DuplicateDossier", "LinkUsed", "PlaceChanged", "Stored", "Submission",
            "dossier_hash", "store"]
@@ -150,12 +151,17 @@ def _pg_type(column: str) -> str:
     return "VARCHAR" if isinstance(kind, String) else kind.compile(dialect=postgresql.dialect())
 
 
-# A cached place re-checked in the storing statement: what form_page._resolve_counter and
-# survey_is_open require of a counter and its survey, with the unit and short form it was cached with.
-_RECHECK_CTE = ("g AS (SELECT 1 AS ok FROM counter c JOIN survey s ON s.id = :survey_id WHERE c.id = :counter_id "
-                "AND c.unit_id = :unit_id AND c.active AND c.token_version = :token_version "
-                "AND s.short_form = :short_form AND s.status = 'open' AND (s.opens_at IS NULL OR s.opens_at <= "
-                ":now) AND (s.closes_at IS NULL OR s.closes_at > :now))")
+# A cached place re-checked in the storing statement: place.COUNTER_UNCHANGED, the same rule
+# (place.counter_opens_clause) the lookup that opens a form applies, with the unit, QR token
+# version and short form the place was cached with. Compiled once for PostgreSQL with :name
+# parameters, to sit in the text statement; its own literals ('open') go with the parameters.
+def _recheck_cte() -> tuple[str, dict]:
+    compiled = COUNTER_UNCHANGED.compile(dialect=PGDialect(paramstyle="named"))  # no ::casts for text()
+    constants = {name: value for name, value in compiled.params.items() if value is not None}
+    return f"g AS ({compiled})", constants
+
+
+_RECHECK_CTE, _RECHECK_CONSTANTS = _recheck_cte()
 
 
 @lru_cache(maxsize=16)
@@ -241,7 +247,8 @@ def _insert_pg(row: dict, sub: Submission, hashed_dossier: str | None, now: date
     elif hashed_dossier is not None:
         params["dossier_hash"] = hashed_dossier
     if sub.recheck is not None:
-        params.update(token_version=sub.recheck.token_version, short_form=sub.recheck.short_form, now=now)
+        params.update(_RECHECK_CONSTANTS, token_version=sub.recheck.token_version,
+                      short_form=sub.recheck.short_form, now=now)
     try:
         response_id, link_ok = cast(tuple, citizen_connection.first(statement, params))  # RETURNING: one row
     except IntegrityError as error:
@@ -284,19 +291,11 @@ def _insert_sqlite(conn: Connection, row: dict, sub: Submission, hashed_dossier:
     return response_id
 
 
-_PLACE_NOW = (
-    select(COUNTER.c.unit_id, COUNTER.c.active, COUNTER.c.token_version, SURVEY.c.short_form, SURVEY.c.status,
-           SURVEY.c.opens_at, SURVEY.c.closes_at)
-    .select_from(COUNTER.join(SURVEY, SURVEY.c.id == bindparam("survey_id")))
-    .where(COUNTER.c.id == bindparam("counter_id"))
-)
-
-
 def _still_open(conn: Connection, row: dict, check: CounterCheck, now: datetime) -> bool:
-    """SQLite's _RECHECK_CTE, in the store's transaction."""
-    found = conn.execute(_PLACE_NOW, {"survey_id": row["survey_id"], "counter_id": row["counter_id"]}).first()
-    return found is not None and (found[0], bool(found[1]), found[2], bool(found[3])) == (
-        row["unit_id"], True, check.token_version, check.short_form) and survey_is_open(*found[4:], now)
+    """SQLite's _RECHECK_CTE (the same place.COUNTER_UNCHANGED), in the store's transaction."""
+    return conn.execute(COUNTER_UNCHANGED, {
+        "survey_id": row["survey_id"], "counter_id": row["counter_id"], "unit_id": row["unit_id"],
+        "token_version": check.token_version, "short_form": check.short_form, "now": now}).first() is not None
 
 
 def store(sub: Submission, now: datetime | None = None) -> Stored:

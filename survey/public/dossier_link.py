@@ -44,13 +44,14 @@ def _link(token: str) -> DossierLink:
 def _place(link: DossierLink) -> form_page.Place:
     """The link's unit (and counter), the standing survey and its current version, or an error page."""
     # A counter retired after the slip was printed still takes its answer: the dossier was served.
+    now = datetime.now(timezone.utc)
     if link.counter_id is not None:
-        found = lookup_counter(CounterToken(link.counter_id, link.survey_id, 0))
+        found = lookup_counter(CounterToken(link.counter_id, link.survey_id, 0), now)
     else:
-        found = lookup_unit(UnitToken(link.unit_id, link.survey_id))
+        found = lookup_unit(UnitToken(link.unit_id, link.survey_id), now)
     if found.unit is None or found.survey is None:
         abort(404, description="token")
-    if not found.survey.is_open(datetime.now(timezone.utc)) or found.version is None:
+    if not found.survey_open or found.version is None:
         abort(410, description="survey")
     return form_page.Place(found.unit, found.counter, found.survey, found.version,
                        service_field=link.service_field, procedure=link.procedure_name)

@@ -113,7 +113,8 @@ def resolve(token: str) -> Place:
 def resolve_parsed(parsed: CounterToken | UnitToken) -> Place:
     if isinstance(parsed, CounterToken):
         return _resolve_counter(parsed)
-    found = lookup_unit(parsed)
+    now = datetime.now(timezone.utc)
+    found = lookup_unit(parsed, now)
     survey, unit = found.survey, found.unit
     if survey is None or unit is None or survey.kind != "thematic":
         abort(404, description="token")
@@ -121,16 +122,15 @@ def resolve_parsed(parsed: CounterToken | UnitToken) -> Place:
         unavailable_page("not-target", 404)
     if survey.status == "draft":
         unavailable_page("draft", 404)
-    now = datetime.now(timezone.utc)
     if survey.status == "open" and survey.opens_at is not None and now < as_utc(survey.opens_at):
         unavailable_page("not-yet", 410, as_utc(survey.opens_at))
-    if not survey.is_open(now) or found.version is None:
+    if not found.survey_open or found.version is None:
         abort(410, description="survey")
     return Place(unit, None, survey, found.version)
 
 
 def _resolve_counter(parsed: CounterToken) -> Place:
-    found = lookup_counter(parsed)
+    found = lookup_counter(parsed, datetime.now(timezone.utc))
     counter, survey = found.counter, found.survey
     if counter is None or survey is None or counter.token_version < parsed.token_version:
         abort(404, description="token")
@@ -139,7 +139,8 @@ def _resolve_counter(parsed: CounterToken) -> Place:
     if counter.token_version > parsed.token_version:
         # A poster printed before the counter's code was rotated: say so, point to the new one.
         unavailable_page("replaced", 410)
-    if not survey.is_open(datetime.now(timezone.utc)) or found.version is None:
+    # place.counter_opens_clause, the rule the storing statement re-checks (responses.CounterCheck)
+    if not found.opens or found.version is None:
         abort(410, description="survey")
     return Place(cast(UnitInfo, found.unit), counter, survey, found.version)  # a counter's unit
 

@@ -6,6 +6,8 @@ connection must never leak into the pool in autocommit, nor outlive its engine.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import psycopg
 import pytest
 from sqlalchemy import select
@@ -19,6 +21,8 @@ from survey.intake import citizen_connection, place
 from survey.intake.responses import _EXISTING
 from survey.models import CampaignTarget, Survey, SurveyVersion
 from tests.conftest import open_form
+
+NOW = datetime.now(timezone.utc)  # the lookups say whether the survey is open at this time
 
 
 def _backends(url: str) -> int:
@@ -37,15 +41,15 @@ def test_hot_statements_give_what_sqlalchemy_gives(app, counter):
         db.session.commit()
         target = db.session.scalar(select(CampaignTarget))
         cases = [
-            (place._COUNTER_LOOKUP, {"counter_id": counter.id, "survey_id": survey.id}),
-            (place._COUNTER_LOOKUP, {"counter_id": 10**6, "survey_id": survey.id}),  # no such counter
-            (place._UNIT_LOOKUP, {"unit_id": counter.unit_id, "survey_id": survey.id}),
+            (place._COUNTER_LOOKUP, {"counter_id": counter.id, "survey_id": survey.id, "now": NOW}),
+            (place._COUNTER_LOOKUP, {"counter_id": 10**6, "survey_id": survey.id, "now": NOW}),  # no such counter
+            (place._UNIT_LOOKUP, {"unit_id": counter.unit_id, "survey_id": survey.id, "now": NOW}),
             (place._VERSION_LOOKUP, {"version_id": version.id, "survey_id": survey.id}),
             (place._QUESTIONS, {"version_id": version.id}),
             (_EXISTING, {"key": "0" * 32}),
         ]
         if target is not None:
-            cases.append((place._UNIT_LOOKUP, {"unit_id": target.unit_id, "survey_id": target.survey_id}))
+            cases.append((place._UNIT_LOOKUP, {"unit_id": target.unit_id, "survey_id": target.survey_id, "now": NOW}))
         for statement, params in cases:
             expected = [tuple(row) for row in db.session.execute(statement, params)]
             found = citizen_connection.rows(statement, params)
@@ -63,10 +67,12 @@ def test_driver_errors_arrive_as_sqlalchemy_errors(app, counter, db_url):
         db.session.remove()
         statement = place._COUNTER_LOOKUP
         with pytest.raises(DataError) as refused:  # what survey/errors.py turns into a 400
-            citizen_connection.rows(statement, {"counter_id": "not a number", "survey_id": version.survey_id})
+            citizen_connection.rows(statement, {"counter_id": "not a number", "survey_id": version.survey_id,
+                                                "now": NOW})
         assert not refused.value.connection_invalidated
         # and the kept connection still works afterwards
-        assert citizen_connection.first(statement, {"counter_id": counter.id, "survey_id": version.survey_id})
+        assert citizen_connection.first(statement, {"counter_id": counter.id, "survey_id": version.survey_id,
+                                                    "now": NOW})
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -110,7 +116,7 @@ def test_a_unique_violation_is_an_integrity_error(app, counter, db_url):
 
 def _lookup(counter) -> tuple:
     survey_id = db.session.scalar(select(Survey.id).order_by(Survey.id))
-    return (place._COUNTER_LOOKUP, {"counter_id": counter.id, "survey_id": survey_id})
+    return (place._COUNTER_LOOKUP, {"counter_id": counter.id, "survey_id": survey_id, "now": NOW})
 
 
 def test_a_thread_per_request_does_not_keep_a_connection_per_thread(app, counter):

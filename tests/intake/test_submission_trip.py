@@ -82,21 +82,51 @@ def test_a_flooded_submission_is_refused_before_any_signal_is_recorded(app, stor
     assert first.counts == (1, 1, 1, 1) and after.counts == (2, 2, 2, 2)  # the flooded one left no trace
 
 
-def test_a_submission_costs_one_redis_round_trip(app, client, counter, redis_limits, monkeypatch):
-    import redis
+def _count_commands(monkeypatch) -> list:
+    """Every command any Redis connection sends from now on (every path ends in send_command)."""
+    from redis.connection import AbstractConnection
 
     calls = []
-    real = redis.Redis.execute_command
+    real = AbstractConnection.send_command
 
     def counting(self, *args, **kwargs):
         calls.append(args[0])
         return real(self, *args, **kwargs)
 
+    monkeypatch.setattr(AbstractConnection, "send_command", counting)
+    return calls
+
+
+def test_a_submission_costs_one_redis_round_trip(app, client, counter, redis_limits, monkeypatch):
     assert post(client, counter.url).status_code == 303  # the script is loaded now
     fields = open_form(client, counter.url)
-    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    calls = _count_commands(monkeypatch)
     assert client.post(counter.url, data={**fields, **full_answers()}).status_code == 303
     assert calls == ["EVALSHA"]
+    assert stored(app) == [("counted", None, counter.unit_id)] * 2
+
+
+def test_a_server_that_forgot_the_script_is_sent_it_again(app, client, counter, redis_limits, monkeypatch):
+    # A restarted or flushed Redis answers NOSCRIPT: the script is loaded once and the limits and
+    # signals still apply to that very submission.
+    app.config["SUBMIT_FLOOD_LIMIT"] = "2 per minute"
+    assert post(client, counter.url).status_code == 303
+    redis_limits.get_connection().script_flush()
+    calls = _count_commands(monkeypatch)
+    assert post(client, counter.url).status_code == 303
+    assert calls == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]
+    assert post(client, counter.url).status_code == 429  # counted in the flood window: 2 of 2 taken
+    assert stored(app) == [("counted", None, counter.unit_id)] * 2
+
+
+def test_a_dropped_redis_connection_is_replaced_and_the_submission_counted(app, client, counter, redis_limits):
+    app.config["SUBMIT_FLOOD_LIMIT"] = "2 per minute"
+    assert post(client, counter.url).status_code == 303
+    pool = redis_limits.get_connection().connection_pool
+    for conn in list(pool._available_connections):  # the server closed them (restart, timeout)
+        conn._sock.close()
+    assert post(client, counter.url).status_code == 303
+    assert post(client, counter.url).status_code == 429
     assert stored(app) == [("counted", None, counter.unit_id)] * 2
 
 
@@ -196,6 +226,92 @@ def test_the_recheck_is_part_of_the_store_on_both_databases(app, counter):
         with pytest.raises(responses.PlaceChanged):
             responses.store(submission(responses.CounterCheck(token_version, False)))
         assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+
+
+# One rule for both paths: place.counter_opens_clause decides whether a fresh lookup opens the
+# form, and place.COUNTER_UNCHANGED (that rule plus "as cached") gates the store. Each change of
+# place after a form was opened is put through both, at one fixed time, on both databases.
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+CHANGES = {  # change -> (counter values, survey values, the form still opens as cached)
+    "none": ({}, {}, True),
+    "counter retired": ({"active": False}, {}, False),
+    "QR code rotated": ({"token_version": Counter.token_version + 1}, {}, False),
+    "counter moved": ({"unit_id": "other"}, {}, False),
+    "survey closed": ({}, {"status": "closed"}, False),
+    "survey back to draft": ({}, {"status": "draft"}, False),
+    "opens later": ({}, {"opens_at": NOW + timedelta(seconds=1)}, False),
+    "opens this instant": ({}, {"opens_at": NOW}, True),
+    "closed this instant": ({}, {"closes_at": NOW}, False),
+    "closes later": ({}, {"closes_at": NOW + timedelta(seconds=1)}, True),
+    "ended": ({}, {"closes_at": NOW - timedelta(days=1)}, False),
+    "switched to the short form": ({}, {"short_form": True}, False),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_the_lookup_and_the_store_judge_every_change_of_place_alike(app, counter, change):
+    from survey.intake.place import lookup_counter
+    from survey.intake.tokens import CounterToken
+    from survey.models import SurveyVersion
+
+    counter_values, survey_values, opens = CHANGES[change]
+    with app.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.kind == "standing"))
+        token = CounterToken(counter.id, survey.id, db.session.get(Counter, counter.id).token_version)
+        cached = lookup_counter(token, NOW)  # what a worker knew when the form opened
+        assert cached.opens and cached.survey is not None and cached.counter is not None
+        if counter_values.get("unit_id") == "other":
+            counter_values = {"unit_id": db.session.scalar(
+                select(Counter.unit_id).where(Counter.unit_id != counter.unit_id).limit(1))}
+        if counter_values:
+            db.session.execute(update(Counter).where(Counter.id == counter.id).values(**counter_values))
+        if survey_values:
+            db.session.execute(update(Survey).where(Survey.id == survey.id).values(**survey_values))
+        db.session.commit()
+
+        fresh = lookup_counter(token, NOW)  # the path that opens a form
+        assert fresh.counter is not None and fresh.unit is not None and fresh.survey is not None
+        fresh_says = (fresh.opens and fresh.counter.token_version == token.token_version
+                      and fresh.unit.id == counter.unit_id and fresh.survey.short_form == cached.survey.short_form)
+
+        version = db.session.scalar(select(SurveyVersion).where(SurveyVersion.survey_id == survey.id)
+                                    .order_by(SurveyVersion.number.desc()))
+        ref = type(cached.version)(version.id, version.survey_id, version.frozen, version.created_at)
+        submission = responses.Submission(
+            version=ref, unit_id=counter.unit_id, counter_id=counter.id, channel="qr",
+            idempotency_key=uuid.uuid4().hex,
+            answers=(responses.AnswerValue(version.questions[0].id, value_int=4),),
+            recheck=responses.CounterCheck(token.token_version, cached.survey.short_form))
+        try:
+            store_says = responses.store(submission, NOW).created  # the path that stores from the cache
+        except responses.PlaceChanged:
+            store_says = False
+        stored_rows = db.session.scalar(select(func.count()).select_from(Response))
+    assert fresh_says == store_says == opens
+    assert stored_rows == int(opens)
+
+
+def test_the_survey_open_rule_in_sql_is_survey_is_open(app, counter):
+    """survey_is_open (an ORM Survey, links and officials' pages) and place.survey_open_clause (the
+    citizen lookups and the store's gate) agree on every status and every edge of the dates."""
+    from survey.intake.place import lookup_counter
+    from survey.intake.tokens import CounterToken
+    from survey.models.surveys import survey_is_open
+
+    moments = (None, NOW - timedelta(days=1), NOW - timedelta(microseconds=1), NOW, NOW + timedelta(seconds=1))
+    with app.app_context():
+        survey = db.session.scalar(select(Survey).where(Survey.kind == "standing"))
+        token = CounterToken(counter.id, survey.id, db.session.get(Counter, counter.id).token_version)
+        for status in ("open", "closed", "draft"):
+            for opens_at in moments:
+                for closes_at in moments:
+                    db.session.execute(update(Survey).where(Survey.id == survey.id).values(
+                        status=status, opens_at=opens_at, closes_at=closes_at))
+                    db.session.commit()
+                    found = lookup_counter(token, NOW)
+                    expected = survey_is_open(status, opens_at, closes_at, NOW)
+                    assert found.survey_open == expected, (status, opens_at, closes_at)
+                    assert found.opens == expected  # the counter is active
 
 
 # -- the citizen form's CSRF -------------------------------------------------------------------
