@@ -8,8 +8,10 @@ analysis/report/format_vi.py's, which the PDFs use too.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, Iterable
 
 from flask import Flask
+from markupsafe import Markup, escape
 
 from analysis.report.format_vi import MISSING, format_date, format_datetime, period_label
 from survey.catalog.periods import in_vietnam
@@ -39,5 +41,20 @@ def period_text(code: str | None) -> str:
         return code
 
 
+def unit_options(units: Iterable[Any], selected: Any = None, *, value: str = "id",
+                 blank: str | None = None) -> Markup:
+    """Every unit picker's ``<option>`` list ("code – name"), escaped as the template's
+    autoescape would.  ``value``: the attribute sent (``id`` or ``code``); ``selected``: that
+    attribute's value of the chosen unit; ``blank``: the label of a first, empty option ("all
+    units").  A country's 3,321 units through a Jinja loop were ~27,000 template calls, an
+    eighth of the unit dashboard's time."""
+    head = f'<option value="">{escape(blank)}</option>' if blank is not None else ""
+    return Markup(head + "".join(
+        f'<option value="{escape(getattr(u, value))}"'
+        f'{" selected" if selected is not None and getattr(u, value) == selected else ""}>'
+        f"{escape(u.code)} – {escape(u.name)}</option>" for u in units))
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(vn_datetime=vn_datetime, vn_date=vn_date, period_label=period_text)
+    app.jinja_env.globals["unit_options"] = unit_options

@@ -7,11 +7,10 @@ language picks the decimal mark and the period words (85,1% / 85.1%), outside on
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from flask import url_for
 from flask_babel import gettext, lazy_gettext
-from markupsafe import Markup, escape
 
 from analysis import Estimate
 from analysis.report import format_vi
@@ -149,11 +148,3 @@ __all__ = ["MISSING", "UNRELIABLE", "UNWEIGHTED_NOTE", "STAT_LABELS", "KIND_LABE
            "format_date", "format_int", "format_percent", "format_number", "period_label",
            "period_label_short"]
 
-
-def unit_options(units: Iterable[Any], selected: int) -> Markup:
-    """The unit picker's ``<option>`` list (units: dashboards.queries.UnitChoice), escaped as
-    the template's autoescape would: a country's 3,321 units through a Jinja loop were ~27,000
-    template calls, an eighth of the unit dashboard's time."""
-    return Markup("".join(
-        f'<option value="{int(u.id)}"{" selected" if u.id == selected else ""}>'
-        f"{escape(u.code)} – {escape(u.name)}</option>" for u in units))
