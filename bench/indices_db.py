@@ -416,6 +416,8 @@ def main() -> None:
                 times, peak, rows = measure(args.runs, province)
                 report(size, "province", times,
                        f"{len(province)} units, {rows:,} rows, peak {peak:.0f} MiB{built()}")
+                times, status = dashboard(app, args.runs)
+                report(size, "unit", times, f"dashboard page, HTTP {status}")
             continue
         if not args.reuse:
             recreate(args.url)

@@ -6,6 +6,8 @@ stale or empty.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Float,
     Integer,
     and_,
+    case,
     cast,
     event,
     func,
@@ -43,7 +46,7 @@ from survey.indices.stratum_sums import (
     sum_selects,
     unfolded,
 )
-from survey.models import Response, RollupCell, RollupMeasure, RollupStratum, ServiceVolume
+from survey.models import Response, RollupCell, RollupMeasure, RollupState, RollupStratum, ServiceVolume
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
 from survey.replica import read_engine
 
@@ -156,10 +159,48 @@ def volume_select(periods: Sequence[str], unit_ids: AbstractSet[int] | None) -> 
     return query
 
 
+# The rollup part of reads of every unit (a national table: ~10^6 cells, most of the
+# statement's time; a standing: every unit's overall cells), kept by each worker with the
+# survey's rollup version.  Every writer of the rollup changes the version in its own
+# transaction (rollups.changed), and the read statement returns the version with the tail, in
+# one snapshot, sending the strata and cells only when the version is not the one held: the
+# held cells are then exactly what the statement would have sent.  A few reads (periods x
+# kinds x database); a national one holds ~40 MB.
+HELD_READS = 4
+_held: OrderedDict[tuple, tuple[int, "_Part", dict[str, np.ndarray]]] = OrderedDict()
+_held_lock = threading.Lock()
+
+
+def forget_held() -> None:
+    """Drop every held rollup part (tests; a worker never needs to)."""
+    with _held_lock:
+        _held.clear()
+
+
+@dataclass(frozen=True)
+class _Part:
+    """The rollup's strata as :func:`_assemble` needs them, and each rollup cell's place in
+    them: made once per read of the cells, and held with them (never changed after)."""
+    strata: list[tuple[int, str, str]]      # (unit_id, period, field)
+    responses: list[int]
+    at: dict[tuple[int, str, str], int]     # stratum -> its place
+    cell_stratum: np.ndarray
+
+
+def _part(rows: Sequence[Any], cells: dict[str, np.ndarray]) -> _Part:
+    """From the rollup's (id, unit_id, period, field, responses) and its cells."""
+    strata = [(u, p, f) for _sid, u, p, f, _n in rows]
+    sids = np.array([r[0] for r in rows], dtype=np.int64)
+    stratum_of = np.zeros(int(sids.max()) + 1 if len(sids) else 0, dtype=np.int64)
+    stratum_of[sids] = np.arange(len(sids))
+    return _Part(strata, [int(r[4]) for r in rows], {k: i for i, k in enumerate(strata)},
+                 stratum_of[cells["sid"]])
+
+
 @dataclass
 class _Read:
     """What one read brings back, before assembly (the same from both databases)."""
-    strata: Sequence[Any]                   # rollup (id, unit_id, period, field, responses)
+    rollup: _Part                           # the rollup's strata and their cells' places
     cells: dict[str, np.ndarray]            # rollup cells (_CELL_DTYPE's columns)
     measures: dict[int, tuple[int, str]]    # rollup_measure id -> (kind, code)
     tail_keys: Sequence[Any]                # (key, unit_id, period, field) of the tail's strata
@@ -216,17 +257,23 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
     volumes = volume_select(periods, unit_ids)
     big = unit_ids is None or len(unit_ids) > SMALL_READ
     with _snapshot(1, big) as conn:
+        key = None
+        if use_rollup and unit_ids is None:
+            key = (str(conn.engine.url), inst.survey_id, tuple(sorted(periods)), frozenset(kinds))
         got = _read_one(conn, strata if use_rollup else None, cells, tail, tail_keys,
-                        measures, volumes)
+                        measures, volumes, key, inst.survey_id)
     return _assemble(got, by_counter)
 
 
 def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_keys: Any,
-              measures: Any, volumes: Any) -> _Read:
+              measures: Any, volumes: Any, key: tuple | None = None, survey_id: int = 0) -> _Read:
     """Everything in ONE statement (so one snapshot), each part one value: JSON for the few
     rows with text keys (strata, measures, volumes) and, on PostgreSQL, packed binary for the
-    many sums (SQLite, which has no binary send functions, sends those as JSON too)."""
+    many sums (SQLite, which has no binary send functions, sends those as JSON too).
+    ``key``: the rollup part may be held (``_held``) for the survey's version."""
     pg = conn.dialect.name == "postgresql"
+    with _held_lock:
+        held = _held.get(key) if key is not None else None
 
     def rows(query: Any) -> Any:
         sub = query.subquery()
@@ -245,6 +292,12 @@ def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_
     parts = [rows(strata) if strata is not None else literal(None),
              packed(cells, _CELL_DTYPE) if strata is not None else literal(None),
              rows(measures), rows(tail_keys), packed(tail, _TAIL_DTYPE), rows(volumes)]
+    if key is not None:
+        current = select(RollupState.version).where(RollupState.survey_id == survey_id).scalar_subquery()
+        if held is not None:    # the rollup part only if it changed (PostgreSQL: an InitPlan
+            fresh = current.is_distinct_from(literal(held[0], BigInteger))   # run only then)
+            parts[0], parts[1] = case((fresh, parts[0])), case((fresh, parts[1]))
+        parts.append(current)
     if pg:
         # Results in binary: the packed sums arrive as raw bytes instead of hex text twice
         # their size (encoding and decoding 6x10^7 hex digits was ~0.4 s of a national read).
@@ -254,12 +307,25 @@ def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_
     finally:
         if pg:
             event.remove(conn, "before_cursor_execute", _binary_results)
+    version = got.pop() if key is not None else None
     if not pg:      # JSON text, and lists of sums where PostgreSQL sends bytes
         got = [json.loads(v) if v else [] for v in got]
         got[1], got[4] = _tuples(got[1], _CELL_DTYPE), _tuples(got[4], _TAIL_DTYPE)
     else:
         got[1], got[4] = _cell_arrays(got[1]), _arrays(got[4], _TAIL_DTYPE)
-    return _Read(got[0] or [], got[1], {i: (kind, code) for i, kind, code in got[2] or ()},
+    if held is not None and version == held[0]:
+        part, got[1] = held[1], held[2]
+    else:
+        part = _part(got[0] or [], got[1])
+        if key is not None and version:         # 0: written without a version (never held)
+            for column in [*got[1].values(), part.cell_stratum]:
+                column.flags.writeable = False  # shared by every later read of this version
+            with _held_lock:
+                _held[key] = (version, part, got[1])
+                _held.move_to_end(key)
+                while len(_held) > HELD_READS:
+                    _held.popitem(last=False)
+    return _Read(part, got[1], {i: (kind, code) for i, kind, code in got[2] or ()},
                  got[3] or [], got[4], got[5] or [])
 
 
@@ -270,9 +336,8 @@ def _binary_results(_conn: Connection, cursor: Any, *_args: Any) -> None:
 def _assemble(got: _Read, by_counter: bool) -> StratumSums:
     """Strata in one list (the rollup's, then the tail's new ones), cells as arrays pointing
     into it and into ``measures``; no Python work per cell."""
-    strata: list[tuple[int, str, str]] = [(u, p, f) for _sid, u, p, f, _n in got.strata]
-    responses = [int(r[4]) for r in got.strata]
-    at = {key: i for i, key in enumerate(strata)}
+    strata, responses = list(got.rollup.strata), list(got.rollup.responses)
+    at = dict(got.rollup.at) if len(got.tail_keys) else got.rollup.at   # (held: not changed)
     tail_at = np.zeros(len(got.tail_keys) + 1, dtype=np.int64)    # keys count from 1
     for key, unit_id, period, field in got.tail_keys:
         stratum = (unit_id, period, field)
@@ -307,10 +372,7 @@ def _assemble(got: _Read, by_counter: bool) -> StratumSums:
     for m, c in found:                                # a few dozen (x counters)
         kind, code = got.measures[m]
         measures.append((kind, f"{code}{COUNTER_MARK}{c}" if by_counter else code))
-    sids = np.array([r[0] for r in got.strata], dtype=np.int64)
-    stratum_of = np.zeros(int(sids.max()) + 1 if len(sids) else 0, dtype=np.int64)
-    stratum_of[sids] = np.arange(len(sids))
-    c_stratum = stratum_of[cells["sid"]]
+    c_stratum = got.rollup.cell_stratum
     n, sat, s1, s2 = (np.concatenate([cells[k], tail[k][in_tail]]) for k in ("n", "sat", "s1", "s2"))
     return StratumSums(strata, responses, measures, np.concatenate([c_stratum, t_stratum[in_tail]]),
                        position.reshape(-1).astype(np.int64), n, sat, s1, s2,

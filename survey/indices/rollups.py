@@ -76,16 +76,10 @@ from survey.indices.stratum_sums import (
     state_matches,
     sum_selects,
     unfolded,
+    vacuum_cells,
 )
-from survey.models import (
-    Response,
-    RollupCell,
-    RollupLate,
-    RollupState,
-    RollupStratum,
-    Survey,
-)
-from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
+from survey.models import Response, RollupCell, RollupLate, RollupState, RollupStratum, Survey
+from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL, new_version
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +134,7 @@ def _fold_survey(inst: Instrument, where: list[Any], big: bool = False) -> None:
             # taking ~10^6 inserts at random places (a third of a first fold's time).
             sums.order_by(sums.selected_columns.stratum_id, sums.selected_columns.measure),
             ["stratum_id", "measure_id"], ["n", "sat", "s1", "s2"])
+    changed(inst.survey_id)   # (a first fold's state row is made after, with a new version)
 
 
 def lock() -> None:
@@ -155,6 +150,13 @@ def lock() -> None:
         db.session.execute(text("UPDATE rollup_state SET folded_to = folded_to WHERE 0"))
 
 
+def changed(survey_id: int | None) -> None:
+    """A new version of the survey's (None: every survey's) rollup, in the transaction of each
+    write of its strata or cells, so that readers caching them by version never use stale ones."""
+    stmt = update(RollupState).values(version=new_version())
+    db.session.execute(stmt if survey_id is None else stmt.where(RollupState.survey_id == survey_id))
+
+
 def _forget(survey_id: int | None) -> None:
     """Delete the rollup of one survey (or all): its watermark goes back to 0, so every counted
     response is tail again.  No response row is touched."""
@@ -165,6 +167,7 @@ def _forget(survey_id: int | None) -> None:
         deletes = [delete(RollupStratum).where(RollupStratum.survey_id == survey_id),
                    delete(RollupState).where(RollupState.survey_id == survey_id),
                    delete(RollupLate).where(RollupLate.survey_id == survey_id)]
+    changed(survey_id)   # (the state row goes too; a fold makes a new one, a new version)
     db.session.execute(delete(RollupCell).where(RollupCell.stratum_id.in_(strata)))
     for statement in deletes:
         db.session.execute(statement)
@@ -301,6 +304,7 @@ def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = N
         if progress and folded:
             progress(done)
         if top is None or end >= top:
+            vacuum_cells(done)
             return done
 
 
@@ -387,6 +391,7 @@ def _subtract(survey_id: int, rows: Sequence[Any]) -> None:
     if strata:
         db.session.execute(update(st).where(st.c.id == bindparam("sid"))
                            .values(responses=st.c.responses - bindparam("dn")), strata)
+    changed(survey_id)
     touched = sorted({s["sid"] for s in strata})
     db.session.execute(delete(cell).where(cell.c.stratum_id.in_(touched), cell.c.n <= 0))
     db.session.execute(delete(st).where(st.c.id.in_(touched), st.c.responses <= 0))

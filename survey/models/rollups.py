@@ -7,6 +7,7 @@ See survey/indices/rollups.py.
 """
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -58,6 +60,10 @@ class RollupCell(Model):
     """Count, satisfied count (items: answers 4-5), sum and sum of squares of one measure."""
 
     __tablename__ = "rollup_cell"
+    # Every unit's cells of one measure (a unit's standing: the overall score's cells of all
+    # units) without reading the other ~26 measures' rows: an index-only scan on PostgreSQL.
+    __table_args__ = (Index("ix_rollup_cell_measure", "measure_id", "stratum_id",
+                            postgresql_include=["n", "sat", "s1", "s2"]),)
 
     # No foreign keys: only refresh() and reset() write these rows, and the FK triggers cost
     # as much as the whole GROUP BY when a refresh adds ~1 million cells.
@@ -67,6 +73,13 @@ class RollupCell(Model):
     sat: Mapped[int] = mapped_column(BigInteger)
     s1: Mapped[float] = mapped_column(Float)
     s2: Mapped[float] = mapped_column(Float)
+
+
+def new_version() -> int:
+    """A rollup version: random (1..2^63-1), never a counter.  A reset deletes the state row,
+    and a counter started again would repeat a version some worker's cache still holds; so
+    would two databases (tests, a restored copy) read by one process."""
+    return secrets.randbits(63) or 1
 
 
 class RollupState(Model):
@@ -81,6 +94,10 @@ class RollupState(Model):
     refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The watermark: a fold moves it past every response id drawn and settled (rollups.refresh).
     folded_to: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # Changed (rollups.changed) in the transaction of every write of the survey's rollup strata
+    # and cells, so a reader that holds them for this version knows they are still the same
+    # (rollup_read's cache).  0 (rows written by plain SQL): unknown, never cached.
+    version: Mapped[int] = mapped_column(BigInteger, default=new_version, server_default=text("0"))
 
 
 class RollupLate(Model):
