@@ -82,32 +82,43 @@ def wide_select(inst: Instrument, where: Sequence[Any], kinds: Iterable[int],
 
     One row per response (~27 narrow score rows before, each a hash update of a (stratum,
     measure) group: 7x the time at 10^6 responses; docs/scale.md §6)."""
-    columns, group = _stratum_keys(keys)
-    counter, by = _counter(by_counter)
+    columns, _group = _stratum_keys(keys)
+    counter, _by = _counter(by_counter)
+    cells_in = _cells_of(inst, kinds, exclude)
+    on = and_(Response.id == ResponseScore.response_id, Response.period == ResponseScore.period)
+    # Responses without any likert5 value have no score row: an outer join when they count.
+    source = (Response.__table__.outerjoin(ResponseScore, on) if count
+              else Response.__table__.join(ResponseScore, on))
+    # Each value read out of its array once per row (y{j}), then aggregated: the aggregates'
+    # arguments in place would read it four times.  OFFSET 0 keeps PostgreSQL from merging
+    # the two levels back into one (SQLite has no such rewrite; it rejects OFFSET without LIMIT).
+    ys = [y.label(f"y{j}") for j, (_m, y, _s) in enumerate(cells_in, start=1)]
+    per = select(*columns, *([counter] if by_counter else []), *ys).select_from(source).where(*where)
+    row = (per.offset(0) if is_postgres() else per).subquery("per_row")
+    key_cols = [row.c[name] for name in _key_names(keys)]
+    group = [*key_cols, *([row.c.counter] if by_counter else [])]
     aggs: list[Any] = []
     cells: list[tuple[int, str, bool]] = []
     if count:
         aggs.append(func.count().label("n0"))
         cells.append((COUNT_MEASURE, "0", False))
-    for j, (mid, y, satisfied) in enumerate(_cells_of(inst, kinds, exclude), start=1):
+    for j, (mid, _y, satisfied) in enumerate(cells_in, start=1):
+        y = row.c[f"y{j}"]
         aggs += [func.count(y).label(f"n{j}"), _f(func.sum(y)).label(f"a{j}"),
                  _f(func.sum(y * y)).label(f"b{j}")]
         if satisfied:
             aggs.append(func.count().filter(y >= 4).label(f"t{j}"))
         cells.append((mid, str(j), satisfied))
-    on = and_(Response.id == ResponseScore.response_id, Response.period == ResponseScore.period)
-    # Responses without any likert5 value have no score row: an outer join when they count.
-    source = (Response.__table__.outerjoin(ResponseScore, on) if count
-              else Response.__table__.join(ResponseScore, on))
-    query = select(*columns, counter, *aggs).select_from(source).where(*where).group_by(*group, *by)
+    outer_counter = row.c.counter if by_counter else literal(0, Integer).label("counter")
+    query = select(*key_cols, outer_counter, *aggs).group_by(*group)
     return query, cells
 
 
-def unpivot(g: Any, key_names: Sequence[str], cells: Sequence[tuple[int, str, bool]]) -> Any:
+def unpivot_parts(g: Any, key_names: Sequence[str], cells: Sequence[tuple[int, str, bool]]) -> list[Any]:
     """The wide GROUP BY ``g`` (a subquery, CTE or table with :func:`wide_select`'s columns)
     back to cell rows: key columns, measure, counter, n, sat, s1, s2; cells with n > 0 only (a
     GROUP BY over narrow rows never made an empty one).  PostgreSQL: a LATERAL VALUES list per
-    group; SQLite (no LATERAL): a UNION ALL over ``g``, which must then be a CTE or table."""
+    group; SQLite (no LATERAL): one select per cell over ``g`` (a CTE or table), to UNION ALL."""
     zero_i, zero_f = literal(0, Integer), _f(literal(0))
 
     def row(mid: int, j: str, satisfied: bool) -> tuple[Any, ...]:
@@ -120,14 +131,19 @@ def unpivot(g: Any, key_names: Sequence[str], cells: Sequence[tuple[int, str, bo
         v = (values(column("measure", Integer), column("n", BigInteger), column("sat", BigInteger),
                     column("s1", Float), column("s2", Float), name="v")
              .data([row(*cell) for cell in cells]).lateral("v"))
-        return (select(*keys, v.c.measure, g.c.counter, v.c.n, v.c.sat, v.c.s1, v.c.s2)
-                .select_from(g).join(v, true()).where(v.c.n > 0))
+        return [select(*keys, v.c.measure, g.c.counter, v.c.n, v.c.sat, v.c.s1, v.c.s2)
+                .select_from(g).join(v, true()).where(v.c.n > 0)]
     parts = []
     for cell in cells:
         mid, n, sat, s1, s2 = row(*cell)
         parts.append(select(*keys, mid.label("measure"), g.c.counter, n.label("n"), sat.label("sat"),
                             s1.label("s1"), s2.label("s2")).where(n > 0))
-    return union_all(*parts) if len(parts) > 1 else parts[0]
+    return parts
+
+
+def unpivot(g: Any, key_names: Sequence[str], cells: Sequence[tuple[int, str, bool]]) -> Any:
+    """:func:`unpivot_parts` as one select."""
+    return union_of(unpivot_parts(g, key_names, cells))
 
 
 def _key_names(keys: Sequence[Any] | None) -> list[str]:
@@ -149,7 +165,8 @@ def sum_selects(inst: Instrument, where: Sequence[Any], kinds: set[int],
     if stored:
         wide, cells = wide_select(inst, where, stored, by_counter, keys, count=not by_counter)
         g = wide.cte("wide") if not is_postgres() else wide.subquery("wide")
-        parts.append(unpivot(g, _key_names(keys), cells))
+        # Flat: SQLite cannot read a UNION ALL nested in parentheses.
+        parts += unpivot_parts(g, _key_names(keys), cells)
     return parts
 
 
