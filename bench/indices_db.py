@@ -62,6 +62,8 @@ SCORED = importlib.util.find_spec("survey.indices.scores") is not None
 # Score rows keyed by a measure id (i15c_fold): the loader writes them with COPY as it writes the
 # answers, and checks a sample against the application's own scoring statement.
 MEASURE_IDS = SCORED and hasattr(importlib.import_module("survey.models").ResponseScore, "measure")
+# One score row per response, its measures as an array (i16a_wide): the loader writes those.
+WIDE = SCORED and hasattr(importlib.import_module("survey.models").ResponseScore, "ys")
 
 PERIOD = "2026-H2"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_indices"
@@ -113,6 +115,41 @@ def binary_scores(rid: np.ndarray, measure: np.ndarray | int, y: np.ndarray) -> 
     return rows.tobytes()
 
 
+WIDE_HEAD = np.dtype([("nf", ">i2"), ("l1", ">i4"), ("rid", ">i8"), ("l2", ">i4"), ("p", "S7"),
+                      ("l3", ">i4"), ("ndim", ">i4"), ("flags", ">i4"), ("oid", ">i4"),
+                      ("dim", ">i4"), ("lbound", ">i4")])
+WIDE_ELEMENT = np.dtype([("len", ">i4"), ("y", ">f8")])
+
+
+def binary_wide(rid: np.ndarray, ys: np.ndarray) -> bytes:
+    """Rows of COPY response_score (response_id, period, ys) in binary format: ``ys[r, k-1]``
+    is measure k's value (NaN: none), each array cut after its last value (as the app writes
+    it).  Variable-length rows without a Python loop: every row laid out at full width, then
+    the bytes of absent elements (their 8 data bytes; the whole element past the array's end)
+    masked out."""
+    n, width = ys.shape
+    present = ~np.isnan(ys)
+    length = np.where(present.any(axis=1), width - np.argmax(present[:, ::-1], axis=1), 0)
+    keep = length > 0
+    rid, ys, present, length = rid[keep], ys[keep], present[keep], length[keep]
+    n = len(rid)
+    head = np.zeros(n, dtype=WIDE_HEAD)
+    head["nf"], head["l1"], head["rid"], head["l2"], head["p"] = 3, 8, rid, len(PERIOD), PERIOD.encode()
+    head["l3"] = 20 + 4 * length + 8 * present.sum(axis=1)
+    head["ndim"], head["flags"], head["oid"], head["dim"], head["lbound"] = 1, 1, 701, length, 1
+    inside = np.arange(width)[None, :] < length[:, None]
+    elements = np.zeros((n, width), dtype=WIDE_ELEMENT)
+    elements["len"] = np.where(present, 8, -1)
+    elements["y"] = np.where(present, ys, 0.0)
+    data = np.concatenate([head.view(np.uint8).reshape(n, -1),
+                           elements.view(np.uint8).reshape(n, -1)], axis=1)
+    mask = np.concatenate([np.ones((n, WIDE_HEAD.itemsize), bool),
+                           np.repeat(inside, 12, axis=1)
+                           & np.tile(np.r_[[True] * 4, [False] * 8], width)[None, :]
+                           | np.repeat(inside & present, 12, axis=1)], axis=1)
+    return data[mask].tobytes()
+
+
 class Scores:
     """Score rows of the generated answers, as indices/scores.py derives them: item y = the
     1-5 answer, component y = share of its valid items rated 4-5, overall = their mean."""
@@ -126,28 +163,39 @@ class Scores:
         self.comp_of = [comps.index(comp) if comp in comps else -1 for *_x, comp in items]
         self.comp_id = [ids[(2, c)] for c in comps]
         self.overall = ids[(3, "overall")]
+        self.width = max([*self.item_id, *self.comp_id, self.overall])
 
     def start(self, rid: np.ndarray) -> None:
         self.rid = rid
         self.sat = np.zeros((len(self.comp_id), len(rid)))
         self.valid = np.zeros((len(self.comp_id), len(rid)))
+        self.ys = np.full((len(rid), self.width), np.nan)
 
     def item(self, j: int, keep: np.ndarray, value: np.ndarray) -> bytes:
-        """Rows of item j (answered 1-5 where ``keep``), counted into its component."""
+        """Rows of item j (answered 1-5 where ``keep``), counted into its component (wide:
+        its array column, written by composites())."""
         c = self.comp_of[j]
         if c >= 0:
             self.valid[c] += keep
             self.sat[c] += keep & (value >= 4)
+        if WIDE:
+            self.ys[keep, self.item_id[j] - 1] = value[keep]
+            return b""
         return binary_scores(self.rid[keep], self.item_id[j], value[keep].astype(float))
 
     def composites(self) -> bytes:
         out, answered = [], self.valid > 0
         with np.errstate(invalid="ignore", divide="ignore"):
             y = self.sat / self.valid
-        for c, mid in enumerate(self.comp_id):
-            out.append(binary_scores(self.rid[answered[c]], mid, y[c][answered[c]]))
         any_c = answered.any(axis=0)
         mean = np.where(answered, y, 0).sum(axis=0)[any_c] / answered.sum(axis=0)[any_c]
+        if WIDE:
+            for c, mid in enumerate(self.comp_id):
+                self.ys[answered[c], mid - 1] = y[c][answered[c]]
+            self.ys[any_c, self.overall - 1] = mean
+            return binary_wide(self.rid, self.ys)
+        for c, mid in enumerate(self.comp_id):
+            out.append(binary_scores(self.rid[answered[c]], mid, y[c][answered[c]]))
         out.append(binary_scores(self.rid[any_c], self.overall, mean))
         return b"".join(out)
 
@@ -236,14 +284,15 @@ def load(url: str, n: int, n_units: int, seed: int, first: int = 0) -> float:
                      "WHERE id > %s", (first,))  # the global idempotency keys (migration i15b_parts)
         # Bulk load as pg_restore does: answer's keys and indexes are built after the rows.
         saved = drop_constraints(conn, "answer") if n >= BULK_FROM else None
-        scores = Scores(items) if MEASURE_IDS else None
+        scores = Scores(items) if MEASURE_IDS or WIDE else None
         with psycopg.connect(conninfo(url)) as sconn:
             saved_scores = (drop_constraints(sconn, "response_score")
                             if scores and n >= BULK_FROM else None)
             with conn.cursor() as cur, cur.copy(
                     "COPY answer (response_id, question_id, value_int, na, period) FROM STDIN "
                     "(FORMAT BINARY)") as cp, sconn.cursor() as scur, scur.copy(
-                    "COPY response_score (response_id, measure, period, y) FROM STDIN "
+                    "COPY response_score (response_id, period, ys) FROM STDIN (FORMAT BINARY)" if WIDE
+                    else "COPY response_score (response_id, measure, period, y) FROM STDIN "
                     "(FORMAT BINARY)") as sp:
                 cp.write(COPY_HEADER)
                 sp.write(COPY_HEADER)
@@ -277,7 +326,7 @@ def load(url: str, n: int, n_units: int, seed: int, first: int = 0) -> float:
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
         conn.execute("ANALYZE")
     loaded = time.perf_counter() - started
-    if MEASURE_IDS:
+    if MEASURE_IDS or WIDE:
         check_scores(url, first, n)
         return loaded, 0.0
     return loaded, score(url, n, first)
@@ -288,18 +337,24 @@ def check_scores(url: str, first: int, n: int, sample: int = 2_000) -> None:
     statement writes from their answers (1e-12), or the benchmark stops."""
     from survey.indices.scores import ANSWERS_OF, score_statement
     ids = f" WHERE a.response_id > {int(first)} AND a.response_id <= {int(first + min(n, sample))}"
-    select_rows = ("SELECT response_id, measure, period, y FROM response_score "
-                   f"WHERE response_id > {int(first)} AND response_id <= {int(first + min(n, sample))} "
-                   "ORDER BY 1, 2")
+    within = f"WHERE response_id > {int(first)} AND response_id <= {int(first + min(n, sample))} "
+    select_rows = ((f"SELECT response_id, period, ys FROM response_score {within} ORDER BY 1") if WIDE else
+                   f"SELECT response_id, period, measure, y FROM response_score {within} ORDER BY 1, 3")
     with psycopg.connect(conninfo(url)) as conn:
         loaded = conn.execute(select_rows).fetchall()
-        conn.execute(f"DELETE FROM response_score WHERE response_id > {int(first)} "
-                     f"AND response_id <= {int(first + min(n, sample))}")
+        conn.execute(f"DELETE FROM response_score {within}")
         conn.execute(score_statement(ANSWERS_OF.format(where=ids)))
         derived = conn.execute(select_rows).fetchall()
         conn.commit()
+
+    def close(a: object, b: object) -> bool:
+        if isinstance(a, list) and isinstance(b, list):
+            return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b))
+        if a is None or b is None:
+            return a is b
+        return abs(float(a) - float(b)) <= 1e-12  # type: ignore[arg-type]
     same = len(loaded) == len(derived) and all(
-        a[:3] == b[:3] and abs(a[3] - b[3]) <= 1e-12 for a, b in zip(loaded, derived))
+        a[:-1] == b[:-1] and close(a[-1], b[-1]) for a, b in zip(loaded, derived))
     if not same:
         raise SystemExit(f"loader's score rows differ from the application's ({len(loaded)} vs "
                          f"{len(derived)} rows)")

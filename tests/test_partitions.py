@@ -61,8 +61,19 @@ def _snapshot():
     return (_sql("SELECT id, period, idempotency_key, status FROM response ORDER BY id").all(),
             _sql("SELECT response_id, question_id, value_int, value_text, na FROM answer "
                  "ORDER BY response_id, question_id").all(),
-            _sql("SELECT response_id, measure, period, y FROM response_score "
-                 "ORDER BY response_id, measure").all())
+            _scores())
+
+
+def _scores():
+    """The score values as narrow rows (response_id, measure, period, y), whichever shape the
+    table has at this revision (one row per measure before i16a_wide, an array after)."""
+    wide = _sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'response_score' "
+                "AND column_name = 'ys'").scalar()
+    if not wide:
+        return _sql("SELECT response_id, measure, period, y FROM response_score ORDER BY response_id, measure").all()
+    return _sql("SELECT s.response_id, CAST(e.i AS SMALLINT), s.period, e.y FROM response_score s "
+                "CROSS JOIN LATERAL unnest(s.ys) WITH ORDINALITY AS e(y, i) WHERE e.y IS NOT NULL "
+                "ORDER BY 1, 2").all()
 
 
 def test_the_migration_converts_a_database_with_data_and_back(app):

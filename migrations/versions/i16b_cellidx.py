@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'i16b_cellidx'
-down_revision = 'i15d_watermark'
+down_revision = 'i16a_wide'
 branch_labels = None
 depends_on = None
 

@@ -29,10 +29,10 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.engine import Connection
 
+from survey.indices.score_sums import sum_selects, union_of
 from survey.indices.stratum_sums import (
     COUNT_MEASURE,
     COUNTER_MARK,
@@ -43,7 +43,6 @@ from survey.indices.stratum_sums import (
     counted,
     is_postgres,
     state_matches,
-    sum_selects,
     unfolded,
 )
 from survey.models import Response, RollupCell, RollupMeasure, RollupState, RollupStratum, ServiceVolume
@@ -250,8 +249,8 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
     resp = select(Response.id, Response.unit_id, Response.period, f.label("field"),
                   func.dense_rank().over(order_by=[Response.unit_id, Response.period, f])
                   .label("key")).where(*where).cte("resp")
-    tail = union_all(*sum_selects(inst, [*where, Response.id == resp.c.id], kinds, by_counter,
-                                  keys=[resp.c.key]))
+    tail = union_of(sum_selects(inst, [*where, Response.id == resp.c.id], kinds, by_counter,
+                                keys=[resp.c.key]))
     tail_keys = select(resp.c.key, resp.c.unit_id, resp.c.period, resp.c.field).distinct()
     measures = select(RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code)
     volumes = volume_select(periods, unit_ids)

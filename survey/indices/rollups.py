@@ -43,38 +43,29 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Sequence, cast
 
 from sqlalchemy import (
-    Integer,
     Table,
     bindparam,
-    column,
     delete,
     func,
-    literal,
     or_,
     select,
-    table,
     text,
-    true,
-    union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from survey.extensions import db
+from survey.indices.fold import fold_survey as _fold_survey
+from survey.indices.score_sums import sum_selects, union_of
 from survey.indices.stratum_sums import (
     ANALYZE_FROM,
     COUNT_MEASURE,
     FOLD_WORK_MEM,
     LOCK_KEY,
-    Instrument,
-    _field_expr,
-    count_select,
     counted,
     instrument_for,
     is_postgres,
     late_ids,
     state_matches,
-    sum_selects,
     unfolded,
     vacuum_cells,
 )
@@ -87,54 +78,6 @@ log = logging.getLogger(__name__)
 # milliseconds; a bulk import in one transaction can take longer: the fold then adds nothing
 # new this time, and says so).
 SETTLE_TIMEOUT = 30.0
-
-
-def _upsert(model: Any, columns: list[str], source: Any, keys: list[str],
-            added: list[str]) -> None:
-    """INSERT ... SELECT ... ON CONFLICT (keys) DO UPDATE SET c = c + excluded.c."""
-    table = model.__table__
-    dialect_insert = postgresql.insert if is_postgres() else sqlite.insert
-    sub = source.subquery()
-    # SQLite needs a WHERE in an upsert's SELECT, or it reads ON CONFLICT as a join's ON.
-    stmt = dialect_insert(table).from_select(columns, select(*sub.c).where(true()))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in added})
-    db.session.execute(stmt)
-
-
-def _fold_survey(inst: Instrument, where: list[Any], big: bool = False) -> None:
-    """Add the sums of the responses ``where`` selects (the survey's tail) to its rollup.
-    ``big``: so many that the GROUP BY should run in parallel (PostgreSQL)."""
-    counts = count_select(where).subquery()
-    _upsert(RollupStratum, ["survey_id", "unit_id", "period", "field", "responses"],
-            select(literal(inst.survey_id, Integer), counts.c.unit_id, counts.c.period,
-                   counts.c.field, counts.c.n),
-            ["survey_id", "unit_id", "period", "field"], ["responses"])
-    # Each response's stratum id joined first, so the GROUP BY over its ~27 score rows has
-    # two small integers for a key (stratum, measure); grouping by (unit, period, field,
-    # measure) and looking the strata up after cost an index probe per cell.
-    st = RollupStratum
-    in_stratum = [*where, st.survey_id == inst.survey_id, st.unit_id == Response.unit_id,
-                  st.period == Response.period, st.field == _field_expr()]
-    kinds = {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}
-    raw = union_all(*sum_selects(inst, in_stratum, kinds, keys=[st.id.label("stratum_id")])[1:]
-                    ).subquery("raw")
-    sums: Any = select(raw.c.stratum_id, raw.c.measure, raw.c.n, raw.c.sat, raw.c.s1, raw.c.s2)
-    if big and is_postgres():
-        # PostgreSQL runs no part of an INSERT ... SELECT in parallel, and this GROUP BY of
-        # ~27 score rows per response is nearly all of a big fold; CREATE TABLE AS may use
-        # parallel workers, so the sums are made into a temporary table, then upserted.
-        sql = sums.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True})
-        db.session.execute(text("DROP TABLE IF EXISTS fold_sums"))
-        db.session.execute(text(f"CREATE TEMPORARY TABLE fold_sums ON COMMIT DROP AS {sql}"))
-        made = table("fold_sums", *(column(c) for c in ("stratum_id", "measure", "n", "sat", "s1", "s2")))
-        sums = select(*made.c)
-    _upsert(RollupCell, ["stratum_id", "measure_id", "n", "sat", "s1", "s2"],
-            # In key order: the primary key's B-tree then grows page after page instead of
-            # taking ~10^6 inserts at random places (a third of a first fold's time).
-            sums.order_by(sums.selected_columns.stratum_id, sums.selected_columns.measure),
-            ["stratum_id", "measure_id"], ["n", "sat", "s1", "s2"])
-    changed(inst.survey_id)   # (a first fold's state row is made after, with a new version)
 
 
 def lock() -> None:
@@ -290,6 +233,7 @@ def refresh(chunk: int | None = None, progress: Callable[[int], None] | None = N
                     # cheaper than that scan).
                     db.session.execute(text("SET LOCAL enable_nestloop = off"))
                 _fold_survey(instrument_for(survey), tail, big=n >= ANALYZE_FROM)
+                changed(survey.id)   # fold.py writes the cells; a first fold's state row is made below
                 db.session.execute(delete(RollupLate).where(RollupLate.survey_id == survey.id))
             state = states.get(survey.id)
             if state is None and (n or upto):
@@ -360,7 +304,7 @@ def unfold(response_ids: Sequence[int]) -> int:
             continue
         unfolded_n += db.session.scalar(select(func.count()).select_from(Response).where(*where)) or 0
         kinds = {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}
-        sums = db.session.execute(union_all(*sum_selects(inst, where, kinds))).all()
+        sums = db.session.execute(union_of(sum_selects(inst, where, kinds))).all()
         _subtract(survey_id, sums)
     db.session.execute(delete(RollupLate).where(RollupLate.response_id.in_(ids)))
     return unfolded_n

@@ -17,9 +17,7 @@ from survey.models import (
     Answer,
     Question,
     Response,
-    ResponseScore,
     RollupLate,
-    RollupMeasure,
     RollupState,
     Survey,
     SurveyVersion,
@@ -237,82 +235,9 @@ def overall_scores(inst: Instrument, where: Sequence[Any]) -> Any:
     return select(per.c.rid.label("rid"), overall.label("y")).subquery("overall_score")
 
 
-def _sums(y: Any, satisfied: bool = True) -> list[Any]:
-    """n, satisfied (y >= 4: items rated 4-5; never a 0-1 score), Σy, Σy²."""
-    return [func.count(y).label("n"),
-            (func.count().filter(y >= 4) if satisfied else literal(0, Integer)).label("sat"),
-            _f(func.sum(y)).label("s1"), _f(func.sum(y * y)).label("s2")]
-
-
-def _measure_ids(kinds: Sequence[int]) -> Any:
-    return select(RollupMeasure.id).where(RollupMeasure.kind.in_(sorted(kinds)))
-
-
-def _score_select(where: Sequence[Any], kinds: Sequence[int], by_counter: bool = False,
-                  keys: Sequence[Any] | None = None, exclude: Sequence[int] = ()) -> Any:
-    """Per stratum and measure: n, sat, Σy, Σy² from the score rows written at submission
-    (indices/scores.py), grouped by small integers only (the measure id)."""
-    columns, group = _stratum_keys(keys)
-    counter, by = _counter(by_counter)
-    measure = ResponseScore.measure
-    query = (select(*columns, cast(measure, Integer).label("measure"), counter,
-                    *_sums(ResponseScore.y))
-             .join(Response, and_(Response.id == ResponseScore.response_id,
-                                  Response.period == ResponseScore.period))
-             .where(*where).group_by(*group, measure, *by))
-    if set(kinds) != {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}:
-        query = query.where(measure.in_(_measure_ids(kinds)))
-    if exclude:
-        query = query.where(measure.not_in(_measure_ids(exclude)))
-    return query
-
-
 def equal_weights(inst: Instrument) -> bool:
     """Whether the stored overall score (the equal-weight mean) is the survey's."""
     return len(set(inst.component_weights.values())) <= 1
-
-
-def _weighted_overall_select(inst: Instrument, where: Sequence[Any], by_counter: bool = False,
-                             keys: Sequence[Any] | None = None) -> Any:
-    """Per stratum: n, Σy, Σy² of the overall score under unequal component weights, combined
-    per response from its component score rows: Σ k_c y_c / Σ k_c over the components it
-    answered (a response whose answered components all weigh 0 has no overall score)."""
-    y, m = ResponseScore.y, RollupMeasure
-    k = case(*((m.code == c, inst.component_weights[c]) for c in inst.components), else_=0.0)
-    per = (select(ResponseScore.response_id.label("rid"),
-                  (_f(func.sum(k * y)) / func.nullif(_f(func.sum(k)), 0.0)).label("y"))
-           .join(m, m.id == ResponseScore.measure)
-           .join(Response, and_(Response.id == ResponseScore.response_id,
-                                Response.period == ResponseScore.period))
-           .where(*where, m.kind == KIND_COMPONENT, m.code.in_(inst.components))
-           .group_by(ResponseScore.response_id)).subquery("per_response")
-    columns, group = _stratum_keys(keys)
-    counter, by = _counter(by_counter)
-    overall = (select(RollupMeasure.id).where(RollupMeasure.kind == KIND_OVERALL,
-                                              RollupMeasure.code == OVERALL).scalar_subquery())
-    return (select(*columns, overall.label("measure"), counter, *_sums(per.c.y, satisfied=False))
-            .select_from(Response).join(per, per.c.rid == Response.id)
-            .where(*where)  # the stratum's join conditions when keys is the fold's stratum id
-            .group_by(*group, *by)
-            .having(func.count(per.c.y) > 0))
-
-
-def sum_selects(inst: Instrument, where: Sequence[Any], kinds: set[int],
-                by_counter: bool = False, keys: Sequence[Any] | None = None) -> list[Any]:
-    """The count per stratum, then the sums of every measure of ``kinds`` (one GROUP BY over
-    score rows; a second for the overall score when the component weights are unequal).
-    ``by_counter``: each measure per counter (column ``counter``): counters are domains within
-    the unit's strata, which stay unit x field x period (weights are the unit's).  ``keys``:
-    the stratum's columns when not (unit_id, period, field) (the fold groups by stratum id)."""
-    parts = [count_select(where, keys)]
-    stored = kinds & {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}
-    weighted_overall = KIND_OVERALL in kinds and inst.components and not equal_weights(inst)
-    if stored:
-        parts.append(_score_select(where, sorted(stored), by_counter, keys,
-                                   exclude=(KIND_OVERALL,) if weighted_overall else ()))
-    if weighted_overall:
-        parts.append(_weighted_overall_select(inst, where, by_counter, keys))
-    return parts
 
 
 # --- reading: rollup + tail from one snapshot --------------------------------------------

@@ -131,7 +131,8 @@ _USE_LINK = (
 _LINK_DOSSIER = text("INSERT INTO used_dossier (survey_id, dossier_hash) SELECT survey_id, dossier_hash "
                      "FROM dossier_link WHERE id = :link_id ON CONFLICT DO NOTHING")
 # The score rows of the response just stored, in the same transaction (indices/scores.py).
-_SCORES = text(scores.score_statement(scores.ANSWERS_OF.format(where=" WHERE a.response_id = :response_id")))
+_SCORES = text(scores.score_statement(scores.ANSWERS_OF.format(where=" WHERE a.response_id = :response_id"),
+                                     "sqlite"))
 _TYPED_DOSSIER = text("INSERT INTO used_dossier (survey_id, dossier_hash) SELECT :survey_id, :dossier_hash "
                       "WHERE true ON CONFLICT DO NOTHING")
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     DateTime,
@@ -23,6 +25,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
 from survey.extensions import Model
+
+# A response's scores (ResponseScore.ys): double precision array; SQLite: JSON text.
+SCORES = ARRAY(Float()).with_variant(Text(), "sqlite")
 
 CHANNELS = ("qr", "kiosk", "link")
 # counted: in every figure. quarantined: stored with its reasons (Response.flags) but in no figure
@@ -121,27 +126,29 @@ def _response_key(_mapper, connection, response: Response) -> None:
 
 
 class ResponseScore(Model):
-    """A response's value of one measure, written when the response is stored (same statement).
+    """A response's value of every measure, one row written when the response is stored (same
+    statement; indices/scores.py).
 
-    ``measure`` is a rollup_measure id (models/rollups.py: kind and code): kind 1 (item): y = the
-    1-5 answer (satisfied = y >= 4); kind 2 (component): the share of the response's valid items
-    in it rated 4-5; kind 3 ('overall'): the equal-weight mean of its component scores.  A small
-    integer, not the (kind, code) text: the fold and the live tail group ~27 rows per response
-    by it, and hashing text keys was most of their cost (migration i15c_fold).  Rows exist for
-    every response whatever its status: sums join response and keep only counted ones
-    (indices/scores.py).  ``period`` is the response's, so this table can be partitioned by
-    period with response.
+    ``ys[k]`` is its value of the measure whose rollup_measure id (models/rollups.py: kind and
+    code) is k, NULL when it has none; the array ends at its highest measure.  Kind 1 (item): y =
+    the 1-5 answer (satisfied = y >= 4); kind 2 (component): the share of the response's valid
+    items in it rated 4-5; kind 3 ('overall'): the equal-weight mean of its component scores.
+    One row per response, not one per measure: the fold and the live tail sum each measure
+    with its own aggregate in one GROUP BY per stratum (migration i16a_wide says why).
+    PostgreSQL: ``float8[]``; SQLite: a JSON array as text (indices/scores.py ``score_at`` reads
+    either).  Rows exist for every response with a likert5 value, whatever its status: sums
+    join response and keep only counted ones.  ``period`` is the response's, so this table can
+    be partitioned by period with response.
     """
 
     __tablename__ = "response_score"
 
-    # No foreign key: its check cost 20 µs per row, ~27 rows per submission (and most of a
-    # backfill); every writer deletes a response's score rows with its answers (retention,
-    # demo data, the ORM hook in indices/scores.py).
+    # No foreign key: its check cost 20 µs per row (and most of a backfill); every writer
+    # deletes a response's score row with its answers (retention, demo data, the ORM hook in
+    # indices/scores.py).
     response_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    measure: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     period: Mapped[str] = mapped_column(String(8), primary_key=True)
-    y: Mapped[float] = mapped_column(Float)
+    ys: Mapped[Any] = mapped_column(SCORES, nullable=False)
 
 
 class ServiceVolume(Model):

@@ -7,6 +7,7 @@ with different items and components, through every writer: the citizen's one sta
 """
 from __future__ import annotations
 
+import json
 import math
 from itertools import count
 
@@ -108,11 +109,22 @@ def _expected(questions: list[Question], answers: tuple[responses.AnswerValue, .
     return out
 
 
+def _values(ys) -> list:
+    """A score row's array as a list (PostgreSQL: float8[]; SQLite: JSON text)."""
+    return json.loads(ys) if isinstance(ys, str) else list(ys)
+
+
+def _measure_names() -> dict[int, tuple[int, str]]:
+    return {i: (k, c) for i, k, c in db.session.execute(
+        select(RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code))}
+
+
 def _stored(response_id: int) -> dict[tuple[int, str], float]:
-    return {(k, c): y for k, c, y in db.session.execute(
-        select(RollupMeasure.kind, RollupMeasure.code, ResponseScore.y)
-        .join(RollupMeasure, RollupMeasure.id == ResponseScore.measure)
-        .where(ResponseScore.response_id == response_id))}
+    """The response's one score row, position k read as the measure whose id is k."""
+    rows = db.session.scalars(select(ResponseScore.ys).where(ResponseScore.response_id == response_id)).all()
+    assert len(rows) <= 1
+    names = _measure_names()
+    return {names[k]: y for k, y in enumerate(_values(rows[0]) if rows else [], start=1) if y is not None}
 
 
 def _assert_close(got: dict, want: dict) -> None:
@@ -146,7 +158,7 @@ def test_score_rows_equal_what_the_answers_imply_for_every_type_version_and_writ
         db.session.execute(delete(ResponseScore).where(ResponseScore.response_id.in_([rid, stored.response_id])))
         scores.write_scores(db.session, [rid])
         db.session.execute(text(scores.score_statement(scores.ANSWERS_OF.format(
-            where=f" WHERE a.response_id = {int(stored.response_id)}"))))
+            where=f" WHERE a.response_id = {int(stored.response_id)}"), scores.dialect_of(db.session))))
         db.session.commit()
         _assert_close(_stored(rid), want)
         _assert_close(_stored(stored.response_id), want)
@@ -185,11 +197,25 @@ def test_the_migrations_add_every_measure_the_application_does():
 
 
 def _all_rows() -> list:
-    """Every score row with its measure's (kind, code), which stay what they mean whatever id."""
-    return sorted(db.session.execute(
-        select(ResponseScore.response_id, RollupMeasure.kind, RollupMeasure.code,
-               ResponseScore.period, ResponseScore.y)
-        .join(RollupMeasure, RollupMeasure.id == ResponseScore.measure)).all())
+    """Every score value as (response_id, kind, code, period, y): measures by (kind, code),
+    which stay what they mean whatever id."""
+    names = _measure_names()
+    return sorted((rid, *names[k], period, y)
+                  for rid, period, ys in db.session.execute(
+                      select(ResponseScore.response_id, ResponseScore.period, ResponseScore.ys))
+                  for k, y in enumerate(_values(ys), start=1) if y is not None)
+
+
+def _narrow_rows() -> list:
+    """The same from the narrow table of revision i15d_watermark."""
+    return sorted(tuple(r) for r in db.session.execute(text(
+        "SELECT s.response_id, m.kind, m.code, s.period, s.y FROM response_score s "
+        "JOIN rollup_measure m ON m.id = s.measure")))
+
+
+def _same(after: list, before: list) -> None:
+    assert [r[:4] for r in after] == [r[:4] for r in before]
+    assert all(math.isclose(a[4], b[4], rel_tol=1e-12, abs_tol=1e-15) for a, b in zip(after, before))
 
 
 def test_backfill_rebuilds_every_score_row(app):
@@ -204,9 +230,27 @@ def test_backfill_rebuilds_every_score_row(app):
         db.session.remove()
         downgrade(revision="i13a_loop")
         upgrade()
-        after = _all_rows()
-        assert [r[:4] for r in after] == [r[:4] for r in before]
-        assert all(math.isclose(a[4], b[4], rel_tol=1e-12, abs_tol=1e-15) for a, b in zip(after, before))
+        _same(_all_rows(), before)
+
+
+def test_the_wide_rows_convert_to_narrow_rows_and_back_exactly(app):
+    """Migration i16a_wide: downgrade gives each value back as its narrow row (the same float,
+    bit for bit: SQLite's JSON keeps 17 digits), upgrade the same arrays again."""
+    from flask_migrate import downgrade, upgrade
+
+    with app.app_context():
+        _random_data()
+        before = _all_rows()
+        arrays = sorted((r, p, _values(ys)) for r, p, ys in db.session.execute(
+            select(ResponseScore.response_id, ResponseScore.period, ResponseScore.ys)))
+        assert len(before) > 3000 and any(None in ys for _r, _p, ys in arrays)
+        db.session.remove()
+        downgrade(revision="i15d_watermark")
+        assert _narrow_rows() == before
+        db.session.remove()
+        upgrade()
+        assert sorted((r, p, _values(ys)) for r, p, ys in db.session.execute(
+            select(ResponseScore.response_id, ResponseScore.period, ResponseScore.ys))) == arrays
 
 
 def _overall(unit_id: int, period: str) -> float | None:
