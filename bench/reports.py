@@ -1,6 +1,6 @@
 """Benchmark of PDF report rendering (not a test): prints figures.
 
-    cd /work/main && .venv/bin/python bench/reports.py [--runs 10] [--batch 100] [--procs 2] [--profile]
+    cd /work/main && .venv/bin/python bench/reports.py [--runs 10] [--batch 100] [--procs 2] [--profile] [--unit-only]
 
 BENCH_REPO=/work/main runs another checkout's code (first on sys.path, as bench/indices_db.py
 does), for old-vs-new pairs on the same machine, back to back.
@@ -83,6 +83,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--procs", type=int, default=2, help="processes for the parallel batch (0: skip)")
     ap.add_argument("--profile", action="store_true", help="cProfile one unit report")
+    ap.add_argument("--unit-only", action="store_true",
+                    help="skip the posters, province and thematic reports (a loaded machine: quicker pairs)")
     args = ap.parse_args()
 
     print(f"code: {REPO}")
@@ -91,12 +93,13 @@ def main() -> None:
     print(f"unit report, first in process:    {first}  ({len(pdf) / 1024:.0f} KiB)")
     print(f"unit report, median of {args.runs:<3}:       {median_of(args.runs, render_unit_report, unit)}")
 
-    posters = demo_posters(50)
-    t, pdf = timed(render_posters, posters)
-    print(f"QR posters, 50 counters, first:   {t}  ({len(pdf) / 1024:.0f} KiB)")
-    print(f"QR posters, 50 counters, median 3: {median_of(3, render_posters, posters)}")
-    print(f"province report, 14 units, median 3: {median_of(3, render_province_report, demo_province())}")
-    print(f"thematic report, median 3:         {median_of(3, render_thematic_report, demo_thematic())}")
+    if not args.unit_only:
+        posters = demo_posters(50)
+        t, pdf = timed(render_posters, posters)
+        print(f"QR posters, 50 counters, first:   {t}  ({len(pdf) / 1024:.0f} KiB)")
+        print(f"QR posters, 50 counters, median 3: {median_of(3, render_posters, posters)}")
+        print(f"province report, 14 units, median 3: {median_of(3, render_province_report, demo_province())}")
+        print(f"thematic report, median 3:         {median_of(3, render_thematic_report, demo_thematic())}")
 
     units = [demo_unit(f"Ủy ban nhân dân xã Số {i}", seed=i, n=50 + 7 * i) for i in range(args.batch)]
     t, c = time.perf_counter(), time.process_time()

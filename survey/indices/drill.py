@@ -11,7 +11,6 @@ two are not independent.
 """
 from __future__ import annotations
 
-import gc
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -20,6 +19,7 @@ from typing import AbstractSet, Any, Iterable, Iterator, Sequence, cast
 import numpy as np
 
 from analysis import Design, Estimate, gap_from_sums
+from analysis.gcpause import gc_paused
 from analysis.indices import estimates_of, index_columns, index_table
 from analysis.report.model import weakest_items
 from survey.catalog.instrument import STANDING_CODE
@@ -29,21 +29,6 @@ from survey.indices.stratum_sums import instrument_of
 from survey.indices.windows import Window
 
 Key = tuple[str, str]   # (stat, measure)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside the block.  A province's read decodes ~10^5 small
-    JSON lists (strata, volumes) that die by reference counting; each allocation burst set off
-    full collections over the app's ~250,000 long-lived objects: a third of the read's CPU.
-    Nested or concurrent blocks: only the one that turned collection off turns it back on."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def read(window: Window | Sequence[str], unit_ids: AbstractSet[int] | None,
@@ -57,6 +42,8 @@ def read(window: Window | Sequence[str], unit_ids: AbstractSet[int] | None,
         periods, dated = list(window.periods), (None if window.whole_periods else window)
     else:
         periods, dated = list(window), None
+    # A province's read decodes ~10^5 small JSON lists (strata, volumes) that die by reference
+    # counting; each allocation burst set off full collections over the app's long-lived objects.
     with gc_paused():
         data = weighted(inst, periods, unit_ids, stats, verified=True if verified_only else None,
                         window=dated, by_counter=by_counter)
