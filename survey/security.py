@@ -16,6 +16,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from survey.extensions import limiter
+from survey.intake.answers import first_value
 from survey.review import signals as review_signals
 
 # No inline script anywhere (pages work without JavaScript); inline style attributes are allowed
@@ -63,7 +64,7 @@ class SessionInterface(SecureCookieSessionInterface):
     was. Same cookies, same answers."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        if app.secret_key and not first_value(request.cookies, self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)
 

@@ -25,8 +25,9 @@ LOW = (1, 2)
 
 def wants_reply(formdata) -> bool:
     """The box is ticked (WTForms' BooleanField posts "y"; any non-empty value but "false")."""
-    value = formdata.get(REPLY_FIELD)
-    return value not in (None, "", "false")
+    # `in` first: a MultiDict's get of a missing key raises and catches an HTTPException (nearly
+    # every submission leaves the box unticked; survey.intake.answers.first_value).
+    return REPLY_FIELD in formdata and formdata.get(REPLY_FIELD) not in (None, "", "false")
 
 
 def what_to_answer(answers: tuple[AnswerValue, ...], questions) -> tuple[list[str], str | None]:

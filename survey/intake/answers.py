@@ -90,9 +90,16 @@ def posted_version(formdata) -> int | None:
     return number if number < 2**31 else None
 
 
-def _first(formdata, name: str) -> str | None:
-    values = formdata.getlist(name)
-    return values[0] if values else None
+def first_value(values, name: str) -> str | None:
+    """The first value under `name` in a werkzeug MultiDict (form, query string, cookies), or None.
+
+    MultiDict.get finds a missing key by raising and catching werkzeug's BadRequestKeyError, an
+    HTTPException whose construction costs more than the lookup (several a citizen's request:
+    `lang`, `c`, the cookies a new phone does not have yet); a membership test costs nothing."""
+    if name not in values:
+        return None
+    found = values.getlist(name)
+    return found[0] if found else None
 
 
 def _choice_answer(q, raw: str | None) -> AnswerValue | None | Literal[False]:
@@ -143,28 +150,28 @@ def quick_check(formdata, version) -> Checked | None:
     if idem is None or not _IDEM.fullmatch(idem) or posted_version(formdata) is None:
         return None
     consent = any(q.code == CONSENT_CODE for q in version.questions) and \
-        _first(formdata, CONSENT_NAME) == CONSENT_YES
+        first_value(formdata, CONSENT_NAME) == CONSENT_YES
     answers: list[AnswerValue] = []
     for q in version.questions:
         if q.code in DEMOGRAPHIC_CODES and not consent:
             continue
         name = field_name(q.code)
         if q.type in ("likert5", "yesno", "choice"):
-            answer = _choice_answer(q, _first(formdata, name))
+            answer = _choice_answer(q, first_value(formdata, name))
         elif q.type == "multi":
             answer = _multi_answer(q, formdata.getlist(name))
         else:
-            answer = _text_answer(q, _first(formdata, name))
+            answer = _text_answer(q, first_value(formdata, name))
         if answer is False:
             return None
         if answer is not None:
             answers.append(answer)
-    service_field = _first(formdata, "service_field")
+    service_field = first_value(formdata, "service_field")
     if service_field == "":
         service_field = None
     elif service_field is not None and service_field not in SERVICE_FIELD_CODES:
         return None
-    dossier = _first(formdata, "dossier_code")
+    dossier = first_value(formdata, "dossier_code")
     dossier = dossier.strip() if dossier is not None else None
     if dossier and not _DOSSIER.fullmatch(dossier):
         return None

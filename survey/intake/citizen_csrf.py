@@ -31,6 +31,8 @@ from werkzeug.wrappers import Response
 from wtforms import ValidationError
 from wtforms.csrf.core import CSRF
 
+from survey.intake.answers import first_value
+
 CITIZEN_CSRF_COOKIE = "csrf_citizen"
 _NONCE_LENGTH = 22  # secrets.token_urlsafe(16)
 _NEW = "citizen_csrf_new"  # g: a nonce made in this request, for the response's cookie
@@ -58,7 +60,7 @@ def _mac(nonce: str, issued: str, key: bytes | None = None) -> str:
 
 
 def _nonce() -> str:
-    nonce = request.cookies.get(CITIZEN_CSRF_COOKIE)
+    nonce = first_value(request.cookies, CITIZEN_CSRF_COOKIE)
     if nonce is not None and len(nonce) == _NONCE_LENGTH:
         return nonce
     nonce = g.get(_NEW)
@@ -76,7 +78,7 @@ def token() -> str:
 
 def valid(value: str | None) -> bool:
     """The posted token is this browser's and young enough."""
-    nonce = request.cookies.get(CITIZEN_CSRF_COOKIE)
+    nonce = first_value(request.cookies, CITIZEN_CSRF_COOKIE)
     if not value or nonce is None or len(nonce) != _NONCE_LENGTH:
         return False
     issued, _dot, mac = value.partition(".")

@@ -22,6 +22,7 @@ from survey.intake.answers import (
     Checked,
     collect,
     drop_demographics_without_consent,
+    first_value,
     posted_version,
     quick_check,
 )
@@ -63,7 +64,7 @@ class Place:
 
 
 def citizen_lang() -> str:
-    return "en" if request.args.get("lang") == "en" else "vi"
+    return "en" if first_value(request.args, "lang") == "en" else "vi"
 
 
 def unavailable_page(kind: str, status: int, opens_at: datetime | None = None):

@@ -22,6 +22,7 @@ from survey.intake.anonymity import client_hash
 from survey.intake.answers import (
     Checked,
     answers_fingerprint,
+    first_value,
     posted_version,
 )
 from survey.intake.place import (
@@ -102,7 +103,7 @@ def _submit(token: str, parsed: CounterToken | UnitToken, lang: str, known: Plac
     if place.is_link:
         channel = "link"  # a campaign link is a link wherever it was opened
     else:
-        channel = request.args.get("c", "qr")
+        channel = first_value(request.args, "c") or "qr"
         channel = channel if channel in CHANNELS else "qr"
     now = datetime.now(timezone.utc)
     client = client_hash(request.remote_addr, now)
@@ -157,7 +158,7 @@ def _submit(token: str, parsed: CounterToken | UnitToken, lang: str, known: Plac
         if to_case is not None:
             return to_case
     return redirect(url_for("public.thanks", token=token, lang=lang if lang == "en" else None,
-                            c=request.args.get("c")), code=303)
+                            c=first_value(request.args, "c")), code=303)
 
 
 def _signal_record(place: Place, version: VersionInfo, checked: Checked, client: str | None,
@@ -194,7 +195,7 @@ def _signal_flags(record: Recording | None) -> tuple[str, ...]:
 def thanks(token: str):
     place = resolve(token)
     lang = citizen_lang()
-    kiosk = request.args.get("c") == "kiosk" and not place.is_link
+    kiosk = first_value(request.args, "c") == "kiosk" and not place.is_link
     return render_template("public/thanks.html", counter=place.counter, unit=place.unit,
                            survey=place.survey, lang=lang, kiosk=kiosk, token=token)
 
