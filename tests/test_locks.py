@@ -31,7 +31,7 @@ def _pins(lock: Path) -> dict[str, tuple[str, int]]:
         if raw and not raw[0].isspace() and not raw.startswith("#"):
             spec = line.rstrip("\\").strip()
             pinned, version = spec.split("==")
-            name = canonicalize_name(pinned)
+            name = canonicalize_name(Requirement(pinned).name)
             pins[name] = (version, 0)
         elif line.startswith("--hash=sha256:") and name is not None:
             version, count = pins[name]
@@ -57,3 +57,10 @@ def test_pins_parser_reads_a_lock():
     # The parser above must see pins and hashes, or the test above would pass on anything.
     pins = _pins(ROOT / "requirements.lock")
     assert "flask" in pins and pins["flask"][1] >= 1
+
+
+def test_dev_lock_pins_extras_as_asked():
+    # samplics asks for polars[pyarrow]; pip 23 resolves that requirement on its own and takes the
+    # newest polars unless the lock pins it with the extra (README, "Two commands").
+    assert _pins(ROOT / "requirements-dev.lock")["polars"][1] >= 1
+    assert "\npolars[pyarrow]==" in (ROOT / "requirements-dev.lock").read_text(encoding="utf-8")
