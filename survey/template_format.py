@@ -49,10 +49,20 @@ def unit_options(units: Iterable[Any], selected: Any = None, *, value: str = "id
     units").  A country's 3,321 units through a Jinja loop were ~27,000 template calls, an
     eighth of the unit dashboard's time."""
     head = f'<option value="">{escape(blank)}</option>' if blank is not None else ""
+    units = list(units)
+    sent = [getattr(u, value) for u in units]
+    texts = [part for u, v in zip(units, sent) for part in (str(v), f"{u.code} – {u.name}")]
+    # Escaped in ONE call over the joined text (NUL never occurs in a stored name: PostgreSQL
+    # text cannot hold it): 6,642 escape() calls and their Markup objects were ~60 ms a page.
+    escaped = str(escape(_SEP.join(texts))).split(_SEP)
+    if len(escaped) != len(texts):
+        escaped = [str(escape(t)) for t in texts]
     return Markup(head + "".join(
-        f'<option value="{escape(getattr(u, value))}"'
-        f'{" selected" if selected is not None and getattr(u, value) == selected else ""}>'
-        f"{escape(u.code)} – {escape(u.name)}</option>" for u in units))
+        f'<option value="{escaped[2 * i]}"{" selected" if selected is not None and v == selected else ""}>'
+        f"{escaped[2 * i + 1]}</option>" for i, v in enumerate(sent)))
+
+
+_SEP = "\x00"
 
 
 def register(app: Flask) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import BigInteger, Float, Integer, and_, case, column, func, literal, select, true, union_all, values
+from sqlalchemy import BigInteger, Float, Integer, and_, case, column, func, literal, select, true, union_all
+from sqlalchemy.dialects.postgresql import array
 
 from survey.extensions import db
 from survey.indices.scores import score_at
@@ -117,8 +118,9 @@ def wide_select(inst: Instrument, where: Sequence[Any], kinds: Iterable[int],
 def unpivot_parts(g: Any, key_names: Sequence[str], cells: Sequence[tuple[int, str, bool]]) -> list[Any]:
     """The wide GROUP BY ``g`` (a subquery, CTE or table with :func:`wide_select`'s columns)
     back to cell rows: key columns, measure, counter, n, sat, s1, s2; cells with n > 0 only (a
-    GROUP BY over narrow rows never made an empty one).  PostgreSQL: a LATERAL VALUES list per
-    group; SQLite (no LATERAL): one select per cell over ``g`` (a CTE or table), to UNION ALL."""
+    GROUP BY over narrow rows never made an empty one).  PostgreSQL: a LATERAL unnest of one
+    array per column for each group; SQLite (no LATERAL): one select per cell over ``g`` (a CTE
+    or table), to UNION ALL."""
     zero_i, zero_f = literal(0, Integer), _f(literal(0))
 
     def row(mid: int, j: str, satisfied: bool) -> tuple[Any, ...]:
@@ -128,9 +130,13 @@ def unpivot_parts(g: Any, key_names: Sequence[str], cells: Sequence[tuple[int, s
                 g.c[f"a{j}"], g.c[f"b{j}"])
     keys = [g.c[k] for k in key_names]
     if is_postgres():
-        v = (values(column("measure", Integer), column("n", BigInteger), column("sat", BigInteger),
-                    column("s1", Float), column("s2", Float), name="v")
-             .data([row(*cell) for cell in cells]).lateral("v"))
+        # unnest of one array per column, not a VALUES list: SQLAlchemy gives a statement with
+        # VALUES no cache key, so every read compiled its tail again (~50 ms of a dashboard's).
+        by_column = list(zip(*(row(*cell) for cell in cells)))
+        v = (func.unnest(*(array(list(c)) for c in by_column))
+             .table_valued(column("measure", Integer), column("n", BigInteger),
+                           column("sat", BigInteger), column("s1", Float), column("s2", Float))
+             .render_derived(name="v").lateral("v"))
         return [select(*keys, v.c.measure, g.c.counter, v.c.n, v.c.sat, v.c.s1, v.c.s2)
                 .select_from(g).join(v, true()).where(v.c.n > 0)]
     parts = []

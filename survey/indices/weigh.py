@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterable
+from itertools import repeat
+from operator import itemgetter
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -80,12 +82,15 @@ def _strata(sums: StratumSums, u_labels: np.ndarray, u_code: np.ndarray,
     and each raw (service field) stratum's index among them.  ``u_code``/``p_code``: each raw
     stratum's unit and period as indices into the sorted ``u_labels``/``p_labels``."""
     vol = sums.volumes
-    d_raw = [vol.get(s) for s in sums.strata]          # a few 10^4 dict look-ups, no objects
-    has = np.array([d is not None for d in d_raw], dtype=bool)
-    fields = [f if h else RESIDUAL for (_u, _p, f), h in zip(sums.strata, has.tolist())]
-    f_labels = np.array(sorted(set(fields)), dtype=str)
+    # Column-wise through C-level map/zip (no Python loop body per stratum: 26,624 strata in
+    # a national read took ~50 ms of comprehensions); None -> NaN as NumPy converts it.
+    d_raw = np.array(list(map(vol.get, sums.strata)), dtype=float)
+    has = ~np.isnan(d_raw)
+    fields = np.array(_column(sums.strata, 2), dtype=object)
+    fields[~has] = RESIDUAL
+    f_labels = np.array(sorted(set(fields.tolist())), dtype=str)
     f_at = {f: i for i, f in enumerate(f_labels.tolist())}
-    f_code = np.fromiter((f_at[f] for f in fields), dtype=np.int64, count=len(fields))
+    f_code = np.fromiter(map(f_at.__getitem__, fields.tolist()), dtype=np.int64, count=len(fields))
     n_p, n_f = len(p_labels), len(f_labels)
     up_raw = u_code * n_p + p_code
     key, raw_to = np.unique(up_raw * n_f + f_code, return_inverse=True)
@@ -94,13 +99,14 @@ def _strata(sums: StratumSums, u_labels: np.ndarray, u_code: np.ndarray,
     n_h = np.bincount(raw_to, weights=np.asarray(sums.responses, dtype=float),
                       minlength=len(key)).astype(np.int64)
     d_h = np.full(len(key), np.nan)
-    d_h[raw_to[has]] = np.array([d for d in d_raw if d is not None], dtype=float)
+    d_h[raw_to[has]] = d_raw[has]
     # D_u: every volume row of the unit and period, whether or not the field had responses.
     d_u: np.ndarray = np.zeros(len(u_labels) * n_p)
     if vol:
-        vu = np.fromiter((k[0] for k in vol), dtype=np.int64, count=len(vol))
+        keys = list(vol)
+        vu = np.array(_column(keys, 0), dtype=np.int64)
         p_at = {p: i for i, p in enumerate(p_labels.tolist())}
-        vp = np.fromiter((p_at.get(k[1], -1) for k in vol), dtype=np.int64, count=len(vol))
+        vp = np.fromiter(map(p_at.get, _column(keys, 1), repeat(-1)), dtype=np.int64, count=len(vol))
         vd = np.fromiter(vol.values(), dtype=float, count=len(vol))
         at = np.clip(np.searchsorted(u_labels, vu), 0, max(len(u_labels) - 1, 0))
         # Volume rows of units or periods with no responses in the read weigh nothing here.
@@ -114,6 +120,11 @@ def _strata(sums: StratumSums, u_labels: np.ndarray, u_code: np.ndarray,
                "field_key": f_labels[f_of], "n_h": n_h, "w": w, "weighted": du != 0,
                "fallback": np.isnan(d_h), "up": up}
     return columns, raw_to
+
+
+def _column(rows: Sequence[tuple], i: int) -> list[Any]:
+    """The i-th element of every row, in order (one C-level pass)."""
+    return list(map(itemgetter(i), rows))
 
 
 # Which measures each stat reads: rate and score both read the items (rate: the 4-5 count).
@@ -133,12 +144,12 @@ def weigh(sums: StratumSums, stats: Iterable[str] = STATS, by_counter: bool = Fa
     """
     stats = set(stats)
     stat_labels = np.array(sorted(STATS))
-    u_raw = np.fromiter((s[0] for s in sums.strata), dtype=np.int64, count=len(sums.strata))
+    u_raw = np.array(_column(sums.strata, 0), dtype=np.int64)
     u_labels, u_code = np.unique(u_raw, return_inverse=True)
-    p_labels = np.array(sorted({s[1] for s in sums.strata}), dtype=str)
+    periods = _column(sums.strata, 1)
+    p_labels = np.array(sorted(set(periods)), dtype=str)
     p_at = {p: i for i, p in enumerate(p_labels.tolist())}
-    p_code = np.fromiter((p_at[s[1]] for s in sums.strata), dtype=np.int64,
-                         count=len(sums.strata))
+    p_code = np.fromiter(map(p_at.__getitem__, periods), dtype=np.int64, count=len(periods))
     columns, raw_to = _strata(sums, u_labels, u_code.reshape(-1), p_labels, p_code)
     # Measures in their labels' order; each stat reads the measures of its kind.
     kind_m = np.array([k for k, _ in sums.measures], dtype=np.int64)

@@ -35,3 +35,11 @@ def test_unit_options_by_code_with_an_all_units_option(selected):
     got = str(unit_options(UNITS, selected, value="code", blank="Tất cả <đơn vị>"))
     assert got == want
     assert got.count(" selected") == (1 if selected in ("X'01", "P<2>") else 0)
+
+
+def test_a_name_holding_the_joiner_is_escaped_alike():
+    # unit_options escapes every text in one call joined by NUL; SQLite can store a NUL, and
+    # then each text is escaped on its own (a split on it would shift every later option).
+    units = [*UNITS[:2], SimpleNamespace(id=5, code="N\x00<", name="Tên\x00 & <b>"), UNITS[2]]
+    want = Environment(autoescape=True).from_string(BY_ID).render(units=units, sel=3)
+    assert str(unit_options(units, 3)) == want
