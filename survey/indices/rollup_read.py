@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from survey.indices.score_sums import sum_selects, union_of
+from survey.indices.score_sums import sum_selects, union_of, unpivot_array, wide_array, wide_matrix, wide_select
 from survey.indices.stratum_sums import (
     COUNT_MEASURE,
     COUNTER_MARK,
@@ -249,8 +249,10 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
     resp = select(Response.id, Response.unit_id, Response.period, f.label("field"),
                   func.dense_rank().over(order_by=[Response.unit_id, Response.period, f])
                   .label("key")).where(*where).cte("resp")
-    tail = union_of(sum_selects(inst, [*where, Response.id == resp.c.id], kinds, by_counter,
-                                keys=[resp.c.key]))
+    tail_where = [*where, Response.id == resp.c.id]
+    # One row per stratum (unpivoted in NumPy); per counter the cell rows of sum_selects.
+    tail, wide = ((union_of(sum_selects(inst, tail_where, kinds, True, keys=[resp.c.key])), None)
+                  if by_counter else wide_select(inst, tail_where, kinds, keys=[resp.c.key], count=True))
     tail_keys = select(resp.c.key, resp.c.unit_id, resp.c.period, resp.c.field).distinct()
     measures = select(RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code)
     volumes = volume_select(periods, unit_ids)
@@ -260,16 +262,18 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
         if use_rollup and unit_ids is None:
             key = (str(conn.engine.url), inst.survey_id, tuple(sorted(periods)), frozenset(kinds))
         got = _read_one(conn, strata if use_rollup else None, cells, tail, tail_keys,
-                        measures, volumes, key, inst.survey_id)
+                        measures, volumes, key, inst.survey_id, wide)
     return _assemble(got, by_counter)
 
 
 def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_keys: Any,
-              measures: Any, volumes: Any, key: tuple | None = None, survey_id: int = 0) -> _Read:
+              measures: Any, volumes: Any, key: tuple | None = None, survey_id: int = 0,
+              wide: Sequence[tuple[int, str, bool]] | None = None) -> _Read:
     """Everything in ONE statement (so one snapshot), each part one value: JSON for the few
     rows with text keys (strata, measures, volumes) and, on PostgreSQL, packed binary for the
     many sums (SQLite, which has no binary send functions, sends those as JSON too).
-    ``key``: the rollup part may be held (``_held``) for the survey's version."""
+    ``key``: the rollup part may be held (``_held``) for the survey's version.  ``wide``: the
+    tail is score_sums.wide_select's rows (these its cells), sent as they are."""
     pg = conn.dialect.name == "postgresql"
     with _held_lock:
         held = _held.get(key) if key is not None else None
@@ -288,9 +292,13 @@ def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_
             return select(_packed(_cell_words(sub), _CELL_WIRE)).scalar_subquery()
         return select(_packed(list(sub.c), dtype)).scalar_subquery()
 
+    names = [c.name for c in tail.selected_columns]
+    tail_part = (packed(tail, _TAIL_DTYPE) if wide is None else rows(tail) if not pg else
+                 select(func.string_agg(wide_array(list(tail.subquery().c)),
+                                        literal_column("''::bytea"))).scalar_subquery())
     parts = [rows(strata) if strata is not None else literal(None),
              packed(cells, _CELL_DTYPE) if strata is not None else literal(None),
-             rows(measures), rows(tail_keys), packed(tail, _TAIL_DTYPE), rows(volumes)]
+             rows(measures), rows(tail_keys), tail_part, rows(volumes)]
     if key is not None:
         current = select(RollupState.version).where(RollupState.survey_id == survey_id).scalar_subquery()
         if held is not None:    # the rollup part only if it changed (PostgreSQL: an InitPlan
@@ -309,9 +317,13 @@ def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_
     version = got.pop() if key is not None else None
     if not pg:      # JSON text, and lists of sums where PostgreSQL sends bytes
         got = [json.loads(v) if v else [] for v in got]
-        got[1], got[4] = _tuples(got[1], _CELL_DTYPE), _tuples(got[4], _TAIL_DTYPE)
+        got[1] = _tuples(got[1], _CELL_DTYPE)
+        got[4] = (_tuples(got[4], _TAIL_DTYPE) if wide is None else
+                  unpivot_array(np.array(got[4], dtype=float).reshape(-1, len(names)), names, wide))
     else:
-        got[1], got[4] = _cell_arrays(got[1]), _arrays(got[4], _TAIL_DTYPE)
+        got[1] = _cell_arrays(got[1])
+        got[4] = (_arrays(got[4], _TAIL_DTYPE) if wide is None else
+                  unpivot_array(wide_matrix(got[4], len(names)), names, wide))
     if held is not None and version == held[0]:
         part, got[1] = held[1], held[2]
     else:
@@ -336,15 +348,14 @@ def _assemble(got: _Read, by_counter: bool) -> StratumSums:
     """Strata in one list (the rollup's, then the tail's new ones), cells as arrays pointing
     into it and into ``measures``; no Python work per cell."""
     strata, responses = list(got.rollup.strata), list(got.rollup.responses)
-    at = dict(got.rollup.at) if len(got.tail_keys) else got.rollup.at   # (held: not changed)
     tail_at = np.zeros(len(got.tail_keys) + 1, dtype=np.int64)    # keys count from 1
-    for key, unit_id, period, field in got.tail_keys:
-        stratum = (unit_id, period, field)
-        if stratum not in at:
-            at[stratum] = len(strata)
-            strata.append(stratum)
-            responses.append(0)
-        tail_at[key] = at[stratum]
+    if len(got.tail_keys):  # distinct strata, each its own key; the held `at` is never changed
+        tail_strata = [(u, p, f) for _key, u, p, f in got.tail_keys]
+        place = list(map(got.rollup.at.get, tail_strata))
+        added_at = iter(range(len(strata), len(strata) + place.count(None)))
+        strata += [s for s, i in zip(tail_strata, place) if i is None]
+        responses += [0] * (len(strata) - len(responses))
+        tail_at[[k[0] for k in got.tail_keys]] = [next(added_at) if i is None else i for i in place]
     tail = got.tail
     t_stratum = tail_at[tail["key"]] if len(tail_at) else np.zeros(0, dtype=np.int64)
     is_count = tail["mid"] == COUNT_MEASURE

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import BigInteger, Float, Integer, and_, case, column, func, literal, select, true, union_all
-from sqlalchemy.dialects.postgresql import array
+import numpy as np
+from sqlalchemy import BigInteger, Float, Integer, and_, case, cast, column, func, literal, select, true, union_all
+from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from survey.extensions import db
 from survey.indices.scores import score_at
@@ -179,3 +180,48 @@ def sum_selects(inst: Instrument, where: Sequence[Any], kinds: set[int],
 def union_of(parts: Sequence[Any]) -> Any:
     """The selects of :func:`sum_selects` as one."""
     return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+# --- the live tail as wide rows, unpivoted in NumPy ---------------------------------------
+# A national read's tail of 10,000 responses is ~8,300 strata: as unpivoted cells (the LATERAL
+# unnest, then seven send calls a cell) ~237,000 rows, 0.55 of the statement's 0.93 s
+# (EXPLAIN ANALYZE, docs/scale.md §6); as its wide GROUP BY rows, one array each.
+
+def wide_array(columns: Sequence[Any]) -> Any:
+    """PostgreSQL: one row of :func:`wide_select` as ONE binary float8[] (``array_send``): no
+    NULL element (an empty cell's sums are 0; the unpivot drops n = 0), so rows are fixed width.
+    Counts and stratum keys pass through float8 exactly (they are far below 2^53)."""
+    return func.array_send(func.array_replace(cast(array(list(columns)), ARRAY(Float)), None, 0.0))
+
+
+def wide_matrix(data: bytes | None, width: int) -> np.ndarray:
+    """The ``string_agg`` of :func:`wide_array` rows as a (rows, width) float array."""
+    row = np.dtype([("head", ">i4", 3), ("dim", ">i4"), ("lower", ">i4"),
+                    ("v", np.dtype([("len", ">i4"), ("x", ">f8")]), (width,))])
+    if len(data or b"") % row.itemsize:
+        raise ValueError("the tail's rows are not arrays of its width")
+    rows = np.frombuffer(data or b"", dtype=row)
+    if not ((rows["dim"] == width).all() and (rows["v"]["len"] == 8).all()):
+        raise ValueError("the tail's rows are not arrays of its width")
+    return rows["v"]["x"].astype(float).reshape(len(rows), width)
+
+
+def unpivot_array(matrix: np.ndarray, names: Sequence[str],
+                  cells: Sequence[tuple[int, str, bool]]) -> dict[str, np.ndarray]:
+    """:func:`unpivot_parts` in NumPy, for rows of :func:`wide_select` keyed by ``key``: the
+    columns key, mid, counter, n, sat, s1, s2 of every cell with n > 0."""
+    at = {name: i for i, name in enumerate(names)}
+    zero = len(names)       # a column of zeros: the count's sat and sums, a non-item's sat
+    grid = np.hstack([matrix.reshape(-1, len(names)), np.zeros((len(matrix), 1))])
+
+    def of(prefix: str, real: Iterable[bool]) -> np.ndarray:
+        return grid[:, [at[f"{prefix}{j}"] if ok else zero for (_m, j, _s), ok in zip(cells, real)]]
+    stored = [mid != COUNT_MEASURE for mid, _j, _s in cells]
+    n = of("n", [True] * len(cells))
+    rows, which = np.nonzero(n > 0)
+    return {"key": grid[rows, at["key"]].astype(np.int64),
+            "mid": np.array([mid for mid, _j, _s in cells], dtype=np.int64)[which],
+            "counter": grid[rows, at["counter"]].astype(np.int64),
+            "n": n[rows, which].astype(np.int64),
+            "sat": of("t", [s for _m, _j, s in cells])[rows, which].astype(np.int64),
+            "s1": of("a", stored)[rows, which], "s2": of("b", stored)[rows, which]}
