@@ -250,9 +250,11 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
                   func.dense_rank().over(order_by=[Response.unit_id, Response.period, f])
                   .label("key")).where(*where).cte("resp")
     tail_where = [*where, Response.id == resp.c.id]
-    # One row per stratum (unpivoted in NumPy); per counter the cell rows of sum_selects.
-    tail, wide = ((union_of(sum_selects(inst, tail_where, kinds, True, keys=[resp.c.key])), None)
-                  if by_counter else wide_select(inst, tail_where, kinds, keys=[resp.c.key], count=True))
+    # PostgreSQL: one row per stratum, unpivoted in NumPy.  Per counter, and on SQLite (whose
+    # json_array takes at most 127 arguments: a wide row has 3 + ~4 per item), cell rows.
+    tail, wide = ((union_of(sum_selects(inst, tail_where, kinds, by_counter, keys=[resp.c.key])), None)
+                  if by_counter or not is_postgres() else
+                  wide_select(inst, tail_where, kinds, keys=[resp.c.key], count=True))
     tail_keys = select(resp.c.key, resp.c.unit_id, resp.c.period, resp.c.field).distinct()
     measures = select(RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code)
     volumes = volume_select(periods, unit_ids)
@@ -272,8 +274,8 @@ def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_
     """Everything in ONE statement (so one snapshot), each part one value: JSON for the few
     rows with text keys (strata, measures, volumes) and, on PostgreSQL, packed binary for the
     many sums (SQLite, which has no binary send functions, sends those as JSON too).
-    ``key``: the rollup part may be held (``_held``) for the survey's version.  ``wide``: the
-    tail is score_sums.wide_select's rows (these its cells), sent as they are."""
+    ``key``: the rollup part may be held (``_held``) for the survey's version.  ``wide``
+    (PostgreSQL): the tail is score_sums.wide_select's rows (these its cells), sent as they are."""
     pg = conn.dialect.name == "postgresql"
     with _held_lock:
         held = _held.get(key) if key is not None else None
@@ -293,7 +295,7 @@ def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_
         return select(_packed(list(sub.c), dtype)).scalar_subquery()
 
     names = [c.name for c in tail.selected_columns]
-    tail_part = (packed(tail, _TAIL_DTYPE) if wide is None else rows(tail) if not pg else
+    tail_part = (packed(tail, _TAIL_DTYPE) if wide is None else
                  select(func.string_agg(wide_array(list(tail.subquery().c)),
                                         literal_column("''::bytea"))).scalar_subquery())
     parts = [rows(strata) if strata is not None else literal(None),
@@ -317,9 +319,7 @@ def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_
     version = got.pop() if key is not None else None
     if not pg:      # JSON text, and lists of sums where PostgreSQL sends bytes
         got = [json.loads(v) if v else [] for v in got]
-        got[1] = _tuples(got[1], _CELL_DTYPE)
-        got[4] = (_tuples(got[4], _TAIL_DTYPE) if wide is None else
-                  unpivot_array(np.array(got[4], dtype=float).reshape(-1, len(names)), names, wide))
+        got[1], got[4] = _tuples(got[1], _CELL_DTYPE), _tuples(got[4], _TAIL_DTYPE)
     else:
         got[1] = _cell_arrays(got[1])
         got[4] = (_arrays(got[4], _TAIL_DTYPE) if wide is None else
