@@ -68,3 +68,38 @@ def test_postgresql_sends_what_wide_matrix_reads(pg_url):
     with psycopg.connect(_conninfo(pg_url), autocommit=True) as conn:
         rows = [r[0] for r in conn.execute(sql, binary=True)]
     assert np.array_equal(wide_matrix(b"".join(rows), 3), np.array([[3, 4, 12.5], [5, 0, 0.0]]))
+
+
+def test_a_survey_of_many_items_reads_its_tail_and_folds_alike(app):
+    # 40 items: a wide row would be 3 + ~4 columns an item, more than SQLite's json_array takes
+    # (127 arguments); the tail must read on both databases and equal the folded figures.
+    from sqlalchemy import select as orm_select
+
+    from survey.catalog.instrument import STANDING_CODE, QuestionSpec, publish_questions
+    from survey.extensions import db
+    from survey.indices import rollups
+    from survey.models import Survey
+    from tests.indices.test_aggregates import add
+    from tests.indices.test_rollups import _assert_same, _rows
+
+    with app.app_context():
+        survey = db.session.scalar(orm_select(Survey).where(Survey.code == STANDING_CODE))
+        specs = [QuestionSpec(q.code, q.component, q.text_vi, q.text_en or "", q.type, q.required,
+                              q.allows_na, tuple(tuple(c.items()) for c in q.choices) if q.choices else None,
+                              q.max_length)
+                 for q in survey.current_version.questions]
+        extra = 40 - sum(s.type == "likert5" for s in specs)
+        specs += [QuestionSpec(f"A6.{9 + i}", "A6", f"Mục {i}", f"Item {i}") for i in range(extra)]
+        survey.current_version.frozen = True
+        db.session.flush()
+        publish_questions(survey, specs)
+        db.session.commit()
+        items = [s.code for s in specs if s.type == "likert5"]
+        assert len(items) >= 40
+        for i, unit in enumerate(["00157", "00193", "00178"] * 3):
+            add(unit, {code: 1 + (i + j) % 5 for j, code in enumerate(items)}, field="ho-tich")
+        live = _rows()
+        assert live and rollups.pending() == 9
+        rollups.refresh()
+        assert rollups.pending() == 0
+        _assert_same(_rows(), live)
