@@ -7,24 +7,18 @@ from dataclasses import dataclass
 
 import psycopg
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from survey import create_app
 from survey.catalog.instrument import STANDING_CODE
-from survey.demo import seed_demo
 from survey.extensions import db, limiter
 from survey.intake.tokens import make_token
 from survey.models import Counter, Survey
+from survey.services.demo_responses import seed_demo_responses
+from tests.seeded import Seeded, conninfo
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/survey_test"
-
-
-def _conninfo(url: str, database: str | None = None) -> str:
-    parsed = make_url(url)
-    return (f"host={parsed.host} port={parsed.port or 5432} user={parsed.username} "
-            f"dbname={database or parsed.database}")
 
 
 @pytest.fixture(scope="session")
@@ -32,17 +26,17 @@ def pg_url() -> str:
     """A PostgreSQL database of this pytest process's own, so concurrent runs never collide."""
     base = make_url(os.environ.get("TEST_DATABASE_URL", PG_DEFAULT))
     name = f"{base.database}_{os.getpid()}"
-    with psycopg.connect(_conninfo(str(base), "postgres"), autocommit=True) as conn:
+    with psycopg.connect(conninfo(str(base), "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     url = base.set(database=name).render_as_string(hide_password=False)
     yield url
-    with psycopg.connect(_conninfo(str(base), "postgres"), autocommit=True) as conn:
+    with psycopg.connect(conninfo(str(base), "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _reset_pg(url: str) -> None:
-    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
 
@@ -57,29 +51,60 @@ def db_url(request, tmp_path) -> str:
     return url
 
 
+def _app_config(db_url: str, root) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "PUBLIC_BASE_URL": "http://survey.test",
+        "QR_OUTPUT_DIR": str(root / "qr"),
+        "EVIDENCE_DIR": str(root / "evidence"),  # demo data writes evidence files
+        # The wall clock must not decide a test's outcome: the opening-hours rule is tested
+        # on its own (tests/review/test_signals.py) with the hours it sets.
+        "SIGNAL_OPENING_HOURS": "",
+    }
+
+
+@pytest.fixture(scope="session")
+def _seeded(tmp_path_factory):
+    seeded = Seeded(tmp_path_factory.mktemp, _app_config)
+    yield seeded
+    seeded.close()
+
+
 @pytest.fixture
-def app(db_url, tmp_path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "SQLALCHEMY_DATABASE_URI": db_url,
-            "PUBLIC_BASE_URL": "http://survey.test",
-            "QR_OUTPUT_DIR": str(tmp_path / "qr"),
-            "EVIDENCE_DIR": str(tmp_path / "evidence"),  # demo data writes evidence files
-            # The wall clock must not decide a test's outcome: the opening-hours rule is tested
-            # on its own (tests/review/test_signals.py) with the hours it sets.
-            "SIGNAL_OPENING_HOURS": "",
-        }
-    )
+def app(db_url, tmp_path, _seeded):
+    _seeded.restore(db_url, tmp_path)
+    app = create_app(_app_config(db_url, tmp_path))
     with app.app_context():
-        upgrade()
-        seed_demo()
         limiter.reset()  # in-memory counts outlive an app; each test starts with none
     yield app
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def seed_variant(app, db_url, tmp_path, _seeded):
+    """``seed_variant(name, build)``: the test's database becomes the demo province plus what
+    ``build()`` adds (run once per backend per run, then copied: demo responses took 5-14 s a
+    test).  ``name`` names one ``build`` for the whole run."""
+    def use(name: str, build) -> None:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        _seeded.restore(db_url, tmp_path, name, build)
+    return use
+
+
+@pytest.fixture
+def demo_responses(seed_variant):
+    """``demo_responses(n_per_unit, periods)``: `flask seed-demo-responses` on the demo
+    province, built once per backend and arguments, copied into the test."""
+    def use(n_per_unit: int, periods: tuple[str, ...]) -> None:
+        seed_variant(f"responses {n_per_unit} {' '.join(periods)}",
+                     lambda: seed_demo_responses(n_per_unit=n_per_unit, periods=periods))
+    return use
 
 
 @pytest.fixture

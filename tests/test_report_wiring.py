@@ -15,7 +15,6 @@ from analysis.report.format_vi import format_percent
 from survey.extensions import db
 from survey.indices import aggregates
 from survey.models import Counter, Unit
-from survey.services.demo_responses import seed_demo_responses
 from tests.conftest import login
 
 PERIOD = "2026-H1"
@@ -30,9 +29,9 @@ def pdf_text(data: bytes | Path) -> tuple[str, int]:
 
 
 @pytest.fixture
-def responses(app):
+def responses(app, demo_responses):
+    demo_responses(60, ("2025-H2", PERIOD))
     with app.app_context():
-        seed_demo_responses(n_per_unit=60, periods=("2025-H2", PERIOD))
         ward = db.session.scalar(select(Unit).where(Unit.code == "00157"))
         summary = aggregates.unit_summary(ward.id, PERIOD)
         return {"ward_id": ward.id, "overall": summary.overall.estimate}

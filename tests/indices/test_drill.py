@@ -14,15 +14,14 @@ from survey.indices import aggregates, drill
 from survey.indices.pooled import pooled_rows
 from survey.indices.windows import custom, half, quarter, year
 from survey.models import Response, Unit
-from survey.services.demo_responses import seed_demo_responses
 
 PERIOD = "2026-H1"
 
 
 @pytest.fixture
-def seeded(app):
+def seeded(app, demo_responses):
+    demo_responses(40, ("2025-H2", PERIOD))
     with app.app_context():
-        seed_demo_responses(n_per_unit=40, periods=("2025-H2", PERIOD))
         yield app
 
 

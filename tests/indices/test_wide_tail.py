@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 from survey.indices.score_sums import unpivot_array, wide_array, wide_matrix
 from survey.indices.stratum_sums import COUNT_MEASURE
-from tests.conftest import _conninfo
+from tests.seeded import conninfo
 
 # wide_select's columns for a count, one item (id 7, satisfied counted) and one component (id 9)
 NAMES = ["key", "counter", "n0", "n1", "a1", "b1", "t1", "n2", "a2", "b2"]
@@ -65,7 +65,7 @@ def test_postgresql_sends_what_wide_matrix_reads(pg_url):
     sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     source = "(VALUES (3::bigint, 4::bigint, 12.5::float8), (5, 0, NULL)) AS t(key, n, a)"
     sql = sql.replace("FROM t", f"FROM {source}")
-    with psycopg.connect(_conninfo(pg_url), autocommit=True) as conn:
+    with psycopg.connect(conninfo(pg_url), autocommit=True) as conn:
         rows = [r[0] for r in conn.execute(sql, binary=True)]
     assert np.array_equal(wide_matrix(b"".join(rows), 3), np.array([[3, 4, 12.5], [5, 0, 0.0]]))
 

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Counter, Unit
-from survey.services.demo_responses import seed_demo_responses
 from tests.conftest import login
 
 DASH = "/quan-ly/bang-dieu-khien/"
@@ -18,9 +17,8 @@ PERIOD = "2026-H1"
 
 
 @pytest.fixture
-def seeded(app):
-    with app.app_context():
-        seed_demo_responses(n_per_unit=40, periods=("2025-H2", PERIOD))
+def seeded(app, demo_responses):
+    demo_responses(40, ("2025-H2", PERIOD))
     return app
 
 

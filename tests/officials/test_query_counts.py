@@ -14,7 +14,6 @@ from sqlalchemy import event, select
 
 from survey.extensions import db
 from survey.models import Counter, Unit
-from survey.services.demo_responses import seed_demo_responses
 from tests.conftest import login
 
 MAX_STATEMENTS = 12
@@ -42,10 +41,9 @@ def counting(app) -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def demo_province(app):
+def demo_province(app, demo_responses):
     """`flask seed-demo` (the app fixture) and `flask seed-demo-responses`, a little smaller."""
-    with app.app_context():
-        seed_demo_responses(n_per_unit=40, periods=("2026-H1", "2026-H2"))
+    demo_responses(40, ("2026-H1", "2026-H2"))
     return app
 
 

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Unit
-from survey.services.demo_responses import seed_demo_responses
 
 PERIODS = ("2026-H1", "2026-H2")
 
@@ -21,9 +20,9 @@ def evidence_dir(app, tmp_path):
 
 
 @pytest.fixture
-def responses(app, evidence_dir):
+def responses(app, evidence_dir, demo_responses):
+    demo_responses(150, PERIODS)
     with app.app_context():
-        seed_demo_responses(n_per_unit=150, periods=PERIODS)
         return {u.code: u.id for u in db.session.scalars(select(Unit))}
 
 

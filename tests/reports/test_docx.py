@@ -19,7 +19,6 @@ from survey.extensions import db
 from survey.indices import aggregates
 from survey.letterhead import letterhead_for
 from survey.models import Unit
-from survey.services.demo_responses import seed_demo_responses
 from tests.conftest import csrf_of, login
 
 PERIOD = "2026-H1"
@@ -49,9 +48,9 @@ def headline_figures(overall, components) -> list[str]:
 
 
 @pytest.fixture
-def responses(app):
+def responses(app, demo_responses):
+    demo_responses(60, ("2025-H2", PERIOD))
     with app.app_context():
-        seed_demo_responses(n_per_unit=60, periods=("2025-H2", PERIOD))
         ward = db.session.scalar(select(Unit).where(Unit.code == "00157"))
         summary = aggregates.unit_summary(ward.id, PERIOD)
         return {"ward_id": ward.id, "summary": summary, "heading": letterhead_for(ward).heading_text()}
