@@ -6,12 +6,9 @@ stale or empty.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import AbstractSet, Any, Iterator, Sequence
+from typing import AbstractSet, Any, Sequence
 
 import numpy as np
 from psycopg import pq
@@ -19,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Float,
     Integer,
+    String,
     and_,
     case,
     cast,
@@ -28,15 +26,15 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
 )
 from sqlalchemy.engine import Connection
 
+from survey.indices.lru import Lru
 from survey.indices.score_sums import sum_selects, union_of, unpivot_array, wide_array, wide_matrix, wide_select
+from survey.indices.snapshot import snapshot
 from survey.indices.stratum_sums import (
     COUNT_MEASURE,
     COUNTER_MARK,
-    PG_WORK_MEM,
     Instrument,
     StratumSums,
     _field_expr,
@@ -47,43 +45,9 @@ from survey.indices.stratum_sums import (
 )
 from survey.models import Response, RollupCell, RollupMeasure, RollupState, RollupStratum, ServiceVolume
 from survey.models.rollups import KIND_COMPONENT, KIND_ITEM, KIND_OVERALL
-from survey.replica import read_engine
 
 ALL_KINDS = {KIND_ITEM, KIND_COMPONENT, KIND_OVERALL}
 SMALL_READ = 20   # units: a live read of a few units' responses needs no extra work_mem
-
-
-@contextmanager
-def _snapshot(statements: int, big: bool = True) -> Iterator[Connection]:
-    """A read-only connection whose statements all see one snapshot of the database.
-
-    The rollup and the tail are read by separate statements; a refresh committing between
-    them would otherwise move responses from the tail into the rollup unseen (or twice).
-    One statement sees one snapshot by itself, so SQLite then needs no BEGIN. The connection
-    is the replica's when the request reads from one (survey/replica.py).
-    """
-    if is_postgres():
-        with read_engine().connect().execution_options(isolation_level="REPEATABLE READ") as conn:
-            # The tail's per-response GROUP BY hashes one row per response; the default 4 MB
-            # spills to disk from ~50,000 responses (a unit's or a counter's read is far
-            # smaller, and a dashboard's statements are counted: tests/officials).
-            # No JIT: compiling the read's expressions took 0.1-0.4 s of a ~1 s statement
-            # that runs each time anew (one statement: SET LOCAL of both).
-            if big:
-                conn.execute(text(f"SELECT set_config('work_mem', '{PG_WORK_MEM}', true), "
-                                  "set_config('jit', 'off', true)"))
-            yield conn
-            conn.rollback()
-    else:
-        with read_engine().connect() as conn:
-            if statements > 1:
-                # pysqlite opens transactions only for writes; an explicit BEGIN pins the WAL
-                # snapshot.
-                conn.exec_driver_sql("BEGIN")
-            try:
-                yield conn
-            finally:
-                conn.rollback()
 
 
 # Rows packed by PostgreSQL's send functions (big-endian, fixed width) into ONE bytea, read
@@ -132,6 +96,11 @@ def _packed(columns: Sequence[Any], dtype: np.dtype) -> Any:
     row: Any = parts[0]
     for part in parts[1:]:
         row = row.op("||")(part)
+    return _concatenated(row)
+
+
+def _concatenated(row: Any) -> Any:
+    """PostgreSQL: every row's bytes, one after another, as one bytea."""
     return func.string_agg(row, literal_column("''::bytea"))
 
 
@@ -158,6 +127,34 @@ def volume_select(periods: Sequence[str], unit_ids: AbstractSet[int] | None) -> 
     return query
 
 
+def fingerprint(conn: Connection, inst: Instrument, periods: Sequence[str]) -> tuple | None:
+    """What :func:`read` of every unit in whole ``periods`` depends on, read on ``conn`` (in
+    the snapshot of the read it stands for: snapshot.shared): the rollup's version, the tail's
+    responses and the service volumes.  Equal fingerprints, equal reads; a few ms where the
+    read of a country's tail takes ~0.3 s.  The tail by id and idempotency key: a response's
+    stratum and scores never change after it is stored, and its key (random) tells it from a
+    response of the same id in another copy of the database.  None on SQLite (a province's
+    read is quick) and for a rollup folded with other weights (every response is tail)."""
+    if conn.dialect.name != "postgresql" or not state_matches(inst):
+        return None
+    tail = (select(Response.id, Response.idempotency_key)
+            .where(Response.survey_id == inst.survey_id, Response.period.in_(list(periods)),
+                   counted(), unfolded(inst.survey_id)).subquery())
+    vol = volume_select(periods, None).add_columns(ServiceVolume.id).subquery()
+
+    def digest(parts: list[Any], order: list[Any]) -> Any:
+        text: Any = cast(parts[0], String)
+        for part in parts[1:]:
+            text = text.concat(":").concat(cast(part, String))
+        return func.md5(func.string_agg(text, literal(",")).aggregate_order_by(*order))
+    version = select(RollupState.version).where(RollupState.survey_id == inst.survey_id)
+    return tuple(conn.execute(select(
+        version.scalar_subquery(),
+        select(digest([tail.c.id, tail.c.idempotency_key], [tail.c.id])).scalar_subquery(),
+        select(digest(list(vol.c), [vol.c.id])).scalar_subquery(),
+    )).one())
+
+
 # The rollup part of reads of every unit (a national table: ~10^6 cells, most of the
 # statement's time; a standing: every unit's overall cells), kept by each worker with the
 # survey's rollup version.  Every writer of the rollup changes the version in its own
@@ -166,14 +163,12 @@ def volume_select(periods: Sequence[str], unit_ids: AbstractSet[int] | None) -> 
 # held cells are then exactly what the statement would have sent.  A few reads (periods x
 # kinds x database); a national one holds ~40 MB.
 HELD_READS = 4
-_held: OrderedDict[tuple, tuple[int, "_Part", dict[str, np.ndarray]]] = OrderedDict()
-_held_lock = threading.Lock()
+_held: Lru[tuple[int, "_Part", dict[str, np.ndarray]]] = Lru(HELD_READS)
 
 
 def forget_held() -> None:
     """Drop every held rollup part (tests; a worker never needs to)."""
-    with _held_lock:
-        _held.clear()
+    _held.clear()
 
 
 @dataclass(frozen=True)
@@ -259,7 +254,7 @@ def read(inst: Instrument, periods: Sequence[str], unit_ids: AbstractSet[int] | 
     measures = select(RollupMeasure.id, RollupMeasure.kind, RollupMeasure.code)
     volumes = volume_select(periods, unit_ids)
     big = unit_ids is None or len(unit_ids) > SMALL_READ
-    with _snapshot(1, big) as conn:
+    with snapshot(1, big) as conn:
         key = None
         if use_rollup and unit_ids is None:
             key = (str(conn.engine.url), inst.survey_id, tuple(sorted(periods)), frozenset(kinds))
@@ -277,8 +272,7 @@ def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_
     ``key``: the rollup part may be held (``_held``) for the survey's version.  ``wide``
     (PostgreSQL): the tail is score_sums.wide_select's rows (these its cells), sent as they are."""
     pg = conn.dialect.name == "postgresql"
-    with _held_lock:
-        held = _held.get(key) if key is not None else None
+    held = _held.get(key) if key is not None else None
 
     def rows(query: Any) -> Any:
         sub = query.subquery()
@@ -294,10 +288,8 @@ def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_
             return select(_packed(_cell_words(sub), _CELL_WIRE)).scalar_subquery()
         return select(_packed(list(sub.c), dtype)).scalar_subquery()
 
-    names = [c.name for c in tail.selected_columns]
     tail_part = (packed(tail, _TAIL_DTYPE) if wide is None else
-                 select(func.string_agg(wide_array(list(tail.subquery().c)),
-                                        literal_column("''::bytea"))).scalar_subquery())
+                 select(_concatenated(wide_array(list(tail.subquery().c)))).scalar_subquery())
     parts = [rows(strata) if strata is not None else literal(None),
              packed(cells, _CELL_DTYPE) if strata is not None else literal(None),
              rows(measures), rows(tail_keys), tail_part, rows(volumes)]
@@ -322,8 +314,11 @@ def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_
         got[1], got[4] = _tuples(got[1], _CELL_DTYPE), _tuples(got[4], _TAIL_DTYPE)
     else:
         got[1] = _cell_arrays(got[1])
-        got[4] = (_arrays(got[4], _TAIL_DTYPE) if wide is None else
-                  unpivot_array(wide_matrix(got[4], len(names)), names, wide))
+        if wide is None:
+            got[4] = _arrays(got[4], _TAIL_DTYPE)
+        else:
+            names = [c.name for c in tail.selected_columns]
+            got[4] = unpivot_array(wide_matrix(got[4], len(names)), names, wide)
     if held is not None and version == held[0]:
         part, got[1] = held[1], held[2]
     else:
@@ -331,11 +326,7 @@ def _read_one(conn: Connection, strata: Any | None, cells: Any, tail: Any, tail_
         if key is not None and version:         # 0: written without a version (never held)
             for column in [*got[1].values(), part.cell_stratum]:
                 column.flags.writeable = False  # shared by every later read of this version
-            with _held_lock:
-                _held[key] = (version, part, got[1])
-                _held.move_to_end(key)
-                while len(_held) > HELD_READS:
-                    _held.popitem(last=False)
+            _held.put(key, (version, part, got[1]))
     return _Read(part, got[1], {i: (kind, code) for i, kind, code in got[2] or ()},
                  got[3] or [], got[4], got[5] or [])
 

@@ -88,9 +88,10 @@ def _strata(sums: StratumSums, u_labels: np.ndarray, u_code: np.ndarray,
     has = ~np.isnan(d_raw)
     fields = np.array(_column(sums.strata, 2), dtype=object)
     fields[~has] = RESIDUAL
-    f_labels = np.array(sorted(set(fields.tolist())), dtype=str)
+    field_list = fields.tolist()
+    f_labels = np.array(sorted(set(field_list)), dtype=str)
     f_at = {f: i for i, f in enumerate(f_labels.tolist())}
-    f_code = np.fromiter(map(f_at.__getitem__, fields.tolist()), dtype=np.int64, count=len(fields))
+    f_code = np.fromiter(map(f_at.__getitem__, field_list), dtype=np.int64, count=len(fields))
     n_p, n_f = len(p_labels), len(f_labels)
     up_raw = u_code * n_p + p_code
     key, raw_to = np.unique(up_raw * n_f + f_code, return_inverse=True)

@@ -21,9 +21,10 @@ from tests.review.test_review import assert_same, differs, flag, more_responses,
 
 def tamper() -> int:
     """Every held part's s1 doubled; how many parts are held."""
-    for key, (version, strata, cells) in list(rollup_read._held.items()):
-        rollup_read._held[key] = (version, strata, {**cells, "s1": cells["s1"] * 2})
-    return len(rollup_read._held)
+    held = rollup_read._held._items
+    for key, (version, strata, cells) in list(held.items()):
+        held[key] = (version, strata, {**cells, "s1": cells["s1"] * 2})
+    return len(held)
 
 
 def from_scratch() -> dict:
