@@ -205,7 +205,7 @@ def ranking(window: Window, survey_code: str = STANDING_CODE) -> Ranking:
     return found
 
 
-KEPT_RANKINGS = 8   # windows x surveys x databases a worker keeps; one national: ~20 MB
+KEPT_RANKINGS = 8   # windows x surveys x databases a worker keeps; a national one: ~8 MiB
 _rankings: Lru[Ranking] = Lru(KEPT_RANKINGS)
 
 

@@ -56,8 +56,9 @@ def snapshot(statements: int, big: bool = True) -> Iterator[Connection]:
 @contextmanager
 def shared() -> Iterator[Connection]:
     """Every :func:`snapshot` inside the block is this one connection and its one snapshot."""
-    if _open.get() is not None:
-        yield _open.get()       # type: ignore[misc]
+    conn = _open.get()
+    if conn is not None:
+        yield conn
         return
     with snapshot(2) as conn:
         token = _open.set(conn)
